@@ -1,0 +1,191 @@
+"""Settings, one class per environment, every value read from the environment.
+
+Development (the embedded default) needs nothing set: it keeps an SQLite file, a secret key and
+an encryption key in the instance folder, creating the two secrets with 0600 permissions on first
+use. Production refuses to start while any required secret is missing and names each one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from intake.crypto import generate_key
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def instance_secret(instance_path: Path, name: str, make) -> str:
+    """Read a secret kept in the instance folder, creating it (mode 0600) on first use."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def split_keys(raw: str | None) -> list[str]:
+    return [key.strip() for key in (raw or "").split(",") if key.strip()]
+
+
+class BaseConfig:
+    """Defaults shared by every environment; each is safe on its own."""
+
+    ENV_NAME = "base"
+    TESTING = False
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_MEMORY_SIZE = 128 * 1024
+    MAX_FORM_PARTS = 200
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "intake_session"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+
+    # Flask-WTF: tokens expire, but an expired token only asks the patient to press again.
+    WTF_CSRF_TIME_LIMIT = 3600
+    WTF_CSRF_SSL_STRICT = False
+
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.2, "socket_connect_timeout": 0.2}
+
+    INTAKE_QUESTIONNAIRE = "ms_inquiry"
+    INTAKE_INQUIRY_RATE_LIMIT = "30 per minute;300 per hour"
+    INTAKE_MIN_FILL_SECONDS = 3
+    INTAKE_DEDUPE_DAYS = 90
+    INTAKE_RESUME_DAYS = 14
+    INTAKE_CLINIC_NAME = "the clinic"
+    INTAKE_CLINIC_TIME_ZONE = "America/New_York"
+    INTAKE_RESPONSE_TIME = "within one working day"
+    INTAKE_FIRST_ADMIN_EMAIL = "admin@intake.local"
+
+    def __init__(self, instance_path: Path) -> None:
+        self.INSTANCE_PATH = instance_path
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("DATABASE_URL"))
+        self.REDIS_URL = _env("REDIS_URL")
+        self.SMTP_URL = _env("SMTP_URL")
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.INTAKE_ENCRYPTION_KEYS = split_keys(_env("INTAKE_ENCRYPTION_KEYS"))
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.INTAKE_CLINIC_NAME = _env("INTAKE_CLINIC_NAME", self.INTAKE_CLINIC_NAME)
+        self.INTAKE_CLINIC_TIME_ZONE = _env("INTAKE_CLINIC_TIME_ZONE", self.INTAKE_CLINIC_TIME_ZONE)
+        self.INTAKE_RESPONSE_TIME = _env("INTAKE_RESPONSE_TIME", self.INTAKE_RESPONSE_TIME)
+        self.INTAKE_DEDUPE_DAYS = _int_env("INTAKE_DEDUPE_DAYS", self.INTAKE_DEDUPE_DAYS)
+        self.INTAKE_RESUME_DAYS = _int_env("INTAKE_RESUME_DAYS", self.INTAKE_RESUME_DAYS)
+        self.INTAKE_MIN_FILL_SECONDS = _int_env("INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in dir(self) if name.isupper()}
+
+
+class DevelopmentConfig(BaseConfig):
+    """The embedded default: everything kept in the instance folder, created on first use."""
+
+    ENV_NAME = "development"
+
+    def __init__(self, instance_path: Path) -> None:
+        super().__init__(instance_path)
+        if not self.SQLALCHEMY_DATABASE_URI:
+            self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance_path / 'intake.sqlite3'}"
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = instance_secret(
+                instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+            )
+        if not self.INTAKE_ENCRYPTION_KEYS:
+            self.INTAKE_ENCRYPTION_KEYS = [
+                instance_secret(instance_path, "encryption_key", generate_key)
+            ]
+
+
+class TestingConfig(BaseConfig):
+    """Throwaway secrets held in memory, so tests never touch the instance folder."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    INTAKE_MIN_FILL_SECONDS = 0
+
+    def __init__(self, instance_path: Path) -> None:
+        super().__init__(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = self.SQLALCHEMY_DATABASE_URI or "sqlite://"
+        self.SECRET_KEY = self.SECRET_KEY or secrets.token_urlsafe(32)
+        self.INTAKE_ENCRYPTION_KEYS = self.INTAKE_ENCRYPTION_KEYS or [generate_key()]
+        self.INTAKE_MIN_FILL_SECONDS = 0
+
+
+class ProductionConfig(BaseConfig):
+    """Refuses to start without the secrets and the database it must not invent."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def __init__(self, instance_path: Path) -> None:
+        super().__init__(instance_path)
+        missing = [
+            name
+            for name, value in (
+                ("SECRET_KEY", self.SECRET_KEY),
+                ("DATABASE_URL", self.SQLALCHEMY_DATABASE_URI),
+                ("INTAKE_ENCRYPTION_KEYS", self.INTAKE_ENCRYPTION_KEYS),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                "production needs these settings, which are missing: " + ", ".join(missing)
+            )
+        if len(self.SECRET_KEY or "") < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(instance_path: Path, env_name: str | None = None) -> dict:
+    """Build the settings for INTAKE_ENV (development when unset) as a plain mapping."""
+    name = env_name or _env("INTAKE_ENV", "development")
+    try:
+        config_class = CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"INTAKE_ENV must be one of {', '.join(CONFIGS)}, got {name!r}") from exc
+    return config_class(instance_path).as_dict()
+
+
+def normalise_database_url(url: str | None) -> str | None:
+    """Point plain postgres URLs at psycopg 3, the driver this project installs."""
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,75 @@
+"""A lead: one prospective patient, however many inquiries they send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intake.extensions import db
+from intake.models.types import UTCDateTime, utcnow
+
+PIPELINE = (
+    "new",
+    "attempting_contact",
+    "contacted",
+    "screening",
+    "consult_scheduled",
+    "consult_done",
+    "treatment_planned",
+    "treated",
+)
+CLOSED = ("not_eligible", "not_interested", "unreachable", "do_not_contact", "merged")
+STATUSES = PIPELINE + CLOSED
+
+
+class Lead(db.Model):
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_email_normalized_last_inquiry_at", "email_normalized", "last_inquiry_at"),
+        Index("ix_leads_phone_e164_last_inquiry_at", "phone_e164", "last_inquiry_at"),
+        Index("ix_leads_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_inquiry_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    incomplete: Mapped[bool] = mapped_column(default=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+
+    # Who is filling in, and how to reach them.
+    filled_by: Mapped[str] = mapped_column(String(16))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_normalized: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    preferred_contact_method: Mapped[str | None] = mapped_column(String(16))
+    preferred_contact_time: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    time_zone_source: Mapped[str] = mapped_column(String(16))
+
+    caregiver_first_name: Mapped[str | None] = mapped_column(String(100))
+    caregiver_last_name: Mapped[str | None] = mapped_column(String(100))
+    caregiver_relationship: Mapped[str | None] = mapped_column(String(100))
+    caregiver_email: Mapped[str | None] = mapped_column(String(254))
+    caregiver_phone: Mapped[str | None] = mapped_column(String(40))
+
+    # First-touch attribution; each inquiry keeps its own as well.
+    source: Mapped[str | None] = mapped_column(String(64))
+    utm_campaign: Mapped[str | None] = mapped_column(String(200))
+
+    # Answers promoted to columns for filtering and routing (named in the questionnaire).
+    ms_type: Mapped[str | None] = mapped_column(String(16))
+    eligibility_outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+
+    inquiries: Mapped[list[Inquiry]] = relationship(  # noqa: F821
+        back_populates="lead", order_by="Inquiry.id"
+    )
