@@ -1,0 +1,50 @@
+"""intake: patient inquiries and lead management for MSC therapy clinics."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _resource_dir(name: str) -> str:
+    """A top-level folder of the checkout, or its copy inside an installed wheel."""
+    packaged = PACKAGE_DIR / name
+    return str(packaged if packaged.is_dir() else PACKAGE_DIR.parent / name)
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app: settings from the environment, then ``config`` on top (tests pass one)."""
+    from intake import api, cli, http, log, public
+    from intake.config import load_config
+    from intake.extensions import csrf, db, encryption, limiter, migrate
+    from intake.models.types import render_migration_item
+    from intake.questionnaire.definition import load_definition
+
+    app = Flask(
+        __name__,
+        template_folder=_resource_dir("templates"),
+        instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or None,
+    )
+    overrides = dict(config or {})
+    app.config.update(load_config(Path(app.instance_path), overrides.pop("INTAKE_ENV", None)))
+    app.config.update(overrides)
+
+    log.configure(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_resource_dir("migrations"), render_as_batch=True,
+                     compare_type=True, render_item=render_migration_item)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    encryption.init_app(app)
+    app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
+
+    http.register(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    cli.register(app)
+    return app

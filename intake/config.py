@@ -57,7 +57,8 @@ class BaseConfig:
     ENV_NAME = "base"
     TESTING = False
 
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters keeps bound values (patient data) out of exception messages and logs.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_MEMORY_SIZE = 128 * 1024
     MAX_FORM_PARTS = 200

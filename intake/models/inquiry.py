@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
 from intake.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from intake.models.lead import Lead
 
 
 def new_public_id() -> str:
@@ -43,7 +47,7 @@ class Inquiry(db.Model):
     referrer: Mapped[str | None] = mapped_column(String(500))
     landing_page: Mapped[str | None] = mapped_column(String(500))
 
-    lead: Mapped[Lead] = relationship(back_populates="inquiries")  # noqa: F821
+    lead: Mapped[Lead] = relationship(back_populates="inquiries")
 
     @property
     def answers_context(self) -> str:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
 from intake.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from intake.models.inquiry import Inquiry
 
 PIPELINE = (
     "new",
@@ -27,8 +31,8 @@ STATUSES = PIPELINE + CLOSED
 class Lead(db.Model):
     __tablename__ = "leads"
     __table_args__ = (
-        Index("ix_leads_email_normalized_last_inquiry_at", "email_normalized", "last_inquiry_at"),
-        Index("ix_leads_phone_e164_last_inquiry_at", "phone_e164", "last_inquiry_at"),
+        Index("ix_leads_email_last_inquiry_at", "email", "last_inquiry_at"),
+        Index("ix_leads_phone_last_inquiry_at", "phone", "last_inquiry_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
     )
 
@@ -44,10 +48,9 @@ class Lead(db.Model):
     filled_by: Mapped[str] = mapped_column(String(16))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
+    # Stored normalised (lower-case email, E.164 phone) so duplicates are found by equality.
     email: Mapped[str | None] = mapped_column(String(254))
-    email_normalized: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
     preferred_contact_method: Mapped[str | None] = mapped_column(String(16))
     preferred_contact_time: Mapped[str | None] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
@@ -70,6 +73,4 @@ class Lead(db.Model):
     ms_type: Mapped[str | None] = mapped_column(String(16))
     eligibility_outcome: Mapped[str | None] = mapped_column(String(32), index=True)
 
-    inquiries: Mapped[list[Inquiry]] = relationship(  # noqa: F821
-        back_populates="lead", order_by="Inquiry.id"
-    )
+    inquiries: Mapped[list[Inquiry]] = relationship(back_populates="lead", order_by="Inquiry.id")

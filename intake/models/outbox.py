@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.extensions import db
@@ -22,7 +22,9 @@ class OutboxEvent(db.Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
     topic: Mapped[str] = mapped_column(String(64))
     # Ids only: never patient data.
     payload: Mapped[dict] = mapped_column(JSON)

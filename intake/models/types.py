@@ -29,3 +29,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def render_migration_item(type_: str, obj, autogen_context):
+    """Write UTCDateTime into migrations as the plain type it stores, so they import nothing
+    from the app."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

@@ -19,7 +19,7 @@ def age_on(born: date, today: date) -> int:
 def _number(value: Any) -> float | None:
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -63,7 +63,10 @@ def holds(condition: Mapping, answers: Mapping[str, Any], *, today: date) -> boo
     if operator == "in":
         return given in expected
     if operator == "contains":
-        return expected in given
+        try:
+            return expected in given
+        except TypeError:  # a garbage answer that is not a collection contains nothing
+            return False
     if operator in ("age_under", "age_over"):
         age = _age(given, today)
         if age is None:

@@ -80,7 +80,7 @@ class Step:
     items: tuple[Item, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Questionnaire:
     id: str
     version: str
@@ -95,12 +95,16 @@ class Questionnaire:
         return [step.id for step in self.steps].index(step_id)
 
     def visible_answers(self, answers: Mapping[str, Any], *, today: date) -> dict[str, Any]:
-        """Only the answers to items that are shown: a hidden item's answer is never kept."""
-        return {
-            link_id: value
-            for link_id, value in answers.items()
-            if link_id in self.items and self.items[link_id].is_enabled(answers, today=today)
-        }
+        """Only the answers to items that are shown: a hidden item's answer is never kept.
+
+        Items are checked in order against the answers kept so far, so an item that depends on a
+        hidden item is hidden too (items only depend on earlier ones).
+        """
+        visible: dict[str, Any] = {}
+        for link_id, item in self.items.items():
+            if link_id in answers and item.is_enabled(visible, today=today):
+                visible[link_id] = answers[link_id]
+        return visible
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,13 @@ def _check_condition(condition: Any, where: str, known: Mapping[str, Item]) -> N
         raise DefinitionError(f"{where}: unknown operator '{operator}'")
     target = known[question]
     expected = condition.get("answer")
+    if operator == "in" and not isinstance(expected, list):
+        raise DefinitionError(f"{where}: 'in' on '{question}' needs a list of answers")
+    numeric = isinstance(expected, int | float) and not isinstance(expected, bool)
+    if operator in (">", ">=", "<", "<=", "age_under", "age_over") and not numeric:
+        raise DefinitionError(
+            f"{where}: '{operator}' on '{question}' needs a number, not {expected!r}"
+        )
     if operator in ("=", "!=", "contains", "in") and target.options:
         codes = {option.code for option in target.options}
         values = expected if operator == "in" else [expected]

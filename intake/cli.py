@@ -1,0 +1,130 @@
+"""The ``intake`` command: the Flask CLI with this app's commands added."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from intake.crypto import generate_key
+from intake.extensions import db
+from intake.models.types import utcnow
+from intake.services.staff import StaffAccountError, create_staff_user, has_staff
+
+
+def main() -> None:
+    """Entry point of the ``intake`` console script."""
+    from intake import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), help="intake: patient inquiries and leads.")(
+        prog_name="intake"
+    )
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(serve)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(crypto)
+
+
+def _create_first_admin() -> None:
+    """On first run, an admin account with a one-time password, printed once."""
+    if has_staff():
+        return
+    email = current_app.config["INTAKE_FIRST_ADMIN_EMAIL"]
+    user, password = create_staff_user(email=email, name="Administrator", role="admin", now=utcnow())
+    db.session.commit()
+    click.secho("First run: an admin account was created.", fg="green", bold=True)
+    click.echo(f"  sign-in email:      {user.email}")
+    click.echo(f"  one-time password:  {password}   (shown once; change it at first sign-in)")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="web processes")
+@click.option("--demo", is_flag=True, help="add sample leads on first run")
+@with_appcontext
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Run everything on this machine: migrate the database, then serve the web app."""
+    from flask_migrate import upgrade
+
+    from intake.services.demo import add_demo_leads
+
+    upgrade()
+    _create_first_admin()
+    if demo:
+        click.echo(f"Added {add_demo_leads(now=utcnow())} sample leads.")
+        db.session.commit()
+    db.engine.dispose()  # the children open their own connections
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+               "--workers", str(workers), "--threads", "4", "--access-logfile", "-",
+               "intake.wsgi:app"]
+    env = {**os.environ, "INTAKE_INSTANCE_PATH": current_app.instance_path}
+    click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
+    _supervise([subprocess.Popen(command, env=env)])
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    """Wait for the children; stop them all when one ends or on Ctrl+C or SIGTERM."""
+    def stop(*_args) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        os.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for child in children:
+            child.wait(timeout=30)
+    code = max((child.returncode or 0) for child in children)
+    if code:
+        sys.exit(code)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator")
+@click.option("--role", default="admin", type=click.Choice(["admin", "coordinator", "clinician"]))
+@with_appcontext
+def create_admin(email: str, name: str, role: str) -> None:
+    """Create a staff account and print its one-time password."""
+    try:
+        user, password = create_staff_user(email=email, name=name, role=role, now=utcnow())
+    except StaffAccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}; one-time password: {password}")
+
+
+@click.group()
+def crypto() -> None:
+    """Encryption keys for health answers."""
+
+
+@crypto.command("generate-key")
+def generate_key_command() -> None:
+    """Print a new key; put it first in INTAKE_ENCRYPTION_KEYS to rotate."""
+    click.echo(generate_key())
+
+
+@crypto.command("reencrypt")
+@with_appcontext
+def reencrypt() -> None:
+    """Re-seal every stored answer with the newest key, so older keys can be retired."""
+    from intake.services.keys import reencrypt_batch
+
+    total = 0
+    while moved := reencrypt_batch():
+        db.session.commit()
+        total += moved
+    click.echo(f"Re-encrypted {total} values with the newest key.")

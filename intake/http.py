@@ -1,0 +1,92 @@
+"""Security headers and error pages shared by every blueprint."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+ERROR_TEXT = {
+    400: ("Something went wrong with that request", "Please go back and try again."),
+    404: ("Page not found", "Check the address, or start from the inquiry form."),
+    405: ("That did not work", "Please go back and try again."),
+    410: ("This link has expired", "Links stop working after a while to keep your answers safe."),
+    413: (
+        "That was too much text to send",
+        "Please go back, shorten your longest answers and send the form again.",
+    ),
+    429: (
+        "Too many tries in a short time",
+        "Please wait a minute, then go back and send the form again. "
+        "Your browser's Back button keeps what you typed.",
+    ),
+    500: ("Sorry, something went wrong on our side", "Please try again in a few minutes."),
+    503: (
+        "We are briefly unavailable",
+        "Please wait a minute and try again. Your browser's Back button keeps what you typed.",
+    ),
+}
+
+
+def register(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure or request.headers.get("X-Forwarded-Proto") == "https":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if response.mimetype == "text/html" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render_error(code: int):
+    title, advice = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    return render_template("error.html", code=code, title=title, advice=advice), code
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    response = render_error(error.code)
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        return (*response, {"Allow": ", ".join(error.valid_methods)})
+    return response
+
+
+def _database_unavailable(error: OperationalError):
+    logger.warning("database unavailable", extra={"error": type(error.orig).__name__})
+    return render_error(ServiceUnavailable.code)
+
+
+def _unexpected_error(error: Exception):
+    logger.exception("unhandled error", exc_info=error)
+    return render_error(InternalServerError.code)

@@ -1,0 +1,72 @@
+"""Structured JSON logs that carry ids, never answers, contact details or link tokens."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, request
+from pythonjsonlogger.json import JsonFormatter
+
+logger = logging.getLogger(__name__)
+
+# Secret-bearing path segments (resume and unsubscribe links) are masked wherever a URL is logged.
+_TOKEN_PATH = re.compile(r"/(resume|unsubscribe)/[^\s\"?]+")
+
+
+class MaskTokens(logging.Filter):
+    """Blank out link tokens in any record, including the web servers' access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "/" in record.msg:
+            record.msg = _TOKEN_PATH.sub(r"/\1/<token>", record.msg)
+        if record.args:
+            record.args = tuple(
+                _TOKEN_PATH.sub(r"/\1/<token>", arg) if isinstance(arg, str) else arg
+                for arg in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        return True
+
+
+def configure(app: Flask) -> None:
+    """One JSON handler on the root logger, and a request log keyed by endpoint, not path."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_intake", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.addFilter(MaskTokens())
+        handler._intake = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    app.before_request(_start_request)
+    app.after_request(_log_request)
+
+
+def _start_request() -> None:
+    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    g.started = time.perf_counter()
+    g.log_ids = {}
+
+
+def _log_request(response):
+    logger.info(
+        "request",
+        extra={
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            "endpoint": request.endpoint,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+            **g.get("log_ids", {}),
+        },
+    )
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def add_ids(**ids: int | str) -> None:
+    """Attach record ids (never content) to this request's log line."""
+    g.setdefault("log_ids", {}).update(ids)

@@ -1,0 +1,7 @@
+"""The public inquiry, for patients and caregivers."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from intake.public import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,127 @@
+"""Request-side helpers for the inquiry: which draft this browser is working on, the signed
+hidden fields, attribution capture and building forms."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import date
+
+import pycountry
+from flask import current_app, request, session
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from intake.models import Inquiry
+from intake.public.forms import ContactForm, StepForm, step_form_class
+from intake.questionnaire.definition import Definition, Step
+from intake.services.inquiries import Attribution, all_answers, find_inquiry
+
+DRAFT_MAX_AGE = 30 * 24 * 3600
+ATTRIBUTION_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def definition() -> Definition:
+    return current_app.extensions["intake.definition"]
+
+
+def _signer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+
+
+def draft_reference(inquiry: Inquiry) -> str:
+    """A signed reference to the draft, carried in each step's form so that an expired
+    session cannot separate a patient from their answers."""
+    return _signer("inquiry-draft").dumps(inquiry.public_id)
+
+
+def current_draft() -> Inquiry | None:
+    """The inquiry this browser is filling in: from the posted form, else the session."""
+    reference = request.form.get("draft", "") if request.method == "POST" else ""
+    if reference:
+        try:
+            public_id = _signer("inquiry-draft").loads(reference, max_age=DRAFT_MAX_AGE)
+        except BadSignature:
+            public_id = None
+    else:
+        public_id = session.get("inquiry")
+    return find_inquiry(public_id) if isinstance(public_id, str) else None
+
+
+def remember(inquiry: Inquiry) -> None:
+    session.permanent = True
+    if inquiry.status == "complete":
+        session.pop("inquiry", None)
+        session["completed"] = inquiry.public_id
+    else:
+        session["inquiry"] = inquiry.public_id
+
+
+def capture_attribution() -> None:
+    """Keep where the visitor came from, once, from the first page they open."""
+    if "attribution" in session:
+        return
+    session["attribution"] = {
+        **{key: request.args.get(key, "")[:200] for key in ATTRIBUTION_KEYS if request.args.get(key)},
+        "referrer": (request.referrer or "")[:500],
+        "landing_page": request.full_path.rstrip("?")[:500],
+    }
+
+
+def attribution() -> Attribution:
+    return Attribution.from_mapping(session.get("attribution") or {})
+
+
+def build_form(step: Step, inquiry: Inquiry | None) -> StepForm:
+    """The step's form: posted data when there is some, else the saved answers."""
+    questionnaire = definition().questionnaire
+    stored = all_answers(inquiry, questionnaire) if inquiry else {}
+    form_class = step_form_class(questionnaire, step.id)
+    kwargs = {"context": stored, "today": date.today()}
+    if request.method == "POST":
+        form = form_class(**kwargs)
+    else:
+        form = form_class(formdata=None, data=form_class.data_from_answers(stored), **kwargs)
+    if inquiry is not None:
+        form.draft.data = draft_reference(inquiry)
+    if isinstance(form, ContactForm) and request.method == "GET":
+        form.submission_key.data = secrets.token_urlsafe(24)
+        form.rendered_at.data = _signer("inquiry-form-time").dumps(int(time.time()))
+    return form
+
+
+def looks_automated(form: ContactForm) -> bool:
+    """The honeypot is filled in, or the form came back faster than a person types."""
+    if form.leave_blank.data:
+        return True
+    minimum = current_app.config["INTAKE_MIN_FILL_SECONDS"]
+    try:
+        started = _signer("inquiry-form-time").loads(form.rendered_at.data or "")
+    except BadSignature:
+        return minimum > 0
+    return time.time() - int(started) < minimum
+
+
+def fresh_submission_key(form: ContactForm) -> None:
+    if not form.submission_key.data or len(form.submission_key.data) > 64:
+        form.submission_key.data = secrets.token_urlsafe(24)
+
+
+def _display(item, value) -> str:
+    if item.type == "multi_choice":
+        return ", ".join(item.display_for(code) for code in value)
+    if item.type == "country":
+        country = pycountry.countries.get(alpha_2=value)
+        return country.name if country else value
+    if item.type == "boolean":
+        return "Yes" if value else "No"
+    return item.display_for(str(value)) if item.options else str(value)
+
+
+def review(form: StepForm) -> list[tuple[Step, list[tuple[str, str]]]]:
+    """The answers so far, step by step, for the patient to check before sending."""
+    questionnaire, answers = definition().questionnaire, form.context
+    return [
+        (step, [(item.text, _display(item, answers[item.link_id]))
+                for item in step.items if item.link_id in answers])
+        for step in questionnaire.steps[:-1]
+    ]

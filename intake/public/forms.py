@@ -1,0 +1,286 @@
+"""WTForms forms built from the questionnaire definition, one class per step.
+
+Forms check shape only: what was typed, in what format, and whether a shown question that needs
+an answer has one. A hidden question (its enableWhen does not hold) is neither required nor kept.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from typing import Any
+
+import pycountry
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intake.questionnaire.definition import Item, Questionnaire, Step
+from intake.services.contacts import InvalidContact, normalise_email, normalise_phone
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SELECT_THRESHOLD = 8
+
+
+def clean_text(value):
+    """Trim, and drop control characters (a NUL would break PostgreSQL)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value).strip()
+    return value
+
+
+def countries() -> list[tuple[str, str]]:
+    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], False)
+
+
+class Required:
+    """The question is shown and needs an answer."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if _empty(field.data):
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
+def required_message(item: Item) -> str:
+    if item.type == "boolean":
+        return "Tick this box to continue."
+    if item.type in ("choice", "country"):
+        return "Choose one of the answers."
+    if item.type == "multi_choice":
+        return "Choose at least one answer."
+    if item.type == "date":
+        return "Enter a date, for example 1975-03-27."
+    return "Please answer this question."
+
+
+def _length(limit: int | None):
+    def check(form, field) -> None:
+        if limit and isinstance(field.data, str) and len(field.data) > limit:
+            raise ValidationError(f"Please keep this to {limit} characters or fewer.")
+    return check
+
+
+def _choice(item: Item):
+    codes = {option.code for option in item.options}
+
+    def check(form, field) -> None:
+        values = field.data if isinstance(field.data, list) else [field.data]
+        if any(value not in codes for value in values if not _empty(value)):
+            raise ValidationError("Choose one of the answers shown.")
+    return check
+
+
+def _country(form, field) -> None:
+    if field.data and pycountry.countries.get(alpha_2=field.data) is None:
+        raise ValidationError("Choose your country from the list.")
+
+
+def _email(form, field) -> None:
+    if field.data:
+        try:
+            normalise_email(field.data)
+        except InvalidContact as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def _phone(form, field) -> None:
+    if field.data:
+        try:
+            normalise_phone(field.data, form.country_code())
+        except InvalidContact as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def _year(item: Item):
+    def check(form, field) -> None:
+        if not field.data:
+            return
+        low, high = item.min_value or 1900, date.today().year
+        if not field.data.isdigit() or not low <= int(field.data) <= high:
+            raise ValidationError(f"Enter a year between {low} and {high}, for example 2015.")
+    return check
+
+
+def _date(form, field) -> None:
+    if not field.data:
+        return
+    try:
+        value = date.fromisoformat(field.data)
+    except ValueError as exc:
+        raise ValidationError("Enter a real date, for example 1975-03-27.") from exc
+    if not date(1900, 1, 1) <= value <= date.today():
+        raise ValidationError("Enter a date in the past, for example 1975-03-27.")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        """Unknown codes are reported by the item's own validator, in plain words."""
+
+
+def _field(item: Item) -> Field:
+    kwargs: dict[str, Any] = {"label": item.text, "description": item.help or ""}
+    render_kw = {"autocomplete": item.autocomplete} if item.autocomplete else {}
+    text_kwargs = {**kwargs, "filters": [clean_text], "render_kw": render_kw,
+                   "validators": [_length(item.max_length)]}
+    choices = [(option.code, option.display) for option in item.options]
+    if item.type == "string":
+        return StringField(**text_kwargs)
+    if item.type == "text":
+        return TextAreaField(**{**text_kwargs, "render_kw": {**render_kw, "rows": 5}})
+    if item.type == "email":
+        text_kwargs["validators"].append(_email)
+        return EmailField(**text_kwargs)
+    if item.type == "phone":
+        text_kwargs["validators"].append(_phone)
+        return TelField(**text_kwargs)
+    if item.type == "year":
+        text_kwargs["validators"].append(_year(item))
+        return StringField(**{**text_kwargs, "render_kw": {"inputmode": "numeric"}})
+    if item.type == "date":
+        text_kwargs["validators"].append(_date)
+        return StringField(**{**text_kwargs, "render_kw": {**render_kw, "type": "date"}})
+    if item.type == "country":
+        return SelectField(choices=[("", "Choose a country")] + countries(), validate_choice=False,
+                           validators=[_country], render_kw=render_kw, **kwargs)
+    if item.type == "choice" and len(choices) > SELECT_THRESHOLD:
+        return SelectField(choices=[("", "Choose an answer")] + choices, validate_choice=False,
+                           validators=[_choice(item)], **kwargs)
+    if item.type == "choice":
+        return RadioField(choices=choices, validate_choice=False, validators=[_choice(item)],
+                          **kwargs)
+    if item.type == "multi_choice":
+        return MultiCheckboxField(choices=choices, validators=[_choice(item)], **kwargs)
+    return BooleanField(**kwargs)
+
+
+class StepForm(FlaskForm):
+    """One step of the inquiry; knows its items and the answers given on other steps."""
+
+    draft = HiddenField()
+    step: Step
+    questionnaire: Questionnaire
+
+    def __init__(self, *args, context: dict | None = None, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = context or {}
+        self.today = today
+
+    def country_code(self) -> str | None:
+        own = getattr(self, "country", None)
+        return (own.data if own is not None else None) or self.context.get("country")
+
+    def raw_answers(self) -> dict[str, Any]:
+        return {item.link_id: clean_text(self[item.link_id].data) for item in self.step.items}
+
+    def shown_items(self) -> list[Item]:
+        answers = {**self.context, **self.raw_answers()}
+        return [item for item in self.step.items if item.is_enabled(answers, today=self.today)]
+
+    def validate(self, extra_validators=None) -> bool:
+        shown = self.shown_items()
+        extra = {item.link_id: [Required(required_message(item))]
+                 for item in shown if item.required}
+        super().validate(extra_validators=extra)
+        shown_ids = {item.link_id for item in shown}
+        for item in self.step.items:
+            if item.link_id not in shown_ids:
+                self[item.link_id].errors = []
+        fields_ok = not any(field.errors for field in self)
+        return self.validate_step() and fields_ok
+
+    def validate_step(self) -> bool:
+        """Checks across fields; none by default."""
+        return True
+
+    def answers(self, *, only_valid: bool = False) -> dict[str, Any]:
+        """The typed answers to shown questions (optionally only those without errors)."""
+        result = {}
+        for item in self.shown_items():
+            field = self[item.link_id]
+            if _empty(field.data) or (only_valid and field.errors):
+                continue
+            result[item.link_id] = self._typed(item, field.data)
+        return result
+
+    def _typed(self, item: Item, value: Any) -> Any:
+        if item.type == "email":
+            return normalise_email(value)
+        if item.type == "phone":
+            return normalise_phone(value, self.country_code())
+        if item.type == "year":
+            return int(value)
+        return value
+
+    @classmethod
+    def data_from_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        """What a form shows for stored answers."""
+        return {
+            item.link_id: str(answers[item.link_id]) if item.type == "year" else answers[item.link_id]
+            for item in cls.step.items if item.link_id in answers
+        }
+
+    @property
+    def error_list(self) -> list[tuple[Field, str]]:
+        return [(self[item.link_id], self[item.link_id].errors[0])
+                for item in self.step.items if self[item.link_id].errors]
+
+
+class ContactForm(StepForm):
+    """Step 1, with the bot checks and the key that makes a double submit harmless."""
+
+    submission_key = HiddenField()
+    rendered_at = HiddenField()
+    detected_time_zone = HiddenField(filters=[clean_text])
+    leave_blank = StringField("Leave this field blank", filters=[clean_text])
+
+    def validate_step(self) -> bool:
+        answers = self.answers(only_valid=True)
+        if not any(answers.get(key) for key in ("email", "phone", "caregiver_email",
+                                                 "caregiver_phone")):
+            if not self.email.errors and not self.phone.errors:
+                self.email.errors.append("Give an email address or a phone number, so we can reply.")
+            return False
+        method = self.preferred_contact_method.data
+        wanted = {"email": ("email", "caregiver_email"),
+                  "phone": ("phone", "caregiver_phone"), "text": ("phone", "caregiver_phone")}
+        if method in wanted and not any(answers.get(key) for key in wanted[method]):
+            kind = "an email address" if method == "email" else "a phone number"
+            self.preferred_contact_method.errors.append(
+                f"You chose this way to contact you, so please also give {kind}."
+            )
+            return False
+        return True
+
+
+@cache
+def step_form_class(questionnaire: Questionnaire, step_id: str) -> type[StepForm]:
+    """The form class for a step, built once per questionnaire version."""
+    step = questionnaire.step(step_id)
+    base = ContactForm if step_id == questionnaire.steps[0].id else StepForm
+    attrs = {item.link_id: _field(item) for item in step.items}
+    return type(f"{step_id.title().replace('_', '')}Form", (base,),
+                {"step": step, "questionnaire": questionnaire, **attrs})

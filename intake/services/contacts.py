@@ -1,0 +1,50 @@
+"""Normalising contact details so the same person is recognised however they type them."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import timezone as phone_timezones
+
+
+class InvalidContact(ValueError):
+    """A contact detail cannot be used; the message is fit to show the patient."""
+
+
+def normalise_email(raw: str) -> str:
+    """The canonical form of an email address (no DNS lookups)."""
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidContact("Enter an email address like name@example.com.") from exc
+
+
+def normalise_phone(raw: str, country: str | None) -> str:
+    """The E.164 form of a phone number, read in the country's numbering plan."""
+    try:
+        number = phonenumbers.parse(raw, (country or "").upper() or None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidContact(
+            "Enter a phone number with its area code, like +1 212 555 0100."
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidContact(
+            "That phone number does not look complete. Check it, including the area code."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def resolve_time_zone(
+    *, detected: str | None, phone_e164: str | None, fallback: str
+) -> tuple[str, str]:
+    """The patient's time zone and where it came from: the browser, the phone number, or the
+    clinic's own zone when neither says."""
+    if detected and detected in available_timezones():
+        return detected, "browser"
+    if phone_e164:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(phone_e164))
+        if len(zones) == 1 and zones[0] in available_timezones():
+            return zones[0], "phone"
+    return fallback, "clinic"

@@ -1,0 +1,210 @@
+"""Starting, saving and completing inquiries. Every change lands with its outbox event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, or_, update
+
+from intake.extensions import db, encryption
+from intake.models import Consent, EligibilityResult, Inquiry, Lead
+from intake.models.inquiry import new_public_id
+from intake.questionnaire.definition import Definition, Questionnaire, Step
+from intake.questionnaire.eligibility import evaluate
+from intake.services.answers import read_answers, write_answers
+from intake.services.contacts import resolve_time_zone
+from intake.services.outbox import record_event
+
+
+class IncompleteInquiry(Exception):
+    """A required question is unanswered; ``step_id`` names the step to return to."""
+
+    def __init__(self, step_id: str) -> None:
+        super().__init__(step_id)
+        self.step_id = step_id
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where the visitor came from, captured on the first page they saw."""
+
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    referrer: str | None = None
+    landing_page: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Attribution:
+        limits = {"referrer": 500, "landing_page": 500}
+        return cls(**{
+            f.name: str(data[f.name])[: limits.get(f.name, 200)]
+            for f in fields(cls) if data.get(f.name)
+        })
+
+
+def find_inquiry(public_id: str) -> Inquiry | None:
+    return db.session.scalar(db.select(Inquiry).where(Inquiry.public_id == public_id))
+
+
+def find_inquiry_by_submission(submission_key: str) -> Inquiry | None:
+    return db.session.scalar(db.select(Inquiry).where(Inquiry.submission_key == submission_key))
+
+
+def find_recent_lead(*, email: str | None, phone: str | None, since: datetime) -> Lead | None:
+    """The lead that last inquired since ``since`` with this email or phone; email wins."""
+    matches = [column == value for column, value in ((Lead.email, email), (Lead.phone, phone)) if value]
+    if not matches:
+        return None
+    return db.session.scalar(
+        db.select(Lead)
+        .where(or_(*matches), Lead.last_inquiry_at >= since, Lead.status != "merged")
+        .order_by(case((Lead.email == email, 0), else_=1), Lead.last_inquiry_at.desc())
+        .limit(1)
+    )
+
+
+def all_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> dict[str, Any]:
+    """Every answer of the inquiry: contact details from the lead, the rest from the seal."""
+    answers = read_answers(inquiry)
+    for item in questionnaire.items.values():
+        value = getattr(inquiry.lead, item.store) if item.store else None
+        if value is not None:
+            answers[item.link_id] = value
+    return answers
+
+
+def _apply(inquiry: Inquiry, questionnaire: Questionnaire, answers: dict[str, Any]) -> None:
+    lead = inquiry.lead
+    for item in questionnaire.items.values():
+        for column in filter(None, (item.store, item.promote)):
+            setattr(lead, column, answers.get(item.link_id))
+    sealed = {key: value for key, value in answers.items() if not questionnaire.items[key].store}
+    write_answers(inquiry, sealed)
+
+
+def save_step(
+    *, inquiry: Inquiry, questionnaire: Questionnaire, step: Step, answers: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Replace one step's answers; answers to questions that are now hidden are dropped."""
+    merged = {k: v for k, v in all_answers(inquiry, questionnaire).items()
+              if questionnaire.items[k].step_id != step.id}
+    merged.update(answers)
+    _apply(inquiry, questionnaire, questionnaire.visible_answers(merged, today=now.date()))
+    inquiry.steps_saved = max(inquiry.steps_saved, questionnaire.step_index(step.id) + 1)
+    inquiry.updated_at = now
+
+
+def save_contact(
+    *, inquiry: Inquiry, questionnaire: Questionnaire, answers: dict[str, Any],
+    detected_time_zone: str | None, clinic_time_zone: str, now: datetime,
+) -> None:
+    """Save the contact step and work out the patient's time zone from it."""
+    save_step(inquiry=inquiry, questionnaire=questionnaire, step=questionnaire.steps[0],
+              answers=answers, now=now)
+    lead = inquiry.lead
+    lead.time_zone, lead.time_zone_source = resolve_time_zone(
+        detected=detected_time_zone, phone_e164=lead.phone, fallback=clinic_time_zone
+    )
+
+
+def start_inquiry(
+    *, questionnaire: Questionnaire, answers: dict[str, Any], attribution: Attribution,
+    submission_key: str, detected_time_zone: str | None, clinic_time_zone: str,
+    dedupe_window: timedelta, now: datetime,
+) -> Inquiry:
+    """Create the draft inquiry from the contact step, on a recent lead with the same email or
+    phone if there is one, else on a new lead. The same submission key gives the same inquiry."""
+    existing = find_inquiry_by_submission(submission_key)
+    if existing is not None:
+        return existing
+    lead = find_recent_lead(
+        email=answers.get("email"), phone=answers.get("phone"), since=now - dedupe_window
+    ) or Lead(created_at=now, status="new", incomplete=True, source=answers.get("heard_about"),
+              utm_campaign=attribution.utm_campaign)
+    lead.last_inquiry_at = now
+    inquiry = Inquiry(
+        public_id=new_public_id(), lead=lead, submission_key=submission_key, started_at=now,
+        status="draft", steps_saved=0,
+        questionnaire_id=questionnaire.id, questionnaire_version=questionnaire.version,
+        **{f.name: getattr(attribution, f.name) for f in fields(attribution)},
+    )
+    db.session.add(inquiry)
+    save_contact(inquiry=inquiry, questionnaire=questionnaire, answers=answers,
+                 detected_time_zone=detected_time_zone, clinic_time_zone=clinic_time_zone, now=now)
+    db.session.flush()
+    record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id)
+    return inquiry
+
+
+def first_incomplete_step(questionnaire: Questionnaire, answers: Mapping, *, today) -> str | None:
+    """The first step with a shown, required question left unanswered."""
+    for step in questionnaire.steps:
+        for item in step.items:
+            if (item.required and item.is_enabled(answers, today=today)
+                    and answers.get(item.link_id) in (None, "", [], False)):
+                return step.id
+    return None
+
+
+def complete_inquiry(*, inquiry: Inquiry, definition: Definition, now: datetime) -> bool:
+    """Submit the inquiry: consents, eligibility and the completion event, exactly once.
+
+    Returns False when it had already been submitted (a double click, a repeated post)."""
+    questionnaire = definition.questionnaire
+    answers = all_answers(inquiry, questionnaire)
+    missing = first_incomplete_step(questionnaire, answers, today=now.date())
+    if missing is not None:
+        raise IncompleteInquiry(missing)
+    claimed = db.session.execute(
+        update(Inquiry)
+        .where(Inquiry.id == inquiry.id, Inquiry.status == "draft")
+        .values(status="complete", completed_at=now, updated_at=now)
+    ).rowcount
+    if not claimed:
+        return False
+    _record_consents(inquiry, questionnaire, answers, now)
+    _record_eligibility(inquiry, definition, answers, now)
+    inquiry.lead.incomplete = False
+    record_event(topic="inquiry.completed", now=now, lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
+    return True
+
+
+def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, now) -> None:
+    db.session.add_all(
+        Consent(
+            lead_id=inquiry.lead_id, inquiry_id=inquiry.id, purpose=item.consent,
+            granted=bool(answers.get(item.link_id)), text_version=questionnaire.version,
+            text_hash=item.text_hash, source="inquiry_form", recorded_at=now,
+        )
+        for item in questionnaire.items.values() if item.consent
+    )
+
+
+def _record_eligibility(inquiry: Inquiry, definition: Definition, answers, now) -> None:
+    outcome = evaluate(definition.ruleset, answers, today=now.date())
+    result = EligibilityResult(
+        inquiry_id=inquiry.id, lead_id=inquiry.lead_id, outcome=outcome.outcome,
+        ruleset_id=outcome.ruleset_id, ruleset_version=outcome.ruleset_version,
+        patient_message=outcome.patient_message, evaluated_at=now,
+    )
+    result.triggered_sealed = encryption.keyring.seal_json(
+        [vars(rule) for rule in outcome.triggered], context=result.triggered_context
+    )
+    db.session.add(result)
+    inquiry.lead.eligibility_outcome = outcome.outcome
+
+
+def latest_eligibility(inquiry: Inquiry) -> EligibilityResult | None:
+    return db.session.scalar(
+        db.select(EligibilityResult)
+        .where(EligibilityResult.inquiry_id == inquiry.id)
+        .order_by(EligibilityResult.id.desc())
+        .limit(1)
+    )

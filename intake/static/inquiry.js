@@ -1,0 +1,52 @@
+// Progressive enhancement for the inquiry. Without it the form still works: every question is
+// shown with a note saying when it applies, and the server ignores answers to hidden ones.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[method=post]");
+  if (!form) return;
+
+  var zone = form.querySelector("[data-detect-time-zone]");
+  if (zone && !zone.value && window.Intl && Intl.DateTimeFormat) {
+    try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* keep the fallback */ }
+  }
+
+  function valuesOf(name) {
+    var fields = form.elements[name];
+    if (!fields) return [];
+    if (fields.length === undefined || fields.tagName === "SELECT") fields = [fields];
+    var values = [];
+    Array.prototype.forEach.call(fields, function (field) {
+      if ((field.type === "radio" || field.type === "checkbox") && !field.checked) return;
+      if (field.value !== "") values.push(field.value);
+    });
+    return values;
+  }
+
+  function holds(condition) {
+    var values = valuesOf(condition.question);
+    switch (condition.operator) {
+      case "exists": return (values.length > 0) === Boolean(condition.answer);
+      case "=": case "contains": return values.indexOf(String(condition.answer)) !== -1;
+      case "!=": return values.length > 0 && values.indexOf(String(condition.answer)) === -1;
+      case "in": return values.some(function (v) { return condition.answer.map(String).indexOf(v) !== -1; });
+      default: return true; // unknown here: show the question and let the server decide
+    }
+  }
+
+  var dependents = form.querySelectorAll("[data-enable-when]");
+  function update() {
+    Array.prototype.forEach.call(dependents, function (block) {
+      var rule = JSON.parse(block.getAttribute("data-enable-when"));
+      var results = rule.conditions.map(holds);
+      var shown = rule.behavior === "any" ? results.some(Boolean) : results.every(Boolean);
+      block.hidden = !shown;
+      var note = block.querySelector(".condition-note");
+      if (note) note.hidden = true;
+    });
+  }
+  form.addEventListener("change", update);
+  update();
+
+  var summary = document.querySelector("[data-focus-on-load]");
+  if (summary) summary.focus();
+})();
