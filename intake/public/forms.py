@@ -20,6 +20,7 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
+    SelectChoice,
     SelectMultipleField,
     StringField,
     TelField,
@@ -42,8 +43,12 @@ def clean_text(value):
     return value
 
 
-def countries() -> list[tuple[str, str]]:
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
+@cache
+def countries() -> tuple[SelectChoice, ...]:
+    """Every ISO 3166 country, by name, after a prompt to choose."""
+    named = sorted(pycountry.countries, key=lambda country: country.name)
+    return (SelectChoice("", "Choose a country"),
+            *(SelectChoice(country.alpha_2, country.name) for country in named))
 
 
 def _empty(value: Any) -> bool:
@@ -146,7 +151,7 @@ def _field(item: Item) -> Field:
     render_kw = {"autocomplete": item.autocomplete} if item.autocomplete else {}
     text_kwargs = {**kwargs, "filters": [clean_text], "render_kw": render_kw,
                    "validators": [_length(item.max_length)]}
-    choices = [(option.code, option.display) for option in item.options]
+    choices = [SelectChoice(option.code, option.display) for option in item.options]
     if item.type == "string":
         return StringField(**text_kwargs)
     if item.type == "text":
@@ -164,10 +169,11 @@ def _field(item: Item) -> Field:
         text_kwargs["validators"].append(_date)
         return StringField(**{**text_kwargs, "render_kw": {**render_kw, "type": "date"}})
     if item.type == "country":
-        return SelectField(choices=[("", "Choose a country")] + countries(), validate_choice=False,
+        return SelectField(choices=list(countries()), validate_choice=False,
                            validators=[_country], render_kw=render_kw, **kwargs)
     if item.type == "choice" and len(choices) > SELECT_THRESHOLD:
-        return SelectField(choices=[("", "Choose an answer")] + choices, validate_choice=False,
+        return SelectField(choices=[SelectChoice("", "Choose an answer"), *choices],
+                           validate_choice=False,
                            validators=[_choice(item)], **kwargs)
     if item.type == "choice":
         return RadioField(choices=choices, validate_choice=False, validators=[_choice(item)],
@@ -258,16 +264,18 @@ class ContactForm(StepForm):
     leave_blank = StringField("Leave this field blank", filters=[clean_text])
 
     def validate_step(self) -> bool:
-        answers = self.answers(only_valid=True)
-        if not any(answers.get(key) for key in ("email", "phone", "caregiver_email",
-                                                 "caregiver_phone")):
-            if not self.email.errors and not self.phone.errors:
-                self.email.errors.append("Give an email address or a phone number, so we can reply.")
+        """An email or a phone to reply to, matching the chosen way of contact. What was typed
+        counts here even if malformed: its own field already says what is wrong with it."""
+        given = {name for name, value in self.raw_answers().items() if value}
+        shown = {item.link_id for item in self.shown_items()}
+        typed = given & shown
+        if not typed & {"email", "phone", "caregiver_email", "caregiver_phone"}:
+            self.email.errors.append("Give an email address or a phone number, so we can reply.")
             return False
         method = self.preferred_contact_method.data
-        wanted = {"email": ("email", "caregiver_email"),
-                  "phone": ("phone", "caregiver_phone"), "text": ("phone", "caregiver_phone")}
-        if method in wanted and not any(answers.get(key) for key in wanted[method]):
+        wanted = {"email": {"email", "caregiver_email"},
+                  "phone": {"phone", "caregiver_phone"}, "text": {"phone", "caregiver_phone"}}
+        if method in wanted and not typed & wanted[method]:
             kind = "an email address" if method == "email" else "a phone number"
             self.preferred_contact_method.errors.append(
                 f"You chose this way to contact you, so please also give {kind}."

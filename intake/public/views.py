@@ -14,9 +14,11 @@ from intake.public import bp, flow
 from intake.public.forms import ContactForm, StepForm
 from intake.services.inquiries import (
     IncompleteInquiry,
+    all_answers,
     complete_inquiry,
     find_inquiry,
     find_inquiry_by_submission,
+    first_incomplete_step,
     latest_eligibility,
     save_contact,
     save_step,
@@ -184,6 +186,9 @@ def resume(token: str):
     if inquiry.status == "complete":
         return _sent(inquiry)
     flow.remember(inquiry)
-    steps = flow.definition().questionnaire.steps
-    upcoming = steps[min(inquiry.steps_saved, len(steps) - 1)]
-    return redirect(url_for(".step", step_id=upcoming.id))
+    questionnaire = flow.definition().questionnaire
+    upcoming = first_incomplete_step(questionnaire, all_answers(inquiry, questionnaire),
+                                     today=utcnow().date())
+    if upcoming == questionnaire_first_step():
+        return redirect(url_for(".contact"))
+    return redirect(url_for(".step", step_id=upcoming or questionnaire.steps[-1].id))
