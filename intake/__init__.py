@@ -36,8 +36,14 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     log.configure(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=_resource_dir("migrations"), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+    migrate.init_app(
+        app,
+        db,
+        directory=_resource_dir("migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     encryption.init_app(app)

@@ -37,7 +37,9 @@ def _create_first_admin() -> None:
     if has_staff():
         return
     email = current_app.config["INTAKE_FIRST_ADMIN_EMAIL"]
-    user, password = create_staff_user(email=email, name="Administrator", role="admin", now=utcnow())
+    user, password = create_staff_user(
+        email=email, name="Administrator", role="admin", now=utcnow()
+    )
     db.session.commit()
     click.secho("First run: an admin account was created.", fg="green", bold=True)
     click.echo(f"  sign-in email:      {user.email}")
@@ -62,16 +64,28 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         click.echo(f"Added {add_demo_leads(now=utcnow())} sample leads.")
         db.session.commit()
     db.engine.dispose()  # the children open their own connections
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-               "--workers", str(workers), "--threads", "4", "--access-logfile", "-",
-               "intake.wsgi:app"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "intake.wsgi:app",
+    ]
     env = {**os.environ, "INTAKE_INSTANCE_PATH": current_app.instance_path}
     click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
-    _supervise([subprocess.Popen(command, env=env)])
+    _supervise([subprocess.Popen(command, env=env)])  # noqa: S603 (fixed argv, no shell)
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:
     """Wait for the children; stop them all when one ends or on Ctrl+C or SIGTERM."""
+
     def stop(*_args) -> None:
         for child in children:
             if child.poll() is None:
@@ -128,3 +142,7 @@ def reencrypt() -> None:
         db.session.commit()
         total += moved
     click.echo(f"Re-encrypted {total} values with the newest key.")
+
+
+if __name__ == "__main__":
+    main()

@@ -99,7 +99,9 @@ class BaseConfig:
         self.INTAKE_RESPONSE_TIME = _env("INTAKE_RESPONSE_TIME", self.INTAKE_RESPONSE_TIME)
         self.INTAKE_DEDUPE_DAYS = _int_env("INTAKE_DEDUPE_DAYS", self.INTAKE_DEDUPE_DAYS)
         self.INTAKE_RESUME_DAYS = _int_env("INTAKE_RESUME_DAYS", self.INTAKE_RESUME_DAYS)
-        self.INTAKE_MIN_FILL_SECONDS = _int_env("INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS)
+        self.INTAKE_MIN_FILL_SECONDS = _int_env(
+            "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
+        )
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}

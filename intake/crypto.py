@@ -38,7 +38,9 @@ def _decode_key(text: str) -> bytes:
     except ValueError as exc:
         raise InvalidKeyError("an encryption key is not valid base64url") from exc
     if len(raw) != 32:
-        raise InvalidKeyError("each encryption key must be 32 bytes (run `intake crypto generate-key`)")
+        raise InvalidKeyError(
+            "each encryption key must be 32 bytes (run `intake crypto generate-key`)"
+        )
     return raw
 
 

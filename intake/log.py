@@ -59,7 +59,9 @@ def _log_request(response):
             "method": request.method,
             "endpoint": request.endpoint,
             "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+            "duration_ms": round(
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1
+            ),
             **g.get("log_ids", {}),
         },
     )

@@ -84,12 +84,14 @@ def backend(database_url) -> str:
 
 
 def make_app(database_url: str, **overrides):
-    return create_app({
-        "INTAKE_ENV": "testing",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "INTAKE_INQUIRY_RATE_LIMIT": "10000 per minute",
-        **overrides,
-    })
+    return create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INTAKE_INQUIRY_RATE_LIMIT": "10000 per minute",
+            **overrides,
+        }
+    )
 
 
 def empty_tables(app) -> None:

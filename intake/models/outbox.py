@@ -22,9 +22,7 @@ class OutboxEvent(db.Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(64))
     # Ids only: never patient data.
     payload: Mapped[dict] = mapped_column(JSON)

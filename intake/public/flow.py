@@ -47,13 +47,14 @@ def current_draft() -> Inquiry | None:
     return find_inquiry(public_id) if isinstance(public_id, str) else None
 
 
-def remember(inquiry: Inquiry) -> None:
+def remember_draft(public_id: str) -> None:
     session.permanent = True
-    if inquiry.status == "complete":
-        session.pop("inquiry", None)
-        session["completed"] = inquiry.public_id
-    else:
-        session["inquiry"] = inquiry.public_id
+    session["inquiry"] = public_id
+
+
+def remember_sent(public_id: str) -> None:
+    session.pop("inquiry", None)
+    session["completed"] = public_id
 
 
 def capture_attribution() -> None:
@@ -61,7 +62,11 @@ def capture_attribution() -> None:
     if "attribution" in session:
         return
     session["attribution"] = {
-        **{key: request.args.get(key, "")[:200] for key in ATTRIBUTION_KEYS if request.args.get(key)},
+        **{
+            key: request.args.get(key, "")[:200]
+            for key in ATTRIBUTION_KEYS
+            if request.args.get(key)
+        },
         "referrer": (request.referrer or "")[:500],
         "landing_page": request.full_path.rstrip("?")[:500],
     }
@@ -121,7 +126,13 @@ def review(form: StepForm) -> list[tuple[Step, list[tuple[str, str]]]]:
     """The answers so far, step by step, for the patient to check before sending."""
     questionnaire, answers = definition().questionnaire, form.context
     return [
-        (step, [(item.text, _display(item, answers[item.link_id]))
-                for item in step.items if item.link_id in answers])
+        (
+            step,
+            [
+                (item.text, _display(item, answers[item.link_id]))
+                for item in step.items
+                if item.link_id in answers
+            ],
+        )
         for step in questionnaire.steps[:-1]
     ]

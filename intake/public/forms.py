@@ -19,8 +19,8 @@ from wtforms import (
     Field,
     HiddenField,
     RadioField,
-    SelectField,
     SelectChoice,
+    SelectField,
     SelectMultipleField,
     StringField,
     TelField,
@@ -47,8 +47,10 @@ def clean_text(value):
 def countries() -> tuple[SelectChoice, ...]:
     """Every ISO 3166 country, by name, after a prompt to choose."""
     named = sorted(pycountry.countries, key=lambda country: country.name)
-    return (SelectChoice("", "Choose a country"),
-            *(SelectChoice(country.alpha_2, country.name) for country in named))
+    return (
+        SelectChoice("", "Choose a country"),
+        *(SelectChoice(country.alpha_2, country.name) for country in named),
+    )
 
 
 def _empty(value: Any) -> bool:
@@ -83,6 +85,7 @@ def _length(limit: int | None):
     def check(form, field) -> None:
         if limit and isinstance(field.data, str) and len(field.data) > limit:
             raise ValidationError(f"Please keep this to {limit} characters or fewer.")
+
     return check
 
 
@@ -93,6 +96,7 @@ def _choice(item: Item):
         values = field.data if isinstance(field.data, list) else [field.data]
         if any(value not in codes for value in values if not _empty(value)):
             raise ValidationError("Choose one of the answers shown.")
+
     return check
 
 
@@ -124,6 +128,7 @@ def _year(item: Item):
         low, high = item.min_value or 1900, date.today().year
         if not field.data.isdigit() or not low <= int(field.data) <= high:
             raise ValidationError(f"Enter a year between {low} and {high}, for example 2015.")
+
     return check
 
 
@@ -149,8 +154,12 @@ class MultiCheckboxField(SelectMultipleField):
 def _field(item: Item) -> Field:
     kwargs: dict[str, Any] = {"label": item.text, "description": item.help or ""}
     render_kw = {"autocomplete": item.autocomplete} if item.autocomplete else {}
-    text_kwargs = {**kwargs, "filters": [clean_text], "render_kw": render_kw,
-                   "validators": [_length(item.max_length)]}
+    text_kwargs = {
+        **kwargs,
+        "filters": [clean_text],
+        "render_kw": render_kw,
+        "validators": [_length(item.max_length)],
+    }
     choices = [SelectChoice(option.code, option.display) for option in item.options]
     if item.type == "string":
         return StringField(**text_kwargs)
@@ -169,15 +178,24 @@ def _field(item: Item) -> Field:
         text_kwargs["validators"].append(_date)
         return StringField(**{**text_kwargs, "render_kw": {**render_kw, "type": "date"}})
     if item.type == "country":
-        return SelectField(choices=list(countries()), validate_choice=False,
-                           validators=[_country], render_kw=render_kw, **kwargs)
+        return SelectField(
+            choices=list(countries()),
+            validate_choice=False,
+            validators=[_country],
+            render_kw=render_kw,
+            **kwargs,
+        )
     if item.type == "choice" and len(choices) > SELECT_THRESHOLD:
-        return SelectField(choices=[SelectChoice("", "Choose an answer"), *choices],
-                           validate_choice=False,
-                           validators=[_choice(item)], **kwargs)
+        return SelectField(
+            choices=[SelectChoice("", "Choose an answer"), *choices],
+            validate_choice=False,
+            validators=[_choice(item)],
+            **kwargs,
+        )
     if item.type == "choice":
-        return RadioField(choices=choices, validate_choice=False, validators=[_choice(item)],
-                          **kwargs)
+        return RadioField(
+            choices=choices, validate_choice=False, validators=[_choice(item)], **kwargs
+        )
     if item.type == "multi_choice":
         return MultiCheckboxField(choices=choices, validators=[_choice(item)], **kwargs)
     return BooleanField(**kwargs)
@@ -208,8 +226,9 @@ class StepForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         shown = self.shown_items()
-        extra = {item.link_id: [Required(required_message(item))]
-                 for item in shown if item.required}
+        extra = {
+            item.link_id: [Required(required_message(item))] for item in shown if item.required
+        }
         super().validate(extra_validators=extra)
         shown_ids = {item.link_id for item in shown}
         for item in self.step.items:
@@ -245,14 +264,20 @@ class StepForm(FlaskForm):
     def data_from_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
         """What a form shows for stored answers."""
         return {
-            item.link_id: str(answers[item.link_id]) if item.type == "year" else answers[item.link_id]
-            for item in cls.step.items if item.link_id in answers
+            item.link_id: str(answers[item.link_id])
+            if item.type == "year"
+            else answers[item.link_id]
+            for item in cls.step.items
+            if item.link_id in answers
         }
 
     @property
     def error_list(self) -> list[tuple[Field, str]]:
-        return [(self[item.link_id], self[item.link_id].errors[0])
-                for item in self.step.items if self[item.link_id].errors]
+        return [
+            (self[item.link_id], self[item.link_id].errors[0])
+            for item in self.step.items
+            if self[item.link_id].errors
+        ]
 
 
 class ContactForm(StepForm):
@@ -273,8 +298,11 @@ class ContactForm(StepForm):
             self.email.errors.append("Give an email address or a phone number, so we can reply.")
             return False
         method = self.preferred_contact_method.data
-        wanted = {"email": {"email", "caregiver_email"},
-                  "phone": {"phone", "caregiver_phone"}, "text": {"phone", "caregiver_phone"}}
+        wanted = {
+            "email": {"email", "caregiver_email"},
+            "phone": {"phone", "caregiver_phone"},
+            "text": {"phone", "caregiver_phone"},
+        }
         if method in wanted and not typed & wanted[method]:
             kind = "an email address" if method == "email" else "a phone number"
             self.preferred_contact_method.errors.append(
@@ -290,5 +318,8 @@ def step_form_class(questionnaire: Questionnaire, step_id: str) -> type[StepForm
     step = questionnaire.step(step_id)
     base = ContactForm if step_id == questionnaire.steps[0].id else StepForm
     attrs = {item.link_id: _field(item) for item in step.items}
-    return type(f"{step_id.title().replace('_', '')}Form", (base,),
-                {"step": step, "questionnaire": questionnaire, **attrs})
+    return type(
+        f"{step_id.title().replace('_', '')}Form",
+        (base,),
+        {"step": step, "questionnaire": questionnaire, **attrs},
+    )

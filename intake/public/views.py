@@ -36,11 +36,19 @@ def _post_limit() -> str:
 def _render_step(form: StepForm, status: int = 200, notice: str | None = None):
     questionnaire = flow.definition().questionnaire
     if form.csrf_token.errors:
-        notice = ("This page was open for a while, so for your security please check your "
-                  "answers and press the button again. Everything you typed is still here.")
+        notice = (
+            "This page was open for a while, so for your security please check your "
+            "answers and press the button again. Everything you typed is still here."
+        )
     review = flow.review(form) if form.step.id == questionnaire.steps[-1].id else None
-    return render_template("public/step.html", form=form, step=form.step, review=review,
-                           questionnaire=questionnaire, notice=notice), status
+    return render_template(
+        "public/step.html",
+        form=form,
+        step=form.step,
+        review=review,
+        questionnaire=questionnaire,
+        notice=notice,
+    ), status
 
 
 @bp.get("/")
@@ -70,21 +78,29 @@ def contact_post():
     if not form.validate():
         return _render_step(form, 422)
     if flow.looks_automated(form):
-        return _render_step(form, 422, notice="Please check your answers, then press the button again.")
+        return _render_step(
+            form, 422, notice="Please check your answers, then press the button again."
+        )
     inquiry = _save_contact(form, inquiry)
     return _after_save(inquiry, questionnaire.steps[0].id)
 
 
 def _save_contact(form: ContactForm, inquiry):
     config, now = current_app.config, utcnow()
-    common = {"questionnaire": flow.definition().questionnaire, "answers": form.answers(),
-              "detected_time_zone": form.detected_time_zone.data,
-              "clinic_time_zone": config["INTAKE_CLINIC_TIME_ZONE"], "now": now}
+    common = {
+        "questionnaire": flow.definition().questionnaire,
+        "answers": form.answers(),
+        "detected_time_zone": form.detected_time_zone.data,
+        "clinic_time_zone": config["INTAKE_CLINIC_TIME_ZONE"],
+        "now": now,
+    }
     if inquiry is not None:
         save_contact(inquiry=inquiry, **common)
     else:
         inquiry = start_inquiry(
-            **common, attribution=flow.attribution(), submission_key=form.submission_key.data,
+            **common,
+            attribution=flow.attribution(),
+            submission_key=form.submission_key.data,
             dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
         )
     try:
@@ -98,7 +114,7 @@ def _save_contact(form: ContactForm, inquiry):
 
 
 def _after_save(inquiry, step_id: str):
-    flow.remember(inquiry)
+    flow.remember_draft(inquiry.public_id)
     add_ids(lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
     if request.form.get("action") == "save_later":
         return _saved_for_later(inquiry)
@@ -121,13 +137,20 @@ def step(step_id: str):
         return _sent(inquiry)
     form = flow.build_form(questionnaire.step(step_id), inquiry)
     if request.method == "GET":
-        notice = "Some questions here still need an answer." if request.args.get("incomplete") else None
+        notice = (
+            "Some questions here still need an answer." if request.args.get("incomplete") else None
+        )
         return _render_step(form, notice=notice)
     saving_later = request.form.get("action") == "save_later"
     if not form.validate() and (not saving_later or form.csrf_token.errors):
         return _render_step(form, 422)
-    save_step(inquiry=inquiry, questionnaire=questionnaire, step=form.step,
-              answers=form.answers(only_valid=saving_later), now=utcnow())
+    save_step(
+        inquiry=inquiry,
+        questionnaire=questionnaire,
+        step=form.step,
+        answers=form.answers(only_valid=saving_later),
+        now=utcnow(),
+    )
     if step_id == questionnaire.steps[-1].id and not saving_later:
         return _submit(inquiry)
     db.session.commit()
@@ -142,8 +165,9 @@ def _submit(inquiry):
         if missing.step_id == questionnaire_first_step():
             return redirect(url_for(".contact"))
         return redirect(url_for(".step", step_id=missing.step_id, incomplete=1))
+    response = _sent(inquiry)
     db.session.commit()
-    return _sent(inquiry)
+    return response
 
 
 def questionnaire_first_step() -> str:
@@ -151,18 +175,22 @@ def questionnaire_first_step() -> str:
 
 
 def _sent(inquiry):
-    flow.remember(inquiry)
+    flow.remember_sent(inquiry.public_id)
     add_ids(lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
     return redirect(url_for(".sent"), 303)
 
 
 def _saved_for_later(inquiry):
-    token = issue_resume_token(inquiry=inquiry, now=utcnow(),
-                               valid_for=timedelta(days=current_app.config["INTAKE_RESUME_DAYS"]))
+    token = issue_resume_token(
+        inquiry=inquiry,
+        now=utcnow(),
+        valid_for=timedelta(days=current_app.config["INTAKE_RESUME_DAYS"]),
+    )
     db.session.commit()
     link = url_for(".resume", token=token, _external=True)
-    return render_template("public/saved.html", link=link,
-                           days=current_app.config["INTAKE_RESUME_DAYS"])
+    return render_template(
+        "public/saved.html", link=link, days=current_app.config["INTAKE_RESUME_DAYS"]
+    )
 
 
 @bp.get("/inquiry/sent")
@@ -171,10 +199,13 @@ def sent():
     inquiry = find_inquiry(session.get("completed", ""))
     result = latest_eligibility(inquiry) if inquiry is not None else None
     template = flow.definition().ruleset.messages[result.patient_message if result else "next_step"]
-    message = template.format(clinic=current_app.config["INTAKE_CLINIC_NAME"],
-                              response_time=current_app.config["INTAKE_RESPONSE_TIME"])
-    return render_template("public/sent.html", message=message,
-                           lead=inquiry.lead if inquiry else None)
+    message = template.format(
+        clinic=current_app.config["INTAKE_CLINIC_NAME"],
+        response_time=current_app.config["INTAKE_RESPONSE_TIME"],
+    )
+    return render_template(
+        "public/sent.html", message=message, lead=inquiry.lead if inquiry else None
+    )
 
 
 @bp.get("/inquiry/resume/<token>")
@@ -185,10 +216,11 @@ def resume(token: str):
         return render_template("public/resume_expired.html"), 410
     if inquiry.status == "complete":
         return _sent(inquiry)
-    flow.remember(inquiry)
+    flow.remember_draft(inquiry.public_id)
     questionnaire = flow.definition().questionnaire
-    upcoming = first_incomplete_step(questionnaire, all_answers(inquiry, questionnaire),
-                                     today=utcnow().date())
+    upcoming = first_incomplete_step(
+        questionnaire, all_answers(inquiry, questionnaire), today=utcnow().date()
+    )
     if upcoming == questionnaire_first_step():
         return redirect(url_for(".contact"))
     return redirect(url_for(".step", step_id=upcoming or questionnaire.steps[-1].id))

@@ -19,16 +19,41 @@ from intake.questionnaire.conditions import OPERATORS, enabled
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 ITEM_TYPES = frozenset(
-    {"string", "text", "email", "phone", "country", "choice", "multi_choice", "year", "date",
-     "boolean"}
+    {
+        "string",
+        "text",
+        "email",
+        "phone",
+        "country",
+        "choice",
+        "multi_choice",
+        "year",
+        "date",
+        "boolean",
+    }
 )
 CHOICE_TYPES = frozenset({"choice", "multi_choice"})
 OUTCOMES = ("no_exclusion_found", "needs_review", "not_eligible")  # least to most severe
 LEAD_COLUMNS = frozenset(
-    {"filled_by", "first_name", "last_name", "email", "phone", "preferred_contact_method",
-     "preferred_contact_time", "country", "region", "postal_code", "source",
-     "caregiver_first_name", "caregiver_last_name", "caregiver_relationship", "caregiver_email",
-     "caregiver_phone", "ms_type"}
+    {
+        "filled_by",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "preferred_contact_method",
+        "preferred_contact_time",
+        "country",
+        "region",
+        "postal_code",
+        "source",
+        "caregiver_first_name",
+        "caregiver_last_name",
+        "caregiver_relationship",
+        "caregiver_email",
+        "caregiver_phone",
+        "ms_type",
+    }
 )
 
 
@@ -189,11 +214,21 @@ def _parse_item(raw: Mapping, step_id: str, known: Mapping[str, Item]) -> Item:
     for condition in enable_when:
         _check_condition(condition, where, known)
     return Item(
-        link_id=link_id, text=str(_require(raw, "text", where)), type=item_type, step_id=step_id,
-        required=bool(raw.get("required", False)), help=raw.get("help"), options=options,
-        enable_when=enable_when, enable_behavior=behavior, health=bool(raw.get("health")),
-        store=raw.get("store"), promote=raw.get("promote"), consent=raw.get("consent"),
-        max_length=raw.get("maxLength"), min_value=raw.get("minValue"),
+        link_id=link_id,
+        text=str(_require(raw, "text", where)),
+        type=item_type,
+        step_id=step_id,
+        required=bool(raw.get("required", False)),
+        help=raw.get("help"),
+        options=options,
+        enable_when=enable_when,
+        enable_behavior=behavior,
+        health=bool(raw.get("health")),
+        store=raw.get("store"),
+        promote=raw.get("promote"),
+        consent=raw.get("consent"),
+        max_length=raw.get("maxLength"),
+        min_value=raw.get("minValue"),
         autocomplete=raw.get("autocomplete"),
     )
 
@@ -212,12 +247,19 @@ def parse_questionnaire(raw: Mapping) -> Questionnaire:
             known[item.link_id] = item
             step_items.append(item)
         steps.append(
-            Step(id=step_id, title=_require(raw_step, "title", f"step '{step_id}'"),
-                 intro=raw_step.get("intro", ""), items=tuple(step_items))
+            Step(
+                id=step_id,
+                title=_require(raw_step, "title", f"step '{step_id}'"),
+                intro=raw_step.get("intro", ""),
+                items=tuple(step_items),
+            )
         )
     return Questionnaire(
-        id=_require(raw, "id", "questionnaire"), version=str(_require(raw, "version", "questionnaire")),
-        title=_require(raw, "title", "questionnaire"), steps=tuple(steps), items=known,
+        id=_require(raw, "id", "questionnaire"),
+        version=str(_require(raw, "version", "questionnaire")),
+        title=_require(raw, "title", "questionnaire"),
+        steps=tuple(steps),
+        items=known,
     )
 
 
@@ -240,12 +282,24 @@ def parse_ruleset(raw: Mapping, questionnaire: Questionnaire) -> RuleSet:
         if message not in messages:
             raise DefinitionError(f"{where}: no message '{message}'")
         _check_condition(_require(raw_rule, "when", where), where, questionnaire.items)
-        rules.append(Rule(id=rule_id, when=raw_rule["when"], outcome=outcome,
-                          reason=_require(raw_rule, "reason", where), patient_message=message))
+        rules.append(
+            Rule(
+                id=rule_id,
+                when=raw_rule["when"],
+                outcome=outcome,
+                reason=_require(raw_rule, "reason", where),
+                patient_message=message,
+            )
+        )
     if raw.get("questionnaire") != questionnaire.id:
         raise DefinitionError(f"rule set: written for '{raw.get('questionnaire')}'")
-    return RuleSet(id=_require(raw, "id", "rule set"), version=str(_require(raw, "version", "rule set")),
-                   questionnaire_id=questionnaire.id, rules=tuple(rules), messages=messages)
+    return RuleSet(
+        id=_require(raw, "id", "rule set"),
+        version=str(_require(raw, "version", "rule set")),
+        questionnaire_id=questionnaire.id,
+        rules=tuple(rules),
+        messages=messages,
+    )
 
 
 @dataclass(frozen=True)

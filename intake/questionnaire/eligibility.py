@@ -34,9 +34,7 @@ def evaluate(ruleset: RuleSet, answers: Mapping[str, Any], *, today: date) -> El
     """
     fired = [rule for rule in ruleset.rules if holds(rule.when, answers, today=today)]
     outcome = max((rule.outcome for rule in fired), key=OUTCOMES.index, default=OUTCOMES[0])
-    message = next(
-        (rule.patient_message for rule in fired if rule.outcome == outcome), "next_step"
-    )
+    message = next((rule.patient_message for rule in fired if rule.outcome == outcome), "next_step")
     return EligibilityOutcome(
         outcome=outcome,
         triggered=tuple(TriggeredRule(rule.id, rule.outcome, rule.reason) for rule in fired),

@@ -25,9 +25,16 @@ COUNTRY_VALUE_SET = "http://hl7.org/fhir/ValueSet/iso3166-1-2"
 RESPONSE_STATUSES = frozenset({"completed", "in-progress"})
 
 FHIR_TYPES = {
-    "string": "string", "text": "text", "email": "string", "phone": "string",
-    "country": "choice", "choice": "choice", "multi_choice": "choice", "year": "integer",
-    "date": "date", "boolean": "boolean",
+    "string": "string",
+    "text": "text",
+    "email": "string",
+    "phone": "string",
+    "country": "choice",
+    "choice": "choice",
+    "multi_choice": "choice",
+    "year": "integer",
+    "date": "date",
+    "boolean": "boolean",
 }
 _EQUALITY = frozenset({"=", "!=", "exists"})
 _ENABLE_OPERATORS = {
@@ -35,7 +42,9 @@ _ENABLE_OPERATORS = {
     "multi_choice": frozenset({"contains", "exists"}),
 }
 _ANSWER_TYPES: dict[str, type | tuple[type, ...]] = {
-    "year": int, "boolean": bool, "multi_choice": (list, tuple),
+    "year": int,
+    "boolean": bool,
+    "multi_choice": (list, tuple),
 }
 
 EnableWhen = tuple[str | None, list[dict]]
@@ -73,14 +82,18 @@ def _display(link_id: str, text: str, *, control: str | None = None) -> dict[str
     item: dict[str, Any] = {"linkId": link_id, "text": text, "type": "display"}
     if control:
         coding = {"system": ITEM_CONTROL_SYSTEM, "code": control}
-        item["extension"] = [{"url": ITEM_CONTROL_URL,
-                              "valueCodeableConcept": {"coding": [coding]}}]
+        item["extension"] = [
+            {"url": ITEM_CONTROL_URL, "valueCodeableConcept": {"coding": [coding]}}
+        ]
     return item
 
 
 def _question(item: Item, questionnaire: Questionnaire) -> dict[str, Any]:
-    question: dict[str, Any] = {"linkId": item.link_id, "text": item.text,
-                                "type": FHIR_TYPES[item.type]}
+    question: dict[str, Any] = {
+        "linkId": item.link_id,
+        "text": item.text,
+        "type": FHIR_TYPES[item.type],
+    }
     question.update(_constraints(item))
     question.update(_answer_choices(item))
     question.update(_enablement(item, questionnaire))
@@ -107,8 +120,12 @@ def _answer_choices(item: Item) -> dict[str, Any]:
     if item.type == "country":
         return {"answerValueSet": COUNTRY_VALUE_SET}
     if item.options:
-        return {"answerOption": [{"valueCoding": {"code": option.code, "display": option.display}}
-                                 for option in item.options]}
+        return {
+            "answerOption": [
+                {"valueCoding": {"code": option.code, "display": option.display}}
+                for option in item.options
+            ]
+        }
     return {}
 
 
@@ -140,9 +157,17 @@ def _flatten(condition: Mapping, questionnaire: Questionnaire, where: str) -> En
             parts = [_flatten(part, questionnaire, where) for part in condition[combinator]]
             return _merge(parts, combinator, where)
     if condition["operator"] == "in":
-        parts = [(None, [_enable_when({**condition, "operator": "=", "answer": value},
-                                      questionnaire, where)])
-                 for value in condition.get("answer") or ()]
+        parts = [
+            (
+                None,
+                [
+                    _enable_when(
+                        {**condition, "operator": "=", "answer": value}, questionnaire, where
+                    )
+                ],
+            )
+            for value in condition.get("answer") or ()
+        ]
         return _merge(parts, "any", where)
     return None, [_enable_when(condition, questionnaire, where)]
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import case, insert, or_, update
+from sqlalchemy.orm import joinedload
 
 from intake.extensions import db, encryption
 from intake.models import Consent, EligibilityResult, Inquiry, Lead
@@ -42,14 +43,20 @@ class Attribution:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Attribution:
         limits = {"referrer": 500, "landing_page": 500}
-        return cls(**{
-            f.name: str(data[f.name])[: limits.get(f.name, 200)]
-            for f in fields(cls) if data.get(f.name)
-        })
+        return cls(
+            **{
+                f.name: str(data[f.name])[: limits.get(f.name, 200)]
+                for f in fields(cls)
+                if data.get(f.name)
+            }
+        )
 
 
 def find_inquiry(public_id: str) -> Inquiry | None:
-    return db.session.scalar(db.select(Inquiry).where(Inquiry.public_id == public_id))
+    """The inquiry with its lead, in one query."""
+    return db.session.scalar(
+        db.select(Inquiry).options(joinedload(Inquiry.lead)).where(Inquiry.public_id == public_id)
+    )
 
 
 def find_inquiry_by_submission(submission_key: str) -> Inquiry | None:
@@ -58,7 +65,9 @@ def find_inquiry_by_submission(submission_key: str) -> Inquiry | None:
 
 def find_recent_lead(*, email: str | None, phone: str | None, since: datetime) -> Lead | None:
     """The lead that last inquired since ``since`` with this email or phone; email wins."""
-    matches = [column == value for column, value in ((Lead.email, email), (Lead.phone, phone)) if value]
+    matches = [
+        column == value for column, value in ((Lead.email, email), (Lead.phone, phone)) if value
+    ]
     if not matches:
         return None
     return db.session.scalar(
@@ -89,12 +98,19 @@ def _apply(inquiry: Inquiry, questionnaire: Questionnaire, answers: dict[str, An
 
 
 def save_step(
-    *, inquiry: Inquiry, questionnaire: Questionnaire, step: Step, answers: dict[str, Any],
+    *,
+    inquiry: Inquiry,
+    questionnaire: Questionnaire,
+    step: Step,
+    answers: dict[str, Any],
     now: datetime,
 ) -> None:
     """Replace one step's answers; answers to questions that are now hidden are dropped."""
-    merged = {k: v for k, v in all_answers(inquiry, questionnaire).items()
-              if questionnaire.items[k].step_id != step.id}
+    merged = {
+        k: v
+        for k, v in all_answers(inquiry, questionnaire).items()
+        if questionnaire.items[k].step_id != step.id
+    }
     merged.update(answers)
     _apply(inquiry, questionnaire, questionnaire.visible_answers(merged, today=now.date()))
     inquiry.steps_saved = max(inquiry.steps_saved, questionnaire.step_index(step.id) + 1)
@@ -102,12 +118,22 @@ def save_step(
 
 
 def save_contact(
-    *, inquiry: Inquiry, questionnaire: Questionnaire, answers: dict[str, Any],
-    detected_time_zone: str | None, clinic_time_zone: str, now: datetime,
+    *,
+    inquiry: Inquiry,
+    questionnaire: Questionnaire,
+    answers: dict[str, Any],
+    detected_time_zone: str | None,
+    clinic_time_zone: str,
+    now: datetime,
 ) -> None:
     """Save the contact step and work out the patient's time zone from it."""
-    save_step(inquiry=inquiry, questionnaire=questionnaire, step=questionnaire.steps[0],
-              answers=answers, now=now)
+    save_step(
+        inquiry=inquiry,
+        questionnaire=questionnaire,
+        step=questionnaire.steps[0],
+        answers=answers,
+        now=now,
+    )
     lead = inquiry.lead
     lead.time_zone, lead.time_zone_source = resolve_time_zone(
         detected=detected_time_zone, phone_e164=lead.phone, fallback=clinic_time_zone
@@ -115,9 +141,15 @@ def save_contact(
 
 
 def start_inquiry(
-    *, questionnaire: Questionnaire, answers: dict[str, Any], attribution: Attribution,
-    submission_key: str, detected_time_zone: str | None, clinic_time_zone: str,
-    dedupe_window: timedelta, now: datetime,
+    *,
+    questionnaire: Questionnaire,
+    answers: dict[str, Any],
+    attribution: Attribution,
+    submission_key: str,
+    detected_time_zone: str | None,
+    clinic_time_zone: str,
+    dedupe_window: timedelta,
+    now: datetime,
 ) -> Inquiry:
     """Create the draft inquiry from the contact step, on a recent lead with the same email or
     phone if there is one, else on a new lead. The same submission key gives the same inquiry."""
@@ -126,18 +158,34 @@ def start_inquiry(
         return existing
     lead = find_recent_lead(
         email=answers.get("email"), phone=answers.get("phone"), since=now - dedupe_window
-    ) or Lead(created_at=now, status="new", incomplete=True, source=answers.get("heard_about"),
-              utm_campaign=attribution.utm_campaign)
+    ) or Lead(
+        created_at=now,
+        status="new",
+        incomplete=True,
+        source=answers.get("heard_about"),
+        utm_campaign=attribution.utm_campaign,
+    )
     lead.last_inquiry_at = now
     inquiry = Inquiry(
-        public_id=new_public_id(), lead=lead, submission_key=submission_key, started_at=now,
-        status="draft", steps_saved=0,
-        questionnaire_id=questionnaire.id, questionnaire_version=questionnaire.version,
+        public_id=new_public_id(),
+        lead=lead,
+        submission_key=submission_key,
+        started_at=now,
+        status="draft",
+        steps_saved=0,
+        questionnaire_id=questionnaire.id,
+        questionnaire_version=questionnaire.version,
         **{f.name: getattr(attribution, f.name) for f in fields(attribution)},
     )
     db.session.add(inquiry)
-    save_contact(inquiry=inquiry, questionnaire=questionnaire, answers=answers,
-                 detected_time_zone=detected_time_zone, clinic_time_zone=clinic_time_zone, now=now)
+    save_contact(
+        inquiry=inquiry,
+        questionnaire=questionnaire,
+        answers=answers,
+        detected_time_zone=detected_time_zone,
+        clinic_time_zone=clinic_time_zone,
+        now=now,
+    )
     db.session.flush()
     record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id)
     return inquiry
@@ -147,8 +195,11 @@ def first_incomplete_step(questionnaire: Questionnaire, answers: Mapping, *, tod
     """The first step with a shown, required question left unanswered."""
     for step in questionnaire.steps:
         for item in step.items:
-            if (item.required and item.is_enabled(answers, today=today)
-                    and answers.get(item.link_id) in (None, "", [], False)):
+            if (
+                item.required
+                and item.is_enabled(answers, today=today)
+                and answers.get(item.link_id) in (None, "", [], False)
+            ):
                 return step.id
     return None
 
@@ -177,22 +228,36 @@ def complete_inquiry(*, inquiry: Inquiry, definition: Definition, now: datetime)
 
 
 def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, now) -> None:
-    db.session.add_all(
-        Consent(
-            lead_id=inquiry.lead_id, inquiry_id=inquiry.id, purpose=item.consent,
-            granted=bool(answers.get(item.link_id)), text_version=questionnaire.version,
-            text_hash=item.text_hash, source="inquiry_form", recorded_at=now,
-        )
-        for item in questionnaire.items.values() if item.consent
+    """Each consent as given or refused, with the version and hash of the text the patient saw."""
+    db.session.execute(
+        insert(Consent),
+        [
+            {
+                "lead_id": inquiry.lead_id,
+                "inquiry_id": inquiry.id,
+                "purpose": item.consent,
+                "granted": bool(answers.get(item.link_id)),
+                "text_version": questionnaire.version,
+                "text_hash": item.text_hash,
+                "source": "inquiry_form",
+                "recorded_at": now,
+            }
+            for item in questionnaire.items.values()
+            if item.consent
+        ],
     )
 
 
 def _record_eligibility(inquiry: Inquiry, definition: Definition, answers, now) -> None:
     outcome = evaluate(definition.ruleset, answers, today=now.date())
     result = EligibilityResult(
-        inquiry_id=inquiry.id, lead_id=inquiry.lead_id, outcome=outcome.outcome,
-        ruleset_id=outcome.ruleset_id, ruleset_version=outcome.ruleset_version,
-        patient_message=outcome.patient_message, evaluated_at=now,
+        inquiry_id=inquiry.id,
+        lead_id=inquiry.lead_id,
+        outcome=outcome.outcome,
+        ruleset_id=outcome.ruleset_id,
+        ruleset_version=outcome.ruleset_version,
+        patient_message=outcome.patient_message,
+        evaluated_at=now,
     )
     result.triggered_sealed = encryption.keyring.seal_json(
         [vars(rule) for rule in outcome.triggered], context=result.triggered_context

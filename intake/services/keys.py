@@ -16,7 +16,9 @@ def reencrypt_batch(*, limit: int = 500) -> int:
         (EligibilityResult, EligibilityResult.triggered_sealed, "triggered_context"),
     ):
         rows = db.session.scalars(
-            db.select(model).where(column.is_not(None), column.not_like(current_prefix)).limit(limit)
+            db.select(model)
+            .where(column.is_not(None), column.not_like(current_prefix))
+            .limit(limit)
         ).all()
         for row in rows:
             ctx = getattr(row, context)

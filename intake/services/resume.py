@@ -18,8 +18,12 @@ def issue_resume_token(*, inquiry: Inquiry, now: datetime, valid_for: timedelta)
     """A new unguessable link token; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     db.session.add(
-        ResumeToken(inquiry_id=inquiry.id, token_hash=_digest(token), created_at=now,
-                    expires_at=now + valid_for)
+        ResumeToken(
+            inquiry_id=inquiry.id,
+            token_hash=_digest(token),
+            created_at=now,
+            expires_at=now + valid_for,
+        )
     )
     return token
 

@@ -17,9 +17,7 @@ class StaffAccountError(ValueError):
     """The account cannot be created as asked; the message says why."""
 
 
-def create_staff_user(
-    *, email: str, name: str, role: str, now: datetime
-) -> tuple[StaffUser, str]:
+def create_staff_user(*, email: str, name: str, role: str, now: datetime) -> tuple[StaffUser, str]:
     """A new account with a one-time password that must be changed at first sign-in."""
     if role not in ROLES:
         raise StaffAccountError(f"role must be one of {', '.join(ROLES)}")
@@ -27,8 +25,14 @@ def create_staff_user(
     if db.session.scalar(db.select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise StaffAccountError(f"a staff account for {email} already exists")
     password = secrets.token_urlsafe(12)
-    user = StaffUser(email=email, name=name, role=role, created_at=now,
-                     password_hash=_hasher.hash(password), must_change_password=True)
+    user = StaffUser(
+        email=email,
+        name=name,
+        role=role,
+        created_at=now,
+        password_hash=_hasher.hash(password),
+        must_change_password=True,
+    )
     db.session.add(user)
     return user, password
 

@@ -6,25 +6,52 @@ from bs4 import BeautifulSoup
 from werkzeug.datastructures import MultiDict
 
 CONTACT = {
-    "filled_by": "self", "first_name": "Ada", "last_name": "Byron",
-    "email": "Ada.Byron@Example.org", "phone": "(202) 555-0143",
-    "preferred_contact_method": "email", "preferred_contact_time": "morning",
-    "country": "US", "region": "Virginia", "postal_code": "22201", "heard_about": "article",
+    "filled_by": "self",
+    "first_name": "Ada",
+    "last_name": "Byron",
+    "email": "Ada.Byron@Example.org",
+    "phone": "(202) 555-0143",
+    "preferred_contact_method": "email",
+    "preferred_contact_time": "morning",
+    "country": "US",
+    "region": "Virginia",
+    "postal_code": "22201",
+    "heard_about": "article",
 }
 ABOUT_MS = {
-    "diagnosed": "yes", "ms_type": "RRMS", "diagnosis_year": "2015", "mobility": "cane",
-    "edss_known": "yes", "edss": "4.5", "on_dmt": "yes", "dmt_name": "Ocrevus",
-    "relapse_12m": "no", "symptoms": ["fatigue", "vision"], "prior_stem_cell": "no",
+    "diagnosed": "yes",
+    "ms_type": "RRMS",
+    "diagnosis_year": "2015",
+    "mobility": "cane",
+    "edss_known": "yes",
+    "edss": "4.5",
+    "on_dmt": "yes",
+    "dmt_name": "Ocrevus",
+    "relapse_12m": "no",
+    "symptoms": ["fatigue", "vision"],
+    "prior_stem_cell": "no",
 }
 HEALTH = {
-    "date_of_birth": "1980-04-02", "cancer_5y": "no", "pregnancy": "no",
-    "active_infection": "no", "blood_thinners": "no", "organ_disease": "no",
+    "date_of_birth": "1980-04-02",
+    "cancer_5y": "no",
+    "pregnancy": "no",
+    "active_infection": "no",
+    "blood_thinners": "no",
+    "organ_disease": "no",
     "able_to_travel": "yes",
 }
-CONSENT = {"privacy_notice": "y", "consent_email": "y", "consent_follow_up": "y",
-           "not_medical_advice": "y"}
-STEPS = (("/inquiry", CONTACT), ("/inquiry/about_ms", ABOUT_MS), ("/inquiry/health", HEALTH),
-         ("/inquiry/consent", CONSENT))
+CONSENT = {
+    "privacy_notice": "y",
+    "consent_email": "y",
+    "consent_follow_up": "y",
+    "not_medical_advice": "y",
+}
+STEPS = (
+    ("/inquiry", CONTACT),
+    ("/inquiry/about_ms", ABOUT_MS),
+    ("/inquiry/health", HEALTH),
+    ("/inquiry/consent", CONSENT),
+)
 
 
 def page(response) -> BeautifulSoup:
@@ -33,8 +60,11 @@ def page(response) -> BeautifulSoup:
 
 def hidden_fields(response) -> dict[str, str]:
     form = page(response).find("form", method="post")
-    return {field["name"]: field.get("value", "")
-            for field in form.find_all("input", type="hidden") if field.get("name")}
+    return {
+        field["name"]: field.get("value", "")
+        for field in form.find_all("input", type="hidden")
+        if field.get("name")
+    }
 
 
 def form_data(hidden: dict, answers: dict, action: str = "continue") -> MultiDict:

@@ -56,9 +56,14 @@ def test_a_complete_inquiry_stores_answers_consents_eligibility_and_events(app, 
     assert answers["diagnosis_year"] == 2015
     assert "email" not in answers  # contact details live in lead columns, not the sealed answers
     consents = {c.purpose: c.granted for c in rows(app, Consent)}
-    assert consents == {"privacy_notice": True, "contact_email": True, "contact_phone": False,
-                        "contact_text": False, "follow_up_emails": True,
-                        "not_medical_advice": True}
+    assert consents == {
+        "privacy_notice": True,
+        "contact_email": True,
+        "contact_phone": False,
+        "contact_text": False,
+        "follow_up_emails": True,
+        "not_medical_advice": True,
+    }
     assert all(len(c.text_hash) == 64 and c.text_version for c in rows(app, Consent))
     [result] = rows(app, EligibilityResult)
     assert (result.outcome, result.ruleset_version) == ("no_exclusion_found", "2026.11.1")
@@ -83,8 +88,9 @@ def test_the_confirmation_gives_next_steps_and_never_claims_eligibility(client):
     ],
     ids=["under-18", "pregnancy", "blood-thinners", "bed-bound"],
 )
-def test_each_outcome_shows_its_configured_message(app, client, changes, expected_outcome,
-                                                   expected_words):
+def test_each_outcome_shows_its_configured_message(
+    app, client, changes, expected_outcome, expected_words
+):
     complete_inquiry(client, **changes)
     text = page(client.get("/inquiry/sent")).get_text(" ", strip=True)
 
@@ -94,8 +100,7 @@ def test_each_outcome_shows_its_configured_message(app, client, changes, expecte
 
 
 def test_errors_are_listed_at_the_top_and_next_to_each_field_keeping_valid_answers(client):
-    response = send_step(client, "/inquiry", {**CONTACT, "email": "not-an-email",
-                                              "first_name": ""})
+    response = send_step(client, "/inquiry", {**CONTACT, "email": "not-an-email", "first_name": ""})
 
     assert response.status_code == 422
     soup = page(response)
@@ -121,8 +126,9 @@ def test_an_email_or_a_phone_is_needed_and_must_match_the_contact_method(app, cl
 
 def test_a_hidden_question_is_neither_required_nor_stored(app, client):
     send_step(client, "/inquiry", CONTACT)
-    response = send_step(client, "/inquiry/about_ms",
-                         {**ABOUT_MS, "edss_known": "no", "edss": "9", "on_dmt": "no"})
+    response = send_step(
+        client, "/inquiry/about_ms", {**ABOUT_MS, "edss_known": "no", "edss": "9", "on_dmt": "no"}
+    )
 
     assert response.status_code == 302
     with app.app_context():
@@ -139,10 +145,18 @@ def test_a_shown_required_question_must_be_answered(client):
 
 
 def test_caregiver_details_are_kept_beside_the_patients(app, client):
-    send_step(client, "/inquiry", {**CONTACT, "filled_by": "someone_else",
-                                   "caregiver_first_name": "Mary", "caregiver_last_name": "Shelley",
-                                   "caregiver_relationship": "Daughter",
-                                   "caregiver_phone": "202-555-0188"})
+    send_step(
+        client,
+        "/inquiry",
+        {
+            **CONTACT,
+            "filled_by": "someone_else",
+            "caregiver_first_name": "Mary",
+            "caregiver_last_name": "Shelley",
+            "caregiver_relationship": "Daughter",
+            "caregiver_phone": "202-555-0188",
+        },
+    )
     [lead] = rows(app, Lead)
     assert (lead.first_name, lead.caregiver_first_name) == ("Ada", "Mary")
     assert lead.caregiver_phone == "+12025550188"
@@ -159,8 +173,11 @@ def test_caregiver_questions_are_required_only_when_filling_in_for_someone_else(
 class TestDedupe:
     def test_the_same_email_within_90_days_attaches_to_the_existing_lead(self, app):
         complete_inquiry(app.test_client())
-        send_step(app.test_client(), "/inquiry",
-                  {**CONTACT, "email": " ADA.byron@example.ORG ", "phone": ""})
+        send_step(
+            app.test_client(),
+            "/inquiry",
+            {**CONTACT, "email": " ADA.byron@example.ORG ", "phone": ""},
+        )
 
         [lead] = rows(app, Lead)
         assert len(rows(app, Inquiry)) == 2
@@ -168,8 +185,11 @@ class TestDedupe:
 
     def test_the_same_phone_in_another_format_attaches_too(self, app):
         send_step(app.test_client(), "/inquiry", CONTACT)
-        send_step(app.test_client(), "/inquiry",
-                  {**CONTACT, "email": "other@example.org", "phone": "+1 202 555 0143"})
+        send_step(
+            app.test_client(),
+            "/inquiry",
+            {**CONTACT, "email": "other@example.org", "phone": "+1 202 555 0143"},
+        )
 
         assert len(rows(app, Lead)) == 1
         assert len(rows(app, Inquiry)) == 2
@@ -186,8 +206,11 @@ class TestDedupe:
 
     def test_different_people_get_different_leads(self, app):
         send_step(app.test_client(), "/inquiry", CONTACT)
-        send_step(app.test_client(), "/inquiry",
-                  {**CONTACT, "email": "someone@example.org", "phone": "+44 20 7946 0958"})
+        send_step(
+            app.test_client(),
+            "/inquiry",
+            {**CONTACT, "email": "someone@example.org", "phone": "+44 20 7946 0958"},
+        )
 
         assert len(rows(app, Lead)) == 2
 
@@ -196,8 +219,9 @@ class TestResume:
     def save_for_later(self, client):
         send_step(client, "/inquiry", CONTACT)
         send_step(client, "/inquiry/about_ms", ABOUT_MS)
-        response = send_step(client, "/inquiry/health", {"date_of_birth": "1980-04-02"},
-                             action="save_later")
+        response = send_step(
+            client, "/inquiry/health", {"date_of_birth": "1980-04-02"}, action="save_later"
+        )
         assert response.status_code == 200
         return page(response).select_one(".resume-link a")["href"]
 
@@ -259,8 +283,10 @@ def complete_inquiry_from_health(client):
 
 
 def test_attribution_is_captured_from_the_first_visit(app, client):
-    client.get("/inquiry?utm_source=newsletter&utm_campaign=spring-ms&utm_medium=email",
-               headers={"Referer": "https://clinic.example/articles/msc-trials"})
+    client.get(
+        "/inquiry?utm_source=newsletter&utm_campaign=spring-ms&utm_medium=email",
+        headers={"Referer": "https://clinic.example/articles/msc-trials"},
+    )
     client.get("/inquiry?utm_source=other")  # a later visit does not overwrite the first
     send_step(client, "/inquiry", CONTACT)
 
@@ -273,8 +299,11 @@ def test_attribution_is_captured_from_the_first_visit(app, client):
 
 def test_the_time_zone_falls_back_to_the_phone_number_then_the_clinic(app, client):
     send_step(client, "/inquiry", {**CONTACT, "phone": "+44 20 7946 0958", "country": "GB"})
-    send_step(app.test_client(), "/inquiry", {**CONTACT, "email": "x@example.org",
-                                              "phone": "", "country": "US"})
+    send_step(
+        app.test_client(),
+        "/inquiry",
+        {**CONTACT, "email": "x@example.org", "phone": "", "country": "US"},
+    )
 
     by_source = {lead.time_zone_source: lead.time_zone for lead in rows(app, Lead)}
     assert by_source == {"phone": "Europe/London", "clinic": "America/New_York"}

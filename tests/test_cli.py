@@ -1,0 +1,88 @@
+"""The ``intake`` command: admin accounts, key generation, and ``intake serve`` from nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from intake.crypto import Keyring
+from intake.extensions import db
+from intake.models import StaffUser
+
+
+def test_create_admin_prints_a_one_time_password_and_refuses_duplicates(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-admin", "Boss@Clinic.example", "--name", "Dr Boss"])
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"one-time password: \S{12,}", result.output)
+    with app.app_context():
+        user = db.session.scalars(db.select(StaffUser)).one()
+    assert (user.email, user.role, user.must_change_password) == (
+        "boss@clinic.example",
+        "admin",
+        True,
+    )
+    assert user.password_hash.startswith("$argon2")
+
+    again = runner.invoke(args=["create-admin", "boss@clinic.example"])
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_generate_key_prints_a_usable_key(app):
+    result = app.test_cli_runner().invoke(args=["crypto", "generate-key"])
+    Keyring.from_config([result.output.strip()])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, deadline: float) -> bytes:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_serve_creates_the_database_prints_the_first_admin_and_serves(tmp_path):
+    port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "INTAKE_ENCRYPTION_KEYS", "INTAKE_ENV")
+    }
+    env["INTAKE_INSTANCE_PATH"] = str(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intake.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert b'"status":"ok"' in _wait_for(
+            f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60
+        ).replace(b" ", b"")
+        page = _wait_for(f"http://127.0.0.1:{port}/inquiry", time.monotonic() + 5)
+        assert b"Step 1 of 4" in page
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert "one-time password:" in output
+    assert (tmp_path / "intake.sqlite3").exists()
+    assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"

@@ -1,0 +1,85 @@
+"""Settings: safe embedded defaults, and a production start that refuses missing secrets."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from intake import create_app
+from intake.config import ConfigError, load_config
+from intake.crypto import generate_key
+
+SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_URL",
+    "SECRET_KEY",
+    "INTAKE_ENCRYPTION_KEYS",
+    "INTAKE_ENV",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_development_creates_its_secrets_once_with_owner_only_permissions(tmp_path):
+    first = load_config(tmp_path)
+    second = load_config(tmp_path)
+
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) >= 48
+    assert first["INTAKE_ENCRYPTION_KEYS"] == second["INTAKE_ENCRYPTION_KEYS"]
+    for name in ("secret_key", "encryption_key"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+
+
+def test_production_names_every_missing_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_ENV", "production")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path)
+    for name in ("SECRET_KEY", "DATABASE_URL", "INTAKE_ENCRYPTION_KEYS"):
+        assert name in str(error.value)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_starts_with_its_settings_and_uses_psycopg(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgres://intake@db/intake")
+    monkeypatch.setenv("INTAKE_ENCRYPTION_KEYS", f"{generate_key()}, {generate_key()}")
+
+    config = load_config(tmp_path)
+
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://intake@db/intake"
+    assert len(config["INTAKE_ENCRYPTION_KEYS"]) == 2
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_rejects_a_short_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "short")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/intake")
+    monkeypatch.setenv("INTAKE_ENCRYPTION_KEYS", generate_key())
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_config(tmp_path)
+
+
+def test_an_unknown_environment_or_a_bad_key_is_a_clear_startup_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_ENV", "staging")
+    with pytest.raises(ConfigError, match="INTAKE_ENV must be one of"):
+        load_config(tmp_path)
+    monkeypatch.setenv("INTAKE_ENV", "development")
+    monkeypatch.setenv("INTAKE_ENCRYPTION_KEYS", "not-a-key")
+    monkeypatch.setenv("INTAKE_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(ValueError, match="32 bytes|base64"):
+        create_app()
+
+
+def test_a_bad_number_setting_names_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_DEDUPE_DAYS", "ninety")
+    with pytest.raises(ConfigError, match="INTAKE_DEDUPE_DAYS"):
+        load_config(tmp_path)

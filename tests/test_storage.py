@@ -1,0 +1,120 @@
+"""Storage guarantees, checked on SQLite and PostgreSQL: the schema the migrations build is the
+one the models describe, health answers never reach the disk in plaintext, and the final submit
+costs a fixed number of queries."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from contextlib import contextmanager
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event, make_url
+
+from intake.extensions import db
+from intake.models import EligibilityResult, Inquiry
+from tests.public.helpers import (
+    ABOUT_MS,
+    CONSENT,
+    CONTACT,
+    HEALTH,
+    form_data,
+    hidden_fields,
+    send_step,
+)
+
+CANARIES = {
+    "dmt_name": "Zebraflumab-CANARY-7731",
+    "symptoms_other": "Glowing-left-thumb-CANARY-9142",
+    "prior_stem_cell_when": "Narnia-clinic-CANARY-5520",
+}
+
+
+def test_the_migrated_schema_matches_the_models(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+@contextmanager
+def counting_queries(app):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()[:4]))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_final_submit_costs_exactly_seven_queries(app, client):
+    send_step(client, "/inquiry", CONTACT)
+    send_step(client, "/inquiry/about_ms", ABOUT_MS)
+    send_step(client, "/inquiry/health", HEALTH)
+    shown = client.get("/inquiry/consent")
+
+    with counting_queries(app) as statements:
+        response = client.post("/inquiry/consent", data=form_data(hidden_fields(shown), CONSENT))
+
+    assert response.status_code == 303
+    # load the draft with its lead; save the consent answers; claim the draft (UPDATE ... WHERE
+    # status = 'draft'); insert consents, eligibility and the event; update the lead.
+    assert len(statements) == 7, "\n".join(statements)
+
+
+def _database_bytes(app, database_url: str) -> bytes:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        with app.app_context(), db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        with open(url.database, "rb") as handle:
+            return handle.read()
+    if shutil.which("pg_dump") is None:
+        pytest.fail("pg_dump is needed to inspect the PostgreSQL database")
+    dump = subprocess.run(
+        [
+            "pg_dump",
+            "--data-only",
+            "--dbname",
+            url.set(drivername="postgresql").render_as_string(hide_password=False),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return dump.stdout
+
+
+def test_health_answers_are_never_stored_in_plaintext(app, client, database_url):
+    send_step(client, "/inquiry", CONTACT)
+    send_step(
+        client,
+        "/inquiry/about_ms",
+        {
+            **ABOUT_MS,
+            "dmt_name": CANARIES["dmt_name"],
+            "symptoms": ["fatigue", "other"],
+            "symptoms_other": CANARIES["symptoms_other"],
+            "prior_stem_cell": "yes",
+            "prior_stem_cell_when": CANARIES["prior_stem_cell_when"],
+        },
+    )
+    send_step(client, "/inquiry/health", {**HEALTH, "blood_thinners": "yes"})
+    assert send_step(client, "/inquiry/consent", CONSENT).status_code == 303
+
+    stored = _database_bytes(app, database_url)
+    with app.app_context():
+        assert db.session.scalar(db.select(Inquiry.answers_sealed)).startswith("v1.")
+        assert db.session.scalar(db.select(EligibilityResult.triggered_sealed)).startswith("v1.")
+    for canary in CANARIES.values():
+        assert canary.encode() not in stored
+    # the triggered rule and its reason are health information too
+    assert b"blood_thinners" not in stored and b"bleeding disorder" not in stored
+    assert CONTACT["last_name"].encode() in stored  # the dump really holds the data
