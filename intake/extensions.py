@@ -49,7 +49,7 @@ encryption = Encryption()
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """SQLite: enforce foreign keys, wait for locks rather than fail, let reads run beside writes."""
+    """SQLite: enforce foreign keys, wait for locks, let reads run beside writes."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     cursor = dbapi_connection.cursor()
