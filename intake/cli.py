@@ -74,8 +74,6 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         str(workers),
         "--threads",
         "4",
-        "--access-logfile",
-        "-",
         "intake.wsgi:app",
     ]
     env = {**os.environ, "INTAKE_INSTANCE_PATH": current_app.instance_path}
