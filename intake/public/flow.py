@@ -57,6 +57,14 @@ def remember_sent(public_id: str) -> None:
     session["completed"] = public_id
 
 
+def reference(inquiry: Inquiry | None) -> str | None:
+    """A short code the patient can quote on the phone (not the database id)."""
+    if inquiry is None:
+        return None
+    code = inquiry.public_id[:8].upper()
+    return f"{code[:4]}-{code[4:]}"
+
+
 def capture_attribution() -> None:
     """Keep where the visitor came from, once, from the first page they open."""
     if "attribution" in session:

@@ -12,6 +12,7 @@ from intake.log import add_ids
 from intake.models.types import utcnow
 from intake.public import bp, flow
 from intake.public.forms import ContactForm, StepForm
+from intake.services.consents import has_consent
 from intake.services.inquiries import (
     IncompleteInquiry,
     all_answers,
@@ -198,13 +199,24 @@ def sent():
     """The confirmation: what happens next, never a promise of treatment."""
     inquiry = find_inquiry(session.get("completed", ""))
     result = latest_eligibility(inquiry) if inquiry is not None else None
-    template = flow.definition().ruleset.messages[result.patient_message if result else "next_step"]
-    message = template.format(
-        clinic=current_app.config["INTAKE_CLINIC_NAME"],
-        response_time=current_app.config["INTAKE_RESPONSE_TIME"],
+    key = result.patient_message if result else "next_step"
+    message = (
+        flow.definition()
+        .ruleset.messages[key]
+        .format(
+            clinic=current_app.config["INTAKE_CLINIC_NAME"],
+            response_time=current_app.config["INTAKE_RESPONSE_TIME"],
+        )
     )
+    lead = inquiry.lead if inquiry else None
+    emailed = bool(lead and lead.email and has_consent(lead_id=lead.id, purpose="contact_email"))
     return render_template(
-        "public/sent.html", message=message, lead=inquiry.lead if inquiry else None
+        "public/sent.html",
+        message=message,
+        lead=lead,
+        emailed=emailed,
+        closing=key.startswith("cannot_help"),
+        reference=flow.reference(inquiry),
     )
 
 

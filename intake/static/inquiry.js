@@ -48,5 +48,17 @@
   update();
 
   var summary = document.querySelector("[data-focus-on-load]");
-  if (summary) summary.focus();
+  if (summary) {
+    summary.focus();
+    // Following an error link: focus the answer, but show its question and message with it.
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var input = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!input) return;
+      event.preventDefault();
+      var question = input.closest(".question") || input;
+      question.scrollIntoView({ block: "start" });
+      input.focus({ preventScroll: true });
+    });
+  }
 })();
