@@ -8,7 +8,6 @@ tests could not fill the form in.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,7 +19,6 @@ from tests.browser.conftest import BROWSER_TIME_ZONE, DESKTOP
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/intake-shots")
 CONFIRMATION = "Thank you, your inquiry has been sent"
 CAREGIVER_QUESTIONS = ("Your first name", "Your last name", "How are you related to them?",
                        "Your email address", "Your phone number")
@@ -154,10 +152,6 @@ def stored(app) -> tuple[list[dict], list[dict]]:
     return leads, inquiries
 
 
-def screenshot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
 
 # --- The tests -----------------------------------------------------------------------------
 
@@ -166,7 +160,6 @@ def test_a_patient_completes_the_inquiry_on_a_phone(app, live_server, page, scri
     page.goto(live_server)
 
     on_step(page, 1, "About you")
-    screenshot(page, "step-1-phone")
     fill_contact(page)
     save_and_continue(page)
 
@@ -194,7 +187,6 @@ def test_a_patient_completes_the_inquiry_on_a_phone(app, live_server, page, scri
 
     confirmed(page)
     expect(page.get_by_text("We will contact you by email, in the morning")).to_be_visible()
-    screenshot(page, "confirmation-phone")
     [lead], [inquiry] = stored(app)
     assert lead["incomplete"] is False
     assert inquiry["status"] == "complete"
@@ -338,7 +330,6 @@ def test_errors_are_summarised_linked_and_tied_to_each_field(app, live_server, p
     assert box is not None and heading is not None and box["y"] < heading["y"]
     links = summary.get_by_role("link")
     expect(links).to_have_count(len(FIRST_ERRORS))
-    screenshot(page, "step-1-errors-phone")
 
     for index, (field_id, message) in enumerate(FIRST_ERRORS.items()):
         expect(links.nth(index)).to_contain_text(message)
