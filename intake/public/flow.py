@@ -3,6 +3,7 @@ hidden fields, attribution capture and building forms."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import date
@@ -114,8 +115,12 @@ def looks_automated(form: ContactForm) -> bool:
     return time.time() - int(started) < minimum
 
 
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def fresh_submission_key(form: ContactForm) -> None:
-    if not form.submission_key.data or len(form.submission_key.data) > 64:
+    """Keep the key this page was given; replace anything not of the form we issue."""
+    if not SUBMISSION_KEY.fullmatch(form.submission_key.data or ""):
         form.submission_key.data = secrets.token_urlsafe(24)
 
 

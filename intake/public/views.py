@@ -95,16 +95,16 @@ def _save_contact(form: ContactForm, inquiry):
         "clinic_time_zone": config["INTAKE_CLINIC_TIME_ZONE"],
         "now": now,
     }
-    if inquiry is not None:
-        save_contact(inquiry=inquiry, **common)
-    else:
-        inquiry = start_inquiry(
-            **common,
-            attribution=flow.attribution(),
-            submission_key=form.submission_key.data,
-            dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
-        )
     try:
+        if inquiry is not None:
+            save_contact(inquiry=inquiry, **common)
+        else:
+            inquiry = start_inquiry(
+                **common,
+                attribution=flow.attribution(),
+                submission_key=form.submission_key.data,
+                dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
+            )
         db.session.commit()
     except IntegrityError:  # the same submission arrived twice at once; the other one won
         db.session.rollback()
