@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(create_admin)
     app.cli.add_command(crypto)
+    app.cli.add_command(fhir)
 
 
 def _create_first_admin() -> None:
@@ -140,6 +142,36 @@ def reencrypt() -> None:
         db.session.commit()
         total += moved
     click.echo(f"Re-encrypted {total} values with the newest key.")
+
+
+@click.group()
+def fhir() -> None:
+    """FHIR exports of the questionnaire and of inquiries."""
+
+
+@fhir.command("questionnaire")
+@with_appcontext
+def fhir_questionnaire() -> None:
+    """Print the questionnaire definition as a FHIR Questionnaire."""
+    from intake.questionnaire.fhir import questionnaire_to_fhir
+
+    definition = current_app.extensions["intake.definition"]
+    click.echo(json.dumps(questionnaire_to_fhir(definition.questionnaire), indent=2))
+
+
+@fhir.command("response")
+@click.argument("inquiry_id", type=int)
+@with_appcontext
+def fhir_response(inquiry_id: int) -> None:
+    """Print one inquiry as a FHIR QuestionnaireResponse (contains health data)."""
+    from intake.models import Inquiry
+    from intake.services.inquiries import inquiry_as_fhir
+
+    inquiry = db.session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise click.ClickException(f"no inquiry with id {inquiry_id}")
+    questionnaire = current_app.extensions["intake.definition"].questionnaire
+    click.echo(json.dumps(inquiry_as_fhir(inquiry, questionnaire), indent=2))
 
 
 if __name__ == "__main__":

@@ -86,3 +86,30 @@ def test_serve_creates_the_database_prints_the_first_admin_and_serves(tmp_path):
     assert "one-time password:" in output
     assert (tmp_path / "intake.sqlite3").exists()
     assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_a_stored_inquiry_exports_as_a_valid_fhir_questionnaire_response(app):
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    from intake.models import Inquiry
+    from tests.public.helpers import complete_inquiry
+
+    complete_inquiry(app.test_client())
+    with app.app_context():
+        inquiry_id = db.session.scalar(db.select(Inquiry.id))
+    runner = app.test_cli_runner()
+
+    questionnaire = Questionnaire.model_validate_json(
+        runner.invoke(args=["fhir", "questionnaire"]).output
+    )
+    result = runner.invoke(args=["fhir", "response", str(inquiry_id)])
+    response = QuestionnaireResponse.model_validate_json(result.output)
+
+    assert response.status == "completed"
+    assert response.questionnaire == f"{questionnaire.url}|{questionnaire.version}"
+    answered = {item.linkId: item.answer for group in response.item for item in group.item}
+    assert answered["last_name"][0].valueString == "Byron"
+    assert [a.valueCoding.code for a in answered["symptoms"]] == ["fatigue", "vision"]
+    assert answered["diagnosis_year"][0].valueInteger == 2015
+    assert runner.invoke(args=["fhir", "response", "999999"]).exit_code != 0

@@ -273,3 +273,16 @@ def latest_eligibility(inquiry: Inquiry) -> EligibilityResult | None:
         .order_by(EligibilityResult.id.desc())
         .limit(1)
     )
+
+
+def inquiry_as_fhir(inquiry: Inquiry, questionnaire: Questionnaire) -> dict[str, Any]:
+    """The inquiry's whole answer set as a FHIR QuestionnaireResponse (JSON-ready)."""
+    from intake.questionnaire.fhir import response_to_fhir
+
+    return response_to_fhir(
+        questionnaire,
+        all_answers(inquiry, questionnaire),
+        response_id=inquiry.public_id,
+        status="completed" if inquiry.status == "complete" else "in-progress",
+        authored=inquiry.completed_at or inquiry.updated_at,
+    )
