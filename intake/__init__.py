@@ -21,7 +21,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from the environment, then ``config`` on top (tests pass one)."""
     from intake import api, cli, http, log, public
     from intake.config import load_config
-    from intake.extensions import csrf, db, encryption, limiter, migrate
+    from intake.extensions import celery_init_app, csrf, db, encryption, limiter, migrate
     from intake.models.types import render_migration_item
     from intake.questionnaire.definition import load_definition
 
@@ -47,6 +47,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     encryption.init_app(app)
+    celery_init_app(app)
     app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
 
     http.register(app)

@@ -34,6 +34,16 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def instance_secret(instance_path: Path, name: str, make) -> str:
     """Read a secret kept in the instance folder, creating it (mode 0600) on first use."""
     path = instance_path / name
@@ -45,6 +55,43 @@ def instance_secret(instance_path: Path, name: str, make) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
+
+
+def celery_settings(redis_url: str | None, instance_path: Path) -> dict:
+    """Reliable delivery: late acks, redelivery when a worker dies, one task at a time per
+    process, JSON only, no results, and a time limit well inside Redis's visibility timeout.
+    Without Redis, a local SQLite broker in the instance folder (the embedded default)."""
+    visibility_timeout = 3600
+    settings = {
+        "broker_url": redis_url or f"sqla+sqlite:///{instance_path / 'broker.sqlite3'}",
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": 300,
+        "task_soft_time_limit": 240,
+        "task_default_queue": "default",
+        "task_routes": {
+            "email.*": {"queue": "email"},
+            "routing.*": {"queue": "routing"},
+            "periodic.*": {"queue": "periodic"},
+            "outbox.*": {"queue": "periodic"},
+        },
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+    }
+    if redis_url:
+        settings["broker_transport_options"] = {
+            "visibility_timeout": visibility_timeout,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+            "retry_on_timeout": True,
+        }
+    return settings
 
 
 def split_keys(raw: str | None) -> list[str]:
@@ -85,6 +132,18 @@ class BaseConfig:
     INTAKE_CLINIC_TIME_ZONE = "America/New_York"
     INTAKE_RESPONSE_TIME = "within one working day"
     INTAKE_FIRST_ADMIN_EMAIL = "admin@intake.local"
+    INTAKE_MAIL_FROM = "The clinic <no-reply@intake.local>"
+    # The clinic's business hours (its own time zone), for the first-contact SLA.
+    INTAKE_BUSINESS_DAYS = (0, 1, 2, 3, 4)
+    INTAKE_BUSINESS_START = "09:00"
+    INTAKE_BUSINESS_END = "17:00"
+    INTAKE_SLA_HOURS = 2.0
+    INTAKE_SLA_REMINDER_FRACTION = 0.75
+    # Follow-ups reach patients only between these local hours.
+    INTAKE_QUIET_HOURS_END = "08:00"
+    INTAKE_QUIET_HOURS_START = "20:00"
+    INTAKE_SMTP_TIMEOUT = 10
+    INTAKE_SEND_MAX_ATTEMPTS = 6
 
     def __init__(self, instance_path: Path) -> None:
         self.INSTANCE_PATH = instance_path
@@ -102,6 +161,11 @@ class BaseConfig:
         self.INTAKE_MIN_FILL_SECONDS = _int_env(
             "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
         )
+        self.INTAKE_BASE_URL = _env("INTAKE_BASE_URL", "http://127.0.0.1:5000")
+        self.INTAKE_MAIL_FROM = _env("INTAKE_MAIL_FROM", self.INTAKE_MAIL_FROM)
+        self.INTAKE_HOLIDAYS = split_keys(_env("INTAKE_HOLIDAYS"))
+        self.INTAKE_SLA_HOURS = _float_env("INTAKE_SLA_HOURS", self.INTAKE_SLA_HOURS)
+        self.CELERY = celery_settings(self.REDIS_URL, instance_path)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}
@@ -156,6 +220,7 @@ class ProductionConfig(BaseConfig):
                 ("SECRET_KEY", self.SECRET_KEY),
                 ("DATABASE_URL", self.SQLALCHEMY_DATABASE_URI),
                 ("INTAKE_ENCRYPTION_KEYS", self.INTAKE_ENCRYPTION_KEYS),
+                ("INTAKE_BASE_URL", _env("INTAKE_BASE_URL")),
             )
             if not value
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import Celery, Task
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -45,6 +46,23 @@ class Encryption:
 
 
 encryption = Encryption()
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """The Celery app, configured from the Flask app; each task runs in its own app context.
+
+    The web process uses it only to publish by task name; ``workers/`` defines the tasks."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.import_name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
 
 
 @event.listens_for(Engine, "connect")

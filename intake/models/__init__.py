@@ -5,10 +5,21 @@ from intake.models.eligibility import EligibilityResult
 from intake.models.inquiry import Inquiry, ResumeToken
 from intake.models.lead import CLOSED, PIPELINE, STATUSES, Lead
 from intake.models.outbox import OutboxEvent
+from intake.models.routing import STRATEGIES, RoutingDecision, RoutingRule, Team, TeamMember
+from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
 from intake.models.staff import ROLES, StaffUser
 
 __all__ = [
     "CLOSED",
+    "SEND_STATUSES",
+    "STRATEGIES",
+    "CapturedEmail",
+    "RoutingDecision",
+    "RoutingRule",
+    "Send",
+    "Suppression",
+    "Team",
+    "TeamMember",
     "PIPELINE",
     "ROLES",
     "STATUSES",

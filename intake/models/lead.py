@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
@@ -34,6 +34,12 @@ class Lead(db.Model):
         Index("ix_leads_email_last_inquiry_at", "email", "last_inquiry_at"),
         Index("ix_leads_phone_last_inquiry_at", "phone", "last_inquiry_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
+        Index(
+            "ix_leads_sla_open",
+            "sla_due_at",
+            postgresql_where=text("first_contacted_at IS NULL"),
+            sqlite_where=text("first_contacted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +49,13 @@ class Lead(db.Model):
     status: Mapped[str] = mapped_column(String(32), default="new")
     incomplete: Mapped[bool] = mapped_column(default=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # First-contact SLA, in the clinic's business hours.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Who is filling in, and how to reach them.
     filled_by: Mapped[str] = mapped_column(String(16))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.extensions import db
@@ -25,3 +25,11 @@ class StaffUser(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     totp_secret_sealed: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Availability for routing: working days (0 = Monday) and hours in their own time zone.
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    working_hours: Mapped[dict] = mapped_column(
+        JSON, default=lambda: {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}
+    )
+    out_of_office_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(default=50)

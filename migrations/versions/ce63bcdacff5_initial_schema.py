@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-21 11:32:24.931471
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'ce63bcdacff5'
