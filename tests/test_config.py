@@ -17,6 +17,7 @@ SETTINGS = (
     "SECRET_KEY",
     "INTAKE_ENCRYPTION_KEYS",
     "INTAKE_ENV",
+    "INTAKE_BASE_URL",
 )
 
 
@@ -41,7 +42,7 @@ def test_production_names_every_missing_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("INTAKE_ENV", "production")
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path)
-    for name in ("SECRET_KEY", "DATABASE_URL", "INTAKE_ENCRYPTION_KEYS"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "INTAKE_ENCRYPTION_KEYS", "INTAKE_BASE_URL"):
         assert name in str(error.value)
     assert not (tmp_path / "secret_key").exists()
 
@@ -51,6 +52,7 @@ def test_production_starts_with_its_settings_and_uses_psycopg(tmp_path, monkeypa
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgres://intake@db/intake")
     monkeypatch.setenv("INTAKE_ENCRYPTION_KEYS", f"{generate_key()}, {generate_key()}")
+    monkeypatch.setenv("INTAKE_BASE_URL", "https://inquiry.clinic.example")
 
     config = load_config(tmp_path)
 
@@ -64,6 +66,7 @@ def test_production_rejects_a_short_secret_key(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "short")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/intake")
     monkeypatch.setenv("INTAKE_ENCRYPTION_KEYS", generate_key())
+    monkeypatch.setenv("INTAKE_BASE_URL", "https://inquiry.clinic.example")
     with pytest.raises(ConfigError, match="at least 32"):
         load_config(tmp_path)
 
