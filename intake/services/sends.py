@@ -1,0 +1,67 @@
+"""The send ledger: schedule each message once, claim it once, record what happened.
+
+Every message a worker sends — to a patient or to staff — is a row keyed by what it is (lead,
+cadence, step). Scheduling the same key twice does nothing; delivering claims the row with a
+conditional update, so two workers, two beats or a redelivered task never send it twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from intake.extensions import db
+from intake.models import Send
+
+PATIENT_CADENCES = ("confirmation", "resume_reminder", "nurture")
+
+
+def send_key(*parts: object) -> str:
+    return ":".join(str(part) for part in parts)
+
+
+def schedule_send(
+    *,
+    key: str,
+    cadence: str,
+    template: str,
+    due_at: datetime,
+    now: datetime,
+    step: int = 0,
+    lead_id: int | None = None,
+    inquiry_id: int | None = None,
+    staff_user_id: int | None = None,
+) -> bool:
+    """Add a message to the ledger unless its key is already there; True when added."""
+    dialect_insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(Send)
+        .values(
+            key=key,
+            cadence=cadence,
+            step=step,
+            template=template,
+            due_at=due_at,
+            created_at=now,
+            lead_id=lead_id,
+            inquiry_id=inquiry_id,
+            staff_user_id=staff_user_id,
+            status="scheduled",
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def cancel_sends(*, lead_id: int, cadences: tuple[str, ...], reason: str, now: datetime) -> int:
+    """Cancel the lead's still-scheduled messages of these cadences; returns how many."""
+    return db.session.execute(
+        update(Send)
+        .where(Send.lead_id == lead_id, Send.cadence.in_(cadences), Send.status == "scheduled")
+        .values(status="cancelled", finished_reason=reason, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
