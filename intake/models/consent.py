@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
 from intake.models.types import UTCDateTime, utcnow
@@ -24,3 +24,6 @@ class Consent(db.Model):
     text_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(32))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead = relationship("Lead")
+    inquiry = relationship("Inquiry")

@@ -16,6 +16,7 @@ from intake.models.inquiry import new_public_id
 from intake.questionnaire.definition import Definition, Questionnaire, Step
 from intake.questionnaire.eligibility import evaluate
 from intake.services.answers import read_answers, write_answers
+from intake.services.consents import has_consent
 from intake.services.contacts import resolve_time_zone
 from intake.services.outbox import record_event
 
@@ -115,6 +116,35 @@ def save_step(
     _apply(inquiry, questionnaire, questionnaire.visible_answers(merged, today=now.date()))
     inquiry.steps_saved = max(inquiry.steps_saved, questionnaire.step_index(step.id) + 1)
     inquiry.updated_at = now
+    if step is not questionnaire.steps[-1]:  # the last step's consents land with the submit
+        _record_changed_consents(inquiry, questionnaire, step, answers, now)
+
+
+def _record_changed_consents(inquiry, questionnaire, step, answers, now) -> None:
+    """Record a consent given on an early step when it differs from the one in force."""
+    for item in step.items:
+        if not item.consent:
+            continue
+        granted = bool(answers.get(item.link_id))
+        if (
+            inquiry.lead.id is not None
+            and has_consent(lead_id=inquiry.lead.id, purpose=item.consent) == granted
+        ):
+            continue
+        if inquiry.lead.id is None and not granted:
+            continue
+        db.session.add(
+            Consent(
+                lead=inquiry.lead,
+                inquiry=inquiry,
+                purpose=item.consent,
+                granted=granted,
+                text_version=questionnaire.version,
+                text_hash=item.text_hash,
+                source="inquiry_form",
+                recorded_at=now,
+            )
+        )
 
 
 def save_contact(
@@ -228,7 +258,7 @@ def complete_inquiry(*, inquiry: Inquiry, definition: Definition, now: datetime)
 
 
 def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, now) -> None:
-    """Each consent as given or refused, with the version and hash of the text the patient saw."""
+    """The final step's consents, given or refused, with the version and hash of their text."""
     db.session.execute(
         insert(Consent),
         [
@@ -242,7 +272,7 @@ def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, no
                 "source": "inquiry_form",
                 "recorded_at": now,
             }
-            for item in questionnaire.items.values()
+            for item in questionnaire.steps[-1].items
             if item.consent
         ],
     )

@@ -346,3 +346,12 @@ def test_sending_with_an_unanswered_earlier_step_returns_to_it(app, client):
     assert response.status_code == 302
     assert "/inquiry/about_ms" in response.headers["Location"]
     assert rows(app, Inquiry)[0].status == "draft"
+
+
+def test_a_consent_on_step_one_is_recorded_when_given_and_when_withdrawn(app, client):
+    send_step(client, "/inquiry", {**CONTACT, "consent_resume": "y"})
+    send_step(client, "/inquiry", CONTACT)  # back to step 1, box unticked
+    send_step(client, "/inquiry", CONTACT)  # unchanged: nothing new recorded
+
+    records = [(c.purpose, c.granted) for c in rows(app, Consent)]
+    assert records == [("resume_reminders", True), ("resume_reminders", False)]

@@ -1,0 +1,444 @@
+"""Email: render a ledger row into a message, deliver it by SMTP or keep it locally, unsubscribe.
+
+No email, subject or header carries health information: patient emails greet by first name and
+say nothing about the answers; staff emails carry a link to the lead and nothing about the
+patient. Callers check consent, suppression and stop conditions before rendering and delivering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formatdate, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from intake.extensions import db
+from intake.models import (
+    CLOSED,
+    CapturedEmail,
+    Consent,
+    Inquiry,
+    Lead,
+    Send,
+    StaffUser,
+    Suppression,
+)
+from intake.services.resume import issue_resume_token
+from intake.services.sends import PATIENT_CADENCES, cancel_sends
+
+SUBJECTS = {
+    "confirmation": "We have received your inquiry",
+    "resume_reminder": "Your saved inquiry is waiting for you",
+    "nurture": "",  # by step: NURTURE_SUBJECTS
+    "staff_new_lead": "A new lead has been assigned to you",
+    "staff_digest": "Your leads today",
+    "sla_reminder": "Reminder: a lead is waiting for first contact",
+    "sla_escalation": "A lead has passed its first-contact time",
+    "admin_alert": "A new lead needs an owner",
+}
+NURTURE_SUBJECTS = {
+    1: "What to expect when we talk",
+    2: "Preparing your questions",
+    3: "How stem cell therapy is being studied",
+    4: "We are here when you are ready",
+}
+
+# The sentence the unsubscribe page shows; its hash is stored with each withdrawal it records.
+UNSUBSCRIBE_TEXT = (
+    "We will stop sending you emails about your inquiry, including reminders and "
+    "follow-up messages."
+)
+UNSUBSCRIBE_TEXT_VERSION = "unsubscribe-2026.1"
+UNSUBSCRIBE_PURPOSES = ("contact_email", "follow_up_emails", "resume_reminders")
+_UNSUBSCRIBE_SALT = "intake.unsubscribe"
+
+
+class MailError(Exception):
+    """A delivery failed; the message holds the error class and SMTP code, never content."""
+
+    def __init__(self, error: str, code: int | None = None) -> None:
+        super().__init__(f"{error} {code}" if code else error)
+        self.code = code
+
+
+class TransientMailError(MailError):
+    """Worth retrying later: a 4xx reply, a refused or dropped connection, a timeout."""
+
+
+class PermanentMailError(MailError):
+    """Retrying will not help: a 5xx reply. ``bounced`` when the recipient itself was refused
+    (only then should the address be suppressed; a 5xx to our login or sender is our setup)."""
+
+    def __init__(self, error: str, code: int | None = None, *, bounced: bool = False) -> None:
+        super().__init__(error, code)
+        self.bounced = bounced
+
+
+@dataclass(frozen=True)
+class Message:
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    headers: dict
+    message_id: str
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _base_url() -> str:
+    return current_app.config["INTAKE_BASE_URL"].rstrip("/")
+
+
+def _mail_domain() -> str:
+    address = parseaddr(current_app.config["INTAKE_MAIL_FROM"])[1]
+    return address.rpartition("@")[2] or "intake.local"
+
+
+def message_id_for(send: Send) -> str:
+    """The same Message-ID for every attempt at one ledger row, so resends can be recognised."""
+    return f"<{_sha256(send.key)[:32]}@{_mail_domain()}>"
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render_message(*, send: Send, now: datetime) -> Message | None:
+    """The email for a ledger row, or None when it has nobody to go to."""
+    if send.template not in SUBJECTS:
+        raise ValueError(f"unknown email template {send.template!r}")
+    patient = send.cadence in PATIENT_CADENCES
+    recipient, context = (_patient_parts if patient else _staff_parts)(send, now)
+    if recipient is None:
+        return None
+    subject = _subject(send)
+    context.update(subject=subject, clinic=current_app.config["INTAKE_CLINIC_NAME"])
+    headers = _headers(send, now, context.get("unsubscribe_url"))
+    return Message(
+        recipient=recipient,
+        subject=subject,
+        text=_tidy(render_template(f"email/{send.template}.txt", **context)),
+        html=render_template(f"email/{send.template}.html", **context),
+        headers=headers,
+        message_id=message_id_for(send),
+    )
+
+
+def _tidy(text: str) -> str:
+    """Plain text with at most one blank line in a row (templates leave a few behind)."""
+    return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip() + "\n"
+
+
+def _subject(send: Send) -> str:
+    if send.template == "nurture":
+        return NURTURE_SUBJECTS[_nurture_step(send)]
+    return SUBJECTS[send.template]
+
+
+def _nurture_step(send: Send) -> int:
+    return min(max(send.step, 1), len(NURTURE_SUBJECTS))
+
+
+def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
+    headers = {
+        "Date": format_datetime(now),
+        "Auto-Submitted": "auto-generated",
+        "X-Intake-Idempotency-Key": _sha256(send.key),
+    }
+    if unsubscribe_url:  # RFC 8058 one-click unsubscribe, for patient emails
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
+    lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
+    recipient, name = _patient_address(lead) if lead else (None, None)
+    if lead is None or recipient is None:
+        return None, {}
+    context = {
+        "name": name,
+        "step": _nurture_step(send),
+        "unsubscribe_url": f"{_base_url()}/unsubscribe/{unsubscribe_token(lead.id)}",
+    }
+    if send.template == "resume_reminder":
+        context["resume_url"] = _resume_url(send, now)
+        context["days"] = current_app.config["INTAKE_RESUME_DAYS"]
+        if context["resume_url"] is None:
+            return None, {}
+    return recipient, context
+
+
+def _patient_address(lead: Lead) -> tuple[str | None, str | None]:
+    """The patient's own address, else the caregiver's when a caregiver filled in the form."""
+    if lead.email:
+        return lead.email, lead.first_name
+    if lead.filled_by == "someone_else" and lead.caregiver_email:
+        return lead.caregiver_email, lead.caregiver_first_name
+    return None, None
+
+
+def _resume_url(send: Send, now: datetime) -> str | None:
+    """A fresh link to the draft; None once the inquiry is gone or already sent."""
+    inquiry = db.session.get(Inquiry, send.inquiry_id) if send.inquiry_id else None
+    if inquiry is None or inquiry.status != "draft":
+        return None
+    days = current_app.config["INTAKE_RESUME_DAYS"]
+    token = issue_resume_token(inquiry=inquiry, now=now, valid_for=timedelta(days=days))
+    return f"{_base_url()}/inquiry/resume/{token}"
+
+
+def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
+    staff = db.session.get(StaffUser, send.staff_user_id) if send.staff_user_id else None
+    if staff is None or not staff.active:
+        return None, {}
+    context: dict = {"staff_name": staff.name}
+    if send.template == "staff_digest":
+        context.update(staff_url=f"{_base_url()}/staff/", **_digest_counts(staff, now))
+        return staff.email, context
+    lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
+    if lead is None:
+        return None, {}
+    context["lead_url"] = f"{_base_url()}/staff/leads/{lead.id}"
+    context["due"] = _local_time(lead.sla_due_at, staff.time_zone)
+    return staff.email, context
+
+
+def _local_time(moment: datetime | None, zone: str) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M on %A %d %B")
+
+
+def _digest_counts(staff: StaffUser, now: datetime) -> dict:
+    """Counts only, never names: the staff member's open leads and their first-contact times."""
+    zone = ZoneInfo(staff.time_zone)
+    today = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone)
+    is_open = (Lead.owner_id == staff.id, Lead.status.not_in(CLOSED))
+    waiting = (*is_open, Lead.first_contacted_at.is_(None))
+
+    def count(*where) -> int:
+        return db.session.scalar(db.select(func.count(Lead.id)).where(*where)) or 0
+
+    return {
+        "open_count": count(*is_open),
+        "due_today": count(
+            *waiting, Lead.sla_due_at >= today, Lead.sla_due_at < today + timedelta(days=1)
+        ),
+        "overdue": count(*waiting, Lead.sla_due_at < now),
+    }
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def deliver(message: Message) -> None:
+    """Send by SMTP when SMTP_URL is set; otherwise keep the message in the local capture."""
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        _capture(message)
+        return
+    email = _build(message)
+    try:
+        smtp = _connect(url, current_app.config["INTAKE_SMTP_TIMEOUT"])
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _classify(exc) from None
+    try:
+        smtp.send_message(email)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _classify(exc) from None  # from None: the server's text may name the address
+    finally:
+        _close(smtp)
+
+
+def _build(message: Message) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = current_app.config["INTAKE_MAIL_FROM"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    email["Date"] = message.headers.get("Date") or formatdate(usegmt=True)
+    for name, value in message.headers.items():
+        if name != "Date":
+            email[name] = value
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    return email
+
+
+def _connect(url: str, timeout: float) -> smtplib.SMTP:
+    """Open, secure and log in to the server named by ``smtp://`` or ``smtps://`` URL."""
+    parts = urlsplit(url)
+    starttls = parse_qs(parts.query).get("starttls", [""])[0].lower() in ("1", "true", "yes")
+    host = parts.hostname or "localhost"
+    if parts.scheme == "smtps":
+        context = ssl.create_default_context()
+        smtp = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)
+    elif parts.scheme == "smtp":
+        smtp = smtplib.SMTP(host, parts.port or (587 if starttls else 25), timeout=timeout)
+    else:
+        raise PermanentMailError("UnsupportedSMTPScheme")
+    try:
+        if starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    """Say goodbye politely; a failure here cannot undo a message already accepted."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _classify(exc: Exception) -> MailError:
+    """Transient or permanent, named by class and SMTP code only."""
+    name = type(exc).__name__
+    if isinstance(exc, MailError):
+        return exc
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in exc.recipients.values()]
+        worst = max(codes, default=None)
+        if worst is not None and worst >= 500:
+            return PermanentMailError(name, worst, bounced=True)
+        return TransientMailError(name, worst)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if 500 <= exc.smtp_code < 600:
+            return PermanentMailError(name, exc.smtp_code)
+        return TransientMailError(name, exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentMailError(name)  # e.g. STARTTLS asked of a server without it
+    return TransientMailError(name)  # disconnects, refused or reset connections, timeouts
+
+
+def _dialect_insert():
+    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def _capture(message: Message) -> None:
+    """Keep the message for staff to read; a second delivery of the same one adds nothing."""
+    headers = {
+        "From": current_app.config["INTAKE_MAIL_FROM"],
+        "To": message.recipient,
+        "Message-ID": message.message_id,
+        **message.headers,
+    }
+    # An insert that skips a duplicate Message-ID, so even two racing workers store it once.
+    db.session.execute(
+        _dialect_insert()(CapturedEmail)
+        .values(
+            message_id=message.message_id,
+            recipient=message.recipient,
+            subject=message.subject,
+            headers=headers,
+            text_body=message.text,
+            html_body=message.html,
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
+
+
+# --- unsubscribe and suppression ------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    config = current_app.config
+    # Signed with the newest key; old links keep working while a rotated key is a fallback.
+    keys = [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
+    return URLSafeSerializer(keys, salt=_UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(lead_id: int) -> str:
+    """A signed, non-expiring token naming the lead, for unsubscribe links."""
+    return _serializer().dumps(lead_id)
+
+
+def read_unsubscribe_token(token: str) -> int | None:
+    """The lead a genuine token names, or None for anything else."""
+    if len(token) > 200:
+        return None
+    try:
+        lead_id = _serializer().loads(token)
+    except BadData:
+        return None
+    return lead_id if type(lead_id) is int and lead_id > 0 else None
+
+
+def unsubscribe_text_hash() -> str:
+    return _sha256(UNSUBSCRIBE_TEXT)
+
+
+def unsubscribe_lead(*, lead_id: int, now: datetime, source: str) -> None:
+    """Withdraw email consent and cancel the lead's queued patient emails.
+
+    Records a withdrawal for each email purpose whose latest record is not already one, so a
+    repeated unsubscribe adds no rows; an unknown (e.g. erased) lead is left alone."""
+    if db.session.get(Lead, lead_id) is None:
+        return
+    latest = _latest_consents(lead_id)
+    for purpose in UNSUBSCRIBE_PURPOSES:
+        if latest.get(purpose) is False:
+            continue
+        db.session.add(
+            Consent(
+                lead_id=lead_id,
+                inquiry_id=None,
+                purpose=purpose,
+                granted=False,
+                text_version=UNSUBSCRIBE_TEXT_VERSION,
+                text_hash=unsubscribe_text_hash(),
+                source=source,
+                recorded_at=now,
+            )
+        )
+    cancel_sends(lead_id=lead_id, cadences=PATIENT_CADENCES, reason="unsubscribed", now=now)
+
+
+def _latest_consents(lead_id: int) -> dict[str, bool]:
+    rows = db.session.execute(
+        db.select(Consent.purpose, Consent.granted)
+        .where(Consent.lead_id == lead_id, Consent.purpose.in_(UNSUBSCRIBE_PURPOSES))
+        .order_by(Consent.recorded_at, Consent.id)
+    )
+    return {purpose: granted for purpose, granted in rows}
+
+
+def _normalise(email: str) -> str:
+    return email.strip().lower()
+
+
+def suppress_address(*, email: str, reason: str, now: datetime) -> None:
+    """Never email this address again (a permanent bounce or a complaint); once per address."""
+    db.session.execute(
+        _dialect_insert()(Suppression)
+        .values(email=_normalise(email), reason=reason, created_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+
+
+def is_suppressed(email: str) -> bool:
+    """Whether this address must not be emailed."""
+    found = db.session.scalar(
+        db.select(Suppression.id).where(Suppression.email == _normalise(email)).limit(1)
+    )
+    return found is not None
