@@ -25,16 +25,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from intake.extensions import db
-from intake.models import (
-    CLOSED,
-    CapturedEmail,
-    Consent,
-    Inquiry,
-    Lead,
-    Send,
-    StaffUser,
-    Suppression,
-)
+from intake.models import CLOSED, Consent, Inquiry, Lead, StaffUser
+from intake.models.sends import CapturedEmail, Send, Suppression
 from intake.services.resume import issue_resume_token
 from intake.services.sends import PATIENT_CADENCES, cancel_sends
 
@@ -62,7 +54,6 @@ UNSUBSCRIBE_TEXT = (
 )
 UNSUBSCRIBE_TEXT_VERSION = "unsubscribe-2026.1"
 UNSUBSCRIBE_PURPOSES = ("contact_email", "follow_up_emails", "resume_reminders")
-_UNSUBSCRIBE_SALT = "intake.unsubscribe"
 
 
 class MailError(Exception):
@@ -114,9 +105,6 @@ def message_id_for(send: Send) -> str:
     return f"<{_sha256(send.key)[:32]}@{_mail_domain()}>"
 
 
-# --- rendering ------------------------------------------------------------------------------
-
-
 def render_message(*, send: Send, now: datetime) -> Message | None:
     """The email for a ledger row, or None when it has nobody to go to."""
     if send.template not in SUBJECTS:
@@ -127,13 +115,12 @@ def render_message(*, send: Send, now: datetime) -> Message | None:
         return None
     subject = _subject(send)
     context.update(subject=subject, clinic=current_app.config["INTAKE_CLINIC_NAME"])
-    headers = _headers(send, now, context.get("unsubscribe_url"))
     return Message(
         recipient=recipient,
         subject=subject,
         text=_tidy(render_template(f"email/{send.template}.txt", **context)),
         html=render_template(f"email/{send.template}.html", **context),
-        headers=headers,
+        headers=_headers(send, now, context.get("unsubscribe_url")),
         message_id=message_id_for(send),
     )
 
@@ -219,9 +206,7 @@ def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
 
 
 def _local_time(moment: datetime | None, zone: str) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M on %A %d %B")
+    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M on %A %d %B") if moment else None
 
 
 def _digest_counts(staff: StaffUser, now: datetime) -> dict:
@@ -243,9 +228,6 @@ def _digest_counts(staff: StaffUser, now: datetime) -> dict:
     }
 
 
-# --- delivery -------------------------------------------------------------------------------
-
-
 def deliver(message: Message) -> None:
     """Send by SMTP when SMTP_URL is set; otherwise keep the message in the local capture."""
     url = current_app.config.get("SMTP_URL")
@@ -255,14 +237,12 @@ def deliver(message: Message) -> None:
     email = _build(message)
     try:
         smtp = _connect(url, current_app.config["INTAKE_SMTP_TIMEOUT"])
-    except (smtplib.SMTPException, OSError) as exc:
-        raise _classify(exc) from None
-    try:
-        smtp.send_message(email)
+        try:
+            smtp.send_message(email)
+        finally:
+            _close(smtp)
     except (smtplib.SMTPException, OSError) as exc:
         raise _classify(exc) from None  # from None: the server's text may name the address
-    finally:
-        _close(smtp)
 
 
 def _build(message: Message) -> EmailMessage:
@@ -314,8 +294,6 @@ def _close(smtp: smtplib.SMTP) -> None:
 def _classify(exc: Exception) -> MailError:
     """Transient or permanent, named by class and SMTP code only."""
     name = type(exc).__name__
-    if isinstance(exc, MailError):
-        return exc
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _reply in exc.recipients.values()]
         worst = max(codes, default=None)
@@ -337,12 +315,7 @@ def _dialect_insert():
 
 def _capture(message: Message) -> None:
     """Keep the message for staff to read; a second delivery of the same one adds nothing."""
-    headers = {
-        "From": current_app.config["INTAKE_MAIL_FROM"],
-        "To": message.recipient,
-        "Message-ID": message.message_id,
-        **message.headers,
-    }
+    headers = {**message.headers, "From": current_app.config["INTAKE_MAIL_FROM"]}
     # An insert that skips a duplicate Message-ID, so even two racing workers store it once.
     db.session.execute(
         _dialect_insert()(CapturedEmail)
@@ -358,14 +331,11 @@ def _capture(message: Message) -> None:
     )
 
 
-# --- unsubscribe and suppression ------------------------------------------------------------
-
-
 def _serializer() -> URLSafeSerializer:
     config = current_app.config
     # Signed with the newest key; old links keep working while a rotated key is a fallback.
-    keys = [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt=_UNSUBSCRIBE_SALT)
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeSerializer(keys, salt="intake.unsubscribe")
 
 
 def unsubscribe_token(lead_id: int) -> str:
@@ -384,10 +354,6 @@ def read_unsubscribe_token(token: str) -> int | None:
     return lead_id if type(lead_id) is int and lead_id > 0 else None
 
 
-def unsubscribe_text_hash() -> str:
-    return _sha256(UNSUBSCRIBE_TEXT)
-
-
 def unsubscribe_lead(*, lead_id: int, now: datetime, source: str) -> None:
     """Withdraw email consent and cancel the lead's queued patient emails.
 
@@ -396,21 +362,13 @@ def unsubscribe_lead(*, lead_id: int, now: datetime, source: str) -> None:
     if db.session.get(Lead, lead_id) is None:
         return
     latest = _latest_consents(lead_id)
-    for purpose in UNSUBSCRIBE_PURPOSES:
-        if latest.get(purpose) is False:
-            continue
-        db.session.add(
-            Consent(
-                lead_id=lead_id,
-                inquiry_id=None,
-                purpose=purpose,
-                granted=False,
-                text_version=UNSUBSCRIBE_TEXT_VERSION,
-                text_hash=unsubscribe_text_hash(),
-                source=source,
-                recorded_at=now,
-            )
-        )
+    withdrawn = {"granted": False, "source": source, "recorded_at": now, "inquiry_id": None}
+    wording = {"text_version": UNSUBSCRIBE_TEXT_VERSION, "text_hash": _sha256(UNSUBSCRIBE_TEXT)}
+    db.session.add_all(
+        Consent(lead_id=lead_id, purpose=purpose, **withdrawn, **wording)
+        for purpose in UNSUBSCRIBE_PURPOSES
+        if latest.get(purpose) is not False
+    )
     cancel_sends(lead_id=lead_id, cadences=PATIENT_CADENCES, reason="unsubscribed", now=now)
 
 
@@ -423,22 +381,16 @@ def _latest_consents(lead_id: int) -> dict[str, bool]:
     return {purpose: granted for purpose, granted in rows}
 
 
-def _normalise(email: str) -> str:
-    return email.strip().lower()
-
-
 def suppress_address(*, email: str, reason: str, now: datetime) -> None:
     """Never email this address again (a permanent bounce or a complaint); once per address."""
     db.session.execute(
         _dialect_insert()(Suppression)
-        .values(email=_normalise(email), reason=reason, created_at=now)
+        .values(email=email.strip().lower(), reason=reason, created_at=now)
         .on_conflict_do_nothing(index_elements=["email"])
     )
 
 
 def is_suppressed(email: str) -> bool:
     """Whether this address must not be emailed."""
-    found = db.session.scalar(
-        db.select(Suppression.id).where(Suppression.email == _normalise(email)).limit(1)
-    )
-    return found is not None
+    query = db.select(Suppression.id).where(Suppression.email == email.strip().lower()).limit(1)
+    return db.session.scalar(query) is not None
