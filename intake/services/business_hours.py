@@ -74,7 +74,10 @@ def _open_periods(calendar: BusinessCalendar, after: datetime):
         day = first_day + timedelta(days=offset)
         if not _is_working_day(calendar, day):
             continue
-        opens, closes = _local(day, calendar.start, calendar.tz), _local(day, calendar.end, calendar.tz)
+        opens, closes = (
+            _local(day, calendar.start, calendar.tz),
+            _local(day, calendar.end, calendar.tz),
+        )
         if closes > after:
             yield opens, closes
     raise ValueError("the calendar has no opening within three years")
