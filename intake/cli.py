@@ -29,6 +29,8 @@ def main() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(serve)
+    app.cli.add_command(worker)
+    app.cli.add_command(beat)
     app.cli.add_command(create_admin)
     app.cli.add_command(crypto)
     app.cli.add_command(fhir)
@@ -48,6 +50,26 @@ def _create_first_admin() -> None:
     click.echo(f"  one-time password:  {password}   (shown once; change it at first sign-in)")
 
 
+def _celery_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.app", *args]
+
+
+def worker_command(concurrency: int) -> list[str]:
+    return _celery_command(
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--queues=default,email,routing,periodic",
+        "--without-gossip",
+        "--without-mingle",
+    )
+
+
+def beat_command(instance_path: str) -> list[str]:
+    schedule = os.path.join(instance_path, "celerybeat-schedule")
+    return _celery_command("beat", "--loglevel=INFO", f"--schedule={schedule}")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -55,7 +77,7 @@ def _create_first_admin() -> None:
 @click.option("--demo", is_flag=True, help="add sample leads on first run")
 @with_appcontext
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
-    """Run everything on this machine: migrate the database, then serve the web app."""
+    """Run everything on this machine: the web app, a worker and the scheduler."""
     from flask_migrate import upgrade
 
     from intake.services.demo import add_demo_leads
@@ -66,7 +88,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         click.echo(f"Added {add_demo_leads(now=utcnow())} sample leads.")
         db.session.commit()
     db.engine.dispose()  # the children open their own connections
-    command = [
+    web = [
         sys.executable,
         "-m",
         "gunicorn",
@@ -79,8 +101,26 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         "intake.wsgi:app",
     ]
     env = {**os.environ, "INTAKE_INSTANCE_PATH": current_app.instance_path}
+    os.makedirs(current_app.instance_path, exist_ok=True)
+    broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
     click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
-    _supervise([subprocess.Popen(command, env=env)])  # noqa: S603 (fixed argv, no shell)
+    click.echo(f"  web, a worker and the scheduler, on {broker}")
+    commands = [web, worker_command(2), beat_command(current_app.instance_path)]
+    _supervise([subprocess.Popen(command, env=env) for command in commands])  # noqa: S603
+
+
+@click.command("worker")
+@click.option("--concurrency", default=4, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker (production: as many as the load needs)."""
+    os.execvp(sys.executable, worker_command(concurrency))  # noqa: S606
+
+
+@click.command("beat")
+@with_appcontext
+def beat() -> None:
+    """Run the scheduler (production: exactly one)."""
+    os.execvp(sys.executable, beat_command(current_app.instance_path))  # noqa: S606
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:

@@ -139,9 +139,11 @@ class BaseConfig:
     INTAKE_BUSINESS_END = "17:00"
     INTAKE_SLA_HOURS = 2.0
     INTAKE_SLA_REMINDER_FRACTION = 0.75
-    # Follow-ups reach patients only between these local hours.
-    INTAKE_QUIET_HOURS_END = "08:00"
-    INTAKE_QUIET_HOURS_START = "20:00"
+    # Follow-ups reach patients only between these hours of their own day.
+    INTAKE_PATIENT_DAY_START = "08:00"
+    INTAKE_PATIENT_DAY_END = "20:00"
+    # A claimed message whose worker vanished is claimed again after this many seconds.
+    INTAKE_SEND_CLAIM_TIMEOUT = 300
     INTAKE_SMTP_TIMEOUT = 10
     INTAKE_SEND_MAX_ATTEMPTS = 6
 
@@ -203,6 +205,8 @@ class TestingConfig(BaseConfig):
         self.SECRET_KEY = self.SECRET_KEY or secrets.token_urlsafe(32)
         self.INTAKE_ENCRYPTION_KEYS = self.INTAKE_ENCRYPTION_KEYS or [generate_key()]
         self.INTAKE_MIN_FILL_SECONDS = 0
+        if not self.REDIS_URL:  # publish in memory: tests never write a broker file
+            self.CELERY["broker_url"] = "memory://"
 
 
 class ProductionConfig(BaseConfig):

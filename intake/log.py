@@ -23,12 +23,15 @@ class MaskTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str) and "/" in record.msg:
             record.msg = _TOKEN_PATH.sub(r"/\1/<token>", record.msg)
-        if record.args:
-            record.args = tuple(
-                _TOKEN_PATH.sub(r"/\1/<token>", arg) if isinstance(arg, str) else arg
-                for arg in (record.args if isinstance(record.args, tuple) else (record.args,))
-            )
+        if isinstance(record.args, dict):
+            record.args = {key: _mask(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_mask(arg) for arg in record.args)
         return True
+
+
+def _mask(value):
+    return _TOKEN_PATH.sub(r"/\1/<token>", value) if isinstance(value, str) else value
 
 
 def configure(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Celery workers for intake: the app entry point (``workers.app``) and thin tasks."""

@@ -11,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from intake.api import bp
 from intake.extensions import db
+from intake.models.types import utcnow
+from intake.services.relay import outbox_backlog
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +45,15 @@ def _broker_ready(url: str) -> bool:
 
 @bp.get("/readyz")
 def readyz():
-    """Ready to serve: the database answers, and the broker too when one is configured."""
+    """Ready to serve: the database answers, and the broker too when one is configured.
+
+    Also reports the outbox backlog (how many events wait, and the oldest one's age)."""
     checks = {"database": "ok" if _database_ready() else "unavailable"}
     broker_url = current_app.config.get("REDIS_URL")
     if broker_url:
         checks["broker"] = "ok" if _broker_ready(broker_url) else "unavailable"
     ready = all(value == "ok" for value in checks.values())
-    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if checks["database"] == "ok":
+        body["outbox"] = outbox_backlog(now=utcnow())
+    return jsonify(body), 200 if ready else 503

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy.exc import IntegrityError
 
+from intake import jobs
 from intake.extensions import csrf, db, limiter
 from intake.log import add_ids
 from intake.models.types import utcnow
@@ -106,6 +107,7 @@ def _save_contact(form: ContactForm, inquiry):
                 dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
             )
         db.session.commit()
+        jobs.relay_soon()
     except IntegrityError:  # the same submission arrived twice at once; the other one won
         db.session.rollback()
         inquiry = find_inquiry_by_submission(form.submission_key.data)
@@ -168,6 +170,7 @@ def _submit(inquiry):
         return redirect(url_for(".step", step_id=missing.step_id, incomplete=1))
     response = _sent(inquiry)
     db.session.commit()
+    jobs.relay_soon()
     return response
 
 

@@ -41,6 +41,7 @@ COMPLETE_ANSWERS: dict[str, Any] = {
     "region": "Berlin",
     "postal_code": "10115",
     "heard_about": "patient_group",
+    "consent_resume": True,
     "diagnosed": "yes",
     "ms_type": "SPMS",
     "diagnosis_year": 2009,

@@ -1,0 +1,141 @@
+"""Delivering ledger rows: claim once, check the stop conditions again, send, record.
+
+A worker claims a row with a conditional update and commits before talking to SMTP, so no other
+worker can claim it meanwhile. A row whose worker vanished mid-send (killed, say) is claimed
+again once the claim is stale or the task is redelivered: that small window is the only place a
+message could go twice, and every message carries a stable Message-ID so receivers can tell.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, update
+
+from intake.extensions import db
+from intake.models import Send
+from intake.services.followups import deferred_until, stop_reason
+from intake.services.mail import (
+    PermanentMailError,
+    TransientMailError,
+    deliver,
+    is_suppressed,
+    render_message,
+    suppress_address,
+)
+
+logger = logging.getLogger(__name__)
+REENQUEUE_AFTER = timedelta(minutes=5)
+
+
+def _claim_timeout() -> timedelta:
+    return timedelta(seconds=current_app.config["INTAKE_SEND_CLAIM_TIMEOUT"])
+
+
+def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
+    """Rows due now (or abandoned mid-send) not handed to a worker lately; marks them handed."""
+    stale = now - _claim_timeout()
+    query = (
+        db.select(Send.id)
+        .where(
+            or_(
+                and_(Send.status == "scheduled", Send.due_at <= now),
+                and_(Send.status == "sending", Send.claimed_at < stale),
+            ),
+            or_(Send.enqueued_at.is_(None), Send.enqueued_at < now - REENQUEUE_AFTER),
+        )
+        .order_by(Send.due_at)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if ids:
+        db.session.execute(
+            update(Send)
+            .where(Send.id.in_(ids))
+            .values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> bool:
+    """Take the row for this worker; False when it is not due, done, or someone else's."""
+    stale = now if redelivered else now - _claim_timeout()
+    claimable = or_(
+        and_(Send.status == "scheduled", Send.due_at <= now),
+        and_(Send.status == "sending", Send.claimed_at <= stale),
+    )
+    result = db.session.execute(
+        update(Send)
+        .where(Send.id == send_id, claimable)
+        .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _finish(send: Send, status: str, reason: str | None, now: datetime) -> str:
+    send.status, send.finished_reason = status, reason
+    if status == "sent":
+        send.sent_at = now
+    logger.info("send finished", extra={"send_id": send.id, "status": status, "reason": reason})
+    return status
+
+
+def _retry_later(send: Send, error: Exception, now: datetime) -> str:
+    send.last_error = str(error)[:200]
+    if send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"]:
+        return _finish(send, "dead", "gave_up", now)
+    send.status = "scheduled"
+    send.due_at = now + timedelta(minutes=2**send.attempts)
+    send.enqueued_at = None
+    return "retrying"
+
+
+def finish_send(*, send_id: int, now: datetime) -> str:
+    """Send a claimed row unless a stop condition now holds; returns what happened."""
+    send = db.session.get(Send, send_id)
+    if send is None or send.status != "sending":
+        return "skipped"
+    reason = stop_reason(send)
+    if reason is not None:
+        return _finish(send, "cancelled", reason, now)
+    later = deferred_until(send, now)
+    if later is not None:
+        send.status, send.due_at, send.enqueued_at = "scheduled", later, None
+        return "deferred"
+    message = render_message(send=send, now=now)
+    if message is None:
+        return _finish(send, "cancelled", "no_recipient", now)
+    if is_suppressed(message.recipient):
+        return _finish(send, "cancelled", "suppressed", now)
+    try:
+        deliver(message)
+    except TransientMailError as error:
+        return _retry_later(send, error, now)
+    except PermanentMailError as error:
+        send.last_error = str(error)[:200]
+        if error.bounced:  # the server refused this address, not, say, our credentials
+            suppress_address(email=message.recipient, reason="bounce", now=now)
+        return _finish(send, "dead", "permanent_failure", now)
+    send.message_id = message.message_id
+    return _finish(send, "sent", None, now)
+
+
+def retry_dead(*, send_id: int, now: datetime) -> bool:
+    """Staff asked to try a dead row again."""
+    return (
+        db.session.execute(
+            update(Send)
+            .where(Send.id == send_id, Send.status == "dead")
+            .values(
+                status="scheduled", due_at=now, attempts=0, enqueued_at=None, finished_reason=None
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )

@@ -1,0 +1,149 @@
+"""Real parts for the worker tests: an aiosmtpd sink, Redis, and Celery worker and beat
+processes running ``workers.app`` against the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from email import message_from_bytes, policy
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+
+from intake.config import celery_settings
+from intake.crypto import generate_key
+
+
+class Sink:
+    """Collects every message an SMTP client hands over."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def wait_for(self, predicate, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [m for m in self.messages if predicate(m)]
+            if found:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"no such message within {timeout} s; got {len(self.messages)}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def worker_settings(database_url, redis_url, smtp_sink, tmp_path):
+    """Settings shared by the test's app and the worker processes (same keys, same stores)."""
+    redis.Redis.from_url(redis_url).flushdb()
+    settings = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SMTP_URL": smtp_sink[1],
+        "SECRET_KEY": "worker-tests-" + "k" * 40,
+        "INTAKE_ENCRYPTION_KEYS": generate_key(),
+        "INTAKE_BASE_URL": "https://intake.test",
+        "INTAKE_INSTANCE_PATH": str(tmp_path),
+        "INTAKE_ENV": "testing",
+    }
+    yield settings
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def worker_app(worker_settings, app_factory):
+    """The web side of the test, configured exactly like the workers."""
+    app = app_factory(
+        SQLALCHEMY_DATABASE_URI=worker_settings["DATABASE_URL"],
+        REDIS_URL=worker_settings["REDIS_URL"],
+        SMTP_URL=worker_settings["SMTP_URL"],
+        SECRET_KEY=worker_settings["SECRET_KEY"],
+        INTAKE_ENCRYPTION_KEYS=[worker_settings["INTAKE_ENCRYPTION_KEYS"]],
+        INTAKE_BASE_URL=worker_settings["INTAKE_BASE_URL"],
+        CELERY=celery_settings(worker_settings["REDIS_URL"], None),
+    )
+    return app
+
+
+@contextmanager
+def celery_process(settings: dict, *args: str):
+    """A ``celery -A workers.app`` process; stopped (and its children) at the end."""
+    env = {**os.environ, **settings}
+    log_path = os.path.join(settings["INTAKE_INSTANCE_PATH"], f"celery-{args[0]}.log")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.app", *args, "--loglevel=WARNING"],
+            env=env,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def start_worker(worker_settings):
+    """Start a worker (and optionally beat) when the test is ready; stopped after it."""
+    with ExitStack() as stack:
+
+        def start(*, concurrency: int = 2, beat: bool = False):
+            worker = stack.enter_context(
+                celery_process(
+                    worker_settings,
+                    "worker",
+                    f"--concurrency={concurrency}",
+                    "--queues=default,email,routing,periodic",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--pool=prefork",
+                )
+            )
+            if beat:
+                schedule = os.path.join(worker_settings["INTAKE_INSTANCE_PATH"], "schedule")
+                stack.enter_context(
+                    celery_process(worker_settings, "beat", f"--schedule={schedule}")
+                )
+            return worker
+
+        yield start

@@ -1,0 +1,230 @@
+"""The whole pipeline with real parts: an inquiry is confirmed by email, routed and its owner
+notified; cadence steps fire at their (injected) times; an unsubscribe stops a queued step;
+quiet hours hold. PostgreSQL and SQLite, Redis, Celery worker processes, an SMTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import timedelta
+
+import pytest
+
+from intake.extensions import db
+from intake.models import Lead, RoutingDecision, Send, StaffUser
+from intake.models.types import utcnow
+from intake.services.mail import unsubscribe_token
+from intake.services.routing import ensure_default_routing
+from intake.services.staff import create_staff_user
+from tests.public.helpers import complete_inquiry
+
+pytestmark = pytest.mark.timeout(180)
+
+PATIENT = "ada.byron@example.org"
+ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
+
+
+def add_coordinator(app, email="coordinator@clinic.example") -> int:
+    with app.app_context():
+        user, _ = create_staff_user(email=email, name="Cora", role="coordinator", now=utcnow())
+        user.working_hours = ALWAYS
+        db.session.flush()
+        ensure_default_routing(now=utcnow())
+        db.session.commit()
+        return user.id
+
+
+def wait_until(check, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"condition not met in time (last: {check()!r})")
+
+
+def the_lead(app) -> Lead:
+    with app.app_context():
+        lead = db.session.scalars(db.select(Lead)).one()
+        lead.first_inquiry_id = lead.inquiries[0].id  # loaded while the session is open
+        return lead
+
+
+def sends(app, cadence: str) -> list[Send]:
+    with app.app_context():
+        return db.session.scalars(
+            db.select(Send).where(Send.cadence == cadence).order_by(Send.step)
+        ).all()
+
+
+def mail_for(sink, rows: list[Send]) -> list:
+    """The messages sent for these ledger rows (each carries a hash of its ledger key)."""
+    keys = {hashlib.sha256(row.key.encode()).hexdigest() for row in rows}
+    with sink.lock:
+        return [
+            m for m in sink.messages if str(m["X-Intake-Idempotency-Key"] or "").strip() in keys
+        ]
+
+
+def publish(app, task: str, **kwargs) -> None:
+    app.extensions["celery"].send_task(task, kwargs=kwargs)
+
+
+def test_an_inquiry_is_confirmed_routed_and_its_owner_notified(worker_app, smtp_sink, start_worker):
+    sink, _ = smtp_sink
+    staff_id = add_coordinator(worker_app)
+    start_worker(beat=True)
+
+    complete_inquiry(
+        worker_app.test_client(), about_ms={"dmt_name": "Canarimab"}, consent={"consent_email": "y"}
+    )
+
+    [confirmation] = sink.wait_for(lambda m: m["To"] == PATIENT)
+    body = confirmation.get_body(("plain",)).get_content()
+    assert "Canarimab" not in body and "RRMS" not in body and "eligib" not in body.lower()
+    assert confirmation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    [notice] = sink.wait_for(lambda m: m["To"] == "coordinator@clinic.example")
+    notice_text = notice.get_body(("plain",)).get_content()
+    lead = the_lead(worker_app)
+    assert f"https://intake.test/staff/leads/{lead.id}" in notice_text
+    assert "Byron" not in notice_text and PATIENT not in notice_text
+    assert lead.owner_id == staff_id
+    with worker_app.app_context():
+        decision = db.session.scalars(db.select(RoutingDecision)).first()
+    assert "round robin" in decision.reason
+    assert [s.status for s in sends(worker_app, "confirmation")] == ["sent"]
+
+
+def test_cadence_steps_fire_at_their_times_and_only_once(worker_app, smtp_sink, start_worker):
+    sink, _ = smtp_sink
+    add_coordinator(worker_app)
+    complete_inquiry(
+        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
+    )
+    publish(worker_app, "outbox.relay")
+    start_worker()
+    wait_until(lambda: len(sends(worker_app, "nurture")) == 4)
+    planned = sends(worker_app, "nurture")
+    first_due = planned[0].due_at
+    assert timedelta(hours=20) < first_due - utcnow() < timedelta(days=2)  # day 1, in daytime
+
+    with worker_app.app_context():  # the clock moves on: step 1 is now due
+        row = db.session.get(Send, planned[0].id)
+        row.due_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    lead_id = the_lead(worker_app).id
+    with worker_app.app_context():
+        db.session.get(Lead, lead_id).time_zone = "UTC"  # keep quiet hours out of this test
+        db.session.commit()
+    publish(worker_app, "periodic.sweep_sends")
+    publish(worker_app, "periodic.sweep_sends")  # a second sweep (two beats) changes nothing
+
+    wait_until(lambda: mail_for(sink, planned))
+    time.sleep(2)
+    assert len(mail_for(sink, planned)) == 1
+    assert mail_for(sink, planned)[0]["To"] == PATIENT
+    assert [s.status for s in sends(worker_app, "nurture")] == [
+        "sent",
+        "scheduled",
+        "scheduled",
+        "scheduled",
+    ]
+
+
+def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, start_worker):
+    sink, _ = smtp_sink
+    add_coordinator(worker_app)
+    complete_inquiry(
+        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
+    )
+    lead = the_lead(worker_app)
+    with worker_app.app_context():
+        from intake.services import followups
+
+        followups.plan_followups(
+            topic="inquiry.completed",
+            lead_id=lead.id,
+            inquiry_id=lead.first_inquiry_id,
+            now=utcnow(),
+        )
+        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
+        step.due_at = utcnow() - timedelta(minutes=1)
+        db.session.get(Lead, lead.id).time_zone = "UTC"
+        db.session.commit()
+        step_id = step.id
+    publish(worker_app, "email.deliver", send_id=step_id)  # queued, no worker running yet
+
+    with worker_app.app_context():
+        token = unsubscribe_token(lead.id)
+    response = worker_app.test_client().post(
+        f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+    start_worker()
+
+    wait_until(lambda: sends(worker_app, "nurture")[0].status == "cancelled")
+    assert all(s.status == "cancelled" for s in sends(worker_app, "nurture"))
+    time.sleep(2)
+    assert mail_for(sink, sends(worker_app, "nurture")) == []
+
+
+def _night_zone() -> str:
+    """A fixed-offset zone where it is now between 01:00 and 05:00."""
+    now = utcnow()
+    for offset in range(-12, 15):
+        local_hour = (now.hour + offset) % 24
+        if 1 <= local_hour <= 5:
+            return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
+    raise AssertionError("unreachable")
+
+
+def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
+    worker_app, smtp_sink, start_worker
+):
+    sink, _ = smtp_sink
+    add_coordinator(worker_app)
+    complete_inquiry(
+        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
+    )
+    lead = the_lead(worker_app)
+    zone = _night_zone()
+    with worker_app.app_context():
+        from intake.services import followups
+
+        db.session.get(Lead, lead.id).time_zone = zone
+        followups.plan_followups(
+            topic="inquiry.completed",
+            lead_id=lead.id,
+            inquiry_id=lead.first_inquiry_id,
+            now=utcnow(),
+        )
+        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
+        step.due_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    start_worker()
+    publish(worker_app, "periodic.sweep_sends")
+
+    wait_until(lambda: sends(worker_app, "nurture")[0].due_at > utcnow())
+    held = sends(worker_app, "nurture")[0]
+    assert held.status == "scheduled"
+    from zoneinfo import ZoneInfo
+
+    assert held.due_at.astimezone(ZoneInfo(zone)).strftime("%H:%M") == "08:00"
+    assert mail_for(sink, sends(worker_app, "nurture")) == []
+
+
+def test_the_staff_digest_goes_once_a_day_however_often_it_is_planned(
+    worker_app, smtp_sink, start_worker
+):
+    sink, _ = smtp_sink
+    add_coordinator(worker_app)
+    start_worker()
+    publish(worker_app, "periodic.staff_digest")
+    publish(worker_app, "periodic.staff_digest")
+
+    sink.wait_for(lambda m: m["To"] == "coordinator@clinic.example")
+    time.sleep(2)
+    assert len(sink.to("coordinator@clinic.example")) == 1
+    with worker_app.app_context():
+        assert db.session.scalar(db.select(StaffUser.id)) is not None

@@ -1,0 +1,80 @@
+"""Thin tasks: ids in, re-fetch, return quietly if done, call one service, commit."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from flask import current_app
+
+from intake.extensions import db
+from intake.models.types import utcnow
+from intake.services import delivery, digest, relay, routing, sla
+
+logger = logging.getLogger(__name__)
+
+
+def _publish(tasks) -> None:
+    celery = current_app.extensions["celery"]
+    for name, kwargs in tasks:
+        celery.send_task(name, kwargs=kwargs)
+
+
+@shared_task(name="outbox.relay", ignore_result=True)
+def relay_outbox() -> int:
+    """Plan the follow-ups of new events and start their routing; then send what is due."""
+    tasks = relay.relay_outbox(now=utcnow())
+    _publish(tasks)  # before commit: a failure leaves the events for the next run
+    db.session.commit()
+    sweep_sends()
+    return len(tasks)
+
+
+@shared_task(name="periodic.sweep_sends", ignore_result=True)
+def sweep_sends() -> int:
+    """Hand each due ledger row to a delivery task."""
+    ids = delivery.due_send_ids(now=utcnow())
+    db.session.commit()
+    _publish(("email.deliver", {"send_id": send_id}) for send_id in ids)
+    return len(ids)
+
+
+@shared_task(name="email.deliver", bind=True, ignore_result=True)
+def deliver_email(self, send_id: int) -> str:
+    """Claim, check, send and record one ledger row."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    if not delivery.claim_send(send_id=send_id, now=utcnow(), redelivered=redelivered):
+        db.session.rollback()
+        return "skipped"
+    db.session.commit()
+    outcome = delivery.finish_send(send_id=send_id, now=utcnow())
+    db.session.commit()
+    return outcome
+
+
+@shared_task(name="routing.route_lead", ignore_result=True)
+def route_lead(lead_id: int, trigger: str) -> None:
+    """Give the lead an owner by the routing rules (or a better one once it is complete)."""
+    routing.route_lead(lead_id=lead_id, now=utcnow())  # does nothing for an owned lead
+    if trigger == "inquiry.completed":
+        routing.reroute_if_better(lead_id=lead_id, now=utcnow())
+    db.session.commit()
+    sweep_sends()
+
+
+@shared_task(name="periodic.sweep_sla", ignore_result=True)
+def sweep_sla() -> dict:
+    """Remind owners before the first-contact SLA, escalate and reassign at breach."""
+    counts = sla.sweep_sla(now=utcnow())
+    db.session.commit()
+    sweep_sends()
+    return counts
+
+
+@shared_task(name="periodic.staff_digest", ignore_result=True)
+def staff_digest() -> int:
+    """Plan today's digest for each active staff member (once per person per day)."""
+    planned = digest.plan_digests(now=utcnow())
+    db.session.commit()
+    sweep_sends()
+    return planned
