@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import click
 from flask import Flask, current_app
@@ -15,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from intake.crypto import generate_key
 from intake.extensions import db
 from intake.models.types import utcnow
+from intake.services.routing import ensure_default_routing
 from intake.services.staff import StaffAccountError, create_staff_user, has_staff
 
 
@@ -84,6 +86,8 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
     upgrade()
     _create_first_admin()
+    ensure_default_routing(now=utcnow())
+    db.session.commit()
     if demo:
         click.echo(f"Added {add_demo_leads(now=utcnow())} sample leads.")
         db.session.commit()
@@ -106,7 +110,10 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
     click.echo(f"  web, a worker and the scheduler, on {broker}")
     commands = [web, worker_command(2), beat_command(current_app.instance_path)]
-    _supervise([subprocess.Popen(command, env=env) for command in commands])  # noqa: S603
+    # Each child leads its own process group: a stop reaches it through this supervisor
+    # (and from there its own children) in order, never all at once from the terminal.
+    _supervise([subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+                for command in commands])
 
 
 @click.command("worker")
@@ -123,8 +130,8 @@ def beat() -> None:
     os.execvp(sys.executable, beat_command(current_app.instance_path))  # noqa: S606
 
 
-def _supervise(children: list[subprocess.Popen]) -> None:
-    """Wait for the children; stop them all when one ends or on Ctrl+C or SIGTERM."""
+def _supervise(children: list[subprocess.Popen], grace: float = 20.0) -> None:
+    """Wait for the children; stop them all when one ends, on Ctrl+C or on SIGTERM."""
 
     def stop(*_args) -> None:
         for child in children:
@@ -134,14 +141,19 @@ def _supervise(children: list[subprocess.Popen]) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         os.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ChildProcessError):
         pass
     finally:
         stop()
+        deadline = time.monotonic() + grace
         for child in children:
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
     code = max((child.returncode or 0) for child in children)
-    if code:
+    if code > 0:
         sys.exit(code)
 
 
@@ -156,6 +168,8 @@ def create_admin(email: str, name: str, role: str) -> None:
         user, password = create_staff_user(email=email, name=name, role=role, now=utcnow())
     except StaffAccountError as exc:
         raise click.ClickException(str(exc)) from exc
+    db.session.flush()
+    ensure_default_routing(now=utcnow())
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}; one-time password: {password}")
 
