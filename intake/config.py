@@ -57,11 +57,13 @@ def instance_secret(instance_path: Path, name: str, make) -> str:
     return value
 
 
-def celery_settings(redis_url: str | None, instance_path: Path) -> dict:
+def celery_settings(
+    redis_url: str | None, instance_path: Path | None, *, visibility_timeout: int = 3600
+) -> dict:
     """Reliable delivery: late acks, redelivery when a worker dies, one task at a time per
     process, JSON only, no results, and a time limit well inside Redis's visibility timeout.
     Without Redis, a local SQLite broker in the instance folder (the embedded default)."""
-    visibility_timeout = 3600
+    time_limit = min(300, visibility_timeout // 2)
     settings = {
         "broker_url": redis_url or f"sqla+sqlite:///{instance_path / 'broker.sqlite3'}",
         "task_serializer": "json",
@@ -70,8 +72,8 @@ def celery_settings(redis_url: str | None, instance_path: Path) -> dict:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_time_limit": 300,
-        "task_soft_time_limit": 240,
+        "task_time_limit": time_limit,
+        "task_soft_time_limit": int(time_limit * 0.8),
         "task_default_queue": "default",
         "task_routes": {
             "email.*": {"queue": "email"},
@@ -142,8 +144,10 @@ class BaseConfig:
     # Follow-ups reach patients only between these hours of their own day.
     INTAKE_PATIENT_DAY_START = "08:00"
     INTAKE_PATIENT_DAY_END = "20:00"
-    # A claimed message whose worker vanished is claimed again after this many seconds.
+    # A claimed message whose worker vanished is claimed again after this many seconds, and
+    # a due message handed to a worker that never ran it is handed over again after this many.
     INTAKE_SEND_CLAIM_TIMEOUT = 300
+    INTAKE_SEND_REENQUEUE_AFTER = 300
     INTAKE_SMTP_TIMEOUT = 10
     INTAKE_SEND_MAX_ATTEMPTS = 6
 
@@ -167,7 +171,23 @@ class BaseConfig:
         self.INTAKE_MAIL_FROM = _env("INTAKE_MAIL_FROM", self.INTAKE_MAIL_FROM)
         self.INTAKE_HOLIDAYS = split_keys(_env("INTAKE_HOLIDAYS"))
         self.INTAKE_SLA_HOURS = _float_env("INTAKE_SLA_HOURS", self.INTAKE_SLA_HOURS)
-        self.CELERY = celery_settings(self.REDIS_URL, instance_path)
+        self.INTAKE_INQUIRY_RATE_LIMIT = _env(
+            "INTAKE_INQUIRY_RATE_LIMIT", self.INTAKE_INQUIRY_RATE_LIMIT
+        )
+        self.INTAKE_SLA_REMINDER_FRACTION = _float_env(
+            "INTAKE_SLA_REMINDER_FRACTION", self.INTAKE_SLA_REMINDER_FRACTION
+        )
+        self.INTAKE_SEND_CLAIM_TIMEOUT = _int_env(
+            "INTAKE_SEND_CLAIM_TIMEOUT", self.INTAKE_SEND_CLAIM_TIMEOUT
+        )
+        self.INTAKE_SEND_REENQUEUE_AFTER = _int_env(
+            "INTAKE_SEND_REENQUEUE_AFTER", self.INTAKE_SEND_REENQUEUE_AFTER
+        )
+        self.CELERY = celery_settings(
+            self.REDIS_URL,
+            instance_path,
+            visibility_timeout=_int_env("INTAKE_BROKER_VISIBILITY_TIMEOUT", 3600),
+        )
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}

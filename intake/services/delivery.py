@@ -27,11 +27,14 @@ from intake.services.mail import (
 )
 
 logger = logging.getLogger(__name__)
-REENQUEUE_AFTER = timedelta(minutes=5)
 
 
 def _claim_timeout() -> timedelta:
     return timedelta(seconds=current_app.config["INTAKE_SEND_CLAIM_TIMEOUT"])
+
+
+def _reenqueue_after() -> timedelta:
+    return timedelta(seconds=current_app.config["INTAKE_SEND_REENQUEUE_AFTER"])
 
 
 def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
@@ -44,7 +47,7 @@ def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
                 and_(Send.status == "scheduled", Send.due_at <= now),
                 and_(Send.status == "sending", Send.claimed_at < stale),
             ),
-            or_(Send.enqueued_at.is_(None), Send.enqueued_at < now - REENQUEUE_AFTER),
+            or_(Send.enqueued_at.is_(None), Send.enqueued_at < now - _reenqueue_after()),
         )
         .order_by(Send.due_at)
         .limit(limit)
