@@ -306,8 +306,8 @@ def _leave_unassigned(lead: Lead, *, reason: str, now: datetime) -> RoutingDecis
     """Record why nobody got the lead and alert each active admin."""
     decision = _record(lead, reason=reason, now=now)
     for admin_id in active_staff_ids("admin"):
-        schedule_send(
-            key=send_key(lead.id, "admin_alert", decision.id, admin_id),
+        schedule_send(  # one alert per lead per admin per day, however often routing retries
+            key=send_key(lead.id, "admin_alert", now.date().isoformat(), admin_id),
             cadence="admin_alert",
             template="admin_alert",
             due_at=now,

@@ -239,9 +239,12 @@ def test_no_match_leaves_the_lead_unassigned_and_alerts_each_active_admin(ctx):
     alerts = sends("admin_alert")
     assert [alert.staff_user_id for alert in alerts] == [admin.id for admin in admins]
     assert {alert.key for alert in alerts} == {
-        f"{lead.id}:admin_alert:{decision.id}:{admin.id}" for admin in admins
+        f"{lead.id}:admin_alert:{NOW.date().isoformat()}:{admin.id}" for admin in admins
     }
     assert sends("staff_new_lead") == []
+
+    route(lead)  # routing tried again the same day (say, when the inquiry completes)
+    assert len(sends("admin_alert")) == len(admins)
 
 
 def test_a_team_with_nobody_available_falls_through_to_the_next_matching_rule(ctx):
