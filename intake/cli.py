@@ -112,8 +112,12 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     commands = [web, worker_command(2), beat_command(current_app.instance_path)]
     # Each child leads its own process group: a stop reaches it through this supervisor
     # (and from there its own children) in order, never all at once from the terminal.
-    _supervise([subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
-                for command in commands])
+    _supervise(
+        [
+            subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+            for command in commands
+        ]
+    )
 
 
 @click.command("worker")

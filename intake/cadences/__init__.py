@@ -44,9 +44,13 @@ def parse_delay(text: str, where: str) -> timedelta:
 
 def parse_cadences(raw: dict) -> dict[str, Cadence]:
     """Validate the cadence document."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("cadences"), dict):
+        raise CadenceError("the cadence file needs a 'cadences' mapping")
     cadences = {}
-    for name, spec in (raw.get("cadences") or {}).items():
+    for name, spec in raw["cadences"].items():
         where = f"cadence '{name}'"
+        if not isinstance(spec, dict):
+            raise CadenceError(f"{where}: must be a mapping of settings")
         if spec.get("trigger") not in TRIGGERS:
             raise CadenceError(f"{where}: trigger must be one of {sorted(TRIGGERS)}")
         if spec.get("audience") not in ("patient", "staff"):

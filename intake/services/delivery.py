@@ -55,6 +55,10 @@ def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(query))
+    _give_up_on_abandoned(ids, now)
+    ids = list(
+        db.session.scalars(db.select(Send.id).where(Send.id.in_(ids), Send.status != "dead"))
+    )
     if ids:
         db.session.execute(
             update(Send)
@@ -65,12 +69,32 @@ def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
     return ids
 
 
+def _give_up_on_abandoned(ids: list[int], now: datetime) -> None:
+    """A row whose workers kept dying mid-send has had its tries: it goes dead, not again."""
+    if ids:
+        db.session.execute(
+            update(Send)
+            .where(
+                Send.id.in_(ids),
+                Send.status == "sending",
+                Send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+            )
+            .values(status="dead", finished_reason="gave_up")
+            .execution_options(synchronize_session=False)
+        )
+
+
 def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> bool:
-    """Take the row for this worker; False when it is not due, done, or someone else's."""
+    """Take the row for this worker; False when it is not due, done, used up or someone
+    else's."""
     stale = now if redelivered else now - _claim_timeout()
     claimable = or_(
         and_(Send.status == "scheduled", Send.due_at <= now),
-        and_(Send.status == "sending", Send.claimed_at <= stale),
+        and_(
+            Send.status == "sending",
+            Send.claimed_at <= stale,
+            Send.attempts < current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+        ),
     )
     result = db.session.execute(
         update(Send)
@@ -108,8 +132,9 @@ def finish_send(*, send_id: int, now: datetime) -> str:
     if reason is not None:
         return _finish(send, "cancelled", reason, now)
     later = deferred_until(send, now)
-    if later is not None:
+    if later is not None:  # not a try: the claim's attempt is given back
         send.status, send.due_at, send.enqueued_at = "scheduled", later, None
+        send.attempts -= 1
         return "deferred"
     message = render_message(send=send, now=now)
     if message is None:
@@ -138,6 +163,19 @@ def retry_dead(*, send_id: int, now: datetime) -> bool:
             .values(
                 status="scheduled", due_at=now, attempts=0, enqueued_at=None, finished_reason=None
             )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def discard_dead(*, send_id: int, now: datetime) -> bool:
+    """Staff gave up on a dead row for good: it is cancelled and never tried again."""
+    return (
+        db.session.execute(
+            update(Send)
+            .where(Send.id == send_id, Send.status == "dead")
+            .values(status="cancelled", finished_reason="discarded")
             .execution_options(synchronize_session=False)
         ).rowcount
         == 1

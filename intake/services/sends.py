@@ -53,8 +53,10 @@ def schedule_send(
             attempts=0,
         )
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Send.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    # rowcount is -1 for this statement on PostgreSQL: a returned id is the reliable answer.
+    return db.session.execute(statement).first() is not None
 
 
 def cancel_sends(*, lead_id: int, cadences: tuple[str, ...], reason: str, now: datetime) -> int:
