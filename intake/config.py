@@ -24,24 +24,22 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
-def _int_env(name: str, default: int) -> int:
+def _number_env(name: str, default, kind=int, words: str = "a whole number"):
     raw = _env(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be {words}, got {raw!r}") from exc
+
+
+def _int_env(name: str, default: int) -> int:
+    return _number_env(name, default)
 
 
 def _float_env(name: str, default: float) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    return _number_env(name, default, float, "a number")
 
 
 def instance_secret(instance_path: Path, name: str, make) -> str:

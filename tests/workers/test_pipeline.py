@@ -13,6 +13,7 @@ import pytest
 from intake.extensions import db
 from intake.models import Lead, RoutingDecision, Send, StaffUser
 from intake.models.types import utcnow
+from intake.services.followups import plan_followups
 from intake.services.mail import unsubscribe_token
 from intake.services.routing import ensure_default_routing
 from intake.services.staff import create_staff_user
@@ -65,6 +66,22 @@ def mail_for(sink, rows: list[Send]) -> list:
         return [
             m for m in sink.messages if str(m["X-Intake-Idempotency-Key"] or "").strip() in keys
         ]
+
+
+def first_nurture_step_due_now(app, lead: Lead, *, zone: str) -> int:
+    """Plan the lead's follow-ups as the relay would, then move the clock past step 1."""
+    with app.app_context():
+        db.session.get(Lead, lead.id).time_zone = zone
+        plan_followups(
+            topic="inquiry.completed",
+            lead_id=lead.id,
+            inquiry_id=lead.first_inquiry_id,
+            now=utcnow(),
+        )
+        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
+        step.due_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        return step.id
 
 
 def publish(app, task: str, **kwargs) -> None:
@@ -139,20 +156,7 @@ def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, s
         worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
     )
     lead = the_lead(worker_app)
-    with worker_app.app_context():
-        from intake.services import followups
-
-        followups.plan_followups(
-            topic="inquiry.completed",
-            lead_id=lead.id,
-            inquiry_id=lead.first_inquiry_id,
-            now=utcnow(),
-        )
-        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
-        step.due_at = utcnow() - timedelta(minutes=1)
-        db.session.get(Lead, lead.id).time_zone = "UTC"
-        db.session.commit()
-        step_id = step.id
+    step_id = first_nurture_step_due_now(worker_app, lead, zone="UTC")
     publish(worker_app, "email.deliver", send_id=step_id)  # queued, no worker running yet
 
     with worker_app.app_context():
@@ -189,19 +193,7 @@ def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
     )
     lead = the_lead(worker_app)
     zone = _night_zone()
-    with worker_app.app_context():
-        from intake.services import followups
-
-        db.session.get(Lead, lead.id).time_zone = zone
-        followups.plan_followups(
-            topic="inquiry.completed",
-            lead_id=lead.id,
-            inquiry_id=lead.first_inquiry_id,
-            now=utcnow(),
-        )
-        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
-        step.due_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
+    first_nurture_step_due_now(worker_app, lead, zone=zone)
     start_worker()
     publish(worker_app, "periodic.sweep_sends")
 
