@@ -47,7 +47,7 @@ def deliver_email(self, send_id: int) -> str:
         db.session.rollback()
         return "skipped"
     db.session.commit()
-    outcome = delivery.finish_send(send_id=send_id, now=utcnow())
+    outcome = delivery.finish_send(send_id=send_id, now=utcnow(), commit=db.session.commit)
     db.session.commit()
     return outcome
 

@@ -9,6 +9,7 @@ message could go twice, and every message carries a stable Message-ID so receive
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -123,8 +124,12 @@ def _retry_later(send: Send, error: Exception, now: datetime) -> str:
     return "retrying"
 
 
-def finish_send(*, send_id: int, now: datetime) -> str:
-    """Send a claimed row unless a stop condition now holds; returns what happened."""
+def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> str:
+    """Send a claimed row unless a stop condition now holds; returns what happened.
+
+    ``commit`` is the caller's: it runs the moment the mail server accepts the message, so the
+    row says "sent" before anything else can go wrong (a worker killed during the goodbye
+    would otherwise send it again)."""
     send = db.session.get(Send, send_id)
     if send is None or send.status != "sending":
         return "skipped"
@@ -141,8 +146,14 @@ def finish_send(*, send_id: int, now: datetime) -> str:
         return _finish(send, "cancelled", "no_recipient", now)
     if is_suppressed(message.recipient):
         return _finish(send, "cancelled", "suppressed", now)
+
+    def record_sent() -> None:
+        send.message_id = message.message_id
+        _finish(send, "sent", None, now)
+        commit()
+
     try:
-        deliver(message)
+        deliver(message, accepted=record_sent)
     except TransientMailError as error:
         return _retry_later(send, error, now)
     except PermanentMailError as error:
@@ -150,8 +161,7 @@ def finish_send(*, send_id: int, now: datetime) -> str:
         if error.bounced:  # the server refused this address, not, say, our credentials
             suppress_address(email=message.recipient, reason="bounce", now=now)
         return _finish(send, "dead", "permanent_failure", now)
-    send.message_id = message.message_id
-    return _finish(send, "sent", None, now)
+    return "sent"
 
 
 def retry_dead(*, send_id: int, now: datetime) -> bool:

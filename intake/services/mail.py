@@ -11,6 +11,7 @@ import hashlib
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
@@ -228,21 +229,32 @@ def _digest_counts(staff: StaffUser, now: datetime) -> dict:
     }
 
 
-def deliver(message: Message) -> None:
-    """Send by SMTP when SMTP_URL is set; otherwise keep the message in the local capture."""
+def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> None:
+    """Send by SMTP when SMTP_URL is set; otherwise keep the message in the local capture.
+
+    ``accepted`` runs the moment the server has taken the message, before the goodbye, so the
+    caller can record it as sent with the smallest possible window for a second copy."""
     url = current_app.config.get("SMTP_URL")
     if not url:
         _capture(message)
+        if accepted:
+            accepted()
         return
     email = _build(message)
     try:
         smtp = _connect(url, current_app.config["INTAKE_SMTP_TIMEOUT"])
         try:
             smtp.send_message(email)
-        finally:
+        except BaseException:
             _close(smtp)
+            raise
     except (smtplib.SMTPException, OSError) as exc:
         raise _classify(exc) from None  # from None: the server's text may name the address
+    try:
+        if accepted:
+            accepted()
+    finally:
+        _close(smtp)
 
 
 def _build(message: Message) -> EmailMessage:

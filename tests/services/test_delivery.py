@@ -66,7 +66,7 @@ def claim(send_id: int, at: datetime = NOW, *, redelivered: bool = False) -> boo
 def deliver_row(send_id: int, at: datetime = NOW) -> str:
     """As the delivery task does: claim and commit, then finish and commit."""
     assert claim(send_id, at)
-    outcome = finish_send(send_id=send_id, now=at)
+    outcome = finish_send(send_id=send_id, now=at, commit=db.session.commit)
     db.session.commit()
     return outcome
 
@@ -175,7 +175,7 @@ def test_a_row_is_sent_with_its_message_id_and_the_mail_captured_once(app_factor
         send_id = queue("confirmation", lead=make_lead(), step=0)
 
         assert deliver_row(send_id) == "sent"
-        assert finish_send(send_id=send_id, now=NOW + SECOND) == "skipped"
+        assert finish_send(send_id=send_id, now=NOW + SECOND, commit=db.session.commit) == "skipped"
         assert not claim(send_id, NOW + timedelta(hours=1))
         sent = row(send_id)
         assert (sent.status, sent.sent_at, sent.finished_reason) == ("sent", NOW, None)
@@ -210,7 +210,7 @@ def test_a_row_is_cancelled_when_the_lead_has_moved_on_since_it_was_planned(
         setattr(db.session.get(Lead, lead.id), name, value)
     db.session.commit()
 
-    assert finish_send(send_id=send_id, now=NOW) == "cancelled"
+    assert finish_send(send_id=send_id, now=NOW, commit=db.session.commit) == "cancelled"
     assert (row(send_id).status, row(send_id).finished_reason) == ("cancelled", reason)
     assert captured() == []
 
@@ -238,7 +238,7 @@ def test_a_row_is_cancelled_when_its_consent_was_withdrawn_after_it_was_claimed(
     record_consent(lead, purpose, granted=False, at=NOW - SECOND)
     db.session.commit()
 
-    assert finish_send(send_id=send_id, now=NOW) == "cancelled"
+    assert finish_send(send_id=send_id, now=NOW, commit=db.session.commit) == "cancelled"
     assert (row(send_id).status, row(send_id).finished_reason) == ("cancelled", "no_consent")
 
 
@@ -249,7 +249,7 @@ def test_an_unsubscribe_while_a_row_is_being_sent_stops_it(ctx):
     unsubscribe_lead(lead_id=lead.id, now=NOW, source="unsubscribe_link")
     db.session.commit()
 
-    assert finish_send(send_id=sending, now=NOW) == "cancelled"
+    assert finish_send(send_id=sending, now=NOW, commit=db.session.commit) == "cancelled"
     db.session.commit()
     assert row(sending).finished_reason == "no_consent"
     assert (row(waiting).status, row(waiting).finished_reason) == ("cancelled", "unsubscribed")
@@ -264,7 +264,7 @@ def test_a_resume_reminder_is_cancelled_once_the_inquiry_has_been_completed(ctx)
     db.session.get(Inquiry, inquiry.id).status = "complete"
     db.session.commit()
 
-    assert finish_send(send_id=send_id, now=NOW) == "cancelled"
+    assert finish_send(send_id=send_id, now=NOW, commit=db.session.commit) == "cancelled"
     assert row(send_id).finished_reason == "inquiry_completed"
 
 

@@ -1,0 +1,217 @@
+"""Shared parts for the worker drills: the tests/workers fixtures on PostgreSQL only (the
+production shape), an SMTP sink that takes a little time to accept each message and notes when
+it did, Celery workers that a drill may ``kill -9``, and the one-line ``DRILL`` report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+
+from intake import create_app
+from intake.extensions import db
+from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
+    Sink,
+    free_port,
+    start_worker,
+    worker_app,
+    worker_settings,
+)
+
+WORKER_QUEUES = "--queues=default,email,routing,periodic"
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_url):
+    """The drills run on PostgreSQL only, migrated once: the production shape."""
+    app = create_app({"INTAKE_ENV": "testing", "SQLALCHEMY_DATABASE_URI": postgres_url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return postgres_url
+
+
+class TimedSink(Sink):
+    """A Sink that takes ``delay`` seconds to accept each message, notes when it did, and can
+    be told to hold new messages back or to be slow saying goodbye to chosen ones.
+
+    A message counts as accepted when the sink keeps it and answers ``250``. Every pause comes
+    before that: a client that dies during one never got its ``250`` (aiosmtpd cancels the
+    handler when the connection drops), so, as with a real server, nothing was accepted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.0
+        self.received_at: list[datetime] = []
+        self.counts: Counter = Counter()
+        self.paused = False  # hold every new message before accepting it
+        self.slow_goodbyes: set[int] = set()  # accepted messages (1-based) whose QUIT waits
+        self.goodbye_wait = 3.0  # within R1's soft time limit (8 s)
+        self.goodbyes_held = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        for _ in range(3000):  # at most 30 s
+            if not self.paused:
+                break
+            await asyncio.sleep(0.01)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        key = str(message["X-Intake-Idempotency-Key"] or "").strip()
+        with self.lock:
+            self.messages.append(message)
+            self.received_at.append(datetime.now(UTC))
+            self.counts[key] += 1
+            session.slow_goodbye = len(self.messages) in self.slow_goodbyes
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        if getattr(session, "slow_goodbye", False):
+            with self.lock:
+                self.goodbyes_held += 1
+            await asyncio.sleep(self.goodbye_wait)
+        return "221 Bye"
+
+    @property
+    def accepted(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def keys(self) -> Counter:
+        """How many messages arrived per ledger row (the idempotency header, stripped)."""
+        with self.lock:
+            return Counter(self.counts)
+
+    def message_ids(self) -> set[str]:
+        with self.lock:
+            return {str(m["Message-ID"]).strip() for m in self.messages}
+
+
+@pytest.fixture
+def smtp_sink():
+    """Replaces the tests/workers sink (same shape: ``(sink, url)``) with a TimedSink."""
+    sink, port = TimedSink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+def duplicates(keys: Counter) -> int:
+    return sum(count - 1 for count in keys.values() if count > 1)
+
+
+QUEUES = ("default", "email", "routing", "periodic")
+
+
+def queues_idle(redis_url: str, *, orphans: int = 0) -> bool:
+    """Nothing waiting in a queue, and nothing delivered but unacknowledged beyond ``orphans``
+    (messages a killed worker left behind, which kombu restores only after the broker's
+    visibility timeout)."""
+    client = redis.Redis.from_url(redis_url)
+    waiting = sum(client.llen(name) for name in QUEUES)
+    return waiting == 0 and client.hlen("unacked") <= orphans
+
+
+def unacked(redis_url: str) -> int:
+    return redis.Redis.from_url(redis_url).hlen("unacked")
+
+
+def wait_until(check, *, timeout: float, every: float = 0.25):
+    """Poll ``check`` until it returns something truthy; that value, or None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    return None
+
+
+class KillableWorkers:
+    """Celery worker processes, each the leader of its own process group, that a drill may
+    ``kill -9`` whole (main process and pool children); the survivors are stopped after.
+
+    ``env`` adds settings for these workers only (e.g. shorter timeouts, which intake.config
+    reads from the environment)."""
+
+    def __init__(self, settings: dict, env: dict | None = None) -> None:
+        self.env = {**os.environ, **settings, **(env or {})}
+        self.processes: list[subprocess.Popen] = []
+        self.log_path = os.path.join(settings["INTAKE_INSTANCE_PATH"], "celery-drill-worker.log")
+
+    def start(self, *, concurrency: int = 4) -> subprocess.Popen:
+        args = [
+            sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+            f"--concurrency={concurrency}", WORKER_QUEUES, "--without-gossip",
+            "--without-mingle", "--pool=prefork", "--loglevel=WARNING",
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            process = subprocess.Popen(
+                args, env=self.env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.processes.append(process)
+        return process
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the worker's whole process group: nothing gets to ack, reject or restore."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    @staticmethod
+    def stop(process: subprocess.Popen) -> None:
+        """A warm shutdown (SIGTERM), as a deploy would do it; SIGKILL after 20 s."""
+        if process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            self.stop(process)
+
+
+@pytest.fixture
+def killable_workers(worker_settings):  # noqa: F811 (the imported fixture, by name)
+    """Build a KillableWorkers for this test's settings; every one still running is stopped."""
+    made: list[KillableWorkers] = []
+
+    def build(env: dict | None = None) -> KillableWorkers:
+        made.append(KillableWorkers(worker_settings, env))
+        return made[-1]
+
+    yield build
+    for workers in made:
+        workers.stop_all()
+
+
+@pytest.fixture
+def drill_report(request, capsys):
+    """Print a drill's figures as one ``DRILL <id> ...`` line, shown with or without ``-s``."""
+
+    def report(drill_id: str, **figures) -> str:
+        line = " ".join([f"DRILL {drill_id}", *(f"{k}={v}" for k, v in figures.items())])
+        request.node.user_properties.append(("drill", line))
+        with capsys.disabled():
+            print(f"\n{line}", flush=True)
+        return line
+
+    return report
