@@ -121,6 +121,8 @@ class BaseConfig:
 
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # A limiter whose storage fails lets the request through: Redis down never fails a patient.
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.2, "socket_connect_timeout": 0.2}
 
     INTAKE_QUESTIONNAIRE = "ms_inquiry"

@@ -17,6 +17,7 @@ celery.conf.beat_schedule = {
     "relay the outbox": {"task": "outbox.relay", "schedule": 10.0},
     "send what is due": {"task": "periodic.sweep_sends", "schedule": 30.0},
     "keep first-contact SLAs": {"task": "periodic.sweep_sla", "schedule": 60.0},
+    "route leads whose routing was lost": {"task": "periodic.route_unrouted", "schedule": 60.0},
     "staff morning digest": {
         "task": "periodic.staff_digest",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),

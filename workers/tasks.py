@@ -62,6 +62,15 @@ def route_lead(lead_id: int, trigger: str) -> None:
     sweep_sends()
 
 
+@shared_task(name="periodic.route_unrouted", ignore_result=True)
+def route_unrouted() -> int:
+    """Route leads whose routing task never ran (lost with a broker restart, say)."""
+    routed = routing.route_unrouted(now=utcnow())
+    db.session.commit()
+    sweep_sends()
+    return routed
+
+
 @shared_task(name="periodic.sweep_sla", ignore_result=True)
 def sweep_sla() -> dict:
     """Remind owners before the first-contact SLA, escalate and reassign at breach."""

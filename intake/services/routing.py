@@ -388,3 +388,17 @@ def ensure_default_routing(*, now: datetime) -> None:
     db.session.add_all(TeamMember(team_id=team_id, staff_user_id=staff) for staff in members)
     db.session.add(RoutingRule(name=DEFAULT_RULE, priority=1000, team_id=team_id, conditions={}))
     db.session.flush()
+
+
+def route_unrouted(*, now: datetime, limit: int = 200) -> int:
+    """Route open leads that no routing ever ran for (their task was lost with the broker)."""
+    never_routed = ~db.select(RoutingDecision.id).where(RoutingDecision.lead_id == Lead.id).exists()
+    lead_ids = db.session.scalars(
+        db.select(Lead.id)
+        .where(Lead.owner_id.is_(None), Lead.status.not_in(CLOSED), never_routed)
+        .order_by(Lead.id)
+        .limit(limit)
+    ).all()
+    for lead_id in lead_ids:
+        route_lead(lead_id=lead_id, now=now)
+    return len(lead_ids)

@@ -400,3 +400,15 @@ def test_four_processes_routing_400_leads_give_each_available_member_exactly_100
     assert (owners[inactive.id], owners[away.id]) == (0, 0)
     assert count(RoutingDecision) == 400
     assert len(sends("staff_new_lead")) == 400
+
+
+def test_leads_whose_routing_never_ran_are_routed_by_the_sweep_once(rules):
+    lost = make_lead(region="FL")
+    already = make_lead(region="FL")
+    route(already)
+
+    from intake.services.routing import route_unrouted
+
+    assert route_unrouted(now=NOW) == 1
+    assert db.session.get(Lead, lost.id).owner_id is not None
+    assert route_unrouted(now=LATER) == 0
