@@ -45,6 +45,7 @@ from intake.services import relay, routing
 from intake.services.routing import ensure_default_routing
 from intake.services.staff import create_staff_user
 from tests.conftest import empty_tables
+from tests.drills.conftest import wait_until
 from tests.live import LiveClient, _NoRedirect
 from tests.public.helpers import complete_inquiry
 from tests.workers.conftest import Sink, celery_process, free_port
@@ -75,17 +76,6 @@ ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
 def report(capsys, line: str) -> None:
     with capsys.disabled():
         print(f"\n{line}", flush=True)
-
-
-def wait_until(check, *, timeout: float, every: float = 0.5):
-    """Poll ``check`` until it returns something truthy; None when time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    return None
 
 
 def percentile(values: list[float], fraction: float) -> float:
