@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import click
 from flask import Flask, current_app
@@ -18,6 +15,7 @@ from intake.extensions import db
 from intake.models.types import utcnow
 from intake.services.routing import ensure_default_routing
 from intake.services.staff import StaffAccountError, create_staff_user, has_staff
+from intake.supervisor import Child, Supervisor
 
 
 def main() -> None:
@@ -109,15 +107,17 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
     click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
     click.echo(f"  web, a worker and the scheduler, on {broker}")
-    commands = [web, worker_command(2), beat_command(current_app.instance_path)]
-    # Each child leads its own process group: a stop reaches it through this supervisor
-    # (and from there its own children) in order, never all at once from the terminal.
-    _supervise(
+    supervisor = Supervisor(
         [
-            subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
-            for command in commands
-        ]
+            Child("web", web, restart=False),
+            Child("worker", worker_command(2), restart=True),
+            Child("beat", beat_command(current_app.instance_path), restart=True),
+        ],
+        env,
     )
+    code = supervisor.run()
+    if code > 0:
+        sys.exit(code)
 
 
 @click.command("worker")
@@ -132,33 +132,6 @@ def worker(concurrency: int) -> None:
 def beat() -> None:
     """Run the scheduler (production: exactly one)."""
     os.execvp(sys.executable, beat_command(current_app.instance_path))  # noqa: S606
-
-
-def _supervise(children: list[subprocess.Popen], grace: float = 20.0) -> None:
-    """Wait for the children; stop them all when one ends, on Ctrl+C or on SIGTERM."""
-
-    def stop(*_args) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        os.wait()
-    except (KeyboardInterrupt, ChildProcessError):
-        pass
-    finally:
-        stop()
-        deadline = time.monotonic() + grace
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-    code = max((child.returncode or 0) for child in children)
-    if code > 0:
-        sys.exit(code)
 
 
 @click.command("create-admin")

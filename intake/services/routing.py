@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from flask import current_app
@@ -30,113 +30,26 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from intake.extensions import db
 from intake.models import CLOSED, Lead, RoutingDecision, RoutingRule, StaffUser, Team, TeamMember
-from intake.services.business_hours import BusinessCalendar, add_business_hours, staff_available
+from intake.services.business_hours import BusinessCalendar, add_business_hours
+from intake.services.routing_choice import (
+    REASON_LENGTH,
+    Choice,
+    choose_member,
+    matching_rules,
+    reason_for,
+)
 from intake.services.sends import schedule_send, send_key
 
 logger = logging.getLogger(__name__)
 
-ROUTABLE_FIELDS = ("country", "region", "eligibility_outcome", "ms_type", "utm_campaign", "source")
 DEFAULT_TEAM = "Patient coordinators"
 DEFAULT_RULE = "Everyone"
 NO_MATCH = "no rule matched"
 NOBODY_AVAILABLE = "no available member in any matching team"
-_REASON_LENGTH = 300
 
 
 class LeadNotFound(LookupError):
     """The lead to route does not exist (erased or merged away)."""
-
-
-@dataclass(frozen=True)
-class _Choice:
-    rule: RoutingRule
-    team: Team
-    member: StaffUser
-    open_leads: int
-    passed_over: tuple[str, ...] = ()
-
-
-def _accepted(values) -> set[str]:
-    """A condition's accepted values, normalised; a bare string counts as a one-item list."""
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        values = [values]
-    return {str(value).strip().casefold() for value in values if value is not None}
-
-
-def rule_matches(rule: RoutingRule, lead: Lead) -> bool:
-    """Every condition holds; an unknown field never matches, an empty list accepts anything."""
-    for field, values in (rule.conditions or {}).items():
-        if field not in ROUTABLE_FIELDS:
-            return False
-        accepted = _accepted(values)
-        actual = getattr(lead, field)
-        if accepted and (actual is None or str(actual).strip().casefold() not in accepted):
-            return False
-    return True
-
-
-def matching_rules(rules: Iterable[RoutingRule], lead: Lead) -> list[RoutingRule]:
-    """The active rules that match, in the order they are tried."""
-    ordered = sorted(
-        (rule for rule in rules if rule.active is not False),
-        key=lambda rule: (rule.priority, rule.id or 0),
-    )
-    return [rule for rule in ordered if rule_matches(rule, lead)]
-
-
-def match_rule(rules: Iterable[RoutingRule], lead: Lead) -> RoutingRule | None:
-    """The first rule, by priority then id, whose conditions the lead meets."""
-    matches = matching_rules(rules, lead)
-    return matches[0] if matches else None
-
-
-def is_available(member: StaffUser, *, open_leads: int, now: datetime) -> bool:
-    """Active, not out of office, inside their own working hours and below capacity."""
-    away = member.out_of_office_until is not None and member.out_of_office_until > now
-    full = member.capacity is not None and open_leads >= member.capacity
-    return (
-        bool(member.active)
-        and not away
-        and not full
-        and staff_available(member.working_hours, member.time_zone, now)
-    )
-
-
-def choose_member(
-    *,
-    team: Team,
-    members: Sequence[StaffUser],
-    lead_counts: dict[int, int],
-    now: datetime,
-    exclude: Collection[int] = (),
-) -> StaffUser | None:
-    """The team member who should get the next lead, or None when nobody can take it."""
-    available = [
-        member
-        for member in sorted(members, key=lambda member: member.id)
-        if member.id not in exclude
-        and is_available(member, open_leads=lead_counts.get(member.id, 0), now=now)
-    ]
-    if not available:
-        return None
-    if team.strategy == "least_loaded":
-        return min(available, key=lambda member: (lead_counts.get(member.id, 0), member.id))
-    cursor = team.last_assigned_id
-    after_cursor = [member for member in available if cursor is None or member.id > cursor]
-    return (after_cursor or available)[0]
-
-
-def _reason(choice: _Choice) -> str:
-    if choice.team.strategy == "least_loaded":
-        plural = "" if choice.open_leads == 1 else "s"
-        how = f"least loaded ({choice.open_leads} open lead{plural})"
-    else:
-        how = "round robin"
-    reason = f"rule '{choice.rule.name}', {how}"
-    if choice.passed_over:
-        names = ", ".join(f"'{name}'" for name in choice.passed_over)
-        reason += f"; nobody available under rule {names}"
-    return reason[:_REASON_LENGTH]
 
 
 def _is_postgresql() -> bool:
@@ -211,7 +124,7 @@ def active_staff_ids(role: str) -> list[int]:
     )
 
 
-def _try_team(lead: Lead, rule: RoutingRule, *, now: datetime, exclude) -> _Choice | None:
+def _try_team(lead: Lead, rule: RoutingRule, *, now: datetime, exclude) -> Choice | None:
     """Lock the rule's team and pick a member; release the team again if nobody fits."""
     savepoint = db.session.begin_nested() if _is_postgresql() else None
     team = db.session.scalar(
@@ -233,10 +146,10 @@ def _try_team(lead: Lead, rule: RoutingRule, *, now: datetime, exclude) -> _Choi
         savepoint.commit()  # a released savepoint keeps the lock until the caller commits
     if member is None:
         return None
-    return _Choice(rule=rule, team=team, member=member, open_leads=counts.get(member.id, 0))
+    return Choice(rule=rule, team=team, member=member, open_leads=counts.get(member.id, 0))
 
 
-def _pick(lead: Lead, rules: Sequence[RoutingRule], *, now: datetime, exclude) -> _Choice | None:
+def _pick(lead: Lead, rules: Sequence[RoutingRule], *, now: datetime, exclude) -> Choice | None:
     """The first matching rule's team with somebody available, trying each team once."""
     passed_over: list[str] = []
     tried: set[int] = set()
@@ -251,13 +164,13 @@ def _pick(lead: Lead, rules: Sequence[RoutingRule], *, now: datetime, exclude) -
     return None
 
 
-def _record(lead: Lead, *, reason: str, now: datetime, choice: _Choice | None = None):
+def _record(lead: Lead, *, reason: str, now: datetime, choice: Choice | None = None):
     decision = RoutingDecision(
         lead_id=lead.id,
         rule_id=choice.rule.id if choice else None,
         team_id=choice.team.id if choice else None,
         staff_user_id=choice.member.id if choice else None,
-        reason=reason[:_REASON_LENGTH],
+        reason=reason[:REASON_LENGTH],
         decided_at=now,
     )
     db.session.add(decision)
@@ -276,7 +189,7 @@ def _unrecorded(lead: Lead, *, reason: str, now: datetime) -> RoutingDecision:
     )
 
 
-def _assign(lead: Lead, choice: _Choice, *, now: datetime) -> RoutingDecision:
+def _assign(lead: Lead, choice: Choice, *, now: datetime) -> RoutingDecision:
     """Give the lead to the chosen member, start the SLA clock and notify them."""
     config = current_app.config
     lead.owner_id = choice.member.id
@@ -288,7 +201,7 @@ def _assign(lead: Lead, choice: _Choice, *, now: datetime) -> RoutingDecision:
     lead.sla_reminded_at = None
     lead.sla_breached_at = None
     choice.team.last_assigned_id = choice.member.id
-    decision = _record(lead, reason=_reason(choice), now=now, choice=choice)
+    decision = _record(lead, reason=reason_for(choice), now=now, choice=choice)
     schedule_send(
         key=send_key(lead.id, "staff_new_lead", decision.id),
         cadence="staff_new_lead",

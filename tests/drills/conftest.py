@@ -16,7 +16,6 @@ from email import message_from_bytes, policy
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from intake import create_app
@@ -24,6 +23,7 @@ from intake.extensions import db
 from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
     Sink,
     free_port,
+    smtp_sink,
     start_worker,
     worker_app,
     worker_settings,
@@ -99,15 +99,9 @@ class TimedSink(Sink):
 
 
 @pytest.fixture
-def smtp_sink():
-    """Replaces the tests/workers sink (same shape: ``(sink, url)``) with a TimedSink."""
-    sink, port = TimedSink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
+def sink_class():
+    """The drills' SMTP sink records when each message arrived and how each session ended."""
+    return TimedSink
 
 
 def duplicates(keys: Counter) -> int:

@@ -289,8 +289,26 @@ def assert_r1_holds(figures: dict, app) -> None:
     assert figures["accepted"] == emails, figures
 
 
-def test_r1_a_kill_9_during_the_goodbye_after_acceptance_sends_nothing_twice(
-    worker_app, worker_settings, smtp_sink, killable_workers, drill_report
+@pytest.mark.parametrize(
+    ("drill_id", "kill", "restore", "emails"),
+    [
+        # A kill -9 while the worker says goodbye after the SMTP server accepted: no repeat.
+        ("R1-window", kill_while_a_message_is_unrecorded, False, R1_WINDOW_EMAILS),
+        # Two kill -9s with every accepted message recorded: 500 emails, once each, none dead.
+        ("R1", kill_while_every_message_is_recorded, True, R1_EMAILS),
+    ],
+    ids=["kill_during_the_goodbye", "two_kills_outside_the_acceptance_window"],
+)
+def test_r1_a_killed_worker_sends_nothing_twice_and_loses_nothing(
+    drill_id,
+    kill,
+    restore,
+    emails,
+    worker_app,
+    worker_settings,
+    smtp_sink,
+    killable_workers,
+    drill_report,
 ):
     sink, _ = smtp_sink
     figures = run_r1(
@@ -298,28 +316,11 @@ def test_r1_a_kill_9_during_the_goodbye_after_acceptance_sends_nothing_twice(
         redis_url=worker_settings["REDIS_URL"],
         sink=sink,
         workers=killable_workers(R1_ENV),
-        kill=kill_while_a_message_is_unrecorded,
-        restore=False,
-        emails=R1_WINDOW_EMAILS,
+        kill=kill,
+        restore=restore,
+        emails=emails,
     )
-    drill_report("R1-window", kill_during="acceptance_window", **figures)
-    assert_r1_holds(figures, worker_app)
-
-
-def test_r1_two_kill_9s_outside_the_acceptance_window_send_500_once_each_and_none_dead(
-    worker_app, worker_settings, smtp_sink, killable_workers, drill_report
-):
-    sink, _ = smtp_sink
-    figures = run_r1(
-        app=worker_app,
-        redis_url=worker_settings["REDIS_URL"],
-        sink=sink,
-        workers=killable_workers(R1_ENV),
-        kill=kill_while_every_message_is_recorded,
-        restore=True,
-        emails=R1_EMAILS,
-    )
-    drill_report("R1", kill_during="recorded_state", **figures)
+    drill_report(drill_id, kill_during=kill.__name__.removeprefix("kill_while_"), **figures)
     assert_r1_holds(figures, worker_app)
 
 

@@ -13,12 +13,11 @@ from intake.extensions import db
 from intake.models import Lead, RoutingDecision, RoutingRule, Send, StaffUser, Team, TeamMember
 from intake.services.routing import (
     LeadNotFound,
-    choose_member,
     ensure_default_routing,
-    match_rule,
     reroute_if_better,
     route_lead,
 )
+from intake.services.routing_choice import choose_member, match_rule
 from tests.conftest import make_app
 
 NOW = datetime(2024, 5, 15, 15, 0, tzinfo=UTC)  # a Wednesday, 11:00 in New York

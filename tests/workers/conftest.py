@@ -55,8 +55,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def smtp_sink():
-    sink, port = Sink(), free_port()
+def sink_class():
+    """The SMTP handler class; the drills override it with one that records timings."""
+    return Sink
+
+
+@pytest.fixture
+def smtp_sink(sink_class):
+    sink, port = sink_class(), free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
