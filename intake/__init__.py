@@ -19,9 +19,17 @@ def _resource_dir(name: str) -> str:
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from the environment, then ``config`` on top (tests pass one)."""
-    from intake import api, cli, http, log, public
+    from intake import api, cli, http, log, public, staff
     from intake.config import load_config
-    from intake.extensions import celery_init_app, csrf, db, encryption, limiter, migrate
+    from intake.extensions import (
+        celery_init_app,
+        csrf,
+        db,
+        encryption,
+        limiter,
+        login_manager,
+        migrate,
+    )
     from intake.models.types import render_migration_item
     from intake.questionnaire.definition import load_definition
 
@@ -46,6 +54,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
     encryption.init_app(app)
     celery_init_app(app)
     app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
@@ -53,5 +62,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     http.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(staff.bp)
     cli.register(app)
     return app

@@ -69,6 +69,9 @@ def celery_settings(
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # When the broker connection drops, a late-acked task will be redelivered anyway;
+        # cancelling it here keeps two copies from running side by side (Celery 6's default).
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_prefetch_multiplier": 1,
         "task_time_limit": time_limit,
         "task_soft_time_limit": int(time_limit * 0.8),
@@ -151,6 +154,19 @@ class BaseConfig:
     INTAKE_SMTP_TIMEOUT = 10
     INTAKE_SEND_MAX_ATTEMPTS = 6
 
+    # Staff sign-in: sessions end after this long idle, and this long after sign-in at most.
+    INTAKE_STAFF_IDLE_MINUTES = 15
+    INTAKE_STAFF_ABSOLUTE_HOURS = 12
+    # Per account: this many wrong passwords or codes in a row lock it for a while.
+    INTAKE_SIGNIN_LOCK_AFTER = 5
+    INTAKE_SIGNIN_LOCK_MINUTES = 15
+    # Per address, whichever account is tried.
+    INTAKE_SIGNIN_RATE_LIMIT = "10 per minute;100 per hour"
+    # Coordinators see contact details and the eligibility reasons; health answers only if set.
+    INTAKE_COORDINATORS_SEE_ANSWERS = False
+    INTAKE_INVITATION_DAYS = 7
+    INTAKE_PASSWORD_RESET_MINUTES = 60
+
     def __init__(self, instance_path: Path) -> None:
         self.INSTANCE_PATH = instance_path
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("DATABASE_URL"))
@@ -182,6 +198,17 @@ class BaseConfig:
         )
         self.INTAKE_SEND_REENQUEUE_AFTER = _int_env(
             "INTAKE_SEND_REENQUEUE_AFTER", self.INTAKE_SEND_REENQUEUE_AFTER
+        )
+        self.INTAKE_STAFF_IDLE_MINUTES = _int_env(
+            "INTAKE_STAFF_IDLE_MINUTES", self.INTAKE_STAFF_IDLE_MINUTES
+        )
+        self.INTAKE_STAFF_ABSOLUTE_HOURS = _int_env(
+            "INTAKE_STAFF_ABSOLUTE_HOURS", self.INTAKE_STAFF_ABSOLUTE_HOURS
+        )
+        self.INTAKE_COORDINATORS_SEE_ANSWERS = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "") in (
+            "1",
+            "true",
+            "yes",
         )
         self.CELERY = celery_settings(
             self.REDIS_URL,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from celery import Celery, Task
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -32,6 +35,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+login_manager = LoginManager()
+# The staff guard rotates and checks sessions itself (intake.staff.access).
+login_manager.session_protection = None
 
 
 class Encryption:
@@ -67,9 +73,16 @@ def celery_init_app(app: Flask) -> Celery:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """SQLite: enforce foreign keys, wait for locks, let reads run beside writes."""
+    """SQLite: enforce foreign keys, wait for locks, let reads run beside writes; and the
+    SHA-256 function the audit chain computes inside the database (PostgreSQL has its own)."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
+    dbapi_connection.create_function(
+        "intake_sha256",
+        1,
+        lambda text: hashlib.sha256(text.encode()).hexdigest(),
+        deterministic=True,
+    )
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")

@@ -1,5 +1,8 @@
 """Typed models, one module per domain; importing this package registers them all."""
 
+from intake.models.activity import CALL_OUTCOMES, CLINICAL_DECISIONS, EVENT_KINDS, LeadEvent
+from intake.models.audit import AuditEvent, AuditHead
+from intake.models.auth import TOKEN_PURPOSES, RecoveryCode, StaffSession, StaffToken
 from intake.models.consent import Consent
 from intake.models.eligibility import EligibilityResult
 from intake.models.inquiry import Inquiry, ResumeToken
@@ -10,6 +13,16 @@ from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
 from intake.models.staff import ROLES, StaffUser
 
 __all__ = [
+    "CALL_OUTCOMES",
+    "CLINICAL_DECISIONS",
+    "EVENT_KINDS",
+    "TOKEN_PURPOSES",
+    "AuditEvent",
+    "AuditHead",
+    "LeadEvent",
+    "RecoveryCode",
+    "StaffSession",
+    "StaffToken",
     "CLOSED",
     "SEND_STATUSES",
     "STRATEGIES",

@@ -86,4 +86,11 @@ class Lead(db.Model):
     ms_type: Mapped[str | None] = mapped_column(String(16))
     eligibility_outcome: Mapped[str | None] = mapped_column(String(32), index=True)
 
+    # Set by staff on the lead page.
+    consult_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clinical_decision: Mapped[str | None] = mapped_column(String(32))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     inquiries: Mapped[list[Inquiry]] = relationship(back_populates="lead", order_by="Inquiry.id")

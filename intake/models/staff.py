@@ -14,6 +14,8 @@ ROLES = ("admin", "coordinator", "clinician")
 
 
 class StaffUser(db.Model):
+    """A staff account; also Flask-Login's user, identified by its current session token."""
+
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,6 +26,12 @@ class StaffUser(db.Model):
     must_change_password: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     totp_secret_sealed: Mapped[str | None] = mapped_column(String(200))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last TOTP time step accepted, so a code cannot be replayed inside its window.
+    totp_last_step: Mapped[int | None] = mapped_column()
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Availability for routing: working days (0 = Monday) and hours in their own time zone.
@@ -33,3 +41,19 @@ class StaffUser(db.Model):
     )
     out_of_office_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     capacity: Mapped[int] = mapped_column(default=50)
+
+    # Flask-Login: the identity in the cookie is the server-side session's token, set at
+    # sign-in and by the loader, never the account id.
+    session_token = None
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.session_token is not None
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    def get_id(self) -> str | None:
+        return self.session_token

@@ -1,0 +1,133 @@
+"""The staff blueprint's guard: deny by default, then sign-in, then the route's permission.
+
+Views say what they need with ``@requires("leads.work")``; the few pages used before signing
+in say ``@public``. Leads outside a user's scope answer 404, so guessing ids reveals nothing;
+every refusal is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TypeVar
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from intake.extensions import db, login_manager
+from intake.models import Lead, StaffUser
+from intake.models.types import utcnow
+from intake.services.audit import record_audit
+from intake.services.sessions import load_session_user
+from intake.staff import bp
+from intake.staff.permissions import can, lead_scope
+
+View = TypeVar("View", bound=Callable)
+
+# Pages a signed-in user who must change their password may still reach.
+_PASSWORD_CHANGE_ALLOWED = {"staff.change_password", "staff.logout", "static"}
+
+
+def requires(permission: str) -> Callable[[View], View]:
+    """Declare the one permission a staff view needs."""
+
+    def mark(view: View) -> View:
+        view.staff_permission = permission
+        return view
+
+    return mark
+
+
+def public(view: View) -> View:
+    """Declare a staff page reachable before signing in (sign-in, reset, invitation)."""
+    view.staff_public = True
+    return view
+
+
+@login_manager.user_loader
+def _load_user(token: str) -> StaffUser | None:
+    config = current_app.config
+    return load_session_user(
+        token=token,
+        now=utcnow(),
+        idle=timedelta(minutes=config["INTAKE_STAFF_IDLE_MINUTES"]),
+        absolute=timedelta(hours=config["INTAKE_STAFF_ABSOLUTE_HOURS"]),
+    )
+
+
+@login_manager.unauthorized_handler
+def _sign_in_first():
+    if session.pop("_user_id", None) is not None:
+        flash("You were signed out. Please sign in again to carry on.", "info")
+    return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+
+
+@bp.before_request
+def _guard():
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "staff_public", False):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    permission = getattr(view, "staff_permission", None)
+    if permission is None or not can(current_user, permission, current_app.config):
+        deny(target=request.endpoint)
+    if current_user.must_change_password and request.endpoint not in _PASSWORD_CHANGE_ALLOWED:
+        return redirect(url_for("staff.change_password"))
+    return None
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def audit(
+    action: str,
+    *,
+    lead_ids: Iterable[int] = (),
+    target: str | None = None,
+    detail: dict | None = None,
+    outcome: str = "ok",
+    actor: StaffUser | None = None,
+) -> None:
+    """Record what the signed-in user (or ``actor``) just did; the caller commits."""
+    user = actor or (current_user if current_user.is_authenticated else None)
+    record_audit(
+        action=action,
+        now=utcnow(),
+        actor_id=user.id if user else None,
+        actor_role=user.role if user else None,
+        lead_ids=lead_ids,
+        target=target,
+        detail=detail,
+        ip=request.remote_addr,
+        outcome=outcome,
+    )
+
+
+def deny(*, target: str | None = None, lead_ids: Iterable[int] = (), code: int = 403):
+    """Audit the refusal, commit it, and answer ``code``."""
+    db.session.rollback()
+    audit("access.denied", lead_ids=lead_ids, target=target, outcome="denied")
+    db.session.commit()
+    abort(code)
+
+
+def load_lead(lead_id: int) -> Lead:
+    """The lead, if it is in the user's scope; otherwise an audited 404."""
+    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, lead_scope(current_user)))
+    if lead is None:
+        deny(target=f"lead:{lead_id}", code=404)
+    return lead
+
+
+def allowed(permission: str) -> bool:
+    """For templates and views: may the signed-in user do this?"""
+    return current_user.is_authenticated and can(current_user, permission, current_app.config)
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {"allowed": allowed}

@@ -1,0 +1,3 @@
+"""Placeholder: routes are added by this module."""
+
+from intake.staff import bp  # noqa: F401
