@@ -165,6 +165,8 @@ class BaseConfig:
     # Coordinators see contact details and the eligibility reasons; health answers only if set.
     INTAKE_COORDINATORS_SEE_ANSWERS = False
     INTAKE_INVITATION_DAYS = 7
+    # Contact details of leads closed this many days ago are purged (answers and notes too).
+    INTAKE_RETENTION_DAYS = 730
     INTAKE_PASSWORD_RESET_MINUTES = 60
 
     def __init__(self, instance_path: Path) -> None:
@@ -205,6 +207,7 @@ class BaseConfig:
         self.INTAKE_STAFF_ABSOLUTE_HOURS = _int_env(
             "INTAKE_STAFF_ABSOLUTE_HOURS", self.INTAKE_STAFF_ABSOLUTE_HOURS
         )
+        self.INTAKE_RETENTION_DAYS = _int_env("INTAKE_RETENTION_DAYS", self.INTAKE_RETENTION_DAYS)
         self.INTAKE_COORDINATORS_SEE_ANSWERS = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "") in (
             "1",
             "true",
