@@ -34,6 +34,17 @@ class Lead(db.Model):
         Index("ix_leads_email_last_inquiry_at", "email", "last_inquiry_at"),
         Index("ix_leads_phone_last_inquiry_at", "phone", "last_inquiry_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
+        # Staff search by part of a name, email or phone: trigram GIN indexes on PostgreSQL
+        # (the pg_trgm extension); plain indexes on SQLite, where search scans.
+        *(
+            Index(
+                f"ix_leads_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+            )
+            for column in ("first_name", "last_name", "email", "phone")
+        ),
         Index(
             "ix_leads_sla_open",
             "sla_due_at",
