@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(crypto)
     app.cli.add_command(fhir)
+    app.cli.add_command(audit)
 
 
 def _create_first_admin() -> None:
@@ -203,6 +204,42 @@ def fhir_response(inquiry_id: int) -> None:
         raise click.ClickException(f"no inquiry with id {inquiry_id}")
     questionnaire = current_app.extensions["intake.definition"].questionnaire
     click.echo(json.dumps(inquiry_as_fhir(inquiry, questionnaire), indent=2))
+
+
+@click.group()
+def audit() -> None:
+    """The audit log: check its hash chain; protect it with database grants."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 if a row was changed or removed."""
+    from intake.services.audit import verify_audit_chain
+
+    check = verify_audit_chain()
+    if not check.intact:
+        raise click.ClickException(
+            f"the audit chain breaks at row {check.first_broken_seq} ({check.rows} rows read)"
+        )
+    click.echo(f"The audit chain is intact ({check.rows} rows).")
+
+
+@audit.command("grant-app-role")
+@click.argument("role")
+@with_appcontext
+def audit_grant_app_role(role: str) -> None:
+    """PostgreSQL: give ROLE (the app's login) what it needs, with the audit log append-only.
+
+    Run as the schema owner after `intake db upgrade`; the app then connects as ROLE."""
+    from intake.services.audit import grant_app_role
+
+    try:
+        statements = grant_app_role(role=role)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo("\n".join(f"{statement};" for statement in statements))
 
 
 if __name__ == "__main__":

@@ -149,3 +149,26 @@ def verify_audit_chain(*, batch: int = 5000) -> ChainCheck:
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         return ChainCheck(rows=rows, first_broken_seq=expected_seq)  # rows cut off the end
     return ChainCheck(rows=rows, first_broken_seq=None)
+
+
+def app_role_grants(role: str, *, quote) -> list[str]:
+    """PostgreSQL grants for the role the web app and workers connect as: everything they need
+    on every table, but on the audit log only reading and appending."""
+    name = quote(role)
+    return [
+        f"GRANT USAGE ON SCHEMA public TO {name}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {name}",
+    ]
+
+
+def grant_app_role(*, role: str) -> list[str]:
+    """Apply ``app_role_grants`` (run by the schema owner after each migration)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        raise RuntimeError("database roles exist on PostgreSQL only")
+    statements = app_role_grants(role, quote=connection.dialect.identifier_preparer.quote)
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+    return statements
