@@ -28,6 +28,7 @@ import json
 import re
 import shlex
 import sys
+import urllib.parse
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ DUMMY_ENV = {
     "SECRET_KEY": "ci-dummy-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
     "INTAKE_ENCRYPTION_KEYS": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",  # 32 bytes, base64url
     "POSTGRES_PASSWORD": "ci-dummy-postgres-password",
+    "INTAKE_APP_DB_PASSWORD": "ci-dummy-app-password",
 }
 REQUIRED_SERVICES = ("migrate", "web", "worker", "beat", "postgres", "redis", "mailpit")
 COMMANDS = {  # the production commands; worker may take extra options after its two words
@@ -198,6 +200,33 @@ def runs_beat(argv: list[str]) -> bool:
     )
 
 
+def environment(service: dict) -> dict:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return env
+
+
+def database_user(service: dict) -> str | None:
+    url = environment(service).get("DATABASE_URL")
+    return urllib.parse.urlsplit(url).username if url else None
+
+
+def check_database_roles(report: Report, services: dict) -> None:
+    """The app connects as a role whose audit-log grants migrate sets; never as the owner."""
+    owner = environment(services.get("postgres", {})).get("POSTGRES_USER")
+    app_role = environment(services.get("migrate", {})).get("INTAKE_DB_APP_ROLE")
+    report.check(bool(app_role), "migrate sets INTAKE_DB_APP_ROLE", "it does not")
+    for name in ("web", "worker", "beat"):
+        if name in services:
+            user = database_user(services[name])
+            report.check(
+                user == app_role and user != owner,
+                f"{name} connects as the app role {app_role}, not the owner {owner}",
+                f"it connects as {user}",
+            )
+
+
 def check_services(report: Report, services: dict) -> None:
     for name in REQUIRED_SERVICES:
         report.check(name in services, f"service {name}", "missing")
@@ -280,6 +309,7 @@ def check_compose(report: Report, compose_file: Path, env_example: Path, validat
     why = "; ".join(errors) + " (so the service rules were not checked)"
     if report.check(not errors, "Compose schema", why):
         check_services(report, doc.get("services") or {})
+        check_database_roles(report, doc.get("services") or {})
 
 
 def dockerfile_steps(text: str) -> list[tuple[str, str]]:

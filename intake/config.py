@@ -207,6 +207,9 @@ class BaseConfig:
         self.INTAKE_STAFF_ABSOLUTE_HOURS = _int_env(
             "INTAKE_STAFF_ABSOLUTE_HOURS", self.INTAKE_STAFF_ABSOLUTE_HOURS
         )
+        # PostgreSQL: the role the app connects as, granted its privileges by `intake db upgrade`
+        # (run as the schema owner) with the audit log append-only. Unset: no grants.
+        self.INTAKE_DB_APP_ROLE = _env("INTAKE_DB_APP_ROLE")
         self.INTAKE_RETENTION_DAYS = _int_env("INTAKE_RETENTION_DAYS", self.INTAKE_RETENTION_DAYS)
         self.INTAKE_COORDINATORS_SEE_ANSWERS = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "") in (
             "1",

@@ -92,6 +92,20 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            _grant_app_role(connection)
+
+
+def _grant_app_role(connection):
+    """With INTAKE_DB_APP_ROLE set (PostgreSQL), the role the app connects as gets its grants
+    after every upgrade: all tables, but the audit log append-only."""
+    role = current_app.config.get('INTAKE_DB_APP_ROLE')
+    if not role or connection.dialect.name != 'postgresql':
+        return
+    from intake.services.audit import app_role_grants
+
+    for statement in app_role_grants(role, quote=connection.dialect.identifier_preparer.quote):
+        connection.exec_driver_sql(statement)
+    logger.info('Granted the app role %s its privileges (audit log append-only).', role)
 
 
 if context.is_offline_mode():

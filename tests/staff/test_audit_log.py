@@ -97,15 +97,20 @@ def test_the_cli_says_whether_the_chain_holds(app):
     assert broken.exit_code == 1 and "breaks at row 1" in broken.output
 
 
-@pytest.fixture
-def app_role(app):
-    """A throwaway login role given the app's grants by ``intake audit grant-app-role``."""
+@pytest.fixture(params=["intake db upgrade", "intake audit grant-app-role"])
+def app_role(request, app, app_factory):
+    """A throwaway login role given the app's grants, by the migration (as docker-compose's
+    migrate service does, with INTAKE_DB_APP_ROLE) or by the explicit command."""
     role = f"intake_app_{uuid.uuid4().hex[:8]}"
     with app.app_context():
         owner_url = make_url(db.engine.url)
         db.session.execute(text(f'CREATE ROLE "{role}" LOGIN'))
         db.session.commit()
-    result = app.test_cli_runner().invoke(args=["audit", "grant-app-role", role])
+    if request.param == "intake db upgrade":
+        owner_app = app_factory(INTAKE_DB_APP_ROLE=role)
+        result = owner_app.test_cli_runner().invoke(args=["db", "upgrade"])
+    else:
+        result = app.test_cli_runner().invoke(args=["audit", "grant-app-role", role])
     assert result.exit_code == 0, result.output
     engine = create_engine(owner_url.set(username=role, password=None))
     yield engine
