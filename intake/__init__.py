@@ -43,6 +43,11 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.update(overrides)
 
     log.configure(app)
+    if app.config.get("INTAKE_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["INTAKE_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     migrate.init_app(
         app,

@@ -210,6 +210,9 @@ class BaseConfig:
         # PostgreSQL: the role the app connects as, granted its privileges by `intake db upgrade`
         # (run as the schema owner) with the audit log append-only. Unset: no grants.
         self.INTAKE_DB_APP_ROLE = _env("INTAKE_DB_APP_ROLE")
+        # Behind this many trusted reverse proxies, take the client address and scheme from
+        # their X-Forwarded-For/-Proto headers (rate limits and the audit log use the address).
+        self.INTAKE_PROXY_HOPS = _int_env("INTAKE_PROXY_HOPS", 0)
         self.INTAKE_RETENTION_DAYS = _int_env("INTAKE_RETENTION_DAYS", self.INTAKE_RETENTION_DAYS)
         self.INTAKE_COORDINATORS_SEE_ANSWERS = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "") in (
             "1",

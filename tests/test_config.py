@@ -86,3 +86,17 @@ def test_a_bad_number_setting_names_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("INTAKE_DEDUPE_DAYS", "ninety")
     with pytest.raises(ConfigError, match="INTAKE_DEDUPE_DAYS"):
         load_config(tmp_path)
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for():
+    from flask import request
+
+    direct = create_app({"INTAKE_ENV": "testing"})
+    proxied = create_app({"INTAKE_ENV": "testing", "INTAKE_PROXY_HOPS": 1})
+    headers = {"X-Forwarded-For": "203.0.113.7"}
+    with direct.test_request_context(headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}):
+        assert request.remote_addr == "10.0.0.2"  # an untrusted header is ignored
+    seen = []
+    proxied.add_url_rule("/probe", "probe", lambda: seen.append(request.remote_addr) or "ok")
+    proxied.test_client().get("/probe", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen == ["203.0.113.7"]
