@@ -13,8 +13,9 @@ from pythonjsonlogger.json import JsonFormatter
 
 logger = logging.getLogger(__name__)
 
-# Secret-bearing path segments (resume and unsubscribe links) are masked wherever a URL is logged.
-_TOKEN_PATH = re.compile(r"/(resume|unsubscribe)/[^\s\"?]+")
+# Secret-bearing path segments (resume and unsubscribe links, staff invitations and password
+# resets) are masked wherever a URL is logged.
+_TOKEN_PATH = re.compile(r"/(resume|unsubscribe|invitation|reset)/[^\s\"?]+")
 
 
 class MaskTokens(logging.Filter):

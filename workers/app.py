@@ -18,6 +18,10 @@ celery.conf.beat_schedule = {
     "send what is due": {"task": "periodic.sweep_sends", "schedule": 30.0},
     "keep first-contact SLAs": {"task": "periodic.sweep_sla", "schedule": 60.0},
     "route leads whose routing was lost": {"task": "periodic.route_unrouted", "schedule": 60.0},
+    "purge contact details past retention": {
+        "task": "periodic.purge_retention",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "staff morning digest": {
         "task": "periodic.staff_digest",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),

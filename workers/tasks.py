@@ -9,7 +9,7 @@ from flask import current_app
 
 from intake.extensions import db
 from intake.models.types import utcnow
-from intake.services import delivery, digest, relay, routing, sla
+from intake.services import delivery, digest, relay, retention, routing, sla
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +87,15 @@ def staff_digest() -> int:
     db.session.commit()
     sweep_sends()
     return planned
+
+
+@shared_task(name="periodic.purge_retention", ignore_result=True)
+def purge_retention() -> int:
+    """Erase closed leads untouched for the retention period, a committed batch at a time."""
+    days, batch, purged = current_app.config["INTAKE_RETENTION_DAYS"], 200, 0
+    while True:
+        done = retention.purge_expired(now=utcnow(), retention_days=days, limit=batch)
+        db.session.commit()
+        purged += done
+        if done < batch:
+            return purged

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
@@ -34,8 +34,14 @@ class Lead(db.Model):
         Index("ix_leads_email_last_inquiry_at", "email", "last_inquiry_at"),
         Index("ix_leads_phone_last_inquiry_at", "phone", "last_inquiry_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
-        # Staff search by part of a name, email or phone: trigram GIN indexes on PostgreSQL
-        # (the pg_trgm extension); plain indexes on SQLite, where search scans.
+        # Staff search by part of a name, email or phone (intake.services.queue): trigram GIN
+        # indexes on PostgreSQL (the pg_trgm extension); plain indexes on SQLite, which scans.
+        Index(
+            "ix_leads_full_name_trgm",
+            func.lower(text("(first_name || ' ') || last_name")).label("full_name"),
+            postgresql_using="gin",
+            postgresql_ops={"full_name": "gin_trgm_ops"},
+        ),
         *(
             Index(
                 f"ix_leads_{column}_trgm",
@@ -43,7 +49,7 @@ class Lead(db.Model):
                 postgresql_using="gin",
                 postgresql_ops={column: "gin_trgm_ops"},
             )
-            for column in ("first_name", "last_name", "email", "phone")
+            for column in ("email", "phone")
         ),
         Index(
             "ix_leads_sla_open",

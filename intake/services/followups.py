@@ -10,8 +10,11 @@ from flask import current_app
 from intake.cadences import Cadence, load_cadences, outside_quiet_hours
 from intake.extensions import db
 from intake.models import CLOSED, Inquiry, Lead, Send, StaffUser
+from intake.models.types import utcnow
 from intake.services.consents import has_consent
 from intake.services.sends import cancel_sends, schedule_send, send_key
+from intake.services.staff_tokens import CADENCES as STAFF_TOKEN_CADENCES
+from intake.services.staff_tokens import staff_token_stop
 
 
 def _day(config) -> tuple[time, time]:
@@ -87,6 +90,8 @@ def _staff_stop(send: Send) -> str | None:
         lead = db.session.get(Lead, send.lead_id)
         if lead.owner_id != staff.id:
             return "reassigned"
+    if send.cadence in STAFF_TOKEN_CADENCES.values():
+        return staff_token_stop(send, utcnow())  # the link was used, replaced or expired
     return None
 
 

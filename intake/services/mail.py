@@ -30,6 +30,8 @@ from intake.models import CLOSED, Consent, Inquiry, Lead, StaffUser
 from intake.models.sends import CapturedEmail, Send, Suppression
 from intake.services.resume import issue_resume_token
 from intake.services.sends import PATIENT_CADENCES, cancel_sends
+from intake.services.staff_tokens import CADENCES as STAFF_TOKEN_CADENCES
+from intake.services.staff_tokens import staff_token_url
 
 SUBJECTS = {
     "confirmation": "We have received your inquiry",
@@ -40,6 +42,8 @@ SUBJECTS = {
     "sla_reminder": "Reminder: a lead is waiting for first contact",
     "sla_escalation": "A lead has passed its first-contact time",
     "admin_alert": "A new lead needs an owner",
+    "staff_invitation": "You are invited to the staff workspace",
+    "staff_password_reset": "Reset your staff password",
 }
 NURTURE_SUBJECTS = {
     1: "What to expect when we talk",
@@ -198,11 +202,22 @@ def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     if send.template == "staff_digest":
         context.update(staff_url=f"{_base_url()}/staff/", **_digest_counts(staff, now))
         return staff.email, context
+    if send.cadence in STAFF_TOKEN_CADENCES.values():
+        return _staff_token_parts(send, now, staff, context)
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
     if lead is None:
         return None, {}
     context["lead_url"] = f"{_base_url()}/staff/leads/{lead.id}"
     context["due"] = _local_time(lead.sla_due_at, staff.time_zone)
+    return staff.email, context
+
+
+def _staff_token_parts(send: Send, now: datetime, staff: StaffUser, context: dict):
+    """An invitation or reset link: the link and its expiry time, nothing else."""
+    link = staff_token_url(send=send, base_url=_base_url(), now=now)
+    if link is None:
+        return None, {}
+    context.update(link_url=link[0], expires=_local_time(link[1], staff.time_zone))
     return staff.email, context
 
 

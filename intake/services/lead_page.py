@@ -1,0 +1,209 @@
+"""Everything the lead page shows, gathered in a fixed, small number of queries.
+
+Queries, whatever the lead's history: its inquiries, its eligibility results, suspected
+duplicates, staff names, team names, and the timeline's four sources. Answers and triggered
+rules are opened only here, and answers only when the caller says the viewer may see them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select
+
+from intake.crypto import DecryptionError
+from intake.extensions import db, encryption
+from intake.models import EligibilityResult, Inquiry, Lead, StaffUser, Team
+from intake.questionnaire.definition import Questionnaire
+from intake.services.answers import read_answers
+from intake.services.timeline import Entry, build_timeline
+
+OUTCOME_LABELS = {
+    "no_exclusion_found": "No exclusion found",
+    "needs_review": "Needs clinical review",
+    "not_eligible": "Not eligible",
+}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    outcome: str
+    ruleset_id: str
+    ruleset_version: str
+    evaluated_at: datetime
+    inquiry_id: int
+    reasons: tuple[str, ...]
+    unreadable: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    label: str
+    value: str
+
+
+@dataclass
+class InquiryView:
+    inquiry: Inquiry
+    outcome: str | None = None
+    answers: list[Answer] | None = None  # None: not shown to this viewer
+    unreadable: bool = False
+
+
+@dataclass
+class LeadPage:
+    lead: Lead
+    owner: str | None
+    team: str | None
+    sla: str
+    inquiries: list[InquiryView]
+    eligibility: Eligibility | None
+    duplicates: list[Lead]
+    timeline: list[Entry]
+    staff: dict[int, str] = field(default_factory=dict)
+    active_staff: list[tuple[int, str]] = field(default_factory=list)
+
+
+def sla_state(lead: Lead, now: datetime) -> str:
+    """met, breached, due_soon, on_time, or none (no clock running)."""
+    if lead.first_contacted_at is not None:
+        return "met"
+    if lead.sla_due_at is None:
+        return "none"
+    if lead.sla_breached_at is not None or lead.sla_due_at <= now:
+        return "breached"
+    return "due_soon" if lead.sla_reminded_at is not None else "on_time"
+
+
+def suspected_duplicates(lead: Lead, scope: ColumnElement[bool]) -> list[Lead]:
+    """Other leads the viewer may see with the same email or phone, not merged away."""
+    same = [
+        column == value
+        for column, value in ((Lead.email, lead.email), (Lead.phone, lead.phone))
+        if value
+    ]
+    return list(
+        db.session.scalars(
+            select(Lead)
+            .where(
+                or_(*same) if same else false(), Lead.id != lead.id, Lead.status != "merged", scope
+            )
+            .order_by(Lead.last_inquiry_at.desc(), Lead.id.desc())
+            .limit(20)
+        )
+    )
+
+
+def _staff() -> tuple[dict[int, str], list[tuple[int, str]]]:
+    rows = db.session.execute(
+        select(StaffUser.id, StaffUser.name, StaffUser.active).order_by(StaffUser.name)
+    ).all()
+    return {row.id: row.name for row in rows}, [(row.id, row.name) for row in rows if row.active]
+
+
+def _teams() -> dict[int, str]:
+    return {row.id: row.name for row in db.session.execute(select(Team.id, Team.name))}
+
+
+def _format(item, value: Any) -> str:
+    if item is None:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if item.type == "boolean":
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(item.display_for(str(v)) for v in value)
+    if item.type == "choice":
+        return item.display_for(str(value))
+    return str(value)
+
+
+def answer_list(answers: Mapping[str, Any], questionnaire: Questionnaire) -> list[Answer]:
+    """The answers in questionnaire order, each with its question's text and shown values."""
+    ordered = [key for key in questionnaire.items if key in answers]
+    ordered += [key for key in answers if key not in questionnaire.items]
+    return [
+        Answer(
+            questionnaire.items[key].text if key in questionnaire.items else key,
+            _format(questionnaire.items.get(key), answers[key]),
+        )
+        for key in ordered
+    ]
+
+
+def _opened_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> list[Answer] | None:
+    try:
+        return answer_list(read_answers(inquiry), questionnaire)
+    except DecryptionError:
+        return None
+
+
+def _eligibility(result: EligibilityResult | None) -> Eligibility | None:
+    if result is None:
+        return None
+    try:
+        rules = encryption.keyring.open_json(
+            result.triggered_sealed, context=result.triggered_context
+        )
+        reasons, unreadable = tuple(rule["reason"] for rule in rules), False
+    except DecryptionError:
+        reasons, unreadable = (), True
+    return Eligibility(
+        outcome=result.outcome,
+        ruleset_id=result.ruleset_id,
+        ruleset_version=result.ruleset_version,
+        evaluated_at=result.evaluated_at,
+        inquiry_id=result.inquiry_id,
+        reasons=reasons,
+        unreadable=unreadable,
+    )
+
+
+def _inquiry_views(
+    inquiries: list[Inquiry], results: list[EligibilityResult], questionnaire, show_answers
+) -> list[InquiryView]:
+    latest = {result.inquiry_id: result.outcome for result in results}  # ascending ids
+    views = []
+    for inquiry in sorted(inquiries, key=lambda i: i.started_at, reverse=True):
+        view = InquiryView(inquiry, outcome=latest.get(inquiry.id))
+        if show_answers:
+            view.answers = _opened_answers(inquiry, questionnaire)
+            view.unreadable = view.answers is None
+        views.append(view)
+    return views
+
+
+def build_lead_page(
+    *,
+    lead: Lead,
+    scope: ColumnElement[bool],
+    show_answers: bool,
+    questionnaire: Questionnaire,
+    now: datetime,
+) -> LeadPage:
+    """Gather the lead page: contact, eligibility, inquiries, duplicates and the timeline."""
+    inquiries = list(db.session.scalars(select(Inquiry).where(Inquiry.lead_id == lead.id)))
+    results = list(
+        db.session.scalars(
+            select(EligibilityResult)
+            .where(EligibilityResult.lead_id == lead.id)
+            .order_by(EligibilityResult.id)
+        )
+    )
+    names, active = _staff()
+    teams = _teams()
+    return LeadPage(
+        lead=lead,
+        owner=names.get(lead.owner_id) if lead.owner_id else None,
+        team=teams.get(lead.team_id) if lead.team_id else None,
+        sla=sla_state(lead, now),
+        inquiries=_inquiry_views(inquiries, results, questionnaire, show_answers),
+        eligibility=_eligibility(results[-1] if results else None),
+        duplicates=suspected_duplicates(lead, scope),
+        timeline=build_timeline(
+            lead=lead, inquiries=inquiries, names=names, teams=teams, show_health=show_answers
+        ),
+        staff=names,
+        active_staff=active,
+    )

@@ -1,0 +1,103 @@
+"""Cadences with email previews (``admin.cadences``), and questionnaire and rule-set versions
+with re-evaluation (``admin.questionnaire``)."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, make_response, redirect, render_template, url_for
+
+from intake.extensions import db
+from intake.models.types import utcnow
+from intake.services.admin_cadences import (
+    cadences,
+    describe_delay,
+    is_previewable,
+    previews,
+    render_preview,
+)
+from intake.services.admin_questionnaire import (
+    count_outdated,
+    reevaluate_outdated,
+    results_by_version,
+)
+from intake.staff import bp
+from intake.staff.access import audit, deny, requires
+from intake.staff.admin_views import audit_page_view
+
+# The HTML preview is email markup, not a page of ours: no scripts, no requests, no framing;
+# only the styles an email may carry inline.
+PREVIEW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+
+
+@bp.get("/admin/cadences")
+@requires("admin.cadences")
+def admin_cadences():
+    """Each cadence's settings, and the text of every email with sample data."""
+    shown = [
+        (preview, render_preview(template=preview.template, step=preview.step, kind="text"))
+        for preview in previews()
+    ]
+    audit_page_view()
+    return render_template(
+        "staff/admin/cadences.html",
+        cadences=cadences(),
+        previews=shown,
+        describe_delay=describe_delay,
+    )
+
+
+@bp.get("/admin/cadences/preview/<template>/<int:step>.html")
+@requires("admin.cadences")
+def admin_cadence_preview(template: str, step: int):
+    """The HTML version of one email, sample data, in a sandbox of its own."""
+    if not is_previewable(template, step):
+        deny(target="cadence_preview", code=404)
+    response = make_response(render_preview(template=template, step=step, kind="html"))
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    audit_page_view(template=template, step=step)
+    return response
+
+
+def _definition():
+    return current_app.extensions["intake.definition"]
+
+
+@bp.get("/admin/questionnaire")
+@requires("admin.questionnaire")
+def admin_questionnaire():
+    """The versions in force, stored results per rule-set version, and how many are outdated."""
+    definition = _definition()
+    counts = results_by_version()
+    outdated = count_outdated(definition=definition)
+    audit_page_view()
+    return render_template(
+        "staff/admin/questionnaire.html",
+        definition=definition,
+        counts=counts,
+        outdated=outdated,
+    )
+
+
+@bp.post("/admin/questionnaire/reevaluate")
+@requires("admin.questionnaire")
+def admin_reevaluate():
+    """Judge inquiries judged by older rules again, with the rules in force."""
+    definition = _definition()
+    done = reevaluate_outdated(definition=definition, now=utcnow())
+    audit(
+        "eligibility.reevaluated",
+        lead_ids=done.lead_ids,
+        detail={
+            "count": done.count,
+            "remaining": done.remaining,
+            "ruleset_id": definition.ruleset.id,
+            "ruleset_version": definition.ruleset.version,
+        },
+    )
+    db.session.commit()
+    message = (
+        f"{done.count} inquiries were judged again with rule set {definition.ruleset.version}."
+    )
+    if done.remaining:
+        message += f" {done.remaining} remain: press the button again to continue."
+    flash(message, "success")
+    return redirect(url_for("staff.admin_questionnaire"))

@@ -1,0 +1,152 @@
+"""Administration forms. They check shape; the services check what needs the database."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intake.models import STRATEGIES
+from intake.questionnaire.definition import OUTCOMES
+from intake.services.audit import OUTCOMES as AUDIT_OUTCOMES
+from intake.services.routing_choice import ROUTABLE_FIELDS
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(value):
+    return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
+
+
+STRATEGY_LABELS = {
+    "round_robin": "Round robin (members take turns)",
+    "least_loaded": "Least loaded (the member with the fewest open leads)",
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TeamForm(FlaskForm):
+    name = StringField(
+        "Team name", [DataRequired("Enter a name."), Length(max=100)], filters=[_clean]
+    )
+    strategy = SelectField(
+        "How leads are shared",
+        choices=[SelectChoice(code, STRATEGY_LABELS[code]) for code in STRATEGIES],
+        validators=[DataRequired()],
+    )
+    lead_staff_id = SelectField("Team lead", coerce=int, validate_choice=True)
+    member_ids = MultiCheckboxField("Members", coerce=int)
+
+    def set_staff(self, staff) -> None:
+        people = [SelectChoice(user.id, f"{user.name} ({user.role})") for user in staff]
+        self.lead_staff_id.choices = [SelectChoice(0, "No team lead"), *people]
+        self.member_ids.choices = people
+
+
+CONDITION_LABELS = {
+    "country": ("Countries", "Two-letter codes, separated by commas, e.g. US, CA."),
+    "region": ("States or regions", "As the patient chose them, e.g. Florida, Georgia."),
+    "eligibility_outcome": ("Eligibility outcomes", "Any of: " + ", ".join(OUTCOMES) + "."),
+    "ms_type": ("MS types", "Any of the questionnaire's codes, e.g. RRMS, SPMS."),
+    "utm_campaign": ("Campaigns (utm_campaign)", "Separated by commas."),
+    "source": ("How they heard of the clinic", "The answer codes, e.g. article, search."),
+}
+
+
+def split_values(text: str | None) -> list[str]:
+    return [value.strip() for value in (text or "").split(",") if value.strip()]
+
+
+class RuleForm(FlaskForm):
+    name = StringField(
+        "Rule name", [DataRequired("Enter a name."), Length(max=100)], filters=[_clean]
+    )
+    priority = IntegerField(
+        "Priority",
+        [
+            InputRequired("Enter a whole number, lowest first."),
+            NumberRange(0, 100000, "Enter a whole number from 0 to 100000."),
+        ],
+        description="Rules are tried from the lowest number up; the first that matches wins.",
+    )
+    team_id = SelectField("Team", coerce=int)
+    active = BooleanField("Active")
+
+    def conditions(self) -> dict[str, list[str]]:
+        return {field: split_values(self[f"cond_{field}"].data) for field in ROUTABLE_FIELDS}
+
+    def set_choices(self, teams, ms_types) -> None:
+        self.team_id.choices = [SelectChoice(team.id, team.name) for team in teams]
+        self._ms_types = set(ms_types)
+
+    def validate_cond_country(self, field) -> None:
+        bad = [v for v in split_values(field.data) if not re.fullmatch(r"[A-Za-z]{2}", v)]
+        if bad:
+            raise ValidationError("Use two-letter country codes, such as US or CA.")
+
+    def validate_cond_eligibility_outcome(self, field) -> None:
+        if set(split_values(field.data)) - set(OUTCOMES):
+            raise ValidationError("Use only: " + ", ".join(OUTCOMES) + ".")
+
+    def validate_cond_ms_type(self, field) -> None:
+        if set(split_values(field.data)) - self._ms_types:
+            raise ValidationError("Use only: " + ", ".join(sorted(self._ms_types)) + ".")
+
+
+for _field in ROUTABLE_FIELDS:
+    _label, _hint = CONDITION_LABELS.get(_field, (_field, "Separated by commas."))
+    setattr(
+        RuleForm,
+        f"cond_{_field}",
+        StringField(_label, [Optional(), Length(max=500)], filters=[_clean], description=_hint),
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    """Read from the query string: the filters hold staff ids, action names and dates only."""
+
+    class Meta:
+        csrf = False
+
+    actor = SelectField("Who", coerce=int, validators=[Optional()])
+    action = StringField("Action starts with", [Optional(), Length(max=64)], filters=[_clean])
+    lead = IntegerField("Lead id", [Optional(), NumberRange(1, 2**31 - 1, "Enter a lead number.")])
+    outcome = SelectField(
+        "Outcome",
+        choices=[SelectChoice("", "Any"), *(SelectChoice(o, o) for o in AUDIT_OUTCOMES)],
+        validators=[Optional()],
+    )
+    date_from = DateField("From (date)", [Optional()])
+    date_to = DateField("To (date, inclusive)", [Optional()])
+
+    def set_actors(self, actors) -> None:
+        self.actor.choices = [
+            SelectChoice(0, "Anyone"),
+            *(SelectChoice(u.id, f"{u.name} ({u.role})") for u in actors),
+        ]
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must not be before the start date.")

@@ -1,0 +1,135 @@
+"""Cadence settings with email previews, and questionnaire versions with re-evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from bs4 import BeautifulSoup
+from sqlalchemy import func, select
+
+from intake.extensions import db
+from intake.models import AuditEvent, EligibilityResult, Lead
+from intake.models.types import utcnow
+from intake.questionnaire.definition import Rule
+from intake.services.demo import add_demo_leads
+from tests.staff.conftest import audit_count
+
+SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf_token(client) -> str:
+    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
+
+
+def test_the_cadence_page_documents_each_cadence_and_previews_every_email(app, staff_client):
+    client = staff_client("admin")
+    before = audit_count(app)
+    response = client.get("/staff/admin/cadences")
+    assert response.status_code == 200 and audit_count(app) == before + 1
+    html = page(response)
+    table = html.find("table").get_text(" ", strip=True)
+    for words in (
+        "confirmation",
+        "resume reminder",
+        "nurture",
+        "1 h, 1 day, 3 days",
+        "follow up emails",
+        "the lead is closed",
+        "08:00–20:00",
+    ):
+        assert words in table
+    texts = [pre.get_text() for pre in html.select("pre.mail-text")]
+    assert len(texts) == 1 + 1 + 4 + 5  # confirmation, resume reminder, 4 nurture steps, staff
+    assert all("Sample" in text for text in texts)
+    assert "SAMPLE-TOKEN" in texts[1]  # the resume link is made up too
+    links = [a["href"] for a in html.find_all("a", href=True) if a["href"].endswith(".html")]
+    assert "/staff/admin/cadences/preview/nurture/3.html" in links
+    assert not html.find("iframe")
+
+
+def test_the_html_preview_is_served_on_its_own_inside_a_sandbox(app, staff_client):
+    client = staff_client("admin")
+    before = audit_count(app)
+    response = client.get("/staff/admin/cadences/preview/resume_reminder/1.html")
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == SANDBOX
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_data(as_text=True)
+    assert "Hello Sample" in body and "https://clinic.example/inquiry/resume/SAMPLE-TOKEN" in body
+    assert audit_count(app) == before + 1
+    assert client.get("/staff/admin/cadences/preview/unknown/1.html").status_code == 404
+    assert client.get("/staff/admin/cadences/preview/nurture/9.html").status_code == 404
+
+
+def seed_completed_inquiries(app, now) -> list[int]:
+    with app.app_context():
+        add_demo_leads(now=now, count=8)
+        db.session.commit()
+        return list(
+            db.session.scalars(
+                select(EligibilityResult.lead_id).order_by(EligibilityResult.lead_id)
+            )
+        )
+
+
+def test_the_questionnaire_page_counts_results_per_rule_set_version(app, staff_client):
+    client = staff_client("admin")
+    seed_completed_inquiries(app, utcnow() - timedelta(days=1))
+    html = page(client.get("/staff/admin/questionnaire"))
+    ruleset = app.extensions["intake.definition"].ruleset
+    assert html.find(id="ruleset-version").get_text() == ruleset.version
+    row = html.find(
+        "th", string=lambda text: text and text.startswith(ruleset.version)
+    ).find_parent("tr")
+    assert row.find_all("td")[-1].get_text() == "5"
+    assert html.find(id="outdated-count").get_text() == "0"
+
+
+def test_re_evaluation_applies_changed_rules_to_older_results(app, staff_client):
+    client = staff_client("admin")
+    lead_ids = seed_completed_inquiries(app, utcnow() - timedelta(days=1))
+    definition = app.extensions["intake.definition"]
+    everyone = Rule(
+        id="travel_review",
+        when={"question": "able_to_travel", "operator": "=", "answer": "yes"},
+        outcome="needs_review",
+        reason="Review every traveller.",
+        patient_message="review",
+    )
+    app.extensions["intake.definition"] = dataclasses.replace(
+        definition,
+        ruleset=dataclasses.replace(definition.ruleset, version="test-2", rules=(everyone,)),
+    )
+    assert (
+        page(client.get("/staff/admin/questionnaire")).find(id="outdated-count").get_text() == "5"
+    )
+    token = csrf_token(client)
+    before = audit_count(app)
+    response = client.post("/staff/admin/questionnaire/reevaluate", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert audit_count(app) == before + 1
+    with app.app_context():
+        row = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        assert row.action == "eligibility.reevaluated"
+        assert row.detail["count"] == 5 and row.detail["remaining"] == 0
+        assert row.lead_ids == sorted(lead_ids)
+        outcomes = db.session.scalars(select(Lead.eligibility_outcome).where(Lead.id.in_(lead_ids)))
+        assert set(outcomes) == {"needs_review"}
+        versions = dict(
+            db.session.execute(
+                select(EligibilityResult.ruleset_version, func.count()).group_by(
+                    EligibilityResult.ruleset_version
+                )
+            ).all()
+        )
+        assert versions == {definition.ruleset.version: 5, "test-2": 5}  # the old ones are history
+    # Nothing is left to do: a second press changes nothing.
+    client.post("/staff/admin/questionnaire/reevaluate", data={"csrf_token": token})
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(EligibilityResult)) == 10
