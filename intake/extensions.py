@@ -54,6 +54,13 @@ class Encryption:
 encryption = Encryption()
 
 
+def dialect_insert():
+    """The bound database's own INSERT construct, for ``ON CONFLICT`` (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert
+
+
 def celery_init_app(app: Flask) -> Celery:
     """The Celery app, configured from the Flask app; each task runs in its own app context.
 

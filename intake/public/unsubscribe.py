@@ -9,7 +9,7 @@ from intake.http import render_error
 from intake.log import add_ids
 from intake.models.types import utcnow
 from intake.public import bp
-from intake.services.mail import UNSUBSCRIBE_TEXT, read_unsubscribe_token, unsubscribe_lead
+from intake.services.unsubscribe import UNSUBSCRIBE_TEXT, read_unsubscribe_token, unsubscribe_lead
 
 
 @bp.get("/unsubscribe/<token>")

@@ -18,14 +18,8 @@ from sqlalchemy import and_, or_, update
 from intake.extensions import db
 from intake.models import Send
 from intake.services.followups import deferred_until, stop_reason
-from intake.services.mail import (
-    PermanentMailError,
-    TransientMailError,
-    deliver,
-    is_suppressed,
-    render_message,
-    suppress_address,
-)
+from intake.services.mail import PermanentMailError, TransientMailError, deliver, render_message
+from intake.services.unsubscribe import is_suppressed, suppress_address
 
 logger = logging.getLogger(__name__)
 

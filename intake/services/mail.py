@@ -1,4 +1,4 @@
-"""Email: render a ledger row into a message, deliver it by SMTP or keep it locally, unsubscribe.
+"""Email: render a ledger row into a message, and deliver it by SMTP or keep it locally.
 
 No email, subject or header carries health information: patient emails greet by first name and
 say nothing about the answers; staff emails carry a link to the lead and nothing about the
@@ -20,18 +20,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from intake.extensions import db
-from intake.models import CLOSED, Consent, Inquiry, Lead, StaffUser
-from intake.models.sends import CapturedEmail, Send, Suppression
+from intake.extensions import db, dialect_insert
+from intake.models import CLOSED, Inquiry, Lead, StaffUser
+from intake.models.sends import CapturedEmail, Send
 from intake.services.resume import issue_resume_token
-from intake.services.sends import PATIENT_CADENCES, cancel_sends
+from intake.services.sends import PATIENT_CADENCES
 from intake.services.staff_tokens import CADENCES as STAFF_TOKEN_CADENCES
 from intake.services.staff_tokens import staff_token_url
+from intake.services.unsubscribe import unsubscribe_token
 
 SUBJECTS = {
     "confirmation": "We have received your inquiry",
@@ -51,14 +49,6 @@ NURTURE_SUBJECTS = {
     3: "How stem cell therapy is being studied",
     4: "We are here when you are ready",
 }
-
-# The sentence the unsubscribe page shows; its hash is stored with each withdrawal it records.
-UNSUBSCRIBE_TEXT = (
-    "We will stop sending you emails about your inquiry, including reminders and "
-    "follow-up messages."
-)
-UNSUBSCRIBE_TEXT_VERSION = "unsubscribe-2026.1"
-UNSUBSCRIBE_PURPOSES = ("contact_email", "follow_up_emails", "resume_reminders")
 
 
 class MailError(Exception):
@@ -336,16 +326,12 @@ def _classify(exc: Exception) -> MailError:
     return TransientMailError(name)  # disconnects, refused or reset connections, timeouts
 
 
-def _dialect_insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-
-
 def _capture(message: Message) -> None:
     """Keep the message for staff to read; a second delivery of the same one adds nothing."""
     headers = {**message.headers, "From": current_app.config["INTAKE_MAIL_FROM"]}
     # An insert that skips a duplicate Message-ID, so even two racing workers store it once.
     db.session.execute(
-        _dialect_insert()(CapturedEmail)
+        dialect_insert()(CapturedEmail)
         .values(
             message_id=message.message_id,
             recipient=message.recipient,
@@ -356,68 +342,3 @@ def _capture(message: Message) -> None:
         )
         .on_conflict_do_nothing(index_elements=["message_id"])
     )
-
-
-def _serializer() -> URLSafeSerializer:
-    config = current_app.config
-    # Signed with the newest key; old links keep working while a rotated key is a fallback.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt="intake.unsubscribe")
-
-
-def unsubscribe_token(lead_id: int) -> str:
-    """A signed, non-expiring token naming the lead, for unsubscribe links."""
-    return _serializer().dumps(lead_id)
-
-
-def read_unsubscribe_token(token: str) -> int | None:
-    """The lead a genuine token names, or None for anything else."""
-    if len(token) > 200:
-        return None
-    try:
-        lead_id = _serializer().loads(token)
-    except BadData:
-        return None
-    return lead_id if type(lead_id) is int and lead_id > 0 else None
-
-
-def unsubscribe_lead(*, lead_id: int, now: datetime, source: str) -> None:
-    """Withdraw email consent and cancel the lead's queued patient emails.
-
-    Records a withdrawal for each email purpose whose latest record is not already one, so a
-    repeated unsubscribe adds no rows; an unknown (e.g. erased) lead is left alone."""
-    if db.session.get(Lead, lead_id) is None:
-        return
-    latest = _latest_consents(lead_id)
-    withdrawn = {"granted": False, "source": source, "recorded_at": now, "inquiry_id": None}
-    wording = {"text_version": UNSUBSCRIBE_TEXT_VERSION, "text_hash": _sha256(UNSUBSCRIBE_TEXT)}
-    db.session.add_all(
-        Consent(lead_id=lead_id, purpose=purpose, **withdrawn, **wording)
-        for purpose in UNSUBSCRIBE_PURPOSES
-        if latest.get(purpose) is not False
-    )
-    cancel_sends(lead_id=lead_id, cadences=PATIENT_CADENCES, reason="unsubscribed", now=now)
-
-
-def _latest_consents(lead_id: int) -> dict[str, bool]:
-    rows = db.session.execute(
-        db.select(Consent.purpose, Consent.granted)
-        .where(Consent.lead_id == lead_id, Consent.purpose.in_(UNSUBSCRIBE_PURPOSES))
-        .order_by(Consent.recorded_at, Consent.id)
-    )
-    return {purpose: granted for purpose, granted in rows}
-
-
-def suppress_address(*, email: str, reason: str, now: datetime) -> None:
-    """Never email this address again (a permanent bounce or a complaint); once per address."""
-    db.session.execute(
-        _dialect_insert()(Suppression)
-        .values(email=email.strip().lower(), reason=reason, created_at=now)
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-
-
-def is_suppressed(email: str) -> bool:
-    """Whether this address must not be emailed."""
-    query = db.select(Suppression.id).where(Suppression.email == email.strip().lower()).limit(1)
-    return db.session.scalar(query) is not None

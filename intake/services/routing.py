@@ -25,10 +25,8 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from intake.extensions import db
+from intake.extensions import db, dialect_insert
 from intake.models import CLOSED, Lead, RoutingDecision, RoutingRule, StaffUser, Team, TeamMember
 from intake.services.business_hours import BusinessCalendar, add_business_hours
 from intake.services.routing_choice import (
@@ -288,7 +286,7 @@ def ensure_default_routing(*, now: datetime) -> None:
     """On first use, create a round-robin team of coordinators and a catch-all rule for it."""
     if db.session.scalar(select(Team.id).limit(1)) is not None:
         return
-    insert = pg_insert if _is_postgresql() else sqlite_insert
+    insert = dialect_insert()
     team_id = db.session.scalar(
         insert(Team)
         .values(name=DEFAULT_TEAM, strategy="round_robin", created_at=now)

@@ -10,10 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from intake.extensions import db
+from intake.extensions import db, dialect_insert
 from intake.models import Send
 
 PATIENT_CADENCES = ("confirmation", "resume_reminder", "nurture")
@@ -36,9 +34,8 @@ def schedule_send(
     staff_user_id: int | None = None,
 ) -> bool:
     """Add a message to the ledger unless its key is already there; True when added."""
-    dialect_insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        dialect_insert(Send)
+        dialect_insert()(Send)
         .values(
             key=key,
             cadence=cadence,

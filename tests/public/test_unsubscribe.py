@@ -13,14 +13,14 @@ from intake.extensions import db
 from intake.models import Consent, Lead, Send
 from intake.models.types import utcnow
 from intake.services.consents import has_consent
-from intake.services.mail import (
+from intake.services.sends import schedule_send
+from intake.services.staff import create_staff_user
+from intake.services.unsubscribe import (
     UNSUBSCRIBE_PURPOSES,
     UNSUBSCRIBE_TEXT_VERSION,
     read_unsubscribe_token,
     unsubscribe_token,
 )
-from intake.services.sends import schedule_send
-from intake.services.staff import create_staff_user
 from tests.conftest import make_app
 from tests.public.helpers import complete_inquiry, page
 

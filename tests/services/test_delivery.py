@@ -17,16 +17,9 @@ from intake.services.delivery import (
     finish_send,
     retry_dead,
 )
-from intake.services.mail import (
-    PermanentMailError,
-    deliver,
-    is_suppressed,
-    message_id_for,
-    render_message,
-    suppress_address,
-    unsubscribe_lead,
-)
+from intake.services.mail import PermanentMailError, deliver, message_id_for, render_message
 from intake.services.sends import schedule_send, send_key
+from intake.services.unsubscribe import is_suppressed, suppress_address, unsubscribe_lead
 from tests.services.factories import ADDRESS, NOW, make_inquiry, make_lead, record_consent
 from tests.services.test_mail import Answer, Recorder, smtp_server
 

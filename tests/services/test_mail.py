@@ -23,14 +23,12 @@ from intake.services.mail import (
     PermanentMailError,
     TransientMailError,
     deliver,
-    is_suppressed,
     message_id_for,
-    read_unsubscribe_token,
     render_message,
-    suppress_address,
 )
 from intake.services.sends import schedule_send, send_key
 from intake.services.staff import create_staff_user
+from intake.services.unsubscribe import is_suppressed, read_unsubscribe_token, suppress_address
 from tests.conftest import make_app
 from tests.public.helpers import ABOUT_MS, CONTACT, HEALTH, complete_inquiry, send_step
 

@@ -14,9 +14,9 @@ from intake.extensions import db
 from intake.models import Lead, RoutingDecision, Send, StaffUser
 from intake.models.types import utcnow
 from intake.services.followups import plan_followups
-from intake.services.mail import unsubscribe_token
 from intake.services.routing import ensure_default_routing
 from intake.services.staff import create_staff_user
+from intake.services.unsubscribe import unsubscribe_token
 from tests.public.helpers import complete_inquiry
 
 pytestmark = pytest.mark.timeout(180)
