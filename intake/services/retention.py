@@ -64,6 +64,10 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
     for column, value in _BLANKED.items():
         setattr(lead, column, value)
     lead.erased_at = now
+    data = {}
+    if lead.status not in CLOSED:  # nobody may contact, remind about or route an erased lead
+        data = {"from": lead.status, "to": "do_not_contact"}
+        lead.status = "do_not_contact"
     _drop_answers(lead.id)
     _drop_reasons(lead.id)
     db.session.execute(
@@ -74,7 +78,7 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
     )
     _stop_mail(lead.id, addresses, now)
     actor_id = actor.id if actor is not None else None
-    db.session.add(LeadEvent(lead_id=lead.id, at=now, actor_id=actor_id, kind="erased", data={}))
+    db.session.add(LeadEvent(lead_id=lead.id, at=now, actor_id=actor_id, kind="erased", data=data))
     db.session.flush()
     return True
 

@@ -9,7 +9,15 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select, text
 
 from intake.extensions import db, encryption
-from intake.models import AuditEvent, CapturedEmail, EligibilityResult, Lead, LeadEvent, Send
+from intake.models import (
+    CLOSED,
+    AuditEvent,
+    CapturedEmail,
+    EligibilityResult,
+    Lead,
+    LeadEvent,
+    Send,
+)
 from intake.models.types import utcnow
 from intake.services.answers import write_answers
 from intake.services.retention import purge_expired
@@ -91,6 +99,7 @@ def assert_erased(app, lead_id: int) -> None:
     with app.app_context():
         lead = db.session.get(Lead, lead_id)
         assert lead.erased_at is not None
+        assert lead.status in CLOSED  # an open lead is closed: nobody contacts or routes it
         assert (lead.first_name, lead.last_name) == ("Erased", "Erased")
         for column in (
             "email",
