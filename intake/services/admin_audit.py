@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from intake.extensions import db
 from intake.models import AuditEvent, StaffUser
+from intake.services.export import neutralise
 
 CSV_HEADER = (
     "seq",
@@ -26,8 +27,6 @@ CSV_HEADER = (
     "detail",
     "ip",
 )
-# A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,6 @@ class AuditFilters:
         return detail
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _names_lead(lead_id: int) -> ColumnElement[bool]:
     """The row's lead ids include this one (a JSON array; each backend has its own test)."""
     if db.engine.dialect.name == "postgresql":
@@ -65,7 +60,7 @@ def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
     if filters.actor_id is not None:
         where.append(AuditEvent.actor_id == filters.actor_id)
     if filters.action:
-        where.append(AuditEvent.action.like(_escape_like(filters.action) + "%", escape="\\"))
+        where.append(AuditEvent.action.startswith(filters.action, autoescape=True))
     if filters.lead_id is not None:
         where.append(_names_lead(filters.lead_id))
     if filters.outcome:
@@ -100,12 +95,6 @@ def audit_page(
     return rows, (rows[-1][0].seq if more else None)
 
 
-def csv_safe(value: object) -> str:
-    """The cell as text, with a leading quote when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def audit_csv_rows(*, filters: AuditFilters, batch: int = 1000) -> Iterator[list[str]]:
     """The header, then every matching row newest first, fetched a batch at a time."""
     yield list(CSV_HEADER)
@@ -113,7 +102,7 @@ def audit_csv_rows(*, filters: AuditFilters, batch: int = 1000) -> Iterator[list
     while True:
         rows = _rows(filters, before, batch)
         for event, actor_name in rows:
-            yield [csv_safe(value) for value in _csv_values(event, actor_name)]
+            yield [neutralise(value) for value in _csv_values(event, actor_name)]
         if len(rows) < batch:
             return
         before = rows[-1][0].seq

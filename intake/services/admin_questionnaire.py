@@ -12,11 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from intake.extensions import db, encryption
+from intake.extensions import db
 from intake.models import EligibilityResult, Inquiry, Lead
 from intake.questionnaire.definition import Definition
-from intake.questionnaire.eligibility import evaluate
-from intake.services.inquiries import all_answers
+from intake.services.inquiries import all_answers, record_eligibility
 
 
 @dataclass(frozen=True)
@@ -86,23 +85,15 @@ def reevaluate_outdated(*, definition: Definition, now: datetime, limit: int = 5
 
 
 def _reevaluate(inquiry: Inquiry, definition: Definition, now: datetime) -> str:
-    answers = all_answers(inquiry, definition.questionnaire)
-    today = (inquiry.completed_at or now).date()
-    outcome = evaluate(definition.ruleset, answers, today=today)
-    result = EligibilityResult(
-        inquiry_id=inquiry.id,
-        lead_id=inquiry.lead_id,
-        outcome=outcome.outcome,
-        ruleset_id=outcome.ruleset_id,
-        ruleset_version=outcome.ruleset_version,
-        patient_message=outcome.patient_message,
-        evaluated_at=now,
+    """Judge the inquiry as of the day it was sent, so age rules answer as they did then."""
+    return record_eligibility(
+        inquiry=inquiry,
+        definition=definition,
+        answers=all_answers(inquiry, definition.questionnaire),
+        now=now,
+        today=(inquiry.completed_at or now).date(),
+        update_lead=False,
     )
-    result.triggered_sealed = encryption.keyring.seal_json(
-        [vars(rule) for rule in outcome.triggered], context=result.triggered_context
-    )
-    db.session.add(result)
-    return outcome.outcome
 
 
 def _newest_completed(lead_ids: list[int]) -> dict[int, int]:

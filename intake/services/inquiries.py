@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, insert, or_, update
@@ -251,7 +251,7 @@ def complete_inquiry(*, inquiry: Inquiry, definition: Definition, now: datetime)
     if not claimed:
         return False
     _record_consents(inquiry, questionnaire, answers, now)
-    _record_eligibility(inquiry, definition, answers, now)
+    record_eligibility(inquiry=inquiry, definition=definition, answers=answers, now=now)
     inquiry.lead.incomplete = False
     record_event(topic="inquiry.completed", now=now, lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
     return True
@@ -278,8 +278,18 @@ def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, no
     )
 
 
-def _record_eligibility(inquiry: Inquiry, definition: Definition, answers, now) -> None:
-    outcome = evaluate(definition.ruleset, answers, today=now.date())
+def record_eligibility(
+    *,
+    inquiry: Inquiry,
+    definition: Definition,
+    answers,
+    now: datetime,
+    today: date | None = None,
+    update_lead: bool = True,
+) -> str:
+    """Evaluate the rules on the answers (as of ``today``, default now) and store the result
+    with its sealed triggered rules; the lead takes the outcome unless told otherwise."""
+    outcome = evaluate(definition.ruleset, answers, today=today or now.date())
     result = EligibilityResult(
         inquiry_id=inquiry.id,
         lead_id=inquiry.lead_id,
@@ -293,7 +303,9 @@ def _record_eligibility(inquiry: Inquiry, definition: Definition, answers, now) 
         [vars(rule) for rule in outcome.triggered], context=result.triggered_context
     )
     db.session.add(result)
-    inquiry.lead.eligibility_outcome = outcome.outcome
+    if update_lead:
+        inquiry.lead.eligibility_outcome = outcome.outcome
+    return outcome.outcome
 
 
 def latest_eligibility(inquiry: Inquiry) -> EligibilityResult | None:
