@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from intake.extensions import db, login_manager
@@ -77,8 +79,27 @@ def _guard():
     return None
 
 
+@bp.errorhandler(CSRFError)
+def _form_expired(error: CSRFError):
+    """A staff form whose security token expired or is missing: say so, and go back to the
+    page it came from (same site only) rather than showing a bare 400."""
+    flash(
+        "That form had been open too long to be sent safely. Please check it and send it again.",
+        "error",
+    )
+    referrer = urlsplit(request.referrer or "")
+    back = referrer.path if referrer.netloc == request.host and referrer.path else None
+    return redirect(back or url_for("staff.queue"), code=303)
+
+
 @bp.after_request
-def _no_store(response):
+def _audit_unaudited_views(response):
+    """Every page a signed-in person is shown is audited: a view that recorded nothing more
+    specific gets a plain ``page.viewed`` row, so forgetting to audit cannot hide a view."""
+    shown = request.method == "GET" and response.status_code < 400
+    if shown and current_user.is_authenticated and not g.get("staff_audited"):
+        audit("page.viewed", target=request.endpoint)
+        db.session.commit()
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -105,6 +126,7 @@ def audit(
         ip=request.remote_addr,
         outcome=outcome,
     )
+    g.staff_audited = True
 
 
 def deny(*, target: str | None = None, lead_ids: Iterable[int] = (), code: int = 403):

@@ -15,10 +15,12 @@ from intake.models import AuditEvent, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
 from intake.services.sessions import open_session
 from intake.services.signin import seal_totp_secret
+from tests.public.helpers import page
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
-_hasher = PasswordHasher()
+# argon2 is slow on purpose: hash the shared test password once, not once per account.
+PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def make_staff(app):
                 email=fields.pop("email", f"{role}{number}@clinic.example"),
                 name=fields.pop("name", f"{role.title()} {number}"),
                 role=role,
-                password_hash=_hasher.hash(PASSWORD),
+                password_hash=PASSWORD_HASH,
                 must_change_password=False,
                 totp_confirmed_at=utcnow(),
                 **fields,
@@ -78,6 +80,11 @@ def staff_client(app, make_staff, sign_in):
         return sign_in(app.test_client(), make_staff(role, **fields))
 
     return build
+
+
+def csrf_token(client, url: str = "/staff/admin/") -> str:
+    """The session's CSRF token, from the sign-out form every staff page carries."""
+    return page(client.get(url)).find("input", {"name": "csrf_token"})["value"]
 
 
 def audit_count(app, **where) -> int:

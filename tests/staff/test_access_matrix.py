@@ -221,6 +221,24 @@ def test_staff_of_another_team_get_404_for_every_lead_route_and_each_refusal_is_
         assert lead.status == "new" and lead.erasure_requested_at is None
 
 
+def test_every_staff_page_shown_to_a_signed_in_person_writes_exactly_one_audit_row(
+    app, world, sign_in
+):
+    ids, args = world
+    counts = {}
+    for endpoint, method, url in requests_for(app, args):
+        if method != "GET" or not endpoint.startswith("staff.") or MATRIX[endpoint].roles is ANYONE:
+            continue
+        client = sign_in(
+            app.test_client(), ids["admin" if "admin" in MATRIX[endpoint].roles else "clinician"]
+        )
+        before = audit_count(app)
+        response = send(client, method, url)
+        counts[url] = (response.status_code, audit_count(app) - before)
+    assert {url: added for url, (_status, added) in counts.items()} == dict.fromkeys(counts, 1)
+    assert all(status == 200 for status, _added in counts.values()), counts
+
+
 def test_guessed_lead_ids_are_404_even_for_admins(app, world, sign_in):
     ids, args = world
     guessed = {**args, "lead_id": args["lead_id"] + 1000}
@@ -228,3 +246,23 @@ def test_guessed_lead_ids_are_404_even_for_admins(app, world, sign_in):
         if MATRIX[endpoint].lead and "admin" in MATRIX[endpoint].roles:
             response = send(sign_in(app.test_client(), ids["admin"]), method, url)
             assert response.status_code == 404, f"{method} {url}"
+
+
+def test_a_staff_form_sent_without_a_valid_token_changes_nothing_and_says_why(
+    app_factory, make_staff, sign_in
+):
+    app = app_factory()  # CSRF checks on, as in production
+    coordinator = make_staff("coordinator", team="Team A")
+    with app.app_context():
+        lead_id = make_lead(owner_id=coordinator).id
+        db.session.commit()
+    client = sign_in(app.test_client(), coordinator)
+    page_url = f"/staff/leads/{lead_id}"
+    response = client.post(
+        f"{page_url}/notes",
+        data={"text": "Called back", "csrf_token": "forged"},
+        headers={"Referer": f"http://localhost{page_url}"},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == page_url
+    assert "open too long" in client.get(page_url).get_data(as_text=True)
+    assert audit_count(app, action="lead.note_added") == 0

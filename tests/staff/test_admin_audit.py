@@ -7,22 +7,13 @@ import csv
 import io
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
 from sqlalchemy import select, text
 
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.types import utcnow
 from intake.services.audit import record_audit
-from tests.staff.conftest import audit_count
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def csrf_token(client) -> str:
-    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
+from tests.staff.conftest import audit_count, csrf_token, page
 
 
 def last_audit(app) -> AuditEvent:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from intake.extensions import db
@@ -13,17 +12,9 @@ from intake.models import AuditEvent, EligibilityResult, Lead
 from intake.models.types import utcnow
 from intake.questionnaire.definition import Rule
 from intake.services.demo import add_demo_leads
-from tests.staff.conftest import audit_count
+from tests.staff.conftest import audit_count, csrf_token, page
 
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def csrf_token(client) -> str:
-    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
 
 
 def test_the_cadence_page_documents_each_cadence_and_previews_every_email(app, staff_client):

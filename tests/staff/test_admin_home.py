@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 
 from intake.extensions import db
 from intake.models import OutboxEvent, Send
 from intake.models.types import utcnow
 from tests.services.factories import make_lead
-from tests.staff.conftest import audit_count
+from tests.staff.conftest import audit_count, page
 
 ADMIN_PAGES = [
     "/staff/admin/",
@@ -37,15 +36,6 @@ ADMIN_POSTS = [
     "/staff/admin/audit/verify",
     "/staff/admin/retention/1/erase",
 ]
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def csrf_token(client) -> str:
-    """The session's CSRF token, from the sign-out form every staff page carries."""
-    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)

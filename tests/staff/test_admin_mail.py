@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import AuditEvent, CapturedEmail, Send
 from intake.models.types import utcnow
 from tests.services.factories import ADDRESS, make_lead
-from tests.staff.conftest import audit_count
+from tests.staff.conftest import audit_count, csrf_token, page
 
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def csrf_token(client) -> str:
-    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
 
 
 def last_audit(app) -> AuditEvent:

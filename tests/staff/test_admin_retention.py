@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
 from sqlalchemy import func, select, text
 
 from intake.extensions import db, encryption
@@ -22,19 +21,11 @@ from intake.models.types import utcnow
 from intake.services.answers import write_answers
 from intake.services.retention import purge_expired
 from tests.services.factories import make_inquiry, make_lead
-from tests.staff.conftest import audit_count
+from tests.staff.conftest import audit_count, csrf_token, page
 from workers.tasks import purge_retention
 
 ADDRESS = "erase.me@example.org"
 CAREGIVER = "helper.person@example.org"
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def csrf_token(client) -> str:
-    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
 
 
 def full_lead(app, **fields) -> int:

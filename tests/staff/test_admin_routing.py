@@ -3,20 +3,11 @@ and each save is audited once."""
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import AuditEvent, RoutingRule, Team, TeamMember
-from tests.staff.conftest import audit_count
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def csrf_token(client) -> str:
-    return page(client.get("/staff/admin/")).find("input", {"name": "csrf_token"})["value"]
+from tests.staff.conftest import audit_count, csrf_token, page
 
 
 def last_audit(app) -> AuditEvent:

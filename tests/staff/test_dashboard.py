@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import Team
 from intake.models.types import utcnow
 from tests.services.factories import make_lead
-from tests.staff.conftest import QueryCounter, audit_count
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+from tests.staff.conftest import QueryCounter, audit_count, page
 
 
 def seed(app, *, team: str | None = None) -> None:

@@ -7,18 +7,14 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy import insert, select
 
 from intake.extensions import db
 from intake.models import AuditEvent, Lead, LeadEvent, Team
 from intake.models.types import utcnow
 from tests.services.factories import LEAD, make_lead
-from tests.staff.conftest import QueryCounter, audit_count
-
-
-def page(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+from tests.staff.conftest import QueryCounter, audit_count, page
+from tests.staff.conftest import csrf_token as staff_csrf_token
 
 
 def shown_ids(response) -> list[int]:
@@ -185,7 +181,7 @@ def test_sorting_by_newest_oldest_and_recently_updated(staff_client, seed):
 
 
 def csrf_token(client) -> str:
-    return page(client.get("/staff/")).select_one('input[name="csrf_token"]')["value"]
+    return staff_csrf_token(client, "/staff/")
 
 
 def search(client, term: str, **filters):
