@@ -107,6 +107,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     os.makedirs(current_app.instance_path, exist_ok=True)
     broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
     click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
+    click.echo(f"  staff sign in at http://{host}:{port}/staff/")
     click.echo(f"  web, a worker and the scheduler, on {broker}")
     supervisor = Supervisor(
         [

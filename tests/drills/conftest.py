@@ -5,21 +5,26 @@ it did, Celery workers that a drill may ``kill -9``, and the one-line ``DRILL`` 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from intake import create_app
+from intake.config import celery_settings
+from intake.crypto import generate_key
 from intake.extensions import db
+from tests.conftest import empty_tables
+from tests.drills.broker import DrillSink, ThrowawayRedis, wait_until  # noqa: F401 (shared)
 from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
     Sink,
     free_port,
@@ -124,17 +129,6 @@ def unacked(redis_url: str) -> int:
     return redis.Redis.from_url(redis_url).hlen("unacked")
 
 
-def wait_until(check, *, timeout: float, every: float = 0.25):
-    """Poll ``check`` until it returns something truthy; that value, or None at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    return None
-
-
 class KillableWorkers:
     """Celery worker processes, each the leader of its own process group, that a drill may
     ``kill -9`` whole (main process and pool children); the survivors are stopped after.
@@ -209,3 +203,75 @@ def drill_report(request, capsys):
         return line
 
     return report
+
+
+# --- the broker drills' own Redis, SMTP sink, settings and app ------------------------------------
+
+
+@pytest.fixture
+def broker(tmp_path):
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sink():
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command otherwise
+    collected, port = DrillSink(), free_port()
+    controller = Controller(collected, hostname="127.0.0.1", port=port)
+    controller.start()
+    collected.url = f"smtp://127.0.0.1:{port}"
+    try:
+        yield collected
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def drill_database(postgres_url):
+    """The session's PostgreSQL database, migrated (a no-op when another fixture did it)."""
+    app = create_app({"INTAKE_ENV": "testing", "SQLALCHEMY_DATABASE_URI": postgres_url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return postgres_url
+
+
+@pytest.fixture
+def settings(drill_database, broker, sink, tmp_path):
+    """The environment shared by gunicorn, the workers and the beats (same keys, same stores)."""
+    return {
+        "DATABASE_URL": drill_database,
+        "REDIS_URL": broker.url,
+        "SMTP_URL": sink.url,
+        "SECRET_KEY": "broker-drills-" + "k" * 40,
+        "INTAKE_ENCRYPTION_KEYS": generate_key(),
+        "INTAKE_BASE_URL": "https://intake.test",
+        "INTAKE_INSTANCE_PATH": str(tmp_path),
+        "INTAKE_ENV": "development",
+        "INTAKE_MIN_FILL_SECONDS": "0",
+    }
+
+
+@pytest.fixture
+def local_app(settings, tmp_path):
+    """This process's view of the same database; its nudges go to an in-memory broker, so the
+    only way work reaches the workers is the one under test."""
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"],
+            "SECRET_KEY": settings["SECRET_KEY"],
+            "INTAKE_ENCRYPTION_KEYS": [settings["INTAKE_ENCRYPTION_KEYS"]],
+            "INTAKE_BASE_URL": settings["INTAKE_BASE_URL"],
+            "INTAKE_INQUIRY_RATE_LIMIT": "10000 per minute",
+            "CELERY": {**celery_settings(None, tmp_path), "broker_url": "memory://"},
+        }
+    )
+    empty_tables(app)
+    yield app
+    empty_tables(app)
