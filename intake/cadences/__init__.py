@@ -33,6 +33,9 @@ class Cadence:
     per: str
     steps: tuple[timedelta, ...]
     stops: frozenset[str]
+    # The file's step delays as written ("1h"), for the admin page and its overrides.
+    step_texts: tuple[str, ...] = ()
+    enabled: bool = True
 
 
 def parse_delay(text: str, where: str) -> timedelta:
@@ -72,6 +75,7 @@ def parse_cadences(raw: dict) -> dict[str, Cadence]:
             per=spec["per"],
             steps=tuple(parse_delay(step, where) for step in spec["steps"]),
             stops=frozenset(spec.get("stops") or ()),
+            step_texts=tuple(str(step).strip() for step in spec["steps"]),
         )
     return cadences
 

@@ -10,6 +10,7 @@ from intake.models.lead import CLOSED, PIPELINE, STATUSES, Lead
 from intake.models.outbox import OutboxEvent
 from intake.models.routing import STRATEGIES, RoutingDecision, RoutingRule, Team, TeamMember
 from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
+from intake.models.settings import CadenceSetting
 from intake.models.staff import ROLES, StaffUser
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "TOKEN_PURPOSES",
     "AuditEvent",
     "AuditHead",
+    "CadenceSetting",
     "LeadEvent",
     "RecoveryCode",
     "StaffSession",

@@ -7,10 +7,11 @@ from datetime import datetime, time
 
 from flask import current_app
 
-from intake.cadences import Cadence, load_cadences, outside_quiet_hours
+from intake.cadences import Cadence, outside_quiet_hours
 from intake.extensions import db
 from intake.models import CLOSED, Inquiry, Lead, Send, StaffUser
 from intake.models.types import utcnow
+from intake.services.cadence_settings import effective_cadences
 from intake.services.consents import has_consent
 from intake.services.sends import cancel_sends, schedule_send, send_key
 from intake.services.staff_tokens import CADENCES as STAFF_TOKEN_CADENCES
@@ -43,8 +44,8 @@ def plan_followups(*, topic: str, lead_id: int, inquiry_id: int, now: datetime) 
             lead_id=lead_id, cadences=("resume_reminder",), reason="inquiry_completed", now=now
         )
     planned = 0
-    for cadence in load_cadences().values():
-        if cadence.trigger != topic:
+    for cadence in effective_cadences().values():
+        if cadence.trigger != topic or not cadence.enabled:
             continue
         if cadence.consent and not has_consent(lead_id=lead_id, purpose=cadence.consent):
             continue
@@ -97,15 +98,15 @@ def _staff_stop(send: Send) -> str | None:
 
 def stop_reason(send: Send) -> str | None:
     """Why this message must not go now, checked again at send time; None when it may."""
-    cadence = load_cadences().get(send.cadence)
+    cadence = effective_cadences().get(send.cadence)
     if cadence is not None and cadence.audience == "patient":
-        return _patient_stop(send, cadence)
+        return "cadence_off" if not cadence.enabled else _patient_stop(send, cadence)
     return _staff_stop(send)
 
 
 def deferred_until(send: Send, now: datetime) -> datetime | None:
     """A later time for a patient message that has come due in the patient's quiet hours."""
-    cadence = load_cadences().get(send.cadence)
+    cadence = effective_cadences().get(send.cadence)
     if cadence is None or not cadence.quiet_hours or send.lead_id is None:
         return None
     lead = db.session.get(Lead, send.lead_id)

@@ -39,6 +39,7 @@ STOP_REASONS = {
     "reassigned": "the lead was reassigned",
     "staff_inactive": "the staff member is inactive",
     "suppressed": "the address is suppressed",
+    "cadence_off": "the clinic switched these emails off",
 }
 CONSENT_LABELS = {
     "privacy_notice": "privacy notice",
