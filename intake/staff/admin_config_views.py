@@ -4,6 +4,7 @@ with re-evaluation (``admin.questionnaire``)."""
 from __future__ import annotations
 
 from flask import current_app, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user
 
 from intake.extensions import db
 from intake.models.types import utcnow
@@ -19,8 +20,15 @@ from intake.services.admin_questionnaire import (
     reevaluate_outdated,
     results_by_version,
 )
+from intake.services.cadence_settings import (
+    CadenceSettingError,
+    effective_cadences,
+    reset_cadence_setting,
+    save_cadence_setting,
+)
 from intake.staff import bp
 from intake.staff.access import audit, deny, requires
+from intake.staff.admin_forms import CadenceForm
 from intake.staff.admin_views import audit_page_view
 
 # The HTML preview is email markup, not a page of ours: no scripts, no requests, no framing;
@@ -28,21 +36,89 @@ from intake.staff.admin_views import audit_page_view
 PREVIEW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
 
 
-@bp.get("/admin/cadences")
-@requires("admin.cadences")
-def admin_cadences():
-    """Each cadence's settings, and the text of every email with sample data."""
+def _cadence_forms(failed: str | None = None, form: CadenceForm | None = None) -> dict:
+    forms = {}
+    for name, cadence in effective_cadences().items():
+        if name == failed:
+            forms[name] = form
+            continue
+        forms[name] = CadenceForm(
+            prefix=name,
+            formdata=None,
+            data={
+                "enabled": cadence.enabled,
+                "steps": ", ".join(cadence.step_texts),
+                "quiet_hours": cadence.quiet_hours,
+            },
+        )
+    return forms
+
+
+def _cadences_page(forms: dict, status: int = 200):
     shown = [
         (preview, render_preview(template=preview.template, step=preview.step, kind="text"))
         for preview in previews()
     ]
-    audit_page_view()
-    return render_template(
+    page = render_template(
         "staff/admin/cadences.html",
-        cadences=cadences(),
+        cadences=list(effective_cadences().values()),
+        defaults={cadence.name: cadence for cadence in cadences()},
+        forms=forms,
         previews=shown,
         describe_delay=describe_delay,
     )
+    return page, status
+
+
+@bp.get("/admin/cadences")
+@requires("admin.cadences")
+def admin_cadences():
+    """Each cadence's settings, a form to change them, and every email with sample data."""
+    audit_page_view()
+    return _cadences_page(_cadence_forms())
+
+
+@bp.post("/admin/cadences/<name>")
+@requires("admin.cadences")
+def admin_cadence_save(name: str):
+    """Switch a cadence on or off, change its delays or its quiet hours."""
+    if name not in effective_cadences():
+        deny(target=f"cadence:{name}", code=404)
+    form = CadenceForm(prefix=name)
+    if form.validate_on_submit():
+        try:
+            save_cadence_setting(
+                name=name,
+                enabled=form.enabled.data,
+                steps_text=form.steps.data,
+                quiet_hours=form.quiet_hours.data,
+                actor=current_user,
+                now=utcnow(),
+            )
+        except CadenceSettingError as error:
+            form.steps.errors.append(str(error))
+        else:
+            audit("cadence.saved", target=f"cadence:{name}", detail={"enabled": form.enabled.data})
+            db.session.commit()
+            flash(f"The {name.replace('_', ' ')} settings are saved.", "info")
+            return redirect(url_for("staff.admin_cadences", _anchor=f"cadence-{name}"), code=303)
+    db.session.rollback()
+    audit("cadence.saved", target=f"cadence:{name}", outcome="failed")
+    db.session.commit()
+    return _cadences_page(_cadence_forms(failed=name, form=form), 422)
+
+
+@bp.post("/admin/cadences/<name>/reset")
+@requires("admin.cadences")
+def admin_cadence_reset(name: str):
+    """Back to the settings in cadences.yaml."""
+    if name not in effective_cadences():
+        deny(target=f"cadence:{name}", code=404)
+    reset = reset_cadence_setting(name=name)
+    audit("cadence.reset", target=f"cadence:{name}", detail={"changed": reset})
+    db.session.commit()
+    flash(f"The {name.replace('_', ' ')} settings are back to the defaults.", "info")
+    return redirect(url_for("staff.admin_cadences", _anchor=f"cadence-{name}"), code=303)
 
 
 @bp.get("/admin/cadences/preview/<template>/<int:step>.html")

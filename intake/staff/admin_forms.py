@@ -150,3 +150,16 @@ class AuditFilterForm(FlaskForm):
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date must not be before the start date.")
+
+
+class CadenceForm(FlaskForm):
+    """One cadence's settings; the delays are checked against the cadence by the service."""
+
+    enabled = BooleanField("Send these emails")
+    steps = StringField(
+        "Delays after the start",
+        [DataRequired("Give at least one delay, like 1h or 3d."), Length(max=200)],
+        filters=[_clean],
+        description="Separated by commas, like 1h, 24h, 72h (m minutes, h hours, d days).",
+    )
+    quiet_hours = BooleanField("Wait for the patient's daytime")

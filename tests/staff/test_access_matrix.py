@@ -93,6 +93,8 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_rule_new",
             "staff.admin_cadences",
             "staff.admin_cadence_preview",
+            "staff.admin_cadence_save",
+            "staff.admin_cadence_reset",
             "staff.admin_questionnaire",
             "staff.admin_reevaluate",
             "staff.admin_dead_letters",
@@ -142,7 +144,7 @@ def world(app, make_staff):
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
                 "template": "confirmation", "step": 1, "token": "not-a-real-token",
-                "step_id": "about_ms", "filename": "intake.css"}  # fmt: skip
+                "step_id": "about_ms", "filename": "intake.css", "name": "nurture"}  # fmt: skip
     return ids, args
 
 

@@ -124,3 +124,53 @@ def test_re_evaluation_applies_changed_rules_to_older_results(app, staff_client)
     client.post("/staff/admin/questionnaire/reevaluate", data={"csrf_token": token})
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(EligibilityResult)) == 10
+
+
+def test_an_admin_changes_a_cadence_and_the_next_plans_follow_it(app, staff_client):
+    from intake.services.cadence_settings import effective_cadences
+
+    admin = staff_client("admin")
+    response = admin.post(
+        "/staff/admin/cadences/nurture",
+        data={
+            "nurture-csrf_token": csrf_token(admin, "/staff/admin/cadences"),
+            "nurture-steps": "2d, 6d",
+            "nurture-quiet_hours": "y",
+        },
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        nurture = effective_cadences()["nurture"]
+        assert (nurture.enabled, nurture.step_texts) == (False, ("2d", "6d"))
+    shown = page(admin.get("/staff/admin/cadences"))
+    row = shown.find("th", string="nurture").parent
+    assert "switched off" in row.get_text()
+    assert audit_count(app, action="cadence.saved", outcome="ok") == 1
+
+
+def test_a_cadence_change_that_cannot_work_is_explained_next_to_the_field_and_kept(
+    app, staff_client
+):
+    admin = staff_client("admin")
+    response = admin.post(
+        "/staff/admin/cadences/resume_reminder",
+        data={
+            "resume_reminder-csrf_token": csrf_token(admin, "/staff/admin/cadences"),
+            "resume_reminder-enabled": "y",
+            "resume_reminder-steps": "24h, 1h",
+        },
+    )
+    assert response.status_code == 422
+    field = page(response).find(id="resume_reminder-steps")
+    assert field["value"] == "24h, 1h"
+    assert "resume_reminder-steps-error" in field["aria-describedby"]
+    error = page(response).find(id="resume_reminder-steps-error").get_text()
+    assert "increasing order" in error
+    assert audit_count(app, action="cadence.saved", outcome="failed") == 1
+
+    reset = admin.post(
+        "/staff/admin/cadences/resume_reminder/reset",
+        data={"csrf_token": csrf_token(admin, "/staff/admin/cadences")},
+    )
+    assert reset.status_code == 303
+    assert audit_count(app, action="cadence.reset") == 1
