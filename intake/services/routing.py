@@ -24,10 +24,19 @@ from dataclasses import replace
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, not_, select, update
 
 from intake.extensions import db, dialect_insert
-from intake.models import CLOSED, Lead, RoutingDecision, RoutingRule, StaffUser, Team, TeamMember
+from intake.models import (
+    CLOSED,
+    Lead,
+    RoutingDecision,
+    RoutingRule,
+    StaffToken,
+    StaffUser,
+    Team,
+    TeamMember,
+)
 from intake.services.business_hours import BusinessCalendar, add_business_hours
 from intake.services.routing_choice import (
     REASON_LENGTH,
@@ -86,11 +95,17 @@ def _active_rules() -> list[RoutingRule]:
 
 
 def _members(team_id: int) -> list[StaffUser]:
+    """The team's members, less anyone invited who has not yet signed in (they could not
+    open the lead they were given)."""
+    invited = select(StaffToken.id).where(
+        StaffToken.user_id == StaffUser.id, StaffToken.purpose == "invitation"
+    )
+    not_yet_in = and_(StaffUser.last_sign_in_at.is_(None), exists(invited))
     return list(
         db.session.scalars(
             select(StaffUser)
             .join(TeamMember, TeamMember.staff_user_id == StaffUser.id)
-            .where(TeamMember.team_id == team_id)
+            .where(TeamMember.team_id == team_id, not_(not_yet_in))
             .order_by(StaffUser.id)
             .execution_options(populate_existing=True)
         )

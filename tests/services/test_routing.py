@@ -10,7 +10,16 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.extensions import db
-from intake.models import Lead, RoutingDecision, RoutingRule, Send, StaffUser, Team, TeamMember
+from intake.models import (
+    Lead,
+    RoutingDecision,
+    RoutingRule,
+    Send,
+    StaffToken,
+    StaffUser,
+    Team,
+    TeamMember,
+)
 from intake.services.routing import (
     LeadNotFound,
     ensure_default_routing,
@@ -221,6 +230,19 @@ def test_unavailable_staff_are_never_chosen(ctx):
 
     owners = {route(make_lead()).staff_user_id for _ in range(6)}
     assert owners == {back.id}
+
+
+def test_someone_invited_gets_leads_only_once_they_have_signed_in(ctx):
+    invited, colleague = make_staff("Invited"), make_staff("Colleague")
+    add(StaffToken(token_hash="0" * 64, user_id=invited.id, purpose="invitation",
+                   created_at=NOW, expires_at=NOW + timedelta(days=7)))  # fmt: skip
+    make_rule("Everyone", make_team("All", [invited, colleague]))
+    db.session.commit()
+    assert {route(make_lead()).staff_user_id for _ in range(3)} == {colleague.id}
+
+    invited.last_sign_in_at = NOW
+    db.session.commit()
+    assert invited.id in {route(make_lead()).staff_user_id for _ in range(3)}
 
 
 def test_no_match_leaves_the_lead_unassigned_and_alerts_each_active_admin(ctx):
