@@ -69,9 +69,11 @@ def celery_settings(
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        # When the broker connection drops, a late-acked task will be redelivered anyway;
-        # cancelling it here keeps two copies from running side by side (Celery 6's default).
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # When the broker connection drops, a task already running finishes its work: its
+        # ledger row is claimed, so a redelivered copy finds nothing to do. Cancelling it
+        # (Celery 6's planned default) would strand that claimed row until the claim times
+        # out; drill R4 caught exactly that. Set explicitly so the choice is ours.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_prefetch_multiplier": 1,
         "task_time_limit": time_limit,
         "task_soft_time_limit": int(time_limit * 0.8),
