@@ -1,0 +1,299 @@
+"""axe-core in Chromium (QUALITY.md A1): no WCAG 2.0, 2.1 and 2.2 A or AA violations on any
+public page in any state, nor on the staff pages.
+
+axe-core comes inside the PyPI package ``axe-playwright-python``; it is injected through the
+DevTools protocol (``page.evaluate``), which the pages' strict CSP does not block, so the pages
+are checked exactly as served. Every rule with those tags runs, colour contrast included.
+
+Each test visits several pages and checks them all before failing, so one CI run lists every
+violation on every page: rule id, impact, help text and where (the first few CSS selectors).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+from playwright.sync_api import Page, expect
+
+from intake.extensions import db
+from intake.models import Lead, StaffUser
+from intake.services.signin import open_totp_secret
+from intake.services.unsubscribe import unsubscribe_token
+from tests.browser.conftest import DESKTOP
+from tests.browser.test_inquiry_in_browser import (
+    confirmed,
+    fill,
+    fill_about_ms,
+    fill_contact,
+    fill_health,
+    give_consents_and_send,
+    on_step,
+    save_and_continue,
+    send_step_one_nearly_empty,
+)
+from tests.conftest import service_unavailable
+from tests.public.helpers import CONTACT, complete_inquiry, send_step
+from tests.services.factories import make_inquiry, make_lead
+from tests.staff.conftest import PASSWORD, make_staff  # noqa: F401 (fixture, used by name)
+
+pytestmark = pytest.mark.browser
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SHOWN_TARGETS = 5
+
+
+@pytest.fixture(scope="module")
+def axe():
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:  # a dev dependency: `uv sync` installs it
+        service_unavailable("axe-core (PyPI package axe-playwright-python) is not installed")
+    return Axe()
+
+
+class Audit:
+    """Runs axe on each page it is shown and keeps a readable account of what failed."""
+
+    def __init__(self, axe) -> None:
+        self.axe = axe
+        self.checked: list[str] = []
+        self.failures: list[str] = []
+
+    def check(self, page: Page, name: str, *, skip_rules: dict[str, str] | None = None) -> None:
+        """``skip_rules`` maps a rule id to the reason it cannot apply to this page."""
+        options: dict = {
+            "runOnly": {"type": "tag", "values": WCAG_TAGS},
+            "resultTypes": ["violations"],
+        }
+        if skip_rules:
+            options["rules"] = {rule: {"enabled": False} for rule in skip_rules}
+        violations = self.axe.run(page, options=options).response["violations"]
+        self.checked.append(name)
+        if violations:
+            self.failures.append(describe(name, page.url, violations))
+
+    def assert_clean(self) -> None:
+        assert not self.failures, (
+            f"axe found violations on {len(self.failures)} of {len(self.checked)} pages:\n\n"
+            + "\n\n".join(self.failures)
+        )
+
+
+def describe(name: str, url: str, violations: list[dict]) -> str:
+    lines = [f"== {name} ({url})"]
+    for violation in violations:
+        nodes = violation["nodes"]
+        lines.append(
+            f"- {violation['id']} [{violation['impact']}] {violation['help']} "
+            f"({len(nodes)} element{'s' if len(nodes) != 1 else ''}; {violation['helpUrl']})"
+        )
+        for node in nodes[:SHOWN_TARGETS]:
+            target = " ".join(str(part) for part in node["target"])
+            summary = " ".join((node.get("failureSummary") or "").split())
+            lines.append(f"    {target}: {summary[:300]}")
+        if len(nodes) > SHOWN_TARGETS:
+            lines.append(f"    … and {len(nodes) - SHOWN_TARGETS} more")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def audit(axe) -> Audit:
+    return Audit(axe)
+
+
+def test_the_check_reports_what_it_finds(page, audit):
+    """The check itself: a page with known faults fails, and the message says what and where."""
+    page.set_content(
+        '<html lang="en"><head><title>Faulty</title></head><body><main>'
+        '<p class="faint">Too faint to read</p><input id="nameless"></main></body></html>'
+    )
+    page.add_style_tag(content=".faint { color: #bbb; }")
+    audit.check(page, "a faulty page")
+    with pytest.raises(AssertionError) as failed:
+        audit.assert_clean()
+    message = str(failed.value)
+    assert "color-contrast [serious] Elements must meet minimum color contrast ratio" in message
+    assert "label [critical]" in message
+    assert "    p: Fix any of the following: Element has insufficient color contrast" in message
+    assert "    #nameless: Fix any of the following:" in message
+
+
+# --- The public pages, on a phone ------------------------------------------------------------
+
+
+def test_every_state_of_the_inquiry_has_no_violations(app, live_server, page, audit):
+    page.goto(f"{live_server}/inquiry")
+    on_step(page, 1, "About you")
+    audit.check(page, "step 1, empty")
+
+    send_step_one_nearly_empty(page, live_server)
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check(page, "step 1, sent nearly empty (errors shown)")
+
+    page.goto(f"{live_server}/inquiry")
+    fill_contact(page, for_someone_else=True)  # the carer's questions show too
+    save_and_continue(page)
+    on_step(page, 2, "About your MS")
+    audit.check(page, "step 2, empty")
+    fill_about_ms(page)  # every follow-up question shows
+    audit.check(page, "step 2, answered")
+    save_and_continue(page)
+
+    on_step(page, 3, "Health screening")
+    audit.check(page, "step 3, empty")
+    fill_health(page)
+    save_and_continue(page)
+
+    on_step(page, 4, "Check and send")
+    audit.check(page, "step 4 (review and consents)")
+    page.get_by_role("button", name="Send my inquiry").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check(page, "step 4, sent without consents (errors shown)")
+    give_consents_and_send(page)
+
+    confirmed(page)
+    audit.check(page, "confirmation")
+    audit.assert_clean()
+
+
+def test_the_saved_expired_unsubscribe_and_missing_pages_have_no_violations(
+    app, live_server, page, new_context, audit
+):
+    page.goto(f"{live_server}/inquiry")
+    fill_contact(page)
+    save_and_continue(page)
+    on_step(page, 2, "About your MS")
+    fill(page, "In what year was it diagnosed?", "2015")
+    page.get_by_role("button", name="Save and finish later").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your answers are saved")
+    audit.check(page, "answers saved (resume link)")
+
+    response = page.goto(f"{live_server}/inquiry/resume/not-a-real-token")
+    assert response is not None and response.status == 410
+    audit.check(page, "resume link expired")
+
+    with app.app_context():
+        lead_id = db.session.scalar(db.select(Lead.id))
+        token = unsubscribe_token(lead_id)
+    page.goto(f"{live_server}/unsubscribe/{token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Stop emails about your inquiry")
+    audit.check(page, "unsubscribe")
+    page.get_by_role("button", name="Stop emails").click()
+    expect(page.get_by_role("status")).to_contain_text("You will not get more emails")
+    audit.check(page, "unsubscribed")
+
+    response = page.goto(f"{live_server}/no-such-page")
+    assert response is not None and response.status == 404
+    audit.check(page, "page not found (404)")
+
+    # Without inquiry.js every conditional question and its "Only if you answered …" note
+    # shows. axe itself needs JavaScript (with it turned off, axe.run never settles), so the
+    # page's own script is blocked instead: the page is then what a browser without JS shows.
+    no_script = new_context().new_page()
+    no_script.route("**/inquiry.js", lambda route: route.abort("blockedbyclient"))
+    no_script.goto(f"{live_server}/inquiry")
+    on_step(no_script, 1, "About you")
+    expect(no_script.locator(".condition-note").first).to_be_visible()
+    audit.check(no_script, "step 1, empty, without the page's script")
+    audit.assert_clean()
+
+
+# --- The staff pages, on a desktop -----------------------------------------------------------
+
+
+@pytest.fixture
+def admin_and_leads(app, make_staff):  # noqa: F811 (the imported fixture, by name)
+    """An admin (with their authenticator secret), staff of each role, a few completed
+    inquiries, one left unfinished, and a suspected duplicate of the first lead (so its lead
+    page shows the merge form too). Returns the first lead's id and the admin's secret."""
+    admin = make_staff("admin", team="Team A", email="admin@clinic.example", name="Grace Hopper")
+    make_staff("coordinator", team="Team A", name="Alan Turing")
+    make_staff("clinician", name="Mary Somerville")
+    people = [
+        ("Ada", "Byron", "2025550143"),
+        ("Charles", "Babbage", "2025550177"),
+        ("Emmy", "Noether", "2025550188"),
+    ]
+    for first, last, phone in people:
+        contact = {
+            **CONTACT,
+            "first_name": first,
+            "last_name": last,
+            "email": f"{first}.{last}@example.org",
+            "phone": phone,
+        }
+        complete_inquiry(app.test_client(), inquiry=contact)
+    unfinished = {
+        **CONTACT,
+        "first_name": "Sofia",
+        "last_name": "Kovalevskaya",
+        "email": "sofia@example.org",
+        "phone": "2025550199",
+    }
+    send_step(app.test_client(), "/inquiry", unfinished)
+    with app.app_context():
+        lead_id = db.session.scalar(db.select(Lead.id).order_by(Lead.id))
+        duplicate = make_lead(first_name="Augusta", phone="+12025550111")  # Ada's email
+        make_inquiry(duplicate, status="complete")
+        db.session.commit()
+        secret = open_totp_secret(db.session.get(StaffUser, admin))
+    return lead_id, secret
+
+
+def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audit, admin_and_leads):
+    lead_id, secret = admin_and_leads
+    page = desktop_page
+    assert page.viewport_size == DESKTOP["viewport"]
+
+    page.goto(f"{live_server}/staff/login")
+    audit.check(page, "sign in")
+    page.get_by_label("Email address").fill("admin@clinic.example")
+    page.get_by_label("Password", exact=True).fill("not the password")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check(page, "sign in, refused (error shown)")
+
+    page.get_by_label("Email address").fill("admin@clinic.example")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/staff/login/code"))
+    audit.check(page, "authenticator code")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert "/staff/login" not in page.url
+
+    pages = [
+        ("lead queue", "/staff/"),
+        ("lead page (completed inquiry, as an admin)", f"/staff/leads/{lead_id}"),
+        ("dashboard", "/staff/dashboard"),
+        ("administration home", "/staff/admin/"),
+        ("staff list", "/staff/admin/staff"),
+        ("cadences", "/staff/admin/cadences"),
+        ("audit log", "/staff/admin/audit"),
+    ]
+    for name, path in pages:
+        response = page.goto(f"{live_server}{path}")
+        assert response is not None and response.status == 200, (name, response)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        audit.check(page, name)
+        # What a closed <details> holds is hidden, and axe skips it: open each and look again.
+        closed, opened = page.locator("details:not([open]) > summary"), 0
+        while closed.count():
+            closed.first.click()
+            opened += 1
+        if opened:
+            audit.check(page, f"{name}, every <details> opened")
+
+    page.goto(f"{live_server}/staff/leads/{lead_id}")
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Merge lead \d+ into this lead$"))
+    ).to_be_visible()
+    calls = page.get_by_role("group", name="How did the call go?")
+    calls.get_by_label("Reached the patient").check()
+    page.get_by_role("button", name="Log call").click()
+    expect(page.get_by_role("status")).to_contain_text("Call logged")
+    audit.check(page, "lead page after logging a call (message shown)")
+    audit.assert_clean()
