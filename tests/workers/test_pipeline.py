@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,6 +67,14 @@ def mail_for(sink, rows: list[Send]) -> list:
         return [
             m for m in sink.messages if str(m["X-Intake-Idempotency-Key"] or "").strip() in keys
         ]
+
+
+def zone_where_it_is(local_hour: int) -> str:
+    """A fixed-offset zone where the clock now reads ``local_hour``, so a test of quiet hours
+    (or one that must not meet them) holds whenever it runs: "UTC" is night after 20:00 UTC."""
+    offset = (local_hour - utcnow().hour + 12) % 24 - 12  # -12 .. 11, all real Etc/GMT zones
+    # The Etc/GMT names are POSIX-style, the sign inverted: Etc/GMT-5 is UTC+5.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def first_nurture_step_due_now(app, lead: Lead, *, zone: str) -> int:
@@ -132,7 +141,7 @@ def test_cadence_steps_fire_at_their_times_and_only_once(worker_app, smtp_sink, 
         db.session.commit()
     lead_id = the_lead(worker_app).id
     with worker_app.app_context():
-        db.session.get(Lead, lead_id).time_zone = "UTC"  # keep quiet hours out of this test
+        db.session.get(Lead, lead_id).time_zone = zone_where_it_is(13)  # no quiet hours here
         db.session.commit()
     publish(worker_app, "periodic.sweep_sends")
     publish(worker_app, "periodic.sweep_sends")  # a second sweep (two beats) changes nothing
@@ -156,7 +165,7 @@ def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, s
         worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
     )
     lead = the_lead(worker_app)
-    step_id = first_nurture_step_due_now(worker_app, lead, zone="UTC")
+    step_id = first_nurture_step_due_now(worker_app, lead, zone=zone_where_it_is(13))
     publish(worker_app, "email.deliver", send_id=step_id)  # queued, no worker running yet
 
     with worker_app.app_context():
@@ -173,16 +182,6 @@ def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, s
     assert mail_for(sink, sends(worker_app, "nurture")) == []
 
 
-def _night_zone() -> str:
-    """A fixed-offset zone where it is now between 01:00 and 05:00."""
-    now = utcnow()
-    for offset in range(-12, 15):
-        local_hour = (now.hour + offset) % 24
-        if 1 <= local_hour <= 5:
-            return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
-    raise AssertionError("unreachable")
-
-
 def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
     worker_app, smtp_sink, start_worker
 ):
@@ -192,7 +191,7 @@ def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
         worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
     )
     lead = the_lead(worker_app)
-    zone = _night_zone()
+    zone = zone_where_it_is(3)
     first_nurture_step_due_now(worker_app, lead, zone=zone)
     start_worker()
     publish(worker_app, "periodic.sweep_sends")
@@ -200,8 +199,6 @@ def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
     wait_until(lambda: sends(worker_app, "nurture")[0].due_at > utcnow())
     held = sends(worker_app, "nurture")[0]
     assert held.status == "scheduled"
-    from zoneinfo import ZoneInfo
-
     assert held.due_at.astimezone(ZoneInfo(zone)).strftime("%H:%M") == "08:00"
     assert mail_for(sink, sends(worker_app, "nurture")) == []
 
