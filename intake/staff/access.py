@@ -61,7 +61,14 @@ def _load_user(token: str) -> StaffUser | None:
 def _sign_in_first():
     if session.pop("_user_id", None) is not None:
         flash("You were signed out. Please sign in again to carry on.", "info")
-    return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    # A form sent after the session ended cannot be replayed: come back to the page it was on.
+    back = request.full_path.rstrip("?") if request.method == "GET" else _same_site_referrer()
+    return redirect(url_for("staff.login", next=back))
+
+
+def _same_site_referrer() -> str | None:
+    referrer = urlsplit(request.referrer or "")
+    return referrer.path if referrer.netloc == request.host and referrer.path else None
 
 
 @bp.before_request
@@ -87,16 +94,14 @@ def _form_expired(error: CSRFError):
         "That form had been open too long to be sent safely. Please check it and send it again.",
         "error",
     )
-    referrer = urlsplit(request.referrer or "")
-    back = referrer.path if referrer.netloc == request.host and referrer.path else None
-    return redirect(back or url_for("staff.queue"), code=303)
+    return redirect(_same_site_referrer() or url_for("staff.queue"), code=303)
 
 
 @bp.after_request
 def _audit_unaudited_views(response):
     """Every page a signed-in person is shown is audited: a view that recorded nothing more
     specific gets a plain ``page.viewed`` row, so forgetting to audit cannot hide a view."""
-    shown = request.method == "GET" and response.status_code < 400
+    shown = request.method == "GET" and 200 <= response.status_code < 300
     if shown and current_user.is_authenticated and not g.get("staff_audited"):
         audit("page.viewed", target=request.endpoint)
         db.session.commit()

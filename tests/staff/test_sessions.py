@@ -89,6 +89,32 @@ def test_a_session_idle_for_sixteen_minutes_has_ended(app, make_staff):
     assert client.get("/staff/account").headers["Location"].startswith("/staff/login")
 
 
+def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_signing_in(
+    app, make_staff
+):
+    """The form's own URL only takes POST: going back there after sign-in would be a 405."""
+    client, user_id = _signed_in_client(app, make_staff)
+    token = csrf_from(client.get("/staff/account"))
+    _move_session(app, user_id, last_seen_at=utcnow() - timedelta(minutes=16))
+    sent = client.post(
+        "/staff/account/sessions",
+        data={"csrf_token": token},
+        headers={"Referer": "http://localhost/staff/account"},
+    )
+    assert sent.headers["Location"] == "/staff/login?next=/staff/account"
+    response = enter_password(client, email_of(app, user_id), next_url="/staff/account")
+    response = enter_code(client, totp_code(app, user_id, 1), response.headers["Location"])
+    assert response.headers["Location"] == "/staff/account"
+    assert client.get("/staff/account").status_code == 200
+
+
+def test_a_page_that_only_redirects_writes_no_page_viewed_row(app, make_staff):
+    client, _ = _signed_in_client(app, make_staff)
+    before = audit_count(app, action="page.viewed")
+    assert client.get("/staff/login").status_code == 302
+    assert audit_count(app, action="page.viewed") == before
+
+
 def test_a_session_in_use_ends_thirteen_hours_after_sign_in(app, make_staff):
     client, user_id = _signed_in_client(app, make_staff)
     _move_session(app, user_id, created_at=utcnow() - timedelta(hours=13))
