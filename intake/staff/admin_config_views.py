@@ -33,7 +33,10 @@ from intake.staff.admin_views import audit_page_view
 
 # The HTML preview is email markup, not a page of ours: no scripts, no requests, no framing;
 # only the styles an email may carry inline.
-PREVIEW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+PREVIEW_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def _cadence_forms(failed: str | None = None, form: CadenceForm | None = None) -> dict:

@@ -17,8 +17,6 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, inspect, select
 from werkzeug.datastructures import MultiDict
@@ -633,59 +631,4 @@ def test_step_one_sent_twice_at_the_same_moment_makes_one_lead_and_one_inquiry(
     assert {urlsplit(location).path for _, location in results} == {"/inquiry/about_ms"}
 
 
-# ---------------------------------------------------------------------------------------------
-# 7. Fuzzing step 1
-
-STEP_ONE = QUESTIONNAIRE.steps[0]
-CANNED = {**CAREGIVER, "country": "US", "detected_time_zone": "Europe/Paris"}
-
-
-def _values_for(name: str):
-    item = QUESTIONNAIRE.items.get(name)
-    known = [option.code for option in item.options] if item is not None and item.options else []
-    if name == "country":
-        known = ["US", "GB", "DE", "IN", "us", "XX"]
-    single = st.one_of(
-        st.sampled_from([*known, CANNED.get(name, ""), ""]),
-        st.text(max_size=40),
-        st.text(min_size=80, max_size=300),
-    )
-    return st.one_of(
-        st.none(),  # the field is missing
-        single.map(lambda value: [value]),
-        st.lists(single, min_size=2, max_size=3),  # the field repeated
-    )
-
-
-# Not fuzzed: csrf_token (must be real), leave_blank (the honeypot, a 422 by design, tested
-# above) and submission_key (the NUL bug above; a fuzz would only rediscover it).
-FUZZED = [item.link_id for item in STEP_ONE.items] + ["detected_time_zone", "draft",
-                                                      "rendered_at"]
-HIDDEN_INPUT = re.compile(r'<input id="(csrf_token|submission_key)" name="\1" type="hidden" '
-                          r'value="([^"]*)"')
-ERROR_SUMMARY = re.compile(r'<div class="error-summary".*?<li><a href="#', re.DOTALL)
-STEP_ONE_FORMS = st.fixed_dictionaries({name: _values_for(name) for name in FUZZED})
-
-
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fields=STEP_ONE_FORMS)
-def test_any_step_one_form_is_either_accepted_or_explained_never_a_server_error(app, fields):
-    client = app.test_client()
-    shown = client.get("/inquiry").get_data(as_text=True)
-    hidden = dict(HIDDEN_INPUT.findall(shown))
-    data = MultiDict({"csrf_token": hidden["csrf_token"],
-                      "submission_key": hidden["submission_key"], "action": "continue"})
-    for name, values in fields.items():
-        for value in values or []:
-            data.add(name, value)
-
-    response = client.post("/inquiry", data=data)
-
-    assert response.status_code in (302, 422), text_of(response)[:500]
-    if response.status_code == 422:
-        body = response.get_data(as_text=True)
-        assert ERROR_SUMMARY.search(body), text_of(response)[:800]
-    else:
-        assert location_path(response) == "/inquiry/about_ms"
-
+# Fuzzing every step (and every other public form) lives in tests/security/test_fuzz.py (S-fuzz).

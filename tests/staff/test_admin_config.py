@@ -14,7 +14,10 @@ from intake.questionnaire.definition import Rule
 from intake.services.demo import add_demo_leads
 from tests.staff.conftest import audit_count, csrf_token, page
 
-SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+SANDBOX = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def test_the_cadence_page_documents_each_cadence_and_previews_every_email(app, staff_client):

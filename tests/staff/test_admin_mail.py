@@ -10,7 +10,10 @@ from intake.models.types import utcnow
 from tests.services.factories import ADDRESS, make_lead
 from tests.staff.conftest import audit_count, csrf_token, page
 
-SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+SANDBOX = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def last_audit(app) -> AuditEvent:

@@ -105,13 +105,13 @@ def worker_app(worker_settings, app_factory):
 
 
 @contextmanager
-def celery_process(settings: dict, *args: str):
+def celery_process(settings: dict, *args: str, loglevel: str = "WARNING"):
     """A ``celery -A workers.app`` process; stopped (and its children) at the end."""
     env = {**os.environ, **settings}
     log_path = os.path.join(settings["INTAKE_INSTANCE_PATH"], f"celery-{args[0]}.log")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.app", *args, "--loglevel=WARNING"],
+            [sys.executable, "-m", "celery", "-A", "workers.app", *args, f"--loglevel={loglevel}"],
             env=env,
             start_new_session=True,
             stdout=log,
@@ -133,7 +133,7 @@ def start_worker(worker_settings):
     """Start a worker (and optionally beat) when the test is ready; stopped after it."""
     with ExitStack() as stack:
 
-        def start(*, concurrency: int = 2, beat: bool = False):
+        def start(*, concurrency: int = 2, beat: bool = False, loglevel: str = "WARNING"):
             worker = stack.enter_context(
                 celery_process(
                     worker_settings,
@@ -143,12 +143,15 @@ def start_worker(worker_settings):
                     "--without-gossip",
                     "--without-mingle",
                     "--pool=prefork",
+                    loglevel=loglevel,
                 )
             )
             if beat:
                 schedule = os.path.join(worker_settings["INTAKE_INSTANCE_PATH"], "schedule")
                 stack.enter_context(
-                    celery_process(worker_settings, "beat", f"--schedule={schedule}")
+                    celery_process(
+                        worker_settings, "beat", f"--schedule={schedule}", loglevel=loglevel
+                    )
                 )
             return worker
 

@@ -1,0 +1,173 @@
+"""S-canary: a patient's whole journey with canary data, then a search for it everywhere it
+must not be: logs (this process at DEBUG, the live server's access log, the worker and beat
+logs), every command sent to Redis and every key left there (Celery messages included), email
+subjects, emails to staff, error pages, and a database dump (for the sealed answers and notes).
+
+Real parts: a live server (werkzeug, in a thread), a Celery worker and beat with Redis, an SMTP
+sink, the test database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import redis
+
+from intake.models.types import utcnow
+from tests.browser import conftest as browser_fixtures
+from tests.live import LiveClient
+from tests.public.helpers import CONSENT, HEALTH, complete_inquiry, page, send_step
+from tests.security.canary import (
+    ABOUT_MS,
+    CONTACT,
+    DATE_OF_BIRTH,
+    NOTE,
+    PLAIN,
+    SEALED,
+    LogCapture,
+    RedisMonitor,
+    database_bytes,
+    daytime_zone,
+    hits,
+    redis_snapshot,
+)
+from tests.staff import conftest as staff_fixtures
+from tests.workers import conftest as worker_fixtures
+from tests.workers.test_pipeline import (
+    add_coordinator,
+    first_nurture_step_due_now,
+    publish,
+    the_lead,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(240)
+
+# Fixtures used by name: the browser tests' live server, the staff accounts.
+live_server = browser_fixtures.live_server
+make_staff = staff_fixtures.make_staff
+sign_in = staff_fixtures.sign_in
+# ... and the worker tests' Celery processes, SMTP sink and shared settings.
+sink_class = worker_fixtures.sink_class
+smtp_sink = worker_fixtures.smtp_sink
+start_worker = worker_fixtures.start_worker
+worker_app = worker_fixtures.worker_app
+worker_settings = worker_fixtures.worker_settings
+STAFF_ADDRESS = "coordinator@clinic.example"
+PATIENT_ADDRESSES = {CONTACT["email"], CONTACT["caregiver_email"]}
+
+
+@pytest.fixture
+def app(worker_app):
+    """The live server, the staff fixtures and the workers all share the workers' settings."""
+    return worker_app
+
+
+def journey(app, base_url: str, admin) -> dict[str, bytes]:
+    """The patient's visit (with a mistake on the way), the staff's work on the lead, and the
+    error pages met on the way; returns those error pages."""
+    patient = LiveClient(base_url)
+    mistaken = send_step(patient, "/inquiry", {**CONTACT, "email": "zqcanary7 at example"})
+    assert mistaken.status_code == 422
+    assert "Zqcanary7first" in mistaken.get_data(as_text=True)  # their own answers, kept
+    complete_inquiry(
+        patient,
+        inquiry=CONTACT,
+        about_ms=ABOUT_MS,
+        health={**HEALTH, "date_of_birth": DATE_OF_BIRTH},
+        consent={**CONSENT, "consent_email": "y", "consent_follow_up": "y"},
+    )
+    lead = the_lead(app)
+    shown = admin.get(f"/staff/leads/{lead.id}")
+    assert "Zqcanary7dmt" in shown.get_data(as_text=True)  # the admin reads the answers
+    token = page(admin.get("/staff/")).find("input", {"name": "csrf_token"})["value"]
+    found = admin.post("/staff/search", data={"csrf_token": token, "term": "Zqcanary7first"})
+    assert "Zqcanary7last" in admin.get(found.headers["Location"]).get_data(as_text=True)
+    token = page(shown).find("input", {"name": "csrf_token"})["value"]
+    noted = admin.post(
+        f"/staff/leads/{lead.id}/notes", data={"csrf_token": token, "note-text": NOTE}
+    )
+    assert noted.status_code == 303
+    return {
+        "staff 404": admin.get(f"/staff/leads/{lead.id + 1000}").get_data(),
+        "public 404": patient.get("/inquiry/no-such-step").get_data(),
+    }
+
+
+def test_canary_patient_data_is_found_nowhere_it_must_not_be(
+    app, database_url, redis_url, smtp_sink, start_worker, live_server, make_staff, sign_in,
+    worker_settings, capsys,
+):  # fmt: skip
+    sink, _ = smtp_sink
+    add_coordinator(app, STAFF_ADDRESS)
+    admin = sign_in(app.test_client(), make_staff("admin"))
+    with LogCapture() as logs, RedisMonitor(redis_url) as monitor:
+        start_worker(beat=True, loglevel="DEBUG")
+        error_pages = journey(app, live_server, admin)
+        sink.wait_for(lambda m: m["To"] == CONTACT["email"])
+        sink.wait_for(lambda m: m["To"] == STAFF_ADDRESS)
+        step_id = first_nurture_step_due_now(app, the_lead(app), zone=daytime_zone(utcnow()))
+        publish(app, "email.deliver", send_id=step_id)
+        wait_until(lambda: len([m for m in sink.messages if m["To"] == CONTACT["email"]]) >= 2)
+        left_in_redis = redis_snapshot(redis_url)
+    instance = Path(worker_settings["INTAKE_INSTANCE_PATH"])
+    worker_logs = b"".join(path.read_bytes() for path in instance.glob("*.log"))
+    access = [line for line in logs.lines if '"name": "werkzeug"' in line]
+    staff_mail = [m for m in sink.messages if m["To"] not in PATIENT_ADDRESSES]
+    patient_mail = [m for m in sink.messages if m["To"] in PATIENT_ADDRESSES]
+    dump = database_bytes(database_url)
+    counts = {
+        "app_logs": hits("\n".join(logs.lines)),
+        "access_log": hits("\n".join(access)),
+        "worker_logs": hits(worker_logs),
+        "redis_commands": hits("\n".join(monitor.commands)),
+        "redis_keys": hits(left_in_redis),
+        "subjects": hits("\n".join(str(m["Subject"]) for m in sink.messages)),
+        "staff_mail": hits(b"".join(m.as_bytes() for m in staff_mail)),
+        "patient_mail_sealed": hits(b"".join(m.as_bytes() for m in patient_mail), SEALED),
+        "error_pages": hits(b"".join(error_pages.values())),
+        "dump_sealed": hits(dump, SEALED),
+    }
+    # Each place was really searched: it holds what it should, and plain columns are in the dump.
+    seen = {
+        "log_lines": len(logs.lines),
+        "access_lines": len(access),
+        "worker_log_bytes": len(worker_logs),
+        "redis_commands": len(monitor.commands),
+        "task_messages": sum(
+            "email.deliver" in c or "routing.route_lead" in c for c in monitor.commands
+        ),  # fmt: skip
+        "emails": len(sink.messages),
+        "staff_emails": len(staff_mail),
+        "dump_plain": hits(dump, PLAIN),
+    }
+    with capsys.disabled():
+        backend = database_url.split(":", 1)[0]
+        print(f"\nS-canary {backend} hits: {counts}\nS-canary {backend} searched: {seen}")
+    assert all(count == 0 for count in counts.values()), counts
+    assert seen["access_lines"] >= 5 and seen["task_messages"] >= 2, seen
+    assert seen["staff_emails"] >= 1 and seen["dump_plain"] >= 2, seen
+    assert b"received" in worker_logs, "the worker logged nothing at INFO"
+
+
+def test_the_scans_find_a_planted_canary(redis_url):
+    """Each scan finds the canary when it is there: in a log record's extra fields, in a Redis
+    value as Celery would write it (base64 JSON, seen both by MONITOR and in the snapshot), and
+    URL-encoded. (The dump's scan is shown to work by the plain columns it must find.)"""
+    with LogCapture() as logs:
+        logging.getLogger("tests.canary").info("planted", extra={"value": CONTACT["first_name"]})
+    assert hits("\n".join(logs.lines)) == 1
+    client = redis.Redis.from_url(redis_url)
+    body = base64.b64encode(json.dumps({"kwargs": {"email": CONTACT["email"]}}).encode())
+    with RedisMonitor(redis_url) as monitor:
+        client.set("canary-self-test", json.dumps({"body": body.decode()}))
+    try:
+        assert hits(redis_snapshot(redis_url)) == 1
+        assert hits("\n".join(monitor.commands)) == 1
+    finally:
+        client.delete("canary-self-test")
+    assert hits("/search?term=Zqcanary7first%20x") == 1
+    assert hits("tel:+12025550199") == 1
