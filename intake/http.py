@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from intake.extensions import db
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first.
+    app.teardown_appcontext(_end_session)
 
 
 def _security_headers(response):
@@ -84,7 +88,23 @@ def _http_error(error: HTTPException):
 
 def _database_unavailable(error: OperationalError):
     logger.warning("database unavailable", extra={"error": type(error.orig).__name__})
-    return render_error(ServiceUnavailable.code)
+    return (*render_error(ServiceUnavailable.code), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+RETRY_AFTER_SECONDS = 60  # the 503 page asks for a minute
+
+
+def _end_session(_error) -> None:
+    """End the request's database session. When the server dropped the connection (a restart)
+    after the response was made, the rollback on close fails; there is nothing left to roll
+    back, so the patient keeps their response instead of getting a 500."""
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        logger.warning("database connection lost", extra={"error": type(error.orig).__name__})
+        db.session.remove()  # the connection is invalidated now; this only lets go of it
 
 
 def _unexpected_error(error: Exception):

@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 from werkzeug.test import encode_multipart
 
+from intake import create_app
 from intake.extensions import db
 from intake.http import ERROR_TEXT
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent, ResumeToken
@@ -472,6 +473,23 @@ def assert_keeps_answers_with_fresh_token(response, answers: dict, old_token: st
     fresh = csrf_token_of(response)
     assert fresh and fresh != old_token
     return fresh
+
+
+def test_a_database_that_cannot_be_reached_gets_the_friendly_503_with_retry_after():
+    """A PostgreSQL restart (drill R3) as one patient meets it: plain words and a time to try
+    again, never a stack trace or a 500."""
+    unreachable = "postgresql+psycopg://x@127.0.0.1:1/x"
+    # The rate limiter off: its own Retry-After would hide whether the 503 page sends one.
+    settings = {"SQLALCHEMY_DATABASE_URI": unreachable, "RATELIMIT_ENABLED": False}
+    app = create_app({"INTAKE_ENV": "testing", **settings})
+    client = app.test_client()
+
+    response = send_step(client, "/inquiry", STEPS[0][1])
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "60"
+    assert page(response).h1.get_text(strip=True) == ERROR_TEXT[503][0]
+    assert "Traceback" not in response.get_data(as_text=True)
 
 
 def test_a_garbage_csrf_token_on_step_two_keeps_every_answer_and_the_fresh_token_saves(
