@@ -51,6 +51,8 @@ class Lead(db.Model):
             )
             for column in ("email", "phone")
         ),
+        # A team's queue in SLA order, the default sort (bench P3).
+        Index("ix_leads_team_id_sla_due_at", "team_id", "sla_due_at", "id"),
         Index(
             "ix_leads_sla_open",
             "sla_due_at",

@@ -23,6 +23,13 @@ class Send(db.Model):
             postgresql_where=text("status = 'scheduled'"),
             sqlite_where=text("status = 'scheduled'"),
         ),
+        # The due sweep's other branch: rows whose worker vanished mid-send (bench P5).
+        Index(
+            "ix_sends_sending",
+            "claimed_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import available_timezones
 
 import phonenumbers
@@ -36,15 +37,22 @@ def normalise_phone(raw: str, country: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names, read once: ``available_timezones()`` walks the whole tz database
+    on disk at every call (about 25 ms, measured by benchmark P1 on each inquiry's first step)."""
+    return frozenset(available_timezones())
+
+
 def resolve_time_zone(
     *, detected: str | None, phone_e164: str | None, fallback: str
 ) -> tuple[str, str]:
     """The patient's time zone and where it came from: the browser, the phone number, or the
     clinic's own zone when neither says."""
-    if detected and detected in available_timezones():
+    if detected and detected in known_time_zones():
         return detected, "browser"
     if phone_e164:
         zones = phone_timezones.time_zones_for_number(phonenumbers.parse(phone_e164))
-        if len(zones) == 1 and zones[0] in available_timezones():
+        if len(zones) == 1 and zones[0] in known_time_zones():
             return zones[0], "phone"
     return fallback, "clinic"
