@@ -5,8 +5,8 @@ These tests run on SQLite only. The shared ``app_factory`` depends on the sessio
 ``app_factory`` with one that copies a migrated SQLite file into the test's ``tmp_path``, so the
 parametrization never reaches these tests and nothing here skips (or fails) for want of PostgreSQL.
 
-Chromium comes from the Debian package ``chromium`` (/usr/bin/chromium), never from a Playwright
-download. Without it these tests skip, or fail when INTAKE_REQUIRE_SERVICES=1 (CI).
+Chromium itself is the session's one ``chromium`` fixture in tests/conftest.py, shared with the
+security probes (Playwright's sync API allows one running instance a thread).
 """
 
 from __future__ import annotations
@@ -20,18 +20,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from intake.extensions import db
-from tests.conftest import make_app, service_unavailable
+from tests.conftest import make_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A phone, as many patients use; the time zone differs from the clinic's and from the one a
 # US phone number implies, so a stored "Europe/Lisbon" can only have come from the browser.
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
@@ -41,21 +31,6 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1,
            "is_mobile": False, "has_touch": False}
 BROWSER_TIME_ZONE = "Europe/Lisbon"
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium for the session."""
-    if not CHROMIUM.exists():
-        service_unavailable("Chromium (Debian package chromium) is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 # The browser and staff fixtures, used here by name (the SQLite live server and Chromium).
 app_factory = browser_fixtures.app_factory
-chromium = browser_fixtures.chromium
 live_server = browser_fixtures.live_server
 migrated_sqlite = browser_fixtures.migrated_sqlite
 new_context = browser_fixtures.new_context
