@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import aliased
@@ -277,15 +278,35 @@ def order_by(sort: str) -> tuple:
     return (column.asc().nulls_last(), Lead.id.asc())
 
 
-def after_condition(sort: str, after: tuple) -> ColumnElement[bool]:
-    """Rows strictly after (value, id) in ``order_by(sort)``; only the SLA column has nulls."""
+def after_condition(
+    sort: str, after: tuple, conditions: list[ColumnElement[bool]], *, size: int
+) -> ColumnElement[bool]:
+    """Rows strictly after (value, id) in ``order_by(sort)``, written so an index range starts
+    at the cursor: a row-value comparison, never ``a > v OR (a = v AND id > i)``, which the
+    planner can only filter by (page 2,000 of a team's queue read 144,000 rows for 50; bench
+    P3). Only the SLA column has nulls (sorted last): past a dated cursor the page is the next
+    dated rows and then the undated ones, each read as its own short range."""
     value, last_id = after
     column = sort_column(sort)
+    cursor = tuple_(literal(value, column.type), literal(last_id, Lead.id.type))
     if _descending(sort):
-        return or_(column < value, and_(column == value, Lead.id < last_id))
+        return tuple_(column, Lead.id) < cursor
     if value is None:
         return and_(column.is_(None), Lead.id > last_id)
-    return or_(column > value, and_(column == value, Lead.id > last_id), column.is_(None))
+    if not column.nullable:
+        return tuple_(column, Lead.id) > cursor
+    dated = (
+        select(Lead.id)
+        .where(*conditions, tuple_(column, Lead.id) > cursor)
+        .order_by(column, Lead.id)
+        .limit(size)
+        .subquery()
+    )
+    undated = (
+        # In the index's order (all nulls, then by id), so the same index serves both ranges.
+        select(Lead.id).where(*conditions, column.is_(None)).order_by(column, Lead.id).limit(size)
+    ).subquery()
+    return Lead.id.in_(union_all(select(dated.c.id), select(undated.c.id)))
 
 
 def page_statement(
@@ -293,6 +314,7 @@ def page_statement(
 ) -> Select:
     """The page's rows, each with the owner's name and the capped count of all matches."""
     owner = aliased(StaffUser)
+    later = after_condition(sort, after, conditions, size=size + 1) if after else true()
     matching = select(Lead.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
     total = select(func.count()).select_from(matching).scalar_subquery()
     return (
@@ -315,7 +337,7 @@ def page_statement(
             total.label("total"),
         )
         .outerjoin(owner, owner.id == Lead.owner_id)
-        .where(*conditions, after_condition(sort, after) if after else true())
+        .where(*conditions, later)
         .order_by(*order_by(sort))
         .limit(size + 1)
     )
