@@ -302,10 +302,16 @@ def after_condition(
         .limit(size)
         .subquery()
     )
+    # Undated rows are read only once the dated ones run out (a one-time check), and in the
+    # index's order (all nulls, then by id), so the same index serves both ranges.
+    dated_rows = select(func.count()).select_from(dated).scalar_subquery()
     undated = (
-        # In the index's order (all nulls, then by id), so the same index serves both ranges.
-        select(Lead.id).where(*conditions, column.is_(None)).order_by(column, Lead.id).limit(size)
-    ).subquery()
+        select(Lead.id)
+        .where(dated_rows < size, *conditions, column.is_(None))
+        .order_by(column, Lead.id)
+        .limit(size)
+        .subquery()
+    )
     return Lead.id.in_(union_all(select(dated.c.id), select(undated.c.id)))
 
 
