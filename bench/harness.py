@@ -198,33 +198,3 @@ def signed_in_client(app: Flask, email: str):
         session["_user_id"] = token
         session["_fresh"] = True
     return client
-
-
-class QueryCounter:
-    """Counts the SQL statements the app's engine runs while the block is open."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.statements: list[str] = []
-
-    def _count(self, conn, cursor, statement, *args) -> None:
-        self.statements.append(statement)
-
-    def __enter__(self):
-        from sqlalchemy import event
-
-        from intake.extensions import db
-
-        with self.app.app_context():
-            self.engine = db.engine
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)

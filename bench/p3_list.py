@@ -15,7 +15,6 @@ import psycopg
 
 from bench.data import COORDINATOR_EMAIL
 from bench.harness import (
-    QueryCounter,
     bench_app,
     interleave,
     p95,
@@ -23,6 +22,7 @@ from bench.harness import (
     result,
     signed_in_client,
 )
+from tests.staff.conftest import QueryCounter  # the suite's own statement counter
 
 STATUSES = ("contacted", "not_eligible", "not_interested", "unreachable", "do_not_contact")
 TEAM = 1

@@ -90,7 +90,8 @@ def _floor_list_app(database_url: str):
 def child(side: str, kind: str, n: int, database_url: str) -> dict:
     """Build the app, warm up, then make ``n`` requests with instrumentation on."""
     from bench.data import COORDINATOR_EMAIL
-    from bench.harness import BENCH_REDIS_URL, QueryCounter, bench_app, signed_in_client
+    from bench.harness import BENCH_REDIS_URL, bench_app, signed_in_client
+    from tests.staff.conftest import QueryCounter  # the suite's own statement counter
 
     statements = None
     if side == "floor" and kind == "submit":

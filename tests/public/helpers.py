@@ -91,3 +91,24 @@ def complete_inquiry(client, **changes: dict):
         response = send_step(client, url, {**answers, **changes.get(step, {})})
         assert response.status_code in (302, 303), page(response).get_text()[:2000]
     return response
+
+
+def shown_values(soup) -> MultiDict:
+    """What the re-rendered form holds: text values, ticked boxes, checked radios, selections."""
+    form = soup.find("form", method="post")
+    shown = MultiDict()
+    for field in form.find_all("input"):
+        name, kind = field.get("name"), field.get("type", "text")
+        if not name or kind in ("submit", "button", "hidden"):
+            continue
+        if kind in ("radio", "checkbox"):
+            if field.has_attr("checked"):
+                shown.add(name, field.get("value", "on"))
+        else:
+            shown.add(name, field.get("value", ""))
+    for area in form.find_all("textarea"):
+        shown.add(area["name"], area.get_text().removeprefix("\r\n").removeprefix("\n"))
+    for choice in form.find_all("select"):
+        for option in choice.find_all("option", selected=True):
+            shown.add(choice["name"], option.get("value", ""))
+    return shown

@@ -40,6 +40,7 @@ from tests.public.helpers import (
     form_data,
     page,
     send_step,
+    shown_values,
 )
 
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
@@ -79,25 +80,7 @@ def text_of(response) -> str:
 
 
 def shown_answers(response) -> MultiDict:
-    """What the re-rendered form holds: text values, ticked boxes, checked radios, selections."""
-    form = doc(response).find("form", method="post")
-    shown = MultiDict()
-    for field in form.find_all("input"):
-        name, kind = field.get("name"), field.get("type", "text")
-        if not name or kind in ("submit", "button", "hidden"):
-            continue
-        if kind in ("radio", "checkbox"):
-            if field.has_attr("checked"):
-                shown.add(name, field.get("value", "on"))
-        else:
-            shown.add(name, field.get("value", ""))
-    for area in form.find_all("textarea"):
-        shown.add(area["name"], area.get_text().removeprefix("\r\n").removeprefix("\n"))
-    for select_ in form.find_all("select"):
-        for option in select_.find_all("option"):
-            if option.has_attr("selected"):
-                shown.add(select_["name"], option.get("value", ""))
-    return shown
+    return shown_values(doc(response))
 
 
 def assert_answers_shown(response, answers: dict) -> None:

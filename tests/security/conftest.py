@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import inspect, select, text
-from werkzeug.datastructures import MultiDict
 
 from intake.extensions import db
 from tests.staff.conftest import make_staff, sign_in, staff_client  # noqa: F401  (fixtures)
@@ -55,24 +54,3 @@ def role_for(endpoint: str) -> str | None:
     if rule.roles is ANYONE:
         return None
     return next(role for role in ("admin", "coordinator", "clinician") if role in rule.roles)
-
-
-def shown_values(soup) -> MultiDict:
-    """What the re-rendered form holds: text values, ticked boxes, checked radios, selections."""
-    form = soup.find("form", method="post")
-    shown = MultiDict()
-    for field in form.find_all("input"):
-        name, kind = field.get("name"), field.get("type", "text")
-        if not name or kind in ("submit", "button", "hidden"):
-            continue
-        if kind in ("radio", "checkbox"):
-            if field.has_attr("checked"):
-                shown.add(name, field.get("value", "on"))
-        else:
-            shown.add(name, field.get("value", ""))
-    for area in form.find_all("textarea"):
-        shown.add(area["name"], area.get_text().removeprefix("\r\n").removeprefix("\n"))
-    for choice in form.find_all("select"):
-        for option in choice.find_all("option", selected=True):
-            shown.add(choice["name"], option.get("value", ""))
-    return shown

@@ -21,12 +21,11 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import STEPS, form_data, hidden_fields, page, send_step
+from tests.public.helpers import STEPS, form_data, hidden_fields, page, send_step, shown_values
 from tests.security.conftest import (
     changed_tables,
     requests_for,
     role_for,
-    shown_values,
     table_fingerprints,
 )
 from tests.staff.conftest import csrf_token

@@ -37,8 +37,7 @@ from intake.models.types import utcnow
 from intake.questionnaire.definition import load_definition
 from intake.services.staff_tokens import issue_staff_token
 from intake.services.unsubscribe import unsubscribe_token
-from tests.public.helpers import STEPS, form_data
-from tests.security.conftest import shown_values
+from tests.public.helpers import STEPS, form_data, shown_values
 from tests.services.factories import make_lead
 from tests.staff.auth_helpers import deliver_due_mail, email_of, enter_password, link_in
 
