@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -146,13 +145,6 @@ def bench_app(database_url: str = BENCH_DATABASE_URL, **config) -> Flask:
 def psycopg_url(database_url: str = BENCH_DATABASE_URL) -> str:
     """A libpq connection string for psycopg from a SQLAlchemy-style URL."""
     return database_url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def free_port() -> int:
-    """An unused loopback TCP port (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def machine_header(lead_count: int | None = None, database_url: str = BENCH_DATABASE_URL) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.harness import free_port
+from tests.workers.conftest import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 4  # Dockerfile CMD and `intake serve`: --workers 2 --threads 4
@@ -166,12 +165,7 @@ def gunicorn(
         yield base_url, process
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            stop_process_group(process)
         log.close()
 
 

@@ -27,12 +27,11 @@ from bench.harness import (
     BENCH_ENCRYPTION_KEY,
     BENCH_SECRET_KEY,
     bench_app,
-    free_port,
     median,
     result,
 )
 from bench.p1_submit import DATABASE, REDIS_URL, drop_database, fresh_database
-from tests.workers.conftest import Sink, celery_process
+from tests.workers.conftest import Sink, celery_process, free_port
 
 TARGET = 0.8
 CONCURRENCY = 4  # `intake worker` default

@@ -26,7 +26,6 @@ from bench.harness import (
     BENCH_ENCRYPTION_KEY,
     BENCH_SECRET_KEY,
     bench_app,
-    free_port,
     psycopg_url,
     result,
 )
@@ -34,7 +33,7 @@ from bench.load import drive, floor_spec, gunicorn, harness_spec
 from bench.p1_submit import DATABASE, REDIS_URL, Patients, drop_database, fresh_database
 from tests.live import LiveClient
 from tests.public.helpers import complete_inquiry
-from tests.workers.conftest import Sink, celery_process
+from tests.workers.conftest import Sink, celery_process, free_port
 
 RATIO_TARGET, GROWTH_TARGET = 1.3, 0.05
 CLIENTS = 4

@@ -36,7 +36,7 @@ from intake.services.routing import ensure_default_routing
 from intake.services.staff import create_staff_user
 from tests.live import LiveClient, _NoRedirect
 from tests.public.helpers import complete_inquiry
-from tests.workers.conftest import Sink, celery_process, free_port
+from tests.workers.conftest import Sink, celery_process, free_port, stop_process_group
 
 LONG = os.environ.get("INTAKE_DRILL_LONG") == "1"
 # QUALITY.md: 1,000; CI: 300, so both variants and R5 fit in about six minutes.
@@ -227,12 +227,7 @@ def gunicorn(settings):
         assert process.poll() is None, f"gunicorn exited; see {log_path}"
         yield base_url
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # quick shutdown: nothing is in flight by now
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process, signal.SIGINT)  # quick shutdown: nothing is in flight now
 
 
 class _FromAddress(urllib.request.HTTPHandler):

@@ -30,6 +30,7 @@ from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
     free_port,
     smtp_sink,
     start_worker,
+    stop_process_group,
     worker_app,
     worker_settings,
 )
@@ -163,14 +164,8 @@ class KillableWorkers:
     @staticmethod
     def stop(process: subprocess.Popen) -> None:
         """A warm shutdown (SIGTERM), as a deploy would do it; SIGKILL after 20 s."""
-        if process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        if process.poll() is None:
+            stop_process_group(process)
 
     def stop_all(self) -> None:
         for process in self.processes:

@@ -49,9 +49,21 @@ class Sink:
 
 
 def free_port() -> int:
+    """An unused loopback TCP port (the OS picks it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process_group(process: subprocess.Popen, first: int = signal.SIGTERM) -> None:
+    """Stop a process started with ``start_new_session=True`` and every child it made: ``first``
+    to the group, then SIGKILL if it is still there after 20 s."""
+    os.killpg(process.pid, first)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -120,12 +132,7 @@ def celery_process(settings: dict, *args: str, loglevel: str = "WARNING"):
     try:
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
 
 
 @pytest.fixture
