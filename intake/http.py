@@ -86,12 +86,12 @@ def _http_error(error: HTTPException):
     return response
 
 
+RETRY_AFTER_SECONDS = 60  # the 503 page asks for a minute
+
+
 def _database_unavailable(error: OperationalError):
     logger.warning("database unavailable", extra={"error": type(error.orig).__name__})
     return (*render_error(ServiceUnavailable.code), {"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-
-RETRY_AFTER_SECONDS = 60  # the 503 page asks for a minute
 
 
 def _end_session(_error) -> None:
