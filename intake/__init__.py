@@ -30,6 +30,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         login_manager,
         migrate,
     )
+    from intake.ids import IdConverter
     from intake.models.types import render_migration_item
     from intake.questionnaire.definition import load_definition
 
@@ -65,6 +66,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
 
     http.register(app)
+    # Before the blueprints: their rules look the converter up when they are added.
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(staff.bp)

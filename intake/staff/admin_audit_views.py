@@ -20,6 +20,7 @@ from flask import (
 )
 
 from intake.extensions import db
+from intake.ids import parse_id
 from intake.services.admin_audit import AuditFilters, audit_actors, audit_csv_rows, audit_page
 from intake.services.audit import verify_audit_chain
 from intake.staff import bp
@@ -53,7 +54,7 @@ def _filter_form() -> tuple[AuditFilterForm, AuditFilters]:
 def admin_audit():
     """Matching audit rows, newest first, a page at a time."""
     form, filters = _filter_form()
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     rows, next_before = audit_page(filters=filters, before_seq=before)
     audit(
         "audit.viewed",

@@ -24,6 +24,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from intake.ids import MAX_ID
 from intake.models import STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.services.audit import OUTCOMES as AUDIT_OUTCOMES
@@ -132,7 +133,7 @@ class AuditFilterForm(FlaskForm):
 
     actor = SelectField("Who", coerce=int, validators=[Optional()])
     action = StringField("Action starts with", [Optional(), Length(max=64)], filters=[_clean])
-    lead = IntegerField("Lead id", [Optional(), NumberRange(1, 2**31 - 1, "Enter a lead number.")])
+    lead = IntegerField("Lead id", [Optional(), NumberRange(1, MAX_ID, "Enter a lead number.")])
     outcome = SelectField(
         "Outcome",
         choices=[SelectChoice("", "Any"), *(SelectChoice(o, o) for o in AUDIT_OUTCOMES)],

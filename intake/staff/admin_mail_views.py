@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, make_response, redirect, render_template, request, url_for
 
 from intake.extensions import db
+from intake.ids import parse_id
 from intake.models.types import utcnow
 from intake.services.admin_mail import (
     captured_page,
@@ -58,7 +59,7 @@ def admin_dead_letter_action(send_id: int, action: str):
 @requires("admin.mail")
 def admin_outbox():
     """Mail kept locally instead of sent, newest first, a page at a time."""
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     messages, next_before = captured_page(before_id=before)
     audit("mail.listed", detail={"before": before, "shown": len(messages)})
     db.session.commit()

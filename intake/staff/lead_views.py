@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from intake.extensions import db
+from intake.ids import parse_id
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.services import lead_work
@@ -257,9 +258,10 @@ def lead_merge(lead_id: int):
     """Merge a suspected duplicate into this lead."""
 
     def run(lead, form):
-        if not form.duplicate_id.data.isdigit():
+        duplicate_id = parse_id(form.duplicate_id.data)
+        if duplicate_id is None:
             raise TransitionError("Choose a suspected duplicate to merge.")
-        duplicate = load_lead(int(form.duplicate_id.data))
+        duplicate = load_lead(duplicate_id)
         event = lead_work.merge_leads(
             keep=lead, duplicate=duplicate, actor=current_user, now=utcnow()
         )

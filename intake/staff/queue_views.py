@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from intake.crypto import DecryptionError
 from intake.extensions import db, encryption
+from intake.ids import parse_id
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.services.export import csv_chunks, export_statement
@@ -266,7 +267,7 @@ def bulk():
 def _posted_ids() -> list[int]:
     """The ticked lead ids; anything that is not a plausible id is dropped."""
     values = request.form.getlist("lead_id")
-    return sorted({int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 9})
+    return sorted({lead_id for lead_id in map(parse_id, values) if lead_id is not None})
 
 
 def _bulk_valid(form: BulkForm, lead_ids: list[int]) -> bool:
