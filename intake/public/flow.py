@@ -16,6 +16,7 @@ from intake.models import Inquiry
 from intake.public.forms import ContactForm, StepForm, step_form_class
 from intake.questionnaire.definition import Definition, Step
 from intake.services.inquiries import Attribution, all_answers, find_inquiry
+from intake.text import clean_text
 
 DRAFT_MAX_AGE = 30 * 24 * 3600
 ATTRIBUTION_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -70,14 +71,11 @@ def capture_attribution() -> None:
     """Keep where the visitor came from, once, from the first page they open."""
     if "attribution" in session:
         return
+    given = {key: clean_text(request.args.get(key, ""))[:200] for key in ATTRIBUTION_KEYS}
     session["attribution"] = {
-        **{
-            key: request.args.get(key, "")[:200]
-            for key in ATTRIBUTION_KEYS
-            if request.args.get(key)
-        },
-        "referrer": (request.referrer or "")[:500],
-        "landing_page": request.full_path.rstrip("?")[:500],
+        **{key: value for key, value in given.items() if value},
+        "referrer": clean_text(request.referrer or "")[:500],
+        "landing_page": clean_text(request.full_path.rstrip("?"))[:500],
     }
 
 

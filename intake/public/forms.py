@@ -6,7 +6,6 @@ an answer has one. A hidden question (its enableWhen does not hold) is neither r
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from functools import cache
 from typing import Any
@@ -31,16 +30,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.questionnaire.definition import Item, Questionnaire, Step
 from intake.services.contacts import InvalidContact, normalise_email, normalise_phone
+from intake.text import clean_text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SELECT_THRESHOLD = 8
-
-
-def clean_text(value):
-    """Trim, and drop control characters (a NUL would break PostgreSQL)."""
-    if isinstance(value, str):
-        return _CONTROL.sub("", value).strip()
-    return value
 
 
 @cache

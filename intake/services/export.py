@@ -14,10 +14,9 @@ from sqlalchemy.orm import aliased
 from intake.extensions import db
 from intake.models import Lead, StaffUser, Team
 from intake.services.queue import order_by
+from intake.text import starts_like_formula
 
 BATCH = 500
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _columns(owner, team) -> list[tuple[str, ColumnElement]]:
@@ -61,7 +60,8 @@ def export_header() -> list[str]:
 
 
 def neutralise(value) -> str:
-    """The cell as text; one a spreadsheet would read as a formula gets a leading apostrophe."""
+    """The cell as text; one a spreadsheet would read as a formula (after leading spaces, and
+    full-width ＝ as =) gets a leading apostrophe."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -69,7 +69,7 @@ def neutralise(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if starts_like_formula(text) else text
 
 
 def csv_chunks(statement: Select, *, batch: int = BATCH) -> Iterator[str]:

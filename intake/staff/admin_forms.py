@@ -29,12 +29,14 @@ from intake.models import STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.services.audit import OUTCOMES as AUDIT_OUTCOMES
 from intake.services.routing_choice import ROUTABLE_FIELDS
+from intake.text import clean_text
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _clean(value):
-    return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
+    """One line of text: clean_text, and no line breaks or tabs either."""
+    return clean_text(_CONTROL.sub("", value)) if isinstance(value, str) else value
 
 
 STRATEGY_LABELS = {

@@ -34,8 +34,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.models import ROLES
-from intake.public.forms import clean_text
 from intake.services.staff import MIN_PASSWORD, Availability
+from intake.text import clean_text
 
 MAX_PASSWORD = 1000
 ROLE_CHOICES = [SelectChoice(role, role.title()) for role in ROLES]

@@ -21,6 +21,7 @@ from intake.models import CALL_OUTCOMES, CLINICAL_DECISIONS
 from intake.services.lead_work import TEXT_MAX
 from intake.services.pipeline import REASON_MAX, allowed_targets, label
 from intake.services.timeline import CALL_LABELS, DECISION_LABELS
+from intake.text import clean_text
 
 
 class StatusForm(FlaskForm):
@@ -29,6 +30,7 @@ class StatusForm(FlaskForm):
     )
     reason = TextAreaField(
         "Reason (required when closing the lead)",
+        filters=[clean_text],
         validators=[
             Optional(),
             Length(max=REASON_MAX, message=f"Keep the reason under {REASON_MAX} characters."),
@@ -46,6 +48,7 @@ class StatusForm(FlaskForm):
 class NoteForm(FlaskForm):
     text = TextAreaField(
         "Note",
+        filters=[clean_text],
         validators=[
             DataRequired(message="Write the note before saving it."),
             Length(max=TEXT_MAX, message=f"Keep the note under {TEXT_MAX} characters."),
@@ -61,6 +64,7 @@ class CallForm(FlaskForm):
     )
     summary = TextAreaField(
         "Summary (optional)",
+        filters=[clean_text],
         validators=[
             Optional(),
             Length(max=TEXT_MAX, message=f"Keep the summary under {TEXT_MAX} characters."),
@@ -85,6 +89,7 @@ class DecisionForm(FlaskForm):
     )
     note = TextAreaField(
         "Note explaining the decision",
+        filters=[clean_text],
         validators=[
             DataRequired(message="Write a note explaining the decision."),
             Length(max=TEXT_MAX, message=f"Keep the note under {TEXT_MAX} characters."),

@@ -23,6 +23,7 @@ from intake.models import STATUSES
 from intake.questionnaire.definition import Questionnaire
 from intake.services.pipeline import REASON_MAX, label
 from intake.services.queue import FilterOptions, QueueQuery
+from intake.text import clean_text
 
 VIEW_LABELS = {
     "mine": "My leads",
@@ -153,6 +154,7 @@ def _id_value(raw: str | None) -> int | str | None:
 class SearchForm(FlaskForm):
     term = StringField(
         "Search by name, email or phone",
+        filters=[clean_text],
         validators=[
             InputRequired("Type a name, email address or phone number."),
             Length(max=200, message="Keep the search under 200 characters."),
@@ -171,9 +173,10 @@ class BulkForm(FlaskForm):
     )  # fmt: skip
     reason = TextAreaField(
         "Reason (needed when closing)",
+        filters=[clean_text],
         validators=[Length(max=REASON_MAX, message=f"Keep it under {REASON_MAX} characters.")],
     )
-    return_to = StringField()
+    return_to = StringField(filters=[clean_text])
 
     def __init__(self, *args, staff: Iterable[tuple[int, str, bool]] = (), **kwargs):
         super().__init__(*args, **kwargs)

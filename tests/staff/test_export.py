@@ -100,6 +100,36 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(app, staff_cl
     assert row["source"] == "'+x"
 
 
+def test_cells_that_start_a_formula_after_spaces_or_in_full_width_forms_are_neutralised(
+    app, staff_client
+):
+    """Rows that never passed the forms (older data, imports) are guarded at the export too."""
+    seed(app, first_name="＝HYPERLINK(\"http://evil\")", last_name="  =1+1",
+         region="\u3000＠SUM(A1)", utm_campaign="\u200b\t=cmd", source=" －2")  # fmt: skip
+
+    [row] = rows(staff_client("admin").get("/staff/export.csv"))
+
+    assert row["first_name"] == '\'＝HYPERLINK("http://evil")'
+    assert row["last_name"] == "'  =1+1"
+    assert row["region"] == "'\u3000＠SUM(A1)"
+    assert row["campaign"] == "'\u200b\t=cmd"
+    assert row["source"] == "' －2"
+
+
+def test_the_audit_export_guards_a_staff_name_in_full_width_form(
+    app, make_staff, sign_in, staff_client
+):
+    named = make_staff("coordinator", name="＝cmd|' /C calc'!A0")
+    sign_in(app.test_client(), named).get("/staff/")  # an audited page: a row with that name
+
+    response = staff_client("admin").get("/staff/admin/audit/export.csv")
+    cells = [cell for row in csv.reader(io.StringIO(response.get_data(as_text=True)))
+             for cell in row]  # fmt: skip
+
+    assert any("cmd|" in cell for cell in cells)
+    assert not [cell for cell in cells if "cmd|" in cell and not cell.startswith("'")]
+
+
 def test_neutralise_covers_every_formula_start_and_leaves_other_text_alone():
     for start in ("=", "+", "-", "@", "\t", "\r"):
         assert neutralise(f"{start}1") == f"'{start}1"

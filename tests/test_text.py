@@ -1,0 +1,97 @@
+"""Text at the edges: invisible characters never reach storage from any form, and the export's
+formula test sees through leading spaces and full-width forms."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from wtforms import Form, HiddenField, PasswordField, StringField
+from wtforms.fields.core import UnboundField
+
+from intake.public.forms import step_form_class
+from intake.questionnaire.definition import load_definition
+from intake.staff import admin_forms, auth_forms, lead_forms, queue_forms
+from intake.text import clean_text, starts_like_formula
+
+# Each of these reorders or hides text while showing nothing itself.
+INVISIBLE = [
+    "\u061c", "\u180e", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f",
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+    "\u2060", "\u2061", "\u2062", "\u2063", "\u2064",
+    "\u2066", "\u2067", "\u2068", "\u2069", "\u206a", "\u206f",
+    "\ufeff", "\ufff9", "\ufffb", "\U000e0001", "\U000e0041", "\U000e007f",
+]  # fmt: skip
+# A name that reads "Ada" but, stored as typed, would show reversed or hide a second name.
+SPOOFED = " \u202eA\u200bd\u2066a\u2069\ufeff\u200f "
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_clean_text_removes_each_invisible_formatting_character(char):
+    assert clean_text(f"An{char}na {char}Lee{char}") == "Anna Lee"
+
+
+def test_clean_text_keeps_letters_of_every_script_line_breaks_and_emoji():
+    for kept in ("José Ñúñez", "Zoë O'Brien-Smith", "محمد", "שרה", "李小龙", "Line 1\nLine 2\tend"):
+        assert clean_text(kept) == kept
+    assert clean_text("I feel 🙂\u00a0better") == "I feel 🙂\u00a0better"
+    assert clean_text(" \x00Ada\x07 ") == "Ada"
+    assert clean_text(None) is None and clean_text(["a"]) == ["a"]
+
+
+def _text_fields(form_class: type[Form]):
+    """(name, unbound field) for every field that keeps typed text: not passwords (kept exactly
+    as typed, and only hashed) and not hidden fields (tokens the app wrote itself)."""
+    for name, value in vars(form_class).items():
+        if not isinstance(value, UnboundField):
+            continue
+        kind = value.field_class
+        if issubclass(kind, StringField) and not issubclass(kind, (PasswordField, HiddenField)):
+            yield name, value
+
+
+def _form_classes():
+    for module in (admin_forms, auth_forms, lead_forms, queue_forms):
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Form) and cls.__module__ == module.__name__:
+                yield cls
+    questionnaire = load_definition("ms_inquiry").questionnaire
+    for step in questionnaire.steps:
+        form_class = step_form_class(questionnaire, step.id)
+        yield from (form_class, *form_class.__mro__[1:2])  # the step and its base (the bot checks)
+
+
+def test_every_text_field_of_every_public_and_staff_form_drops_invisible_characters():
+    checked, unclean = [], []
+    for cls in _form_classes():
+        for name, field in _text_fields(cls):
+            value = SPOOFED
+            for applied in field.kwargs.get("filters", ()):
+                value = applied(value)
+            checked.append(f"{cls.__name__}.{name}")
+            if value != "Ada":
+                unclean.append(f"{cls.__name__}.{name}: {value!r}")
+    assert unclean == []
+    assert {"ContactForm.leave_blank", "NoteForm.text", "InviteForm.name"} <= set(checked)
+    assert any(name.endswith(".first_name") for name in checked)
+    assert any(name.endswith(".dmt_name") for name in checked)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\tcmd", "\rcmd",
+     "＝HYPERLINK(\"http://evil\")", "＋1", "－1", "＠SUM(A1)", "﹦1", "⁼1", "₊1",
+     " =1+1", "   @x", "\u00a0=1", "\u3000＝1", "\n=1", " \t x", " \rx", "\u200b=1", "\ufeff+1",
+     "\u202e=1"],
+)  # fmt: skip
+def test_a_cell_starting_a_formula_after_spaces_or_in_compatibility_form_is_caught(cell):
+    assert starts_like_formula(cell)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["", "Ada", "42", "José", "'=1", "a=b", " Ada", "\u3000李", "２０２６", "(202) 555-0143",
+     "x-1", "Ｈello"],
+)  # fmt: skip
+def test_ordinary_cells_are_left_alone(cell):
+    assert not starts_like_formula(cell)
