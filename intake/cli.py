@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -71,6 +72,18 @@ def beat_command(instance_path: str) -> list[str]:
     return _celery_command("beat", "--loglevel=INFO", f"--schedule={schedule}")
 
 
+def local_url(host: str, port: int) -> str:
+    """The address of a server bound to ``host``: one listening everywhere is reached at
+    127.0.0.1 from this machine."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name, such as localhost
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        return f"http://127.0.0.1:{port}"
+    return f"http://[{host}]:{port}" if address.version == 6 else f"http://{host}:{port}"
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -103,11 +116,17 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         "4",
         "intake.wsgi:app",
     ]
-    env = {**os.environ, "INTAKE_INSTANCE_PATH": current_app.instance_path}
+    # Links in pages and emails follow --port unless INTAKE_BASE_URL says otherwise.
+    base_url = (os.environ.get("INTAKE_BASE_URL", "").strip() or local_url(host, port)).rstrip("/")
+    env = {
+        **os.environ,
+        "INTAKE_INSTANCE_PATH": current_app.instance_path,
+        "INTAKE_BASE_URL": base_url,
+    }
     os.makedirs(current_app.instance_path, exist_ok=True)
     broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
-    click.secho(f"intake is running: http://{host}:{port}/inquiry  (Ctrl+C to stop)", bold=True)
-    click.echo(f"  staff sign in at http://{host}:{port}/staff/")
+    click.secho(f"intake is running: {base_url}/inquiry  (Ctrl+C to stop)", bold=True)
+    click.echo(f"  staff sign in at {base_url}/staff/")
     click.echo(f"  web, a worker and the scheduler, on {broker}")
     supervisor = Supervisor(
         [

@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from intake.crypto import generate_key
 
@@ -103,6 +104,28 @@ def split_keys(raw: str | None) -> list[str]:
     return [key.strip() for key in (raw or "").split(",") if key.strip()]
 
 
+# The container's own health check asks for 127.0.0.1; a Host header naming this machine
+# cannot send a link anywhere else, since links never come from the Host header.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+def base_url_host(base_url: str) -> str:
+    """The host name of INTAKE_BASE_URL, which must be a whole http(s) address."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"INTAKE_BASE_URL must be a whole address like https://inquiry.clinic.example, "
+            f"got {base_url!r}"
+        )
+    return parts.hostname
+
+
+def trusted_hosts(base_url: str, extra: list[str]) -> list[str]:
+    """The Host headers production answers (Flask's TRUSTED_HOSTS): INTAKE_BASE_URL's host,
+    INTAKE_TRUSTED_HOSTS (a leading dot allows every subdomain) and loopback."""
+    return list(dict.fromkeys([base_url_host(base_url), *extra, *LOOPBACK_HOSTS]))
+
+
 class BaseConfig:
     """Defaults shared by every environment; each is safe on its own."""
 
@@ -188,6 +211,8 @@ class BaseConfig:
             "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
         )
         self.INTAKE_BASE_URL = _env("INTAKE_BASE_URL", "http://127.0.0.1:5000")
+        base_url_host(self.INTAKE_BASE_URL)
+        self.INTAKE_TRUSTED_HOSTS = split_keys(_env("INTAKE_TRUSTED_HOSTS"))
         self.INTAKE_MAIL_FROM = _env("INTAKE_MAIL_FROM", self.INTAKE_MAIL_FROM)
         self.INTAKE_HOLIDAYS = split_keys(_env("INTAKE_HOLIDAYS"))
         self.INTAKE_SLA_HOURS = _float_env("INTAKE_SLA_HOURS", self.INTAKE_SLA_HOURS)
@@ -292,6 +317,8 @@ class ProductionConfig(BaseConfig):
             )
         if len(self.SECRET_KEY or "") < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        # Any other Host header gets 400, before a view runs.
+        self.TRUSTED_HOSTS = trusted_hosts(self.INTAKE_BASE_URL, self.INTAKE_TRUSTED_HOSTS)
 
 
 CONFIGS = {

@@ -6,7 +6,12 @@ import logging
 
 from flask import Flask, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from intake.extensions import db
 
@@ -80,6 +85,8 @@ def render_error(code: int):
 def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
+    if isinstance(error, SecurityError):  # a Host outside TRUSTED_HOSTS: no page links work
+        return "Unknown host.\n", error.code, {"Content-Type": "text/plain; charset=utf-8"}
     response = render_error(error.code)
     if error.code == 405 and getattr(error, "valid_methods", None):
         return (*response, {"Allow": ", ".join(error.valid_methods)})

@@ -21,10 +21,10 @@ SETTINGS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY", "INTAKE_ENCRY
             "INTAKE_ENV", "INTAKE_BASE_URL")
 
 
-def captured(database: str) -> list[tuple[str, str]]:
+def captured(database: str, columns: str = "recipient, subject") -> list[tuple[str, ...]]:
     with sqlite3.connect(database) as connection:
         try:
-            return connection.execute("SELECT recipient, subject FROM captured_emails").fetchall()
+            return connection.execute(f"SELECT {columns} FROM captured_emails").fetchall()
         except sqlite3.OperationalError:
             return []
 
@@ -46,8 +46,11 @@ def test_serve_alone_confirms_an_inquiry_into_the_local_outbox(tmp_path):
         while not captured(str(tmp_path / "intake.sqlite3")) and time.monotonic() < deadline:
             time.sleep(0.5)
         mail = captured(str(tmp_path / "intake.sqlite3"))
+        bodies = captured(str(tmp_path / "intake.sqlite3"), "text_body")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     assert ("ada.byron@example.org", "We have received your inquiry") in mail
+    # With INTAKE_BASE_URL unset, the email's links follow --port.
+    assert f"http://127.0.0.1:{port}/unsubscribe/" in bodies[0][0]
     assert (tmp_path / "broker.sqlite3").exists()  # the local broker carried the work

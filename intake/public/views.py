@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from intake import jobs
 from intake.extensions import csrf, db, limiter
+from intake.links import absolute_url
 from intake.log import add_ids
 from intake.models.types import utcnow
 from intake.public import bp, flow
@@ -192,7 +193,7 @@ def _saved_for_later(inquiry):
         valid_for=timedelta(days=current_app.config["INTAKE_RESUME_DAYS"]),
     )
     db.session.commit()
-    link = url_for(".resume", token=token, _external=True)
+    link = absolute_url("public.resume", token=token)
     return render_template(
         "public/saved.html", link=link, days=current_app.config["INTAKE_RESUME_DAYS"]
     )

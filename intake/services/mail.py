@@ -23,6 +23,7 @@ from flask import current_app, render_template
 from sqlalchemy import func
 
 from intake.extensions import db, dialect_insert
+from intake.links import absolute_url
 from intake.models import CLOSED, Inquiry, Lead, StaffUser
 from intake.models.sends import CapturedEmail, Send
 from intake.services.resume import issue_resume_token
@@ -85,10 +86,6 @@ class Message:
 
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _base_url() -> str:
-    return current_app.config["INTAKE_BASE_URL"].rstrip("/")
 
 
 def _mail_domain() -> str:
@@ -156,7 +153,7 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     context = {
         "name": name,
         "step": _nurture_step(send),
-        "unsubscribe_url": f"{_base_url()}/unsubscribe/{unsubscribe_token(lead.id)}",
+        "unsubscribe_url": absolute_url("public.unsubscribe", token=unsubscribe_token(lead.id)),
     }
     if send.template == "resume_reminder":
         context["resume_url"] = _resume_url(send, now)
@@ -182,7 +179,7 @@ def _resume_url(send: Send, now: datetime) -> str | None:
         return None
     days = current_app.config["INTAKE_RESUME_DAYS"]
     token = issue_resume_token(inquiry=inquiry, now=now, valid_for=timedelta(days=days))
-    return f"{_base_url()}/inquiry/resume/{token}"
+    return absolute_url("public.resume", token=token)
 
 
 def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
@@ -191,21 +188,21 @@ def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         return None, {}
     context: dict = {"staff_name": staff.name}
     if send.template == "staff_digest":
-        context.update(staff_url=f"{_base_url()}/staff/", **_digest_counts(staff, now))
+        context.update(staff_url=absolute_url("staff.queue"), **_digest_counts(staff, now))
         return staff.email, context
     if send.cadence in STAFF_TOKEN_CADENCES.values():
         return _staff_token_parts(send, now, staff, context)
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
     if lead is None:
         return None, {}
-    context["lead_url"] = f"{_base_url()}/staff/leads/{lead.id}"
+    context["lead_url"] = absolute_url("staff.lead", lead_id=lead.id)
     context["due"] = _local_time(lead.sla_due_at, staff.time_zone)
     return staff.email, context
 
 
 def _staff_token_parts(send: Send, now: datetime, staff: StaffUser, context: dict):
     """An invitation or reset link: the link and its expiry time, nothing else."""
-    link = staff_token_url(send=send, base_url=_base_url(), now=now)
+    link = staff_token_url(send=send, now=now)
     if link is None:
         return None, {}
     context.update(link_url=link[0], expires=_local_time(link[1], staff.time_zone))

@@ -13,12 +13,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from intake.extensions import db, encryption
+from intake.links import absolute_url
 from intake.models import Send, StaffToken, StaffUser
 from intake.services.sends import schedule_send, send_key
 
-# bandit B105 on these two lines: template names and URL paths keyed by purpose, not passwords.
+# bandit B105 on these lines: template names and routes keyed by purpose, not passwords.
 CADENCES = {"invitation": "staff_invitation", "password_reset": "staff_password_reset"}  # nosec B105
-PATHS = {"invitation": "invitation", "password_reset": "reset"}  # nosec B105
+ENDPOINTS = {
+    "invitation": "staff.accept_invitation",
+    "password_reset": "staff.reset_password",  # nosec B105
+}
 _KEY_PREFIX = "staff_token"
 _MAX_TOKEN = 200
 
@@ -137,13 +141,13 @@ def staff_token_stop(send: Send, now: datetime) -> str | None:
     return None
 
 
-def staff_token_url(*, send: Send, base_url: str, now: datetime) -> tuple[str, datetime] | None:
+def staff_token_url(*, send: Send, now: datetime) -> tuple[str, datetime] | None:
     """The link for a ledger row's email and when it expires, or None when it is dead."""
     row = _token_for(send)
     if row is None or staff_token_stop(send, now) is not None:
         return None
     token = encryption.keyring.open(row.token_sealed, context=_context(row)).decode()
-    return f"{base_url}/staff/{PATHS[row.purpose]}/{token}", row.expires_at
+    return absolute_url(ENDPOINTS[row.purpose], token=token), row.expires_at
 
 
 def pending_invitations(user_ids: list[int], now: datetime) -> set[int]:

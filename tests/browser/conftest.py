@@ -66,8 +66,10 @@ def app_factory(migrated_sqlite, tmp_path):
 
 @pytest.fixture
 def live_server(app):
-    """``app`` (from app_factory) served on 127.0.0.1 at a free port; yields the base URL."""
+    """``app`` (from app_factory) served on 127.0.0.1 at a free port; yields the base URL, which
+    is also the app's INTAKE_BASE_URL (its links in pages and emails)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["INTAKE_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

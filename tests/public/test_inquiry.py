@@ -223,7 +223,10 @@ class TestResume:
             client, "/inquiry/health", {"date_of_birth": "1980-04-02"}, action="save_later"
         )
         assert response.status_code == 200
-        return page(response).select_one(".resume-link a")["href"]
+        link = page(response).select_one(".resume-link a")["href"]
+        base = client.application.config["INTAKE_BASE_URL"]  # never the request's host
+        assert link.startswith(f"{base}/inquiry/resume/")
+        return link.removeprefix(base)  # opened here, on the test client's host
 
     def test_a_resume_link_finishes_the_inquiry_on_another_device(self, app):
         link = self.save_for_later(app.test_client())
