@@ -13,7 +13,8 @@
 4. Project rules, on a schema-valid file: the seven services, the production commands, one beat,
    start-up order through the one-shot `migrate`, web publishing 8000 with a /readyz
    healthcheck. Always: the secrets are written `${VAR:?msg}` and listed in .env.example.
-5. The Dockerfile has a non-root USER, a HEALTHCHECK and `uv sync --frozen`.
+5. The Dockerfile has a non-root USER, a HEALTHCHECK and `uv sync --frozen`, and its CMD is the
+   web command above (gunicorn with its access log on, as Compose runs it).
 `docker compose config` is not run: what only Compose's own loader would catch goes unchecked.
 
 Prints one line per failed check, then a summary. Exit 0 when all hold, 1 when one fails, 2 when
@@ -43,7 +44,9 @@ DUMMY_ENV = {
 REQUIRED_SERVICES = ("migrate", "web", "worker", "beat", "postgres", "redis", "mailpit")
 COMMANDS = {  # the production commands; worker may take extra options after its two words
     "migrate": ["intake", "db", "upgrade"],
-    "web": shlex.split("gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 intake.wsgi:app"),
+    "web": shlex.split(
+        "gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - intake.wsgi:app"
+    ),
     "worker": ["intake", "worker"],
     "beat": ["intake", "beat"],
 }
@@ -339,6 +342,16 @@ def check_dockerfile(report: Report, dockerfile: Path) -> None:
         bool(health) and health[-1].split()[:1] != ["NONE"],
         "Dockerfile has a HEALTHCHECK",
         "none",
+    )
+    commands = [args for word, args in steps if word == "CMD"]
+    try:
+        cmd = json.loads(commands[-1]) if commands else None
+    except json.JSONDecodeError:
+        cmd = commands[-1]  # the shell form: run by /bin/sh, so gunicorn would miss SIGTERM
+    report.check(
+        cmd == COMMANDS["web"],
+        f"Dockerfile CMD is `{shlex.join(COMMANDS['web'])}`",
+        f"it is {cmd or 'unset'}",
     )
     syncs = [args for word, args in steps if word == "RUN" and "uv sync" in args]
     report.check(

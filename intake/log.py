@@ -25,7 +25,9 @@ class MaskTokens(logging.Filter):
         if isinstance(record.msg, str) and "/" in record.msg:
             record.msg = _TOKEN_PATH.sub(r"/\1/<token>", record.msg)
         if isinstance(record.args, dict):
-            record.args = {key: _mask(value) for key, value in record.args.items()}
+            # In place: gunicorn's access log passes its own mapping type (missing keys read "-").
+            for key, value in record.args.items():
+                record.args[key] = _mask(value)
         elif isinstance(record.args, tuple):
             record.args = tuple(_mask(arg) for arg in record.args)
         return True
@@ -35,8 +37,18 @@ def _mask(value):
     return _TOKEN_PATH.sub(r"/\1/<token>", value) if isinstance(value, str) else value
 
 
+# gunicorn's own loggers do not pass records up to the root logger, so they are masked apart:
+# the access log (request line, referrer, headers) and the error log ("Error handling request").
+GUNICORN_LOGGERS = ("gunicorn.access", "gunicorn.error")
+
+
 def configure(app: Flask) -> None:
-    """One JSON handler on the root logger, and a request log keyed by endpoint, not path."""
+    """One JSON handler on the root logger, and a request log keyed by endpoint, not path;
+    link tokens masked there and in gunicorn's access and error logs."""
+    for name in GUNICORN_LOGGERS:
+        own = logging.getLogger(name)
+        if not any(isinstance(f, MaskTokens) for f in own.filters):
+            own.addFilter(MaskTokens())
     root = logging.getLogger()
     if not any(getattr(h, "_intake", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
