@@ -31,7 +31,7 @@ def clean_text(value: Any) -> Any:
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Most cells start with one of these, and need no closer look.
-_PLAIN_STARTS = frozenset(map(chr, range(0x21, 0x7F))) - set("=+-@")
+PLAIN_STARTS = frozenset(map(chr, range(0x21, 0x7F))) - set("=+-@")
 # Leading characters a spreadsheet may skip: whitespace but tab and CR, and invisible ones.
 _SKIPPED = re.compile(rf"(?:[^\S\t\r]|[{INVISIBLE}])+")
 
@@ -39,7 +39,7 @@ _SKIPPED = re.compile(rf"(?:[^\S\t\r]|[{INVISIBLE}])+")
 def starts_like_formula(text: str) -> bool:
     """Would a spreadsheet run this cell? Its first character after leading spaces and invisible
     characters, in compatibility form (full-width ＝ is =), is one of FORMULA_STARTS."""
-    if not text or text[0] in _PLAIN_STARTS:
+    if not text or text[0] in PLAIN_STARTS:
         return False
     if text.startswith(FORMULA_STARTS):
         return True

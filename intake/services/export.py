@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from intake.extensions import db
 from intake.models import Lead, StaffUser, Team
 from intake.services.queue import order_by
-from intake.text import starts_like_formula
+from intake.text import PLAIN_STARTS, starts_like_formula
 
 BATCH = 500
 
@@ -69,6 +69,8 @@ def neutralise(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     text = str(value)
+    if not text or text[0] in PLAIN_STARTS:  # most cells: decided without a call
+        return text
     return "'" + text if starts_like_formula(text) else text
 
 
