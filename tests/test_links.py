@@ -3,6 +3,9 @@ request carried; in production a request for any other host is refused (Flask's 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -118,3 +121,18 @@ def test_absolute_links_keep_the_base_urls_path_and_work_outside_a_request(app_f
         assert absolute_url("staff.lead", lead_id=7) == (
             "https://clinic.example:8443/intake/staff/leads/7"
         )
+
+
+def test_no_code_or_template_builds_a_link_from_the_request():
+    """absolute_url is the one way to an absolute link; these read the request's Host."""
+    repo = Path(__file__).resolve().parent.parent
+    sources = [*(repo / "intake").rglob("*.py"), *(repo / "workers").rglob("*.py"),
+               *(repo / "templates").rglob("*.*")]  # fmt: skip
+    found = [
+        f"{path.relative_to(repo)}: {word}"
+        for path in sources
+        if path.name != "links.py"  # the helper itself
+        for word in ("_external", "host_url", "url_root", "request.base_url", "request.url")
+        if re.search(rf"{re.escape(word)}\b", path.read_text(errors="ignore"))
+    ]
+    assert found == []
