@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -141,6 +142,11 @@ def _profile(rng: random.Random, born: datetime) -> dict[str, dict]:
     return {"about_ms": about, "health": health}
 
 
+def _ascii(name: str) -> str:
+    """A name as it would go into an email address: "Tomás" → "tomas"."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+
+
 def _contact(rng: random.Random, index: int) -> dict:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     country, region = rng.choice(PLACES)
@@ -151,7 +157,7 @@ def _contact(rng: random.Random, index: int) -> dict:
         "caregiver_first_name": rng.choice(FIRST_NAMES),
         "caregiver_last_name": last,
         "caregiver_relationship": rng.choice(["Spouse", "Daughter", "Son", "Partner"]),
-        "email": f"{first.lower()}.{last.lower()}.{index}@example.org",
+        "email": f"{_ascii(first)}.{_ascii(last)}.{index}@example.org",
         "phone": f"+1202555{index:04d}",
         "preferred_contact_method": rng.choice(["email", "phone", "phone", "text"]),
         "preferred_contact_time": rng.choice(["morning", "afternoon", "evening", "any"]),

@@ -215,3 +215,15 @@ def test_the_overdue_alert_says_the_owner_keeps_the_lead(people):
     subject, text = alert_text(alert)
     assert subject == "An overdue lead has nobody else to take it"
     assert "nobody else is working now to take it over, so it stays with its owner" in text
+
+
+def test_at_every_hour_of_a_week_a_matched_lead_gets_its_team_an_owner_and_a_deadline(people):
+    monday = ny(2024, 5, 20, 0, 30)
+    for hour in range(7 * 24):
+        at = monday + timedelta(hours=hour)
+        lead = make_lead()
+        decision = route(lead, now=at)
+        lead = db.session.get(Lead, lead.id)
+        assert lead.team_id == people["team"].id, (at, decision.reason)
+        assert lead.owner_id in (people["Ana"].id, people["Ben"].id), (at, decision.reason)
+        assert lead.sla_due_at is not None and lead.sla_due_at > at
