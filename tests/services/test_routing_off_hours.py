@@ -3,6 +3,8 @@ an owner whose hours start next (or a hold by the team), and a deadline in busin
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -227,3 +229,37 @@ def test_at_every_hour_of_a_week_a_matched_lead_gets_its_team_an_owner_and_a_dea
         assert lead.team_id == people["team"].id, (at, decision.reason)
         assert lead.owner_id in (people["Ana"].id, people["Ben"].id), (at, decision.reason)
         assert lead.sla_due_at is not None and lead.sla_due_at > at
+
+
+def _sweep_in_thread(app, barrier, results, errors) -> None:
+    try:
+        with app.app_context():
+            barrier.wait(timeout=30)
+            results.append(assign_held_leads(now=MONDAY_9))
+            db.session.commit()
+    except Exception as exc:  # reported by the test thread
+        errors.append(exc)
+
+
+def test_two_held_lead_sweeps_at_once_give_each_lead_out_exactly_once(app, people):
+    people["team"].off_hours = "hold"
+    db.session.commit()
+    for _ in range(12):
+        route(make_lead(), now=FRIDAY_NIGHT)
+    db.session.close()  # the sweeps below run in their own sessions
+    results, errors, barrier = [], [], threading.Barrier(2)
+    threads = [
+        threading.Thread(target=_sweep_in_thread, args=(app, barrier, results, errors))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == [] and sum(results) == 12
+    owners = db.session.scalars(select(Lead.owner_id))
+    assert sorted(Counter(owners).values()) == [6, 6]
+    assert len(sends("staff_new_lead")) == 12
+    given = select(RoutingDecision.id).where(RoutingDecision.staff_user_id.is_not(None))
+    assert len(db.session.scalars(given).all()) == 12
