@@ -12,6 +12,7 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.models import Lead, RoutingRule, Team
 from intake.services.routing import route_lead
+from tests.public.helpers import page
 from tests.services.factories import make_lead
 from tests.staff.test_queue import shown_ids
 
@@ -57,5 +58,10 @@ def test_another_team_gets_404_on_a_night_lead_and_never_sees_it_in_a_queue(
             assert lead_id not in shown_ids(client.get(f"/staff/?view={view}")), view
 
     own_team = sign_in(app.test_client(), west)
-    assert own_team.get(f"/staff/leads/{lead_id}").status_code == 200
+    shown = own_team.get(f"/staff/leads/{lead_id}")
+    assert shown.status_code == 200
+    facts = " ".join(page(shown).find("dl", class_="lead-facts").get_text(" ").split())
+    owner = "None yet: held for the team" if off_hours == "hold" else "Coordinator"
+    assert f"Owner {owner}" in facts and "Team West" in facts
+    assert "First contact due" in facts and "11:00" in facts  # Monday, 2 business hours in
     assert lead_id in shown_ids(own_team.get("/staff/?view=team"))
