@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from intake.extensions import db
 from intake.models import Lead, OutboxEvent, RoutingRule, Send, StaffUser, Team, TeamMember
@@ -85,6 +85,7 @@ def _staff(now: datetime) -> tuple[list[StaffUser], StaffUser] | None:
         db.session.add(team)
         db.session.flush()
         db.session.add(RoutingRule(name="Demo: everyone", priority=999, team_id=team.id))
+    _replace_stand_in_admins(team)
     clinical = Team(name=CLINICAL_TEAM, strategy="round_robin", off_hours="hold")
     db.session.add(clinical)
     db.session.flush()
@@ -95,6 +96,18 @@ def _staff(now: datetime) -> tuple[list[StaffUser], StaffUser] | None:
     db.session.add(rule)
     db.session.flush()
     return coordinators, clinician
+
+
+def _replace_stand_in_admins(team: Team) -> None:
+    """The default team holds the first admin only while there are no coordinators; the demo's
+    coordinators take their place, as an admin would arrange it."""
+    roles = db.session.execute(
+        select(TeamMember.staff_user_id, StaffUser.role)
+        .join(StaffUser, StaffUser.id == TeamMember.staff_user_id)
+        .where(TeamMember.team_id == team.id)
+    ).all()
+    if roles and all(role == "admin" for _, role in roles):
+        db.session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
 
 
 def _arrival(month: _Month) -> datetime:
