@@ -88,7 +88,7 @@ def local_url(host: str, port: int) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="web processes")
-@click.option("--demo", is_flag=True, help="add sample leads on first run")
+@click.option("--demo", is_flag=True, help="add a sample month of leads (once)")
 @with_appcontext
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run everything on this machine: the web app, a worker and the scheduler."""

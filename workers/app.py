@@ -18,6 +18,10 @@ celery.conf.beat_schedule = {
     "send what is due": {"task": "periodic.sweep_sends", "schedule": 30.0},
     "keep first-contact SLAs": {"task": "periodic.sweep_sla", "schedule": 60.0},
     "route leads whose routing was lost": {"task": "periodic.route_unrouted", "schedule": 60.0},
+    "give held leads out as hours start": {
+        "task": "periodic.assign_held_leads",
+        "schedule": 60.0,
+    },
     "purge contact details past retention": {
         "task": "periodic.purge_retention",
         "schedule": crontab(hour=3, minute=30),

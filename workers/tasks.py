@@ -9,7 +9,7 @@ from flask import current_app
 
 from intake.extensions import db
 from intake.models.types import utcnow
-from intake.services import delivery, digest, relay, retention, routing, sla
+from intake.services import delivery, digest, relay, retention, routing, routing_sweeps, sla
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,19 @@ def route_lead(lead_id: int, trigger: str) -> None:
 @shared_task(name="periodic.route_unrouted", ignore_result=True)
 def route_unrouted() -> int:
     """Route leads whose routing task never ran (lost with a broker restart, say)."""
-    routed = routing.route_unrouted(now=utcnow())
+    routed = routing_sweeps.route_unrouted(now=utcnow())
     db.session.commit()
     sweep_sends()
     return routed
+
+
+@shared_task(name="periodic.assign_held_leads", ignore_result=True)
+def assign_held_leads() -> int:
+    """Give leads a team holds to its members as their working hours start."""
+    given = routing_sweeps.assign_held_leads(now=utcnow())
+    db.session.commit()
+    sweep_sends()
+    return given
 
 
 @shared_task(name="periodic.sweep_sla", ignore_result=True)

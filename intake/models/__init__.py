@@ -8,7 +8,14 @@ from intake.models.eligibility import EligibilityResult
 from intake.models.inquiry import Inquiry, ResumeToken
 from intake.models.lead import CLOSED, PIPELINE, STATUSES, Lead
 from intake.models.outbox import OutboxEvent
-from intake.models.routing import STRATEGIES, RoutingDecision, RoutingRule, Team, TeamMember
+from intake.models.routing import (
+    OFF_HOURS,
+    STRATEGIES,
+    RoutingDecision,
+    RoutingRule,
+    Team,
+    TeamMember,
+)
 from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
 from intake.models.settings import CadenceSetting
 from intake.models.staff import ROLES, StaffUser
@@ -27,6 +34,7 @@ __all__ = [
     "StaffToken",
     "CLOSED",
     "SEND_STATUSES",
+    "OFF_HOURS",
     "STRATEGIES",
     "CapturedEmail",
     "RoutingDecision",

@@ -11,6 +11,8 @@ from intake.extensions import db
 from intake.models.types import UTCDateTime, utcnow
 
 STRATEGIES = ("round_robin", "least_loaded")
+# Outside every member's hours: give the lead to whoever starts next, or hold it for the team.
+OFF_HOURS = ("next_on_shift", "hold")
 
 
 class Team(db.Model):
@@ -19,6 +21,7 @@ class Team(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     strategy: Mapped[str] = mapped_column(String(16), default="round_robin")
+    off_hours: Mapped[str] = mapped_column(String(16), default="next_on_shift")
     lead_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     # Round robin: the member who got the last lead (the team row is locked while choosing).
     last_assigned_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from intake.extensions import db
-from intake.models import STRATEGIES, RoutingRule, StaffUser, Team, TeamMember
+from intake.models import OFF_HOURS, STRATEGIES, RoutingRule, StaffUser, Team, TeamMember
 from intake.services.routing_choice import ROUTABLE_FIELDS
 
 
@@ -27,6 +27,7 @@ class TeamData:
     strategy: str
     lead_staff_id: int | None
     member_ids: tuple[int, ...]
+    off_hours: str = "next_on_shift"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def save_team(*, team: Team | None, data: TeamData) -> Team:
     """Create or update a team and set its members exactly."""
     if data.strategy not in STRATEGIES:
         raise AdminInputError("strategy", "Choose round robin or least loaded.")
+    if data.off_hours not in OFF_HOURS:
+        raise AdminInputError("off_hours", "Choose what happens outside members' hours.")
     if _name_taken(Team, data.name, team.id if team else None):
         raise AdminInputError("name", "Another team already has this name.")
     _check_staff(data)
@@ -85,6 +88,7 @@ def save_team(*, team: Team | None, data: TeamData) -> Team:
         team = Team(name=data.name)
         db.session.add(team)
     team.name, team.strategy, team.lead_staff_id = data.name, data.strategy, data.lead_staff_id
+    team.off_hours = data.off_hours
     db.session.flush()
     db.session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
     db.session.add_all(

@@ -98,11 +98,62 @@ def add_business_hours(calendar: BusinessCalendar, start: datetime, hours: float
     raise AssertionError("unreachable: _open_periods raises when it runs out")
 
 
+def business_hours_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> float:
+    """How many hours the clinic is open from ``start`` to ``end`` (0 when end is not later)."""
+    _require_aware(start)
+    _require_aware(end)
+    open_time = timedelta()
+    if end <= start:
+        return 0.0
+    for opens, closes in _open_periods(calendar, start):
+        if opens >= end:
+            break
+        open_time += min(closes, end) - max(opens, start)
+    return open_time / timedelta(hours=1)
+
+
 def is_open(calendar: BusinessCalendar, at: datetime) -> bool:
     """Whether the clinic is open at ``at``."""
     _require_aware(at)
     local = at.astimezone(calendar.tz)
     return _is_working_day(calendar, local.date()) and calendar.start <= local.time() < calendar.end
+
+
+def _shift_bounds(working_hours: dict, tz_name: str):
+    """(zone, start, end, days) read from a staff member's hours; ValueError when unreadable."""
+    try:
+        zone = ZoneInfo(tz_name)
+        start = time.fromisoformat(working_hours.get("start", "00:00"))
+        end = time.fromisoformat(working_hours.get("end", "23:59:59.999999"))
+        days = set(_weekdays(working_hours.get("days", DEFAULT_WORKING_DAYS)))
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise ValueError("unreadable working hours") from error
+    return zone, start, end, days
+
+
+def next_shift_start(working_hours: dict | None, tz_name: str, after: datetime) -> datetime | None:
+    """The first moment at or after ``after`` inside a staff member's own working hours.
+
+    ``after`` itself when they are working then; None when their hours can never be met (no
+    working days, or hours or a time zone that cannot be read). Same rules as
+    ``staff_available``: a night shift belongs to the day it starts."""
+    _require_aware(after)
+    if not working_hours:
+        return after
+    try:
+        zone, start, end, days = _shift_bounds(working_hours, tz_name)
+    except ValueError:
+        return None
+    first_day = after.astimezone(zone).date() - timedelta(days=1)  # a night shift still running
+    for offset in range(9):
+        day = first_day + timedelta(days=offset)
+        if day.weekday() not in days:
+            continue
+        opens = _local(day, start, zone)
+        closes = _local(day + timedelta(days=0 if start < end else 1), end, zone)
+        if closes > after:
+            return max(opens, after.astimezone(UTC))
+    return None
 
 
 def staff_available(working_hours: dict | None, tz_name: str, at: datetime) -> bool:
@@ -115,12 +166,10 @@ def staff_available(working_hours: dict | None, tz_name: str, at: datetime) -> b
     if not working_hours:
         return True
     try:
-        local = at.astimezone(ZoneInfo(tz_name))
-        start = time.fromisoformat(working_hours.get("start", "00:00"))
-        end = time.fromisoformat(working_hours.get("end", "23:59:59.999999"))
-        days = set(_weekdays(working_hours.get("days", DEFAULT_WORKING_DAYS)))
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        zone, start, end, days = _shift_bounds(working_hours, tz_name)
+    except ValueError:
         return False
+    local = at.astimezone(zone)
     now, weekday = local.time(), local.weekday()
     if start < end:
         return weekday in days and start <= now < end

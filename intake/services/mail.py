@@ -24,9 +24,10 @@ from sqlalchemy import func
 
 from intake.extensions import db, dialect_insert
 from intake.links import absolute_url
-from intake.models import CLOSED, Inquiry, Lead, StaffUser
+from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
 from intake.models.sends import CapturedEmail, Send
 from intake.services.resume import issue_resume_token
+from intake.services.routing_choice import ALERT_CASES
 from intake.services.sends import PATIENT_CADENCES
 from intake.services.staff_tokens import CADENCES as STAFF_TOKEN_CADENCES
 from intake.services.staff_tokens import staff_token_url
@@ -40,10 +41,15 @@ SUBJECTS = {
     "staff_digest": "Your leads today",
     "sla_reminder": "Reminder: a lead is waiting for first contact",
     "sla_escalation": "A lead has passed its first-contact time",
-    "admin_alert": "A new lead needs an owner",
+    "admin_alert": "A new lead matched no routing rule",  # by case: ALERT_SUBJECTS
     "staff_invitation": "You are invited to the staff workspace",
     # bandit B105 on the next line: an email subject keyed by template name, not a password.
     "staff_password_reset": "Reset your staff password",  # nosec B105
+}
+ALERT_SUBJECTS = {
+    "no_rule": "A new lead matched no routing rule",
+    "no_member": "A team has a new lead but nobody who can take it",
+    "overdue": "An overdue lead has nobody else to take it",
 }
 NURTURE_SUBJECTS = {
     1: "What to expect when we talk",
@@ -126,7 +132,14 @@ def _tidy(text: str) -> str:
 def _subject(send: Send) -> str:
     if send.template == "nurture":
         return NURTURE_SUBJECTS[_nurture_step(send)]
+    if send.template == "admin_alert":
+        return ALERT_SUBJECTS[_alert_case(send)]
     return SUBJECTS[send.template]
+
+
+def _alert_case(send: Send) -> str:
+    """Which admin alert this is (its ledger step): no rule, no member, or overdue."""
+    return ALERT_CASES[send.step] if 0 <= send.step < len(ALERT_CASES) else ALERT_CASES[0]
 
 
 def _nurture_step(send: Send) -> int:
@@ -197,6 +210,9 @@ def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         return None, {}
     context["lead_url"] = absolute_url("staff.lead", lead_id=lead.id)
     context["due"] = _local_time(lead.sla_due_at, staff.time_zone)
+    if send.template == "admin_alert":
+        team = db.session.get(Team, lead.team_id) if lead.team_id else None
+        context.update(alert_case=_alert_case(send), team_name=team.name if team else None)
     return staff.email, context
 
 

@@ -1,5 +1,10 @@
 """First-contact SLA: remind the owner before the deadline, escalate and reassign at breach.
 
+Every routed lead has a deadline, owned or not: a lead its team holds (or that matched no
+rule) is escalated at breach too, to the team lead or the admins, and offered to anyone
+working now. Only owners are reminded. The reminder comes at a fraction of the clinic's open
+hours between assignment and deadline, so leads given out at night are reminded in the day.
+
 Beat may run this sweep twice at once. Every state change is a conditional UPDATE (``… WHERE
 sla_reminded_at IS NULL`` and the owner and assignment time the sweep saw), and a message is
 scheduled only when that UPDATE changed the row, so no reminder or escalation is ever doubled.
@@ -19,26 +24,37 @@ from sqlalchemy import Select, func, literal, select, update
 from intake.extensions import db
 from intake.models import CLOSED, Lead, StaffUser, Team
 from intake.models.types import UTCDateTime
+from intake.services.business_hours import (
+    BusinessCalendar,
+    add_business_hours,
+    business_hours_between,
+)
 from intake.services.routing import active_staff_ids, route_lead
 from intake.services.sends import schedule_send, send_key
 
 logger = logging.getLogger(__name__)
 
 
-def reminder_at(assigned_at: datetime, sla_due_at: datetime, fraction: float) -> datetime:
-    """When the owner is reminded: ``fraction`` of the way from assignment to the deadline."""
-    return assigned_at + (sla_due_at - assigned_at) * fraction
+def reminder_at(
+    assigned_at: datetime, sla_due_at: datetime, fraction: float, calendar: BusinessCalendar
+) -> datetime:
+    """When the owner is reminded: ``fraction`` of the clinic's open hours from assignment to
+    the deadline, so a lead given out on Friday night is reminded on Monday, not on Sunday."""
+    open_hours = business_hours_between(calendar, assigned_at, sla_due_at)
+    return min(add_business_hours(calendar, assigned_at, open_hours * fraction), sla_due_at)
 
 
 def _waiting_for_contact() -> tuple:
-    """Open leads with an owner and an SLA clock that nobody has contacted yet."""
+    """Open leads with an SLA clock that nobody has contacted yet (owned, held or unmatched)."""
     return (
-        Lead.owner_id.is_not(None),
-        Lead.assigned_at.is_not(None),
         Lead.sla_due_at.is_not(None),
         Lead.first_contacted_at.is_(None),
         Lead.status.not_in(CLOSED),
     )
+
+
+def _owned() -> tuple:
+    return (Lead.owner_id.is_not(None), Lead.assigned_at.is_not(None))
 
 
 def _skip_locked(query: Select) -> Select:
@@ -81,18 +97,22 @@ def _reminders(now: datetime, limit: int) -> list:
     scan covers only leads still early in their SLA window, a set that grows with the live
     backlog, not with the table."""
     fraction = current_app.config["INTAKE_SLA_REMINDER_FRACTION"]
+    calendar = BusinessCalendar.from_config(current_app.config)
     rows = db.session.execute(
         select(Lead.id, Lead.owner_id, Lead.assigned_at, Lead.sla_due_at).where(
             *_waiting_for_contact(),
+            *_owned(),
             Lead.sla_reminded_at.is_(None),
             Lead.sla_breached_at.is_(None),
             Lead.sla_due_at > now,
             Lead.assigned_at <= now,
         )
     ).all()
+    times = {
+        row.id: reminder_at(row.assigned_at, row.sla_due_at, fraction, calendar) for row in rows
+    }
     due = sorted(
-        (row for row in rows if reminder_at(row.assigned_at, row.sla_due_at, fraction) <= now),
-        key=lambda row: (reminder_at(row.assigned_at, row.sla_due_at, fraction), row.id),
+        (row for row in rows if times[row.id] <= now), key=lambda row: (times[row.id], row.id)
     )[:limit]
     if not due or db.engine.dialect.name != "postgresql":
         return due
@@ -122,9 +142,10 @@ def _lock_all_teams() -> None:
 
 def _escalate(row, *, now: datetime) -> bool:
     """Tell the team lead (or admins), then reassign by rule; True when someone took it."""
+    clock = (row.assigned_at or row.sla_due_at).isoformat()
     for staff_id in _escalation_recipients(row.team_id):
         schedule_send(
-            key=send_key(row.id, "sla_escalation", row.assigned_at.isoformat(), staff_id),
+            key=send_key(row.id, "sla_escalation", clock, staff_id),
             cadence="sla_escalation",
             template="sla_escalation",
             due_at=now,
@@ -132,9 +153,10 @@ def _escalate(row, *, now: datetime) -> bool:
             lead_id=row.id,
             staff_user_id=staff_id,
         )
-    decision = route_lead(lead_id=row.id, now=now, exclude_staff_ids=(row.owner_id,))
+    owner = (row.owner_id,) if row.owner_id is not None else ()
+    decision = route_lead(lead_id=row.id, now=now, exclude_staff_ids=owner)
     logger.info("lead %s breached its SLA; routing decision %s", row.id, decision.id)
-    return decision.staff_user_id is not None
+    return decision.id is not None and decision.staff_user_id not in (None, row.owner_id)
 
 
 def _remind(row, *, now: datetime) -> None:

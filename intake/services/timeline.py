@@ -26,7 +26,7 @@ CADENCE_LABELS = {
     "staff_digest": "Staff digest",
     "sla_reminder": "SLA reminder to the owner",
     "sla_escalation": "SLA escalation",
-    "admin_alert": "Unassigned-lead alert to admins",
+    "admin_alert": "Routing alert to admins",
 }
 STOP_REASONS = {
     "contacted": "the lead was contacted",
@@ -198,10 +198,14 @@ def _routing_entries(lead_id: int, names, teams: Mapping[int, str]) -> list[Entr
     )
     entries = []
     for decision in decisions:
-        if decision.staff_user_id is None:
-            title = "Routing: left unassigned"
+        team = teams.get(decision.team_id, "no team")
+        if decision.staff_user_id is None and decision.team_id is None:
+            title = "Routing: left unassigned (no team)"
+        elif decision.staff_user_id is None:
+            title = f"Routing: held for the team {team}"
+        elif decision.rule_id is None:
+            title = f"Routing: kept by {_name(names, decision.staff_user_id)} ({team})"
         else:
-            team = teams.get(decision.team_id, "no team")
             title = f"Routed to {_name(names, decision.staff_user_id)} ({team})"
         entries.append(Entry(decision.decided_at, "routing", title, detail=decision.reason))
     return entries

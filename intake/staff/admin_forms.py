@@ -25,7 +25,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.ids import MAX_ID
-from intake.models import STRATEGIES
+from intake.models import OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.services.audit import OUTCOMES as AUDIT_OUTCOMES
 from intake.services.routing_choice import ROUTABLE_FIELDS
@@ -43,6 +43,10 @@ STRATEGY_LABELS = {
     "round_robin": "Round robin (members take turns)",
     "least_loaded": "Least loaded (the member with the fewest open leads)",
 }
+OFF_HOURS_LABELS = {
+    "next_on_shift": "Assign it to the member whose hours start next",
+    "hold": "Hold it for the team until a member's hours start",
+}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -58,6 +62,14 @@ class TeamForm(FlaskForm):
         "How leads are shared",
         choices=[SelectChoice(code, STRATEGY_LABELS[code]) for code in STRATEGIES],
         validators=[DataRequired()],
+    )
+    off_hours = SelectField(
+        "A lead that arrives outside every member's hours",
+        choices=[SelectChoice(code, OFF_HOURS_LABELS[code]) for code in OFF_HOURS],
+        validators=[DataRequired()],
+        default="next_on_shift",
+        description="Either way the team has the lead at once, and its first-contact time "
+        "counts from the clinic's next business hours.",
     )
     lead_staff_id = SelectField("Team lead", coerce=int, validate_choice=True)
     member_ids = MultiCheckboxField("Members", coerce=int)

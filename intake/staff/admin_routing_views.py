@@ -43,7 +43,7 @@ def _team_or_404(team_id: int | None) -> Team | None:
 @bp.route("/admin/teams/<int:team_id>", methods=["GET", "POST"])
 @requires("admin.routing")
 def admin_team(team_id: int | None = None):
-    """Create or edit a team: name, strategy, team lead and members."""
+    """Create or edit a team: name, strategy, what happens off hours, team lead and members."""
     team = _team_or_404(team_id)
     form = TeamForm(obj=team)
     form.set_staff(staff_for_teams())
@@ -63,6 +63,7 @@ def _saved_team(form: TeamForm, team: Team | None) -> bool:
     data = TeamData(
         name=form.name.data,
         strategy=form.strategy.data,
+        off_hours=form.off_hours.data,
         lead_staff_id=form.lead_staff_id.data or None,
         member_ids=tuple(form.member_ids.data or ()),
     )

@@ -271,6 +271,7 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
         ("dashboard", "/staff/dashboard"),
         ("administration home", "/staff/admin/"),
         ("staff list", "/staff/admin/staff"),
+        ("team form (outside members' hours)", "/staff/admin/teams/new"),
         ("cadences", "/staff/admin/cadences"),
         ("audit log", "/staff/admin/audit"),
     ]

@@ -10,7 +10,9 @@ import pytest
 from intake.services.business_hours import (
     BusinessCalendar,
     add_business_hours,
+    business_hours_between,
     is_open,
+    next_shift_start,
     staff_available,
 )
 
@@ -139,3 +141,40 @@ NIGHTS = {"days": [0, 1, 2, 3, 4], "start": "22:00", "end": "06:00"}
 )
 def test_staff_available_in_their_own_hours(hours, tz_name, at, expected):
     assert staff_available(hours, tz_name, at) is expected
+
+
+OFFICE = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}
+NIGHTS = {"days": [4], "start": "22:00", "end": "06:00"}  # Friday night into Saturday
+
+
+@pytest.mark.parametrize(
+    ("case", "hours", "zone", "after", "starts"),
+    [
+        ("working now", OFFICE, "America/New_York", ny(2024, 5, 15, 11), ny(2024, 5, 15, 11)),
+        ("Friday night to Monday", OFFICE, "America/New_York", ny(2024, 5, 17, 21, 15),
+         ny(2024, 5, 20, 9)),
+        ("another time zone", OFFICE, "Europe/London", ny(2024, 5, 17, 21, 15),
+         ny(2024, 5, 20, 4)),
+        ("a night shift still running", NIGHTS, "America/New_York", ny(2024, 5, 18, 3),
+         ny(2024, 5, 18, 3)),
+        ("a night shift later today", NIGHTS, "America/New_York", ny(2024, 5, 17, 12),
+         ny(2024, 5, 17, 22)),
+        ("across the change to summer time", OFFICE, "America/New_York", ny(2024, 3, 8, 18),
+         ny(2024, 3, 11, 9)),
+        ("no hours set: any time", {}, "America/New_York", ny(2024, 5, 18, 3), ny(2024, 5, 18, 3)),
+        ("no working days", {"days": []}, "America/New_York", ny(2024, 5, 18, 3), None),
+        ("an unknown time zone", OFFICE, "Mars/Olympus", ny(2024, 5, 18, 3), None),
+    ],
+)  # fmt: skip
+def test_next_shift_start_agrees_with_staff_available(case, hours, zone, after, starts):
+    assert next_shift_start(hours, zone, after) == starts, case
+    if starts is not None:
+        assert staff_available(hours, zone, starts), case
+        assert starts == after or not staff_available(hours, zone, starts - timedelta(minutes=1))
+
+
+def test_business_hours_between_counts_only_open_time():
+    friday_night, monday_11 = ny(2024, 5, 17, 21, 15), ny(2024, 5, 20, 11)
+    assert business_hours_between(CLINIC, friday_night, monday_11) == 2
+    assert business_hours_between(CLINIC, ny(2024, 7, 3, 16), ny(2024, 7, 5, 10)) == 2  # 4 July
+    assert business_hours_between(CLINIC, monday_11, friday_night) == 0

@@ -245,7 +245,7 @@ def test_someone_invited_gets_leads_only_once_they_have_signed_in(ctx):
     assert invited.id in {route(make_lead()).staff_user_id for _ in range(3)}
 
 
-def test_no_match_leaves_the_lead_unassigned_and_alerts_each_active_admin(ctx):
+def test_no_match_leaves_the_lead_unassigned_with_a_deadline_and_alerts_each_active_admin(ctx):
     admins = [make_staff("Root", role="admin"), make_staff("Boss", role="admin")]
     make_staff("Gone", role="admin", active=False)
     make_rule("Canada", make_team("CA", [make_staff("Cat")]), country=["CA"])
@@ -254,13 +254,15 @@ def test_no_match_leaves_the_lead_unassigned_and_alerts_each_active_admin(ctx):
     decision = route(lead)
 
     db.session.refresh(lead)
-    assert (lead.owner_id, lead.team_id, lead.sla_due_at) == (None, None, None)
+    assert (lead.owner_id, lead.team_id) == (None, None)
+    assert lead.sla_due_at == NOW + timedelta(hours=2)  # never "no deadline"
     assert (decision.reason, decision.staff_user_id) == ("no rule matched", None)
     assert db.session.get(RoutingDecision, decision.id).reason == "no rule matched"
     alerts = sends("admin_alert")
     assert [alert.staff_user_id for alert in alerts] == [admin.id for admin in admins]
-    assert {alert.key for alert in alerts} == {
-        f"{lead.id}:admin_alert:{NOW.date().isoformat()}:{admin.id}" for admin in admins
+    assert {(alert.key, alert.step) for alert in alerts} == {
+        (f"{lead.id}:admin_alert:no_rule:{NOW.date().isoformat()}:{admin.id}", 0)
+        for admin in admins
     }
     assert sends("staff_new_lead") == []
 
@@ -281,16 +283,20 @@ def test_a_team_with_nobody_available_falls_through_to_the_next_matching_rule(ct
     assert decision.reason == expected
 
 
-def test_nobody_available_anywhere_is_recorded_with_its_reason(ctx):
+def test_a_team_with_nobody_who_can_take_leads_still_gets_the_lead_and_admins_are_told(ctx):
     admin = make_staff("Root", role="admin")
-    make_rule("Everyone", make_team("All", [make_staff("Off", active=False)]), priority=1000)
+    team = make_team("All", [make_staff("Off", active=False)])
+    make_rule("Everyone", team, priority=1000)
     lead = make_lead()
 
     decision = route(lead)
 
-    assert decision.reason == "no available member in any matching team"
-    assert db.session.get(Lead, lead.id).owner_id is None
-    assert [alert.staff_user_id for alert in sends("admin_alert")] == [admin.id]
+    assert decision.reason == "rule 'Everyone', held for team 'All': no member can take leads"
+    lead = db.session.get(Lead, lead.id)
+    due = NOW + timedelta(hours=2)
+    assert (lead.team_id, lead.owner_id, lead.sla_due_at) == (team.id, None, due)
+    [alert] = sends("admin_alert")
+    assert (alert.staff_user_id, alert.step) == (admin.id, 1)  # the "no member" case
 
 
 def test_routing_an_owned_lead_again_changes_and_records_nothing(rules):
@@ -428,7 +434,7 @@ def test_leads_whose_routing_never_ran_are_routed_by_the_sweep_once(rules):
     already = make_lead(region="FL")
     route(already)
 
-    from intake.services.routing import route_unrouted
+    from intake.services.routing_sweeps import route_unrouted
 
     assert route_unrouted(now=NOW) == 1
     assert db.session.get(Lead, lost.id).owner_id is not None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import Lead, RoutingDecision
+from intake.services.business_hours import BusinessCalendar
 from intake.services.sla import reminder_at, sweep_sla
 from tests.services.test_routing import (
     NOW,
@@ -33,13 +35,22 @@ def sweep(now: datetime) -> dict:
     return counts
 
 
-def test_the_reminder_comes_at_the_given_fraction_of_the_window():
+CLINIC = BusinessCalendar(
+    tz=ZoneInfo("America/New_York"), days=frozenset(range(5)), start=time(9), end=time(17)
+)
+
+
+def test_the_reminder_comes_at_the_given_fraction_of_the_open_hours_of_the_window():
     assigned = datetime(2024, 5, 15, 15, tzinfo=UTC)
-    assert reminder_at(assigned, assigned + timedelta(hours=2), 0.75) == assigned + timedelta(
-        minutes=90
+    assert reminder_at(assigned, assigned + timedelta(hours=2), 0.75, CLINIC) == assigned + (
+        timedelta(minutes=90)
     )
     friday = datetime(2024, 5, 17, 20, 30, tzinfo=UTC)  # 16:30 in New York; due Monday 10:30
-    assert reminder_at(friday, friday + timedelta(hours=66), 0.75) == friday + timedelta(hours=49.5)
+    monday_10 = datetime(2024, 5, 20, 14, tzinfo=UTC)  # 1.5 of the 2 open hours: Monday 10:00
+    assert reminder_at(friday, friday + timedelta(hours=66), 0.75, CLINIC) == monday_10
+    night = datetime(2024, 5, 18, 1, 15, tzinfo=UTC)  # Friday 21:15; due Monday 11:00
+    monday_1030 = datetime(2024, 5, 20, 14, 30, tzinfo=UTC)
+    assert reminder_at(night, monday_1030 + timedelta(minutes=30), 0.75, CLINIC) == monday_1030
 
 
 @pytest.fixture
@@ -111,9 +122,12 @@ def test_a_breach_with_nobody_else_available_keeps_the_owner_and_alerts_admins(t
 
     lead = db.session.get(Lead, lead.id)
     assert (lead.owner_id, lead.sla_breached_at, lead.sla_reminded_at) == (team["Ana"].id, DUE, DUE)
-    assert [alert.staff_user_id for alert in sends("admin_alert")] == [team["Root"].id]
+    [alert] = sends("admin_alert")
+    assert (alert.staff_user_id, alert.step) == (team["Root"].id, 2)  # the "overdue" case
     reasons = db.session.scalars(select(RoutingDecision.reason).order_by(RoutingDecision.id))
-    assert list(reasons)[-1] == "no available member in any matching team"
+    assert list(reasons)[-1] == (
+        "first contact overdue; nobody else is working now, so the owner keeps the lead"
+    )
 
 
 def test_without_a_team_lead_the_escalation_goes_to_the_admins(app):

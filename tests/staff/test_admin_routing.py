@@ -186,3 +186,32 @@ def test_the_teams_page_lists_teams_with_their_members(app, staff_client, make_s
     assert audit_count(app, action="admin.viewed") >= 1 and audit_count(app) == before + 1
     row = html.find("a", string="Southeast").find_parent("tr")
     assert "Casey Coordinator" in row.get_text()
+
+
+def test_an_admin_sets_what_a_team_does_with_leads_outside_its_members_hours(app, staff_client):
+    client = staff_client("admin")
+    new = page(client.get("/staff/admin/teams/new"))
+    chosen = new.find("select", {"name": "off_hours"}).find("option", selected=True)
+    assert chosen["value"] == "next_on_shift"  # the default: the member whose hours start next
+    team_id = make_team(app)
+    response = client.post(
+        f"/staff/admin/teams/{team_id}",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": "Southeast",
+            "strategy": "round_robin",
+            "off_hours": "hold",
+            "lead_staff_id": "0",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Team, team_id).off_hours == "hold"
+    row = page(client.get("/staff/admin/teams")).find("a", string="Southeast").find_parent("tr")
+    assert "held for the team" in row.get_text()
+    refused = client.post(
+        f"/staff/admin/teams/{team_id}",
+        data={"csrf_token": csrf_token(client), "name": "Southeast", "strategy": "round_robin",
+              "off_hours": "never", "lead_staff_id": "0"},
+    )  # fmt: skip
+    assert page(refused).find("select", {"name": "off_hours"})["aria-invalid"] == "true"

@@ -1,0 +1,57 @@
+"""``intake serve --demo``: a believable month, made through the real services, once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from intake.extensions import db
+from intake.models import (
+    EligibilityResult,
+    Inquiry,
+    Lead,
+    LeadEvent,
+    OutboxEvent,
+    RoutingDecision,
+    Send,
+)
+from intake.services.demo import add_demo_leads
+
+NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday, 10:30 in New York
+
+
+def count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def test_the_demo_seeds_a_month_spread_over_days_hours_sources_statuses_and_owners_once(app):
+    with app.app_context():
+        assert add_demo_leads(now=NOW, count=60) == 60
+        db.session.commit()
+        leads = list(db.session.scalars(select(Lead)))
+
+        assert len(leads) == 60
+        assert len({lead.created_at.date() for lead in leads}) >= 15
+        assert len({lead.created_at.hour for lead in leads}) >= 10
+        assert min(lead.created_at for lead in leads) < NOW.replace(day=1)
+        assert len({lead.source for lead in leads}) >= 4
+        assert len({lead.status for lead in leads}) >= 6
+        assert len({lead.owner_id for lead in leads}) >= 3
+        outcomes = {lead.eligibility_outcome for lead in leads}
+        assert {"no_exclusion_found", "needs_review"} <= outcomes
+        # Routed like real leads: a team and a deadline each, with the decisions behind them.
+        assert all(lead.team_id and lead.sla_due_at for lead in leads)
+        assert count(select(RoutingDecision.id)) >= 60
+        assert count(select(EligibilityResult.id)) == count(
+            select(Inquiry.id).where(Inquiry.status == "complete")
+        )
+        assert count(select(LeadEvent.id).where(LeadEvent.kind == "call")) >= 30
+        # History, not a backlog: nothing dated after now, nothing left for the relay.
+        assert max(event.at for event in db.session.scalars(select(LeadEvent))) <= NOW
+        assert count(select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None))) == 0
+        assert count(select(Send.id).where(Send.status == "scheduled", Send.due_at <= NOW)) == 0
+
+        assert add_demo_leads(now=NOW, count=60) == 0  # a second run adds nothing
+        db.session.commit()
+        assert count(select(Lead.id)) == 60
