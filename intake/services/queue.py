@@ -22,12 +22,13 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union,
     union_all,
 )
 from sqlalchemy.orm import aliased
 
 from intake.extensions import db
-from intake.models import Lead, StaffUser, Team, TeamMember
+from intake.models import Lead, LeadContact, StaffUser, Team, TeamMember
 from intake.services.contacts import InvalidContact, normalise_email
 from intake.services.pipeline import TransitionError, assign_lead, change_status
 
@@ -165,8 +166,23 @@ def full_name_expression() -> ColumnElement[str]:
     return func.lower(Lead.first_name.concat(literal_column("' '")).concat(Lead.last_name))
 
 
+SEARCH_CONTACT_KINDS = {
+    "name": ("name", "caregiver_name"),
+    "email": ("email", "caregiver_email"),
+    "phone": ("phone", "caregiver_phone"),
+}
+
+
+def _like(column, pattern: str, dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column.ilike(pattern, escape="\\")
+    return column.like(pattern, escape="\\")
+
+
 def search_condition(search: SearchTerm, *, dialect: str) -> ColumnElement[bool]:
-    """``expression LIKE '%term%'`` (ILIKE on PostgreSQL, where pg_trgm indexes serve it)."""
+    """The lead's own column, or any contact detail ever given for it (``lead_contacts``),
+    containing the term: ``LIKE '%term%'`` (ILIKE on PostgreSQL, where pg_trgm indexes serve
+    both halves). A union of two indexed lookups, so neither table is scanned."""
     column = {
         "name": full_name_expression(),
         "email": Lead.email,
@@ -174,9 +190,17 @@ def search_condition(search: SearchTerm, *, dialect: str) -> ColumnElement[bool]
     }[search.kind]
     escaped = re.sub(r"([\\%_])", r"\\\1", search.value)
     pattern = f"%{escaped}%"
-    if dialect == "postgresql":
-        return column.ilike(pattern, escape="\\")
-    return column.like(pattern, escape="\\")
+    value = LeadContact.value
+    if search.kind == "name" and dialect != "postgresql":
+        value = func.lower(value)  # names keep their case; the term is case-folded
+    matching = union(
+        select(Lead.id).where(_like(column, pattern, dialect)),
+        select(LeadContact.lead_id).where(
+            LeadContact.kind.in_(SEARCH_CONTACT_KINDS[search.kind]),
+            _like(value, pattern, dialect),
+        ),
+    )
+    return Lead.id.in_(matching)
 
 
 def _view_condition(view: str, user: StaffUser) -> ColumnElement[bool]:

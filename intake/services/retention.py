@@ -17,6 +17,7 @@ from intake.models import (
     EligibilityResult,
     Inquiry,
     Lead,
+    LeadContact,
     LeadEvent,
     Send,
     StaffUser,
@@ -70,6 +71,8 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
         lead.status = "do_not_contact"
     _drop_answers(lead.id)
     _drop_reasons(lead.id)
+    # Every contact detail ever given, and any moved here by a merge, goes with the columns.
+    db.session.execute(delete(LeadContact).where(LeadContact.lead_id == lead.id))
     db.session.execute(
         update(LeadEvent)
         .where(LeadEvent.lead_id == lead.id)
