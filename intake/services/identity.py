@@ -51,6 +51,11 @@ def _key(kind: str, value: str) -> str:
     return name_key(value) if kind.endswith("name") else value
 
 
+def _spelling(kind: str, value: str) -> str:
+    """A detail as kept: another spelling of a name (an accent) is kept, another case is not."""
+    return " ".join(value.casefold().split()) if kind.endswith("name") else value
+
+
 def contact_details(answers: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The contact details in an inquiry's answers, as (kind, value), blanks left out."""
     details = []
@@ -175,16 +180,16 @@ def record_contacts(
     if lead.id is None or inquiry.id is None:
         db.session.flush()
     held = {
-        (kind, _key(kind, value))
+        (kind, _spelling(kind, value))
         for kind, value in db.session.execute(
             select(LeadContact.kind, LeadContact.value).where(LeadContact.lead_id == lead.id)
         )
     }
     added = []
     for kind, value in contact_details(answers):
-        if (kind, _key(kind, value)) in held:
+        if (kind, _spelling(kind, value)) in held:
             continue
-        held.add((kind, _key(kind, value)))
+        held.add((kind, _spelling(kind, value)))
         added.append(
             LeadContact(
                 lead_id=lead.id,
@@ -203,7 +208,7 @@ def record_lead_details(*, lead: Lead, now: datetime) -> list[LeadContact]:
     """Record the lead's own columns as details of unknown origin where no row holds them yet
     (a lead made before details were kept, or by an import)."""
     held = {
-        (kind, _key(kind, value))
+        (kind, _spelling(kind, value))
         for kind, value in db.session.execute(
             select(LeadContact.kind, LeadContact.value).where(LeadContact.lead_id == lead.id)
         )
@@ -211,7 +216,7 @@ def record_lead_details(*, lead: Lead, now: datetime) -> list[LeadContact]:
     rows = [
         LeadContact(lead_id=lead.id, kind=kind, value=value, source="lead", recorded_at=now)
         for kind, value in lead_details(lead)
-        if (kind, _key(kind, value)) not in held
+        if (kind, _spelling(kind, value)) not in held
     ]
     db.session.add_all(rows)
     return rows

@@ -38,6 +38,7 @@ KEPT_FIELDS = (
     "first_contacted_at",
     "contact_fixed_at",
 )
+TIME_FIELDS = frozenset({"last_inquiry_at", "first_contacted_at", "contact_fixed_at"})
 
 
 def _ids(column, where) -> list[int]:
@@ -174,8 +175,7 @@ def unmerge(
     _move(EligibilityResult, moved.get("results", []), merged.id)
     _move(LeadContact, moved.get("contacts", []), merged.id, merged_from_id=None)
     for name, value in merge.before["kept"].items():
-        column = Lead.__table__.c[name]
-        is_time = value is not None and column.type.python_type is datetime
+        is_time = name in TIME_FIELDS and value is not None
         setattr(kept, name, datetime.fromisoformat(value) if is_time else value)
     kept.updated_at = now
     merged.status = merge.before["merged"]["status"]
