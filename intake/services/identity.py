@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_, union
+from sqlalchemy import and_, insert, or_, select, tuple_, union
 
 from intake.extensions import db
 from intake.models import DuplicatePair, Inquiry, Lead, LeadContact
@@ -172,47 +172,49 @@ def record_pairs(
     return pairs
 
 
-def record_contacts(
-    *, lead: Lead, inquiry: Inquiry, answers: Mapping[str, Any], now: datetime
-) -> list[LeadContact]:
-    """Keep each contact detail of the inquiry that the lead does not hold yet, with its origin.
-    Nothing already recorded is changed or removed."""
-    if lead.id is None or inquiry.id is None:
-        db.session.flush()
-    held = {
+def _held(lead_id: int) -> set[tuple[str, str]]:
+    return {
         (kind, _spelling(kind, value))
         for kind, value in db.session.execute(
-            select(LeadContact.kind, LeadContact.value).where(LeadContact.lead_id == lead.id)
+            select(LeadContact.kind, LeadContact.value).where(LeadContact.lead_id == lead_id)
         )
     }
+
+
+def record_contacts(
+    *, lead: Lead, inquiry: Inquiry, answers: Mapping[str, Any], now: datetime
+) -> int:
+    """Keep each contact detail of the inquiry that the lead does not hold yet, with its origin
+    (one INSERT); nothing already recorded is changed or removed. Returns how many were new."""
+    new_lead = lead.id is None
+    if new_lead or inquiry.id is None:
+        db.session.flush()
+    held = set() if new_lead else _held(lead.id)
     added = []
     for kind, value in contact_details(answers):
         if (kind, _spelling(kind, value)) in held:
             continue
         held.add((kind, _spelling(kind, value)))
         added.append(
-            LeadContact(
-                lead_id=lead.id,
-                kind=kind,
-                value=value,
-                source="inquiry",
-                inquiry_id=inquiry.id,
-                recorded_at=now,
-            )
+            {
+                "lead_id": lead.id,
+                "kind": kind,
+                "value": value,
+                "source": "inquiry",
+                "inquiry_id": inquiry.id,
+                "merged_from_id": None,
+                "recorded_at": now,
+            }
         )
-    db.session.add_all(added)
-    return added
+    if added:
+        db.session.execute(insert(LeadContact), added)
+    return len(added)
 
 
 def record_lead_details(*, lead: Lead, now: datetime) -> list[LeadContact]:
     """Record the lead's own columns as details of unknown origin where no row holds them yet
     (a lead made before details were kept, or by an import)."""
-    held = {
-        (kind, _spelling(kind, value))
-        for kind, value in db.session.execute(
-            select(LeadContact.kind, LeadContact.value).where(LeadContact.lead_id == lead.id)
-        )
-    }
+    held = _held(lead.id)
     rows = [
         LeadContact(lead_id=lead.id, kind=kind, value=value, source="lead", recorded_at=now)
         for kind, value in lead_details(lead)
