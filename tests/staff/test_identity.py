@@ -202,3 +202,20 @@ def test_the_lead_page_lists_every_contact_detail_with_its_origin(app, staff_cli
 def _inquiry_ids(app) -> list[int]:
     with app.app_context():
         return list(db.session.scalars(select(Inquiry.id).order_by(Inquiry.id)))
+
+
+def test_erasure_removes_every_contact_detail_ever_given(app, staff_client):
+    from intake.models.types import utcnow
+    from intake.services.retention import erase_lead
+
+    start(app, "Ada", "Byron", "ada@example.org")
+    start(app, "Ada", "Byron", "ada@example.org", phone="+44 20 7946 0958")
+    [lead] = leads(app)
+    with app.app_context():
+        erase_lead(lead=db.session.get(Lead, lead.id), actor=None, now=utcnow())
+        db.session.commit()
+        left = db.session.scalars(select(LeadContact).where(LeadContact.lead_id == lead.id))
+        assert left.all() == []
+    client = staff_client("admin")
+    for term in ("ada@example.org", "+44 20 7946 0958", "Ada Byron"):
+        assert shown_ids(client.get(search(client, term).location)) == []
