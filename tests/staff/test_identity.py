@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
-from intake.models import DuplicatePair, Inquiry, Lead, LeadContact
+from intake.models import DuplicatePair, Inquiry, Lead, LeadContact, Send
 from intake.services.answers import read_answers
 from tests.public.helpers import CONTACT, complete_inquiry, page, send_step
 from tests.staff.test_lead_page import text_of
@@ -219,3 +219,25 @@ def test_erasure_removes_every_contact_detail_ever_given(app, staff_client):
     client = staff_client("admin")
     for term in ("ada@example.org", "+44 20 7946 0958", "Ada Byron"):
         assert shown_ids(client.get(search(client, term).location)) == []
+
+
+def test_a_message_about_an_inquiry_goes_to_the_address_that_inquiry_gave(app):
+    from intake.models.types import utcnow
+    from intake.services.mail import render_message
+    from intake.services.sends import schedule_send
+
+    start(app, "Ada", "Byron", "ada@example.org")
+    start(app, "Ada", "Byron", "ada.new@example.org")  # the same person, a new address
+    [lead] = leads(app)
+    first, second = _inquiry_ids(app)
+    with app.app_context(), app.test_request_context():
+        now = utcnow()
+        for inquiry_id in (first, second):
+            schedule_send(key=f"{lead.id}:confirmation:{inquiry_id}", cadence="confirmation",
+                          template="confirmation", step=1, due_at=now, now=now,
+                          lead_id=lead.id, inquiry_id=inquiry_id)  # fmt: skip
+        db.session.flush()
+        sends = db.session.scalars(select(Send).order_by(Send.id)).all()
+        recipients = [render_message(send=send, now=now).recipient for send in sends]
+    assert recipients == ["ada@example.org", "ada.new@example.org"]
+    assert lead.email == "ada@example.org"
