@@ -235,7 +235,7 @@ def lead_contacts(lead_id: int) -> list[LeadContact]:
     )
 
 
-def open_pair_between(first_id: int, second_id: int) -> DuplicatePair | None:
+def pair_between(first_id: int, second_id: int) -> DuplicatePair | None:
     """The pair recorded for these two leads, whatever its status."""
     low, high = sorted((first_id, second_id))
     return db.session.scalar(
@@ -253,4 +253,5 @@ def shares_contact(first: Lead, second: Lead) -> bool:
 
 
 def pair_condition(lead_id: int):
+    """Pairs that name the lead, on either side."""
     return or_(DuplicatePair.lead_id == lead_id, DuplicatePair.other_id == lead_id)

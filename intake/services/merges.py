@@ -25,7 +25,7 @@ from intake.models import (
     LeadMerge,
     StaffUser,
 )
-from intake.services.identity import open_pair_between, record_lead_details, shares_contact
+from intake.services.identity import pair_between, record_lead_details, shares_contact
 from intake.services.pipeline import STAFF_CADENCES, TransitionError, add_event
 from intake.services.sends import PATIENT_CADENCES, cancel_sends
 
@@ -73,7 +73,7 @@ def merge_leads(
 ) -> LeadEvent:
     """Move the duplicate's inquiries, results and contact details onto ``keep`` and close the
     duplicate as merged; the record of what moved lets an un-merge restore both."""
-    pair = open_pair_between(keep.id, duplicate.id)
+    pair = pair_between(keep.id, duplicate.id)
     _check_merge(keep, duplicate, pair)
     record_lead_details(lead=keep, now=now)
     record_lead_details(lead=duplicate, now=now)
@@ -94,6 +94,7 @@ def merge_leads(
         lead_id=duplicate.id, cadences=PATIENT_CADENCES + STAFF_CADENCES, reason="merged", now=now
     )
     _absorb(keep, duplicate, now)
+    before["kept_after"] = {name: _plain(getattr(keep, name)) for name in KEPT_FIELDS}
     duplicate.status = "merged"
     duplicate.merged_into_id = keep.id
     duplicate.updated_at = now
@@ -160,8 +161,9 @@ def unmerge(
     *, merge: LeadMerge, kept: Lead, merged: Lead, actor: StaffUser | None, days: int, now: datetime
 ) -> LeadEvent:
     """Undo a merge within ``days``: the merged lead gets back its inquiries, results, contact
-    details and status, and the kept lead its fields as they were before the merge. Messages
-    the merge cancelled stay cancelled (each is sent at most once)."""
+    details and status, and the kept lead the fields the merge changed, as they were (unless
+    changed again since). Messages the merge cancelled stay cancelled (each is sent at most
+    once)."""
     if merge.undone_at is not None:
         raise TransitionError("This merge has already been undone.")
     if now > undo_deadline(merge, days):
@@ -174,7 +176,10 @@ def unmerge(
     _move(Inquiry, moved.get("inquiries", []), merged.id)
     _move(EligibilityResult, moved.get("results", []), merged.id)
     _move(LeadContact, moved.get("contacts", []), merged.id, merged_from_id=None)
+    after = merge.before.get("kept_after", {})
     for name, value in merge.before["kept"].items():
+        if name in after and _plain(getattr(kept, name)) != after[name]:
+            continue  # changed since the merge (a new inquiry, a call): that change stays
         is_time = name in TIME_FIELDS and value is not None
         setattr(kept, name, datetime.fromisoformat(value) if is_time else value)
     kept.updated_at = now

@@ -205,7 +205,7 @@ def test_the_saved_expired_unsubscribe_and_missing_pages_have_no_violations(
 @pytest.fixture
 def admin_and_leads(app, make_staff):  # noqa: F811 (the imported fixture, by name)
     """An admin (with their authenticator secret), staff of each role, a few completed
-    inquiries, one left unfinished, and a suspected duplicate of the first lead (so its lead
+    inquiries, one left unfinished, and a possible duplicate of the first lead (so its lead
     page shows the merge form too). Returns the first lead's id and the admin's secret."""
     admin = make_staff("admin", team="Team A", email="admin@clinic.example", name="Grace Hopper")
     make_staff("coordinator", team="Team A", name="Alan Turing")

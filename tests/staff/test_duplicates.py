@@ -257,3 +257,22 @@ def _audit(app, action: str) -> list[AuditEvent]:
         ).all()
         db.session.expunge_all()
         return list(rows)
+
+
+def test_an_unmerge_keeps_what_happened_to_the_kept_lead_since_the_merge(app, staff_client):
+    byron, king, pair_id = two_leads(app)
+    client = staff_client("coordinator")
+    page_url = f"/staff/duplicates/{pair_id}"
+    post(client, f"{page_url}/merge", page_url, {"merge-keep": str(byron)})
+    start(app, "Ada", "Byron", "ada.byron@example.org")  # Ada writes again, after the merge
+    since = snapshot(app, byron)
+    with app.app_context():
+        merge_id = db.session.scalar(select(LeadMerge.id))
+    lead_url = f"/staff/leads/{byron}"
+
+    post(client, f"/staff/merges/{merge_id}/undo", lead_url, {"undo-confirm": "y"})
+
+    after = snapshot(app, byron)
+    assert after["last_inquiry_at"] == since["last_inquiry_at"]
+    assert len(after["inquiries"]) == 2  # her own two; Ada King's went back to her lead
+    assert snapshot(app, king)["status"] == "new" and len(snapshot(app, king)["inquiries"]) == 1
