@@ -68,8 +68,9 @@ def find_inquiry_by_submission(submission_key: str) -> Inquiry | None:
 def all_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> dict[str, Any]:
     """Every answer of the inquiry, its own contact details included, from its seal."""
     answers = read_answers(inquiry)
-    if answers and "first_name" not in answers:
-        # Sealed before each inquiry kept its own contact details: they are the lead's.
+    if "first_name" not in answers:
+        # Sealed before each inquiry kept its own contact details (they are the lead's), or not
+        # sealed yet: a new inquiry's contact step replaces these before anything is kept.
         for item in questionnaire.items.values():
             value = getattr(inquiry.lead, item.store) if item.store else None
             if value is not None:

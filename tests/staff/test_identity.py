@@ -241,3 +241,15 @@ def test_a_message_about_an_inquiry_goes_to_the_address_that_inquiry_gave(app):
         recipients = [render_message(send=send, now=now).recipient for send in sends]
     assert recipients == ["ada@example.org", "ada.new@example.org"]
     assert lead.email == "ada@example.org"
+
+
+def test_an_inquiry_sealed_before_contact_details_were_kept_reads_them_from_its_lead(app):
+    from intake.services.inquiries import all_answers
+    from tests.services.factories import make_inquiry, make_lead
+
+    with app.app_context():
+        inquiry = make_inquiry(make_lead())  # as stored before: contact details on the lead only
+        db.session.flush()
+        questionnaire = app.extensions["intake.definition"].questionnaire
+        answers = all_answers(inquiry, questionnaire)
+    assert (answers["first_name"], answers["email"]) == ("Ada", inquiry.lead.email)
