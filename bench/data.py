@@ -24,6 +24,8 @@ What is generated, and the schema it assumes (the models of intake at migration 
   future, so the due-sweep index holds realistic not-yet-due rows. No row is due: P5 adds its
   own 1,000 due rows and removes them.
 - ``outbox_events``: inquiry.started and inquiry.completed, published, per lead.
+- ``lead_contacts``: the name, email and phone each lead's inquiry gave (what search reads
+  beside the lead's columns), as the app records them.
 
 Sealed fields hold ciphertext the app's own keyring made (under the fixed benchmark key), from
 a handful of payloads sealed once and reused; the associated data binds each to one inquiry,
@@ -40,7 +42,7 @@ import psycopg
 
 from bench.harness import BENCH_DATABASE_URL, bench_app, psycopg_url
 
-VERSION = 3
+VERSION = 4
 TEAMS = 6
 STAFF_PER_TEAM = 8
 COORDINATOR_EMAIL = "bench-coordinator@bench.example"
@@ -140,7 +142,15 @@ SYLLABLES = [
 ]
 # Plain indexes (not constraints) of the big tables are dropped before the load and built
 # after it: building a trigram GIN index once is far faster than maintaining it row by row.
-BIG_TABLES = ("leads", "inquiries", "eligibility_results", "consents", "sends", "outbox_events")
+BIG_TABLES = (
+    "leads",
+    "inquiries",
+    "eligibility_results",
+    "consents",
+    "sends",
+    "outbox_events",
+    "lead_contacts",
+)
 
 
 def _marker(count: int) -> str:
@@ -328,9 +338,17 @@ def _statements(count: int, answers: list[str], triggered: list[str]) -> list[tu
         WHERE NOT incomplete
     ) AS events
     """
+    contacts = """
+    INSERT INTO lead_contacts (lead_id, kind, value, source, inquiry_id, recorded_at)
+    SELECT id, kind, value, 'inquiry', id, created_at
+    FROM leads, LATERAL (VALUES ('name', first_name || ' ' || last_name), ('email', email),
+        ('phone', phone)) AS detail (kind, value)
+    WHERE value IS NOT NULL
+    """
     return [
         ("leads", leads),
         ("inquiries", inquiries),
+        ("lead_contacts", contacts),
         ("eligibility_results", eligibility),
         ("consents", consents),
         ("sends", sends),
@@ -425,7 +443,14 @@ def ensure_leads(database_url: str = BENCH_DATABASE_URL, count: int = 1_000_000)
         for _, definition in indexes:
             connection.execute(definition)
         print(f"#   {len(indexes)} indexes: {time.perf_counter() - step:.1f}s", flush=True)
-        for table in ("leads", "inquiries", "eligibility_results", "consents", "sends"):
+        for table in (
+            "leads",
+            "inquiries",
+            "eligibility_results",
+            "consents",
+            "sends",
+            "lead_contacts",
+        ):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"

@@ -5,6 +5,13 @@ from intake.models.audit import AuditEvent, AuditHead
 from intake.models.auth import TOKEN_PURPOSES, RecoveryCode, StaffSession, StaffToken
 from intake.models.consent import Consent
 from intake.models.eligibility import EligibilityResult
+from intake.models.identity import (
+    CONTACT_KINDS,
+    PAIR_STATUSES,
+    DuplicatePair,
+    LeadContact,
+    LeadMerge,
+)
 from intake.models.inquiry import Inquiry, ResumeToken
 from intake.models.lead import CLOSED, PIPELINE, STATUSES, Lead
 from intake.models.outbox import OutboxEvent
@@ -22,6 +29,11 @@ from intake.models.staff import ROLES, StaffUser
 
 __all__ = [
     "CALL_OUTCOMES",
+    "CONTACT_KINDS",
+    "PAIR_STATUSES",
+    "DuplicatePair",
+    "LeadContact",
+    "LeadMerge",
     "CLINICAL_DECISIONS",
     "EVENT_KINDS",
     "TOKEN_PURPOSES",

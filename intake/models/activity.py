@@ -21,6 +21,8 @@ EVENT_KINDS = (
     "clinical_decision",
     "assigned",
     "merged",
+    "unmerged",
+    "not_duplicate",
     "erasure_requested",
     "erased",
 )

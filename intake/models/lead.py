@@ -109,6 +109,9 @@ class Lead(db.Model):
     consult_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clinical_decision: Mapped[str | None] = mapped_column(String(32))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    # Set when a second inquiry joined or a lead was merged in: from then on no inquiry
+    # changes the name, email or phone above (intake.services.identity).
+    contact_fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

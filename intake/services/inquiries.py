@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, insert, or_, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import joinedload
 
 from intake.extensions import db, encryption
@@ -18,6 +18,7 @@ from intake.questionnaire.eligibility import evaluate
 from intake.services.answers import read_answers, write_answers
 from intake.services.consents import has_consent
 from intake.services.contacts import resolve_time_zone
+from intake.services.identity import find_overlaps, record_contacts, record_pairs
 from intake.services.outbox import record_event
 
 
@@ -64,38 +65,28 @@ def find_inquiry_by_submission(submission_key: str) -> Inquiry | None:
     return db.session.scalar(db.select(Inquiry).where(Inquiry.submission_key == submission_key))
 
 
-def find_recent_lead(*, email: str | None, phone: str | None, since: datetime) -> Lead | None:
-    """The lead that last inquired since ``since`` with this email or phone; email wins."""
-    matches = [
-        column == value for column, value in ((Lead.email, email), (Lead.phone, phone)) if value
-    ]
-    if not matches:
-        return None
-    return db.session.scalar(
-        db.select(Lead)
-        .where(or_(*matches), Lead.last_inquiry_at >= since, Lead.status != "merged")
-        .order_by(case((Lead.email == email, 0), else_=1), Lead.last_inquiry_at.desc())
-        .limit(1)
-    )
-
-
 def all_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> dict[str, Any]:
-    """Every answer of the inquiry: contact details from the lead, the rest from the seal."""
+    """Every answer of the inquiry, its own contact details included, from its seal."""
     answers = read_answers(inquiry)
-    for item in questionnaire.items.values():
-        value = getattr(inquiry.lead, item.store) if item.store else None
-        if value is not None:
-            answers[item.link_id] = value
+    if "first_name" not in answers:
+        # Sealed before each inquiry kept its own contact details (they are the lead's), or not
+        # sealed yet: a new inquiry's contact step replaces these before anything is kept.
+        for item in questionnaire.items.values():
+            value = getattr(inquiry.lead, item.store) if item.store else None
+            if value is not None:
+                answers[item.link_id] = value
     return answers
 
 
 def _apply(inquiry: Inquiry, questionnaire: Questionnaire, answers: dict[str, Any]) -> None:
+    """Seal every answer on the inquiry; the lead's contact columns follow only its first
+    inquiry while it is the only one (``contact_fixed_at`` unset)."""
     lead = inquiry.lead
+    own = lead.contact_fixed_at is None
     for item in questionnaire.items.values():
-        for column in filter(None, (item.store, item.promote)):
+        for column in filter(None, (item.store if own else None, item.promote)):
             setattr(lead, column, answers.get(item.link_id))
-    sealed = {key: value for key, value in answers.items() if not questionnaire.items[key].store}
-    write_answers(inquiry, sealed)
+    write_answers(inquiry, answers)
 
 
 def save_step(
@@ -156,7 +147,8 @@ def save_contact(
     clinic_time_zone: str,
     now: datetime,
 ) -> None:
-    """Save the contact step and work out the patient's time zone from it."""
+    """Save the contact step, keep any new contact detail on the lead with its origin, and
+    work out the patient's time zone (on the lead's first inquiry only)."""
     save_step(
         inquiry=inquiry,
         questionnaire=questionnaire,
@@ -165,9 +157,11 @@ def save_contact(
         now=now,
     )
     lead = inquiry.lead
-    lead.time_zone, lead.time_zone_source = resolve_time_zone(
-        detected=detected_time_zone, phone_e164=lead.phone, fallback=clinic_time_zone
-    )
+    if lead.contact_fixed_at is None:
+        lead.time_zone, lead.time_zone_source = resolve_time_zone(
+            detected=detected_time_zone, phone_e164=lead.phone, fallback=clinic_time_zone
+        )
+    record_contacts(lead=lead, inquiry=inquiry, answers=answers, now=now)
 
 
 def start_inquiry(
@@ -181,20 +175,29 @@ def start_inquiry(
     dedupe_window: timedelta,
     now: datetime,
 ) -> Inquiry:
-    """Create the draft inquiry from the contact step, on a recent lead with the same email or
-    phone if there is one, else on a new lead. The same submission key gives the same inquiry."""
+    """Create the draft inquiry from the contact step, on a recent lead of the same person
+    (same name and the same email or phone) if there is one, else on a new lead, recorded as a
+    possible duplicate of any other lead it overlaps. The same submission key gives the same
+    inquiry."""
     existing = find_inquiry_by_submission(submission_key)
     if existing is not None:
         return existing
-    lead = find_recent_lead(
-        email=answers.get("email"), phone=answers.get("phone"), since=now - dedupe_window
-    ) or Lead(
+    overlaps = find_overlaps(
+        name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
+        email=answers.get("email"),
+        phone=answers.get("phone"),
+        since=now - dedupe_window,
+    )
+    joined = overlaps[0].lead if overlaps and overlaps[0].joins else None
+    lead = joined or Lead(
         created_at=now,
         status="new",
         incomplete=True,
         source=answers.get("heard_about"),
         utm_campaign=attribution.utm_campaign,
     )
+    if joined is not None and lead.contact_fixed_at is None:
+        lead.contact_fixed_at = now  # a second inquiry: the lead's own details stay as they are
     lead.last_inquiry_at = now
     inquiry = Inquiry(
         public_id=new_public_id(),
@@ -217,6 +220,7 @@ def start_inquiry(
         now=now,
     )
     db.session.flush()
+    record_pairs(lead=lead, overlaps=overlaps, window_days=dedupe_window.days, now=now)
     record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id)
     return inquiry
 

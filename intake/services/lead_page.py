@@ -1,7 +1,8 @@
 """Everything the lead page shows, gathered in a fixed, small number of queries.
 
-Queries, whatever the lead's history: its inquiries, its eligibility results, suspected
-duplicates, staff names, team names, and the timeline's four sources. Answers and triggered
+Queries, whatever the lead's history: its inquiries, its eligibility results, its contact
+details on record, its open possible-duplicate pairs, its merges that can still be undone,
+staff names, team names, and the timeline's four sources. Answers and triggered
 rules are opened only here, and answers only when the caller says the viewer may see them."""
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, select
 
 from intake.crypto import DecryptionError
 from intake.extensions import db, encryption
-from intake.models import EligibilityResult, Inquiry, Lead, StaffUser, Team
+from intake.models import EligibilityResult, Inquiry, Lead, LeadMerge, StaffUser, Team
 from intake.questionnaire.definition import Questionnaire
 from intake.services.answers import read_answers
+from intake.services.duplicates import Detail, LeadPair, contact_list, lead_merges, lead_pairs
+from intake.services.identity import lead_contacts
+from intake.services.merges import undo_deadline
 from intake.services.timeline import Entry, build_timeline
 
 OUTCOME_LABELS = {
@@ -52,6 +56,13 @@ class InquiryView:
     unreadable: bool = False
 
 
+@dataclass(frozen=True)
+class MergeView:
+    merge: LeadMerge
+    until: datetime  # when it can no longer be undone
+    undoable: bool
+
+
 @dataclass
 class LeadPage:
     lead: Lead
@@ -60,7 +71,9 @@ class LeadPage:
     sla: str
     inquiries: list[InquiryView]
     eligibility: Eligibility | None
-    duplicates: list[Lead]
+    duplicates: list[LeadPair]
+    contacts: list[Detail]
+    merges: list[MergeView]
     timeline: list[Entry]
     staff: dict[int, str] = field(default_factory=dict)
     active_staff: list[tuple[int, str]] = field(default_factory=list)
@@ -75,25 +88,6 @@ def sla_state(lead: Lead, now: datetime) -> str:
     if lead.sla_breached_at is not None or lead.sla_due_at <= now:
         return "breached"
     return "due_soon" if lead.sla_reminded_at is not None else "on_time"
-
-
-def suspected_duplicates(lead: Lead, scope: ColumnElement[bool]) -> list[Lead]:
-    """Other leads the viewer may see with the same email or phone, not merged away."""
-    same = [
-        column == value
-        for column, value in ((Lead.email, lead.email), (Lead.phone, lead.phone))
-        if value
-    ]
-    return list(
-        db.session.scalars(
-            select(Lead)
-            .where(
-                or_(*same) if same else false(), Lead.id != lead.id, Lead.status != "merged", scope
-            )
-            .order_by(Lead.last_inquiry_at.desc(), Lead.id.desc())
-            .limit(20)
-        )
-    )
 
 
 def _staff() -> tuple[dict[int, str], list[tuple[int, str]]]:
@@ -181,8 +175,10 @@ def build_lead_page(
     show_answers: bool,
     questionnaire: Questionnaire,
     now: datetime,
+    unmerge_days: int = 30,
 ) -> LeadPage:
-    """Gather the lead page: contact, eligibility, inquiries, duplicates and the timeline."""
+    """Gather the lead page: contact details, eligibility, inquiries, possible duplicates,
+    merges and the timeline."""
     inquiries = list(db.session.scalars(select(Inquiry).where(Inquiry.lead_id == lead.id)))
     results = list(
         db.session.scalars(
@@ -191,6 +187,7 @@ def build_lead_page(
             .order_by(EligibilityResult.id)
         )
     )
+    contacts = lead_contacts(lead.id)
     names, active = _staff()
     teams = _teams()
     return LeadPage(
@@ -200,9 +197,21 @@ def build_lead_page(
         sla=sla_state(lead, now),
         inquiries=_inquiry_views(inquiries, results, questionnaire, show_answers),
         eligibility=_eligibility(results[-1] if results else None),
-        duplicates=suspected_duplicates(lead, scope),
+        duplicates=lead_pairs(lead, scope),
+        contacts=contact_list(lead, contacts),
+        merges=[
+            MergeView(
+                merge, undo_deadline(merge, unmerge_days), now <= undo_deadline(merge, unmerge_days)
+            )
+            for merge in lead_merges(lead.id)
+        ],
         timeline=build_timeline(
-            lead=lead, inquiries=inquiries, names=names, teams=teams, show_health=show_answers
+            lead=lead,
+            inquiries=inquiries,
+            contacts=contacts,
+            names=names,
+            teams=teams,
+            show_health=show_answers,
         ),
         staff=names,
         active_staff=active,

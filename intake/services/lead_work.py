@@ -1,5 +1,6 @@
-"""Working a lead from its page: notes, calls, consults, clinical decisions, do-not-contact,
-merging a duplicate and asking for erasure. Each records one event on the lead's timeline.
+"""Working a lead from its page: notes, calls, consults, clinical decisions, do-not-contact
+and asking for erasure (merging is in ``intake.services.merges``). Each records one event on
+the lead's timeline.
 
 Free text (notes, call summaries, decision notes) may hold health information: it is sealed on
 the event (see ``pipeline.add_event``), never kept in ``data`` or logged."""
@@ -8,20 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
-
-from intake.extensions import db
 from intake.models import (
     CALL_OUTCOMES,
     CLINICAL_DECISIONS,
-    EligibilityResult,
-    Inquiry,
     Lead,
     LeadEvent,
     StaffUser,
 )
 from intake.services.pipeline import (
-    STAFF_CADENCES,
     TransitionError,
     add_event,
     allowed_targets,
@@ -29,7 +24,6 @@ from intake.services.pipeline import (
     mark_contacted,
     move_status,
 )
-from intake.services.sends import PATIENT_CADENCES, cancel_sends
 
 TEXT_MAX = 5000
 DO_NOT_CONTACT_REASON = "The patient asked not to be contacted."
@@ -129,73 +123,6 @@ def mark_do_not_contact(*, lead: Lead, actor: StaffUser | None, now: datetime) -
     return change_status(
         lead=lead, to="do_not_contact", reason=DO_NOT_CONTACT_REASON, actor=actor, now=now
     )
-
-
-def _same_person(keep: Lead, duplicate: Lead) -> bool:
-    return bool(
-        (keep.email and keep.email == duplicate.email)
-        or (keep.phone and keep.phone == duplicate.phone)
-    )
-
-
-def merge_leads(
-    *, keep: Lead, duplicate: Lead, actor: StaffUser | None, now: datetime
-) -> LeadEvent:
-    """Move the duplicate's inquiries onto ``keep`` and close the duplicate as merged.
-
-    The duplicate's scheduled messages are cancelled; its own consents and events stay with it
-    (consent is recorded per lead and is never widened by a merge)."""
-    if keep.id == duplicate.id:
-        raise TransitionError("A lead cannot be merged into itself.")
-    if "merged" in (keep.status, duplicate.status):
-        raise TransitionError("That lead has already been merged.")
-    if not _same_person(keep, duplicate):
-        raise TransitionError("Only a lead with the same email or phone can be merged here.")
-    moved = db.session.execute(
-        update(Inquiry)
-        .where(Inquiry.lead_id == duplicate.id)
-        .values(lead_id=keep.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.execute(
-        update(EligibilityResult)
-        .where(EligibilityResult.lead_id == duplicate.id)
-        .values(lead_id=keep.id)
-        .execution_options(synchronize_session=False)
-    )
-    cancel_sends(
-        lead_id=duplicate.id, cadences=PATIENT_CADENCES + STAFF_CADENCES, reason="merged", now=now
-    )
-    _absorb(keep, duplicate)
-    before = duplicate.status
-    duplicate.status = "merged"
-    duplicate.merged_into_id = keep.id
-    duplicate.updated_at = now
-    add_event(
-        lead=duplicate,
-        kind="merged",
-        actor=actor,
-        now=now,
-        data={"into": keep.id, "from": before},
-    )
-    db.session.expire(keep, ["inquiries"])
-    return add_event(
-        lead=keep,
-        kind="merged",
-        actor=actor,
-        now=now,
-        data={"duplicate": duplicate.id, "inquiries": moved},
-    )
-
-
-def _absorb(keep: Lead, duplicate: Lead) -> None:
-    """What the kept lead learns from the duplicate: its newer activity and its outcome."""
-    keep.last_inquiry_at = max(keep.last_inquiry_at, duplicate.last_inquiry_at)
-    keep.incomplete = keep.incomplete and duplicate.incomplete
-    keep.eligibility_outcome = keep.eligibility_outcome or duplicate.eligibility_outcome
-    keep.ms_type = keep.ms_type or duplicate.ms_type
-    if keep.first_contacted_at is None and duplicate.first_contacted_at is not None:
-        keep.first_contacted_at = duplicate.first_contacted_at
 
 
 def request_erasure(*, lead: Lead, actor: StaffUser | None, now: datetime) -> LeadEvent:

@@ -22,10 +22,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 from sqlalchemy import func
 
+from intake.crypto import DecryptionError
 from intake.extensions import db, dialect_insert
 from intake.links import absolute_url
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
 from intake.models.sends import CapturedEmail, Send
+from intake.services.answers import read_answers
 from intake.services.resume import issue_resume_token
 from intake.services.routing_choice import ALERT_CASES
 from intake.services.sends import PATIENT_CADENCES
@@ -160,7 +162,8 @@ def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
 
 def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
-    recipient, name = _patient_address(lead) if lead else (None, None)
+    inquiry = db.session.get(Inquiry, send.inquiry_id) if send.inquiry_id else None
+    recipient, name = _patient_address(lead, _given(inquiry)) if lead else (None, None)
     if lead is None or recipient is None:
         return None, {}
     context = {
@@ -176,8 +179,24 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     return recipient, context
 
 
-def _patient_address(lead: Lead) -> tuple[str | None, str | None]:
-    """The patient's own address, else the caregiver's when a caregiver filled in the form."""
+def _given(inquiry: Inquiry | None) -> dict:
+    """The contact details a message's own inquiry was sent with (a repeat inquiry by the same
+    person may bring a new address); empty when there are none to read."""
+    try:
+        answers = read_answers(inquiry) if inquiry is not None else {}
+    except DecryptionError:
+        return {}
+    return answers if "first_name" in answers else {}
+
+
+def _patient_address(lead: Lead, given: dict) -> tuple[str | None, str | None]:
+    """The patient's own address, else the caregiver's when a caregiver filled in the form:
+    as given in the message's inquiry, else as on the lead."""
+    if given:
+        if given.get("email"):
+            return given["email"], given.get("first_name")
+        if given.get("filled_by") == "someone_else" and given.get("caregiver_email"):
+            return given["caregiver_email"], given.get("caregiver_first_name")
     if lead.email:
         return lead.email, lead.first_name
     if lead.filled_by == "someone_else" and lead.caregiver_email:

@@ -6,18 +6,15 @@ scalar subquery of the same statement."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-import phonenumbers
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
     func,
     literal,
-    literal_column,
     or_,
     select,
     true,
@@ -28,27 +25,21 @@ from sqlalchemy.orm import aliased
 
 from intake.extensions import db
 from intake.models import Lead, StaffUser, Team, TeamMember
-from intake.services.contacts import InvalidContact, normalise_email
 from intake.services.pipeline import TransitionError, assign_lead, change_status
+from intake.services.search import (  # noqa: F401 (re-exported: the queue's search)
+    SEARCH_KINDS,
+    InvalidSearch,
+    SearchTerm,
+    normalise_search,
+    search_condition,
+)
 
 VIEWS = ("mine", "team", "all", "review", "unassigned")
 SORTS = ("sla", "newest", "oldest", "updated")
 SLA_STATES = ("breached", "due_soon", "on_track", "met")
-SEARCH_KINDS = ("name", "email", "phone")
 DUE_SOON = timedelta(minutes=30)
 COUNT_CAP = 1000
 PAGE_SIZE = 50
-_PHONE_LIKE = re.compile(r"^[+\d\s().\-/]+$")
-
-
-class InvalidSearch(ValueError):
-    """The search term cannot be used; the message is fit to show."""
-
-
-@dataclass(frozen=True)
-class SearchTerm:
-    kind: str  # one of SEARCH_KINDS
-    value: str  # normalised: lower-case email, E.164 or digits, case-folded name
 
 
 @dataclass(frozen=True)
@@ -129,54 +120,6 @@ def load_filter_options() -> FilterOptions:
     options.staff.sort(key=lambda row: row[1].casefold())
     options.teams.sort(key=lambda row: row[1].casefold())
     return options
-
-
-def normalise_search(raw: str, *, region: str) -> SearchTerm:
-    """Read a typed term as an email, a phone number (local formats read in ``region``) or a
-    name, in the form the leads table stores."""
-    term = " ".join((raw or "").split())
-    if len(term) < 2:
-        raise InvalidSearch("Type at least 2 characters of a name, email or phone number.")
-    if len(term) > 200:
-        raise InvalidSearch("Keep the search under 200 characters.")
-    if "@" in term:
-        try:
-            return SearchTerm("email", normalise_email(term))
-        except InvalidContact:
-            return SearchTerm("email", term.lower())  # a part of an address
-    if _PHONE_LIKE.match(term) and sum(ch.isdigit() for ch in term) >= 3:
-        return SearchTerm("phone", _phone_value(term, region))
-    return SearchTerm("name", term.casefold())
-
-
-def _phone_value(term: str, region: str) -> str:
-    try:
-        number = phonenumbers.parse(term, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_valid_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    digits = "".join(ch for ch in term if ch.isdigit())
-    return ("+" + digits) if term.startswith("+") else digits
-
-
-def full_name_expression() -> ColumnElement[str]:
-    """``lower((first_name || ' ') || last_name)``: the expression the trigram index covers."""
-    return func.lower(Lead.first_name.concat(literal_column("' '")).concat(Lead.last_name))
-
-
-def search_condition(search: SearchTerm, *, dialect: str) -> ColumnElement[bool]:
-    """``expression LIKE '%term%'`` (ILIKE on PostgreSQL, where pg_trgm indexes serve it)."""
-    column = {
-        "name": full_name_expression(),
-        "email": Lead.email,
-        "phone": Lead.phone,
-    }[search.kind]
-    escaped = re.sub(r"([\\%_])", r"\\\1", search.value)
-    pattern = f"%{escaped}%"
-    if dialect == "postgresql":
-        return column.ilike(pattern, escape="\\")
-    return column.like(pattern, escape="\\")
 
 
 def _view_condition(view: str, user: StaffUser) -> ColumnElement[bool]:

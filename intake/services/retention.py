@@ -17,6 +17,7 @@ from intake.models import (
     EligibilityResult,
     Inquiry,
     Lead,
+    LeadContact,
     LeadEvent,
     Send,
     StaffUser,
@@ -60,7 +61,12 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
     was already erased. The caller audits and commits."""
     if lead.erased_at is not None:
         return False
-    addresses = [address for address in (lead.email, lead.caregiver_email) if address]
+    given = db.session.scalars(
+        select(LeadContact.value).where(
+            LeadContact.lead_id == lead.id, LeadContact.kind.in_(("email", "caregiver_email"))
+        )
+    )
+    addresses = sorted({a for a in (lead.email, lead.caregiver_email, *given) if a})
     for column, value in _BLANKED.items():
         setattr(lead, column, value)
     lead.erased_at = now
@@ -70,6 +76,8 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
         lead.status = "do_not_contact"
     _drop_answers(lead.id)
     _drop_reasons(lead.id)
+    # Every contact detail ever given, and any moved here by a merge, goes with the columns.
+    db.session.execute(delete(LeadContact).where(LeadContact.lead_id == lead.id))
     db.session.execute(
         update(LeadEvent)
         .where(LeadEvent.lead_id == lead.id)

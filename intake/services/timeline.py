@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from intake.crypto import DecryptionError
 from intake.extensions import db
-from intake.models import Consent, Inquiry, Lead, LeadEvent, RoutingDecision, Send
+from intake.models import Consent, Inquiry, Lead, LeadContact, LeadEvent, RoutingDecision, Send
+from intake.services.identity import KIND_LABELS
 from intake.services.pipeline import event_text, label
 
 CADENCE_LABELS = {
@@ -95,6 +96,24 @@ def _inquiry_entries(inquiries: Iterable[Inquiry]) -> list[Entry]:
     return entries
 
 
+def _contact_entries(lead: Lead, contacts: Iterable[LeadContact]) -> list[Entry]:
+    """A detail an inquiry added after the lead was made (a merge has its own entry)."""
+    return [
+        Entry(
+            row.recorded_at,
+            "contact",
+            f"{KIND_LABELS.get(row.kind, row.kind)} added: {row.value}",
+            detail=f"from inquiry {row.inquiry_id}; the lead's own details are unchanged"
+            if lead.contact_fixed_at is not None and row.recorded_at >= lead.contact_fixed_at
+            else f"from inquiry {row.inquiry_id}",
+        )
+        for row in contacts
+        if row.source == "inquiry"
+        and row.merged_from_id is None
+        and row.recorded_at > lead.created_at
+    ]
+
+
 def _send_entry(send: Send, names: Mapping[int, str]) -> Entry:
     what = CADENCE_LABELS.get(send.cadence, send.cadence.replace("_", " "))
     if send.step:
@@ -151,8 +170,17 @@ def _event_title(event: LeadEvent, names: Mapping[int, str]) -> tuple[str, str |
         return f"Merged into lead {data['into']}", None
     if kind == "merged":
         return f"Lead {data.get('duplicate')} merged into this lead", (
-            f"{data.get('inquiries', 0)} inquiries moved"
+            f"{data.get('inquiries', 0)} inquiries and {data.get('contacts', 0)} contact details"
+            " moved"
         )
+    if kind == "unmerged" and "from" in data:
+        return f"Merge into lead {data['from']} undone", "this lead's inquiries are back"
+    if kind == "unmerged":
+        return f"Merge of lead {data.get('lead')} undone", (
+            f"{data.get('inquiries', 0)} inquiries moved back"
+        )
+    if kind == "not_duplicate":
+        return f"Recorded as not the same person as lead {data.get('other')}", None
     titles = {
         "note": "Note",
         "erasure_requested": "Erasure requested",
@@ -244,11 +272,13 @@ def build_timeline(
     lead: Lead,
     inquiries: Iterable[Inquiry],
     names: Mapping[int, str],
+    contacts: Iterable[LeadContact] = (),
     teams: Mapping[int, str],
     show_health: bool,
 ) -> list[Entry]:
     """Everything that happened to the lead, newest first; four queries whatever its size."""
     entries = _inquiry_entries(inquiries)
+    entries += _contact_entries(lead, contacts)
     entries += _send_entries(lead.id, names)
     entries += _event_entries(lead.id, names, show_health=show_health)
     entries += _routing_entries(lead.id, names, teams)

@@ -18,7 +18,7 @@ from intake.extensions import db
 from intake.ids import parse_id
 from intake.models import StaffUser
 from intake.models.types import utcnow
-from intake.services import lead_work
+from intake.services import lead_work, merges
 from intake.services.lead_page import OUTCOME_LABELS, build_lead_page
 from intake.services.pipeline import TransitionError, assign_lead, change_status, label
 from intake.services.timeline import CALL_LABELS, DECISION_LABELS
@@ -90,6 +90,7 @@ def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, Flas
         show_answers=show_answers,
         questionnaire=current_app.extensions["intake.definition"].questionnaire,
         now=utcnow(),
+        unmerge_days=current_app.config["INTAKE_UNMERGE_DAYS"],
     )
     forms = {key: _make_form(key, lead, page) for key, (_, perm) in FORMS.items() if allowed(perm)}
     if posted is not None:
@@ -255,17 +256,19 @@ def lead_do_not_contact(lead_id: int):
 @bp.post("/leads/<int:lead_id>/merge")
 @requires("leads.merge")
 def lead_merge(lead_id: int):
-    """Merge a suspected duplicate into this lead."""
+    """Merge a possible duplicate into this lead."""
 
     def run(lead, form):
         duplicate_id = parse_id(form.duplicate_id.data)
         if duplicate_id is None:
-            raise TransitionError("Choose a suspected duplicate to merge.")
+            raise TransitionError("Choose a possible duplicate to merge.")
         duplicate = load_lead(duplicate_id)
-        event = lead_work.merge_leads(
-            keep=lead, duplicate=duplicate, actor=current_user, now=utcnow()
-        )
-        detail = {"duplicate": duplicate.id, "inquiries": event.data["inquiries"]}
+        event = merges.merge_leads(keep=lead, duplicate=duplicate, actor=current_user, now=utcnow())
+        detail = {
+            "duplicate": duplicate.id,
+            "inquiries": event.data["inquiries"],
+            "merge_id": event.data["merge_id"],
+        }
         return [lead.id, duplicate.id], detail, f"Lead {duplicate.id} merged into this lead."
 
     return _act(lead_id, "merge", "lead.merged", run, field="duplicate_id")

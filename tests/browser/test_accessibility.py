@@ -35,7 +35,6 @@ from tests.browser.test_inquiry_in_browser import (
 )
 from tests.conftest import service_unavailable
 from tests.public.helpers import CONTACT, complete_inquiry, send_step
-from tests.services.factories import make_inquiry, make_lead
 from tests.staff.conftest import PASSWORD, make_staff  # noqa: F401 (fixture, used by name)
 
 pytestmark = pytest.mark.browser
@@ -206,7 +205,7 @@ def test_the_saved_expired_unsubscribe_and_missing_pages_have_no_violations(
 @pytest.fixture
 def admin_and_leads(app, make_staff):  # noqa: F811 (the imported fixture, by name)
     """An admin (with their authenticator secret), staff of each role, a few completed
-    inquiries, one left unfinished, and a suspected duplicate of the first lead (so its lead
+    inquiries, one left unfinished, and a possible duplicate of the first lead (so its lead
     page shows the merge form too). Returns the first lead's id and the admin's secret."""
     admin = make_staff("admin", team="Team A", email="admin@clinic.example", name="Grace Hopper")
     make_staff("coordinator", team="Team A", name="Alan Turing")
@@ -233,11 +232,11 @@ def admin_and_leads(app, make_staff):  # noqa: F811 (the imported fixture, by na
         "phone": "2025550199",
     }
     send_step(app.test_client(), "/inquiry", unfinished)
+    # Ada's email with another name: a lead of its own, and a possible duplicate of Ada's.
+    augusta = {"first_name": "Augusta", "email": "Ada.Byron@example.org", "phone": "2025550111"}
+    complete_inquiry(app.test_client(), inquiry={**CONTACT, **augusta})
     with app.app_context():
         lead_id = db.session.scalar(db.select(Lead.id).order_by(Lead.id))
-        duplicate = make_lead(first_name="Augusta", phone="+12025550111")  # Ada's email
-        make_inquiry(duplicate, status="complete")
-        db.session.commit()
         secret = open_totp_secret(db.session.get(StaffUser, admin))
     return lead_id, secret
 
@@ -274,6 +273,7 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
         ("team form (outside members' hours)", "/staff/admin/teams/new"),
         ("cadences", "/staff/admin/cadences"),
         ("audit log", "/staff/admin/audit"),
+        ("possible duplicates", "/staff/duplicates"),
     ]
     for name, path in pages:
         response = page.goto(f"{live_server}{path}")
@@ -297,4 +297,16 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
     page.get_by_role("button", name="Log call").click()
     expect(page.get_by_role("status")).to_contain_text("Call logged")
     audit.check(page, "lead page after logging a call (message shown)")
+
+    page.goto(f"{live_server}/staff/duplicates")
+    page.get_by_role("link", name=re.compile(r"^Compare leads")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Compare leads")
+    audit.check(page, "two leads compared")
+    page.get_by_role("button", name="Record as not the same person").click()
+    expect(page.get_by_text("Tick the box to confirm")).to_be_visible()
+    audit.check(page, "two leads compared, error shown")
+    page.get_by_role("radio", name=re.compile(r"^Keep lead \d+")).first.check()
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_role("button", name=re.compile(r"^Undo merge"))).to_be_visible()
+    audit.check(page, "lead page after a merge (undo offered)")
     audit.assert_clean()

@@ -54,7 +54,8 @@ def test_a_complete_inquiry_stores_answers_consents_eligibility_and_events(app, 
     assert answers["edss"] == "4.5"
     assert answers["symptoms"] == ["fatigue", "vision"]
     assert answers["diagnosis_year"] == 2015
-    assert "email" not in answers  # contact details live in lead columns, not the sealed answers
+    # The inquiry keeps the contact details it was sent with, sealed beside its answers.
+    assert (answers["email"], answers["first_name"]) == (lead.email, lead.first_name)
     consents = {c.purpose: c.granted for c in rows(app, Consent)}
     assert consents == {
         "privacy_notice": True,

@@ -97,6 +97,29 @@ def journey(app, base_url: str, admin) -> dict[str, bytes]:
     }
 
 
+def possible_duplicate_merged_and_undone(base_url: str, admin, lead) -> int:
+    """Someone else starts an inquiry with the patient's phone: staff compare the two leads,
+    merge them and undo the merge, on pages that show patient data."""
+    twin = {**CONTACT, "first_name": "Zqcanary7twin", "email": "zqcanary7twin@example.org"}
+    assert send_step(LiveClient(base_url), "/inquiry", twin).status_code == 302
+    listed = page(admin.get("/staff/duplicates"))
+    assert "Zqcanary7twin" in listed.get_text()
+    pair_url = listed.find("a", href=lambda h: h and h.startswith("/staff/duplicates/"))["href"]
+    compared = admin.get(pair_url)
+    assert "Zqcanary7last" in compared.get_data(as_text=True)
+    token = page(compared).find("input", {"name": "merge-csrf_token"})["value"]
+    merged = admin.post(
+        f"{pair_url}/merge", data={"merge-csrf_token": token, "merge-keep": str(lead.id)}
+    )
+    assert merged.status_code == 303
+    shown = page(admin.get(f"/staff/leads/{lead.id}"))
+    undo = shown.find("form", action=lambda a: a and a.endswith("/undo"))
+    token = undo.find("input", {"name": "undo-csrf_token"})["value"]
+    undone = admin.post(undo["action"], data={"undo-csrf_token": token, "undo-confirm": "y"})
+    assert undone.status_code == 303
+    return int(pair_url.rsplit("/", 1)[-1])
+
+
 def test_canary_patient_data_is_found_nowhere_it_must_not_be(
     app, database_url, redis_url, smtp_sink, start_worker, live_server, make_staff, sign_in,
     worker_settings, capsys,
@@ -112,6 +135,8 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         step_id = first_nurture_step_due_now(app, the_lead(app), zone=daytime_zone(utcnow()))
         publish(app, "email.deliver", send_id=step_id)
         wait_until(lambda: len([m for m in sink.messages if m["To"] == CONTACT["email"]]) >= 2)
+        pair_id = possible_duplicate_merged_and_undone(live_server, admin, the_lead(app))
+        error_pages["pair 404"] = admin.get(f"/staff/duplicates/{pair_id + 1000}").get_data()
         left_in_redis = redis_snapshot(redis_url)
     instance = Path(worker_settings["INTAKE_INSTANCE_PATH"])
     worker_logs = b"".join(path.read_bytes() for path in instance.glob("*.log"))

@@ -49,6 +49,7 @@ STAFF_POSTS = {
     "staff.lead_note", "staff.lead_status", "staff.login", "staff.login_code",
     "staff.login_enrol", "staff.login_finish", "staff.logout", "staff.reset_password",
     "staff.reset_request", "staff.search",
+    "staff.duplicate_merge", "staff.duplicate_dismiss", "staff.merge_undo",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 EXEMPT_POSTS = {"public.unsubscribe_post"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from intake.extensions import db
-from intake.models import CapturedEmail, Lead, RoutingRule, Send, Team
+from intake.models import CapturedEmail, DuplicatePair, Lead, LeadMerge, RoutingRule, Send, Team
 from intake.models.types import utcnow
 from tests.services.factories import make_lead
 from tests.staff.conftest import audit_count
@@ -71,6 +71,12 @@ MATRIX: dict[str, Rule] = {
     "staff.lead_merge": Rule(WORKERS, lead=True),
     "staff.lead_erasure": Rule(WORKERS, lead=True),
     "staff.lead_decision": Rule(CLINICIANS, lead=True),
+    # Possible duplicates: both leads of a pair (or a merge) must be in scope.
+    "staff.duplicates": Rule(WORKERS),
+    "staff.duplicate_pair": Rule(WORKERS, lead=True),
+    "staff.duplicate_merge": Rule(WORKERS, lead=True),
+    "staff.duplicate_dismiss": Rule(WORKERS, lead=True),
+    "staff.merge_undo": Rule(WORKERS, lead=True),
     # Administration: admins only.
     **{
         endpoint: Rule(ADMIN)
@@ -140,11 +146,18 @@ def world(app, make_staff):
         mail = CapturedEmail(message_id="<matrix@intake.test>", recipient=lead.email,
                              subject="Hi", headers={}, text_body="Hi", html_body="-")  # fmt: skip
         db.session.add_all([rule, dead, mail])
+        twin = make_lead(owner_id=ids["coordinator"], team_id=team.id)
+        gone = make_lead(team_id=team.id, status="merged", merged_into_id=lead.id)
+        pair = DuplicatePair(lead_id=lead.id, other_id=twin.id, reason="same phone, different name")
+        merge = LeadMerge(kept_id=lead.id, merged_id=gone.id, merged_at=now, moved={},
+                          before={"kept": {}, "merged": {"status": "new"}})  # fmt: skip
+        db.session.add_all([pair, merge])
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
                 "template": "confirmation", "step": 1, "token": "not-a-real-token",
-                "step_id": "about_ms", "filename": "intake.css", "name": "nurture"}  # fmt: skip
+                "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
+                "pair_id": pair.id, "merge_id": merge.id}  # fmt: skip
     return ids, args
 
 
@@ -244,6 +257,7 @@ def test_every_staff_page_shown_to_a_signed_in_person_writes_exactly_one_audit_r
 def test_guessed_lead_ids_are_404_even_for_admins(app, world, sign_in):
     ids, args = world
     guessed = {**args, "lead_id": args["lead_id"] + 1000}
+    guessed.update(pair_id=args["pair_id"] + 1000, merge_id=args["merge_id"] + 1000)
     for endpoint, method, url in requests_for(app, guessed):
         if MATRIX[endpoint].lead and "admin" in MATRIX[endpoint].roles:
             response = send(sign_in(app.test_client(), ids["admin"]), method, url)

@@ -23,7 +23,7 @@ from intake.services.sends import schedule_send
 from tests.public.helpers import page
 from tests.services.factories import NOW, make_inquiry, make_lead
 from tests.staff.conftest import audit_count
-from tests.staff.test_lead_page import action_form, post_action, seeded_lead, text_of
+from tests.staff.test_lead_page import action_form, paired, post_action, seeded_lead, text_of
 
 
 def schedule(app, lead_id: int, cadence: str, step: int = 1, **fields) -> None:
@@ -348,6 +348,7 @@ def test_do_not_contact_cancels_every_scheduled_message(app, staff_client, make_
 def test_merging_a_duplicate_moves_its_inquiries_and_cancels_its_messages(app, staff_client):
     lead_id = seeded_lead(app)
     duplicate_id = seeded_lead(app, phone="+12025550199")
+    paired(app, lead_id, duplicate_id)
     schedule(app, duplicate_id, "nurture")
     client = staff_client("coordinator")
 
