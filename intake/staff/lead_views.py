@@ -83,12 +83,14 @@ def _active_staff() -> list[tuple[int, str]]:
 def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, FlaskForm] = None):
     """Build and show the page; this request's one audit row is ``action``."""
     show_answers = allowed("leads.view_answers")
+    definition = current_app.extensions["intake.definition"]
     page = build_lead_page(
         lead=lead,
         scope=lead_scope(current_user),
         show_answers=show_answers,
-        questionnaire=current_app.extensions["intake.definition"].questionnaire,
+        questionnaire=definition.questionnaire,
         now=utcnow(),
+        ruleset=definition.ruleset,
     )
     forms = {key: _make_form(key, lead, page) for key, (_, perm) in FORMS.items() if allowed(perm)}
     if posted is not None:
