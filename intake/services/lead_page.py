@@ -19,13 +19,10 @@ from intake.extensions import db, encryption
 from intake.models import EligibilityResult, Inquiry, Lead, StaffUser, Team
 from intake.questionnaire.definition import Questionnaire, RuleSet
 from intake.services.answers import read_answers
+from intake.services.display import LABELS
 from intake.services.timeline import Entry, build_timeline
 
-OUTCOME_LABELS = {
-    "no_exclusion_found": "No exclusion found",
-    "needs_review": "Needs clinical review",
-    "not_eligible": "Not eligible",
-}
+OUTCOME_LABELS = LABELS["outcome"]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from intake.models import STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.services.audit import OUTCOMES as AUDIT_OUTCOMES
+from intake.services.display import LABELS
 from intake.services.routing_choice import ROUTABLE_FIELDS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -36,10 +37,11 @@ def _clean(value):
     return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
 
 
-STRATEGY_LABELS = {
-    "round_robin": "Round robin (members take turns)",
-    "least_loaded": "Least loaded (the member with the fewest open leads)",
-}
+STRATEGY_LABELS = LABELS["strategy"]
+
+
+def _role(code: str) -> str:
+    return LABELS["role"].get(code, code).lower()
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -60,7 +62,7 @@ class TeamForm(FlaskForm):
     member_ids = MultiCheckboxField("Members", coerce=int)
 
     def set_staff(self, staff) -> None:
-        people = [SelectChoice(user.id, f"{user.name} ({user.role})") for user in staff]
+        people = [SelectChoice(user.id, f"{user.name} ({_role(user.role)})") for user in staff]
         self.lead_staff_id.choices = [SelectChoice(0, "No team lead"), *people]
         self.member_ids.choices = people
 
@@ -135,7 +137,10 @@ class AuditFilterForm(FlaskForm):
     lead = IntegerField("Lead id", [Optional(), NumberRange(1, 2**31 - 1, "Enter a lead number.")])
     outcome = SelectField(
         "Outcome",
-        choices=[SelectChoice("", "Any"), *(SelectChoice(o, o) for o in AUDIT_OUTCOMES)],
+        choices=[
+            SelectChoice("", "Any"),
+            *(SelectChoice(o, LABELS["audit_outcome"].get(o, o)) for o in AUDIT_OUTCOMES),
+        ],
         validators=[Optional()],
     )
     date_from = DateField("From (date)", [Optional()])
@@ -144,7 +149,7 @@ class AuditFilterForm(FlaskForm):
     def set_actors(self, actors) -> None:
         self.actor.choices = [
             SelectChoice(0, "Anyone"),
-            *(SelectChoice(u.id, f"{u.name} ({u.role})") for u in actors),
+            *(SelectChoice(u.id, f"{u.name} ({_role(u.role)})") for u in actors),
         ]
 
     def validate_date_to(self, field) -> None:

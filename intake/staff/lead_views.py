@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -18,11 +17,11 @@ from intake.extensions import db
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.services import lead_work
-from intake.services.lead_page import OUTCOME_LABELS, build_lead_page
+from intake.services.lead_page import build_lead_page
 from intake.services.pipeline import TransitionError, assign_lead, change_status, label
-from intake.services.timeline import CALL_LABELS, DECISION_LABELS
 from intake.staff import bp
 from intake.staff.access import allowed, audit, load_lead, requires
+from intake.staff.display import viewer_time, viewer_zone
 from intake.staff.lead_forms import (
     AssignForm,
     CallForm,
@@ -48,17 +47,6 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
     "merge": (MergeForm, "leads.merge"),
     "erasure": (ErasureForm, "leads.erasure"),
 }
-
-
-def _clinic_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["INTAKE_CLINIC_TIME_ZONE"])
-
-
-def clinic_time(value: datetime | None) -> str:
-    """A stored UTC time as the clinic reads it: 2026-03-03 09:00 EST."""
-    if value is None:
-        return ""
-    return value.astimezone(_clinic_zone()).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _make_form(key: str, lead, page=None, *, posted: bool = False) -> FlaskForm:
@@ -102,11 +90,6 @@ def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, Flas
         lead=lead,
         forms=forms,
         show_answers=show_answers,
-        clinic_time=clinic_time,
-        label=label,
-        outcome_labels=OUTCOME_LABELS,
-        call_labels=CALL_LABELS,
-        decision_labels=DECISION_LABELS,
     )
     audit(action, lead_ids=[lead.id], detail={"answers_shown": show_answers}, outcome=outcome)
     db.session.commit()
@@ -192,15 +175,15 @@ def lead_call(lead_id: int):
 @bp.post("/leads/<int:lead_id>/consult")
 @requires("leads.work")
 def lead_consult(lead_id: int):
-    """Book the consult, entered in the clinic's time zone and stored in UTC."""
+    """Book the consult, entered in the booker's own time zone and stored in UTC."""
 
     def run(lead, form):
-        local = datetime.combine(form.date.data, form.time.data, tzinfo=_clinic_zone())
+        local = datetime.combine(form.date.data, form.time.data, tzinfo=viewer_zone())
         event = lead_work.schedule_consult(
             lead=lead, at=local.astimezone(UTC), actor=current_user, now=utcnow()
         )
         detail = {"status": lead.status, "event_id": event.id}
-        return [lead.id], detail, f"Consult booked for {clinic_time(lead.consult_at)}."
+        return [lead.id], detail, f"Consult booked for {viewer_time(lead.consult_at)}."
 
     return _act(lead_id, "consult", "lead.consult_scheduled", run, field="date")
 
