@@ -131,6 +131,17 @@ LABELS: dict[str, dict[str, str]] = {
         "dead": "Gave up",
     },
     "audit_outcome": {"ok": "Done", "failed": "Failed", "denied": "Refused"},
+    # The lead fields a routing rule reads.
+    "routing_field": {
+        "country": "Countries",
+        "region": "States or regions",
+        "eligibility_outcome": "Eligibility outcomes",
+        "ms_type": "MS types",
+        "utm_campaign": "Campaigns (utm_campaign)",
+        "source": "How they heard of the clinic",
+    },
+    "audience": {"patient": "the patient", "staff": "staff"},
+    "per": {"inquiry": "inquiry", "lead": "lead"},
     "search": {"name": "name", "email": "email", "phone": "phone"},
 }
 # Lead columns whose codes are a questionnaire item's options: the option's words are the label.

@@ -25,6 +25,7 @@ from sqlalchemy import func
 from intake.extensions import db, dialect_insert
 from intake.models import CLOSED, Inquiry, Lead, StaffUser
 from intake.models.sends import CapturedEmail, Send
+from intake.services.display import local_time, zone_or
 from intake.services.resume import issue_resume_token
 from intake.services.sends import PATIENT_CADENCES
 from intake.services.staff_tokens import CADENCES as STAFF_TOKEN_CADENCES
@@ -213,7 +214,10 @@ def _staff_token_parts(send: Send, now: datetime, staff: StaffUser, context: dic
 
 
 def _local_time(moment: datetime | None, zone: str) -> str | None:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M on %A %d %B") if moment else None
+    """A time in a staff email, written as their pages write it, in their own zone."""
+    if moment is None:
+        return None
+    return local_time(moment, zone_or(zone, current_app.config["INTAKE_CLINIC_TIME_ZONE"]))
 
 
 def _digest_counts(staff: StaffUser, now: datetime) -> dict:

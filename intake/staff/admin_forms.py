@@ -67,14 +67,15 @@ class TeamForm(FlaskForm):
         self.member_ids.choices = people
 
 
-CONDITION_LABELS = {
-    "country": ("Countries", "Two-letter codes, separated by commas, e.g. US, CA."),
-    "region": ("States or regions", "As the patient chose them, e.g. Florida, Georgia."),
-    "eligibility_outcome": ("Eligibility outcomes", "Any of: " + ", ".join(OUTCOMES) + "."),
-    "ms_type": ("MS types", "Any of the questionnaire's codes, e.g. RRMS, SPMS."),
-    "utm_campaign": ("Campaigns (utm_campaign)", "Separated by commas."),
-    "source": ("How they heard of the clinic", "The answer codes, e.g. article, search."),
+_HINTS = {
+    "country": "Two-letter codes, separated by commas, e.g. US, CA.",
+    "region": "As the patient chose them, e.g. Florida, Georgia.",
+    "eligibility_outcome": "Any of: " + ", ".join(OUTCOMES) + ".",
+    "ms_type": "Any of the questionnaire's codes, e.g. RRMS, SPMS.",
+    "utm_campaign": "Separated by commas.",
+    "source": "The answer codes, e.g. article, search.",
 }
+CONDITION_LABELS = {name: (LABELS["routing_field"][name], hint) for name, hint in _HINTS.items()}
 
 
 def split_values(text: str | None) -> list[str]:
@@ -133,7 +134,13 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = SelectField("Who", coerce=int, validators=[Optional()])
-    action = StringField("Action starts with", [Optional(), Length(max=64)], filters=[_clean])
+    action = StringField(
+        "Action starts with",
+        [Optional(), Length(max=64)],
+        filters=[_clean],
+        description="The start of an action's name: lead. finds every lead action, signin. "
+        "every sign-in.",
+    )
     lead = IntegerField("Lead id", [Optional(), NumberRange(1, 2**31 - 1, "Enter a lead number.")])
     outcome = SelectField(
         "Outcome",

@@ -35,10 +35,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.models import ROLES
 from intake.public.forms import clean_text
+from intake.services.display import LABELS
 from intake.services.staff import MIN_PASSWORD, Availability
 
 MAX_PASSWORD = 1000
-ROLE_CHOICES = [SelectChoice(role, role.title()) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role, LABELS["role"][role]) for role in ROLES]
 DAY_CHOICES = [
     SelectChoice(number, day)
     for number, day in enumerate(
