@@ -140,6 +140,15 @@ LABELS: dict[str, dict[str, str]] = {
         "utm_campaign": "Campaigns (utm_campaign)",
         "source": "How they heard of the clinic",
     },
+    "cadence_trigger": {
+        "inquiry.started": "an inquiry is started",
+        "inquiry.completed": "an inquiry is sent",
+    },
+    "cadence_stop": {
+        "inquiry_completed": "the inquiry is sent",
+        "contacted": "staff have made contact",
+        "closed": "the lead is closed",
+    },
     "audience": {"patient": "the patient", "staff": "staff"},
     "per": {"inquiry": "inquiry", "lead": "lead"},
     "search": {"name": "name", "email": "email", "phone": "phone"},

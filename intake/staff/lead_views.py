@@ -17,6 +17,7 @@ from intake.extensions import db
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.services import lead_work
+from intake.services.display import LABELS
 from intake.services.lead_page import build_lead_page
 from intake.services.pipeline import TransitionError, assign_lead, change_status, label
 from intake.staff import bp
@@ -90,6 +91,13 @@ def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, Flas
         lead=lead,
         forms=forms,
         show_answers=show_answers,
+        # The names templates used before the local_time and label filters; both give the
+        # filters' words, so a template still calling them keeps the one format.
+        clinic_time=viewer_time,
+        label=label,
+        outcome_labels=LABELS["outcome"],
+        call_labels=LABELS["call"],
+        decision_labels=LABELS["decision"],
     )
     audit(action, lead_ids=[lead.id], detail={"answers_shown": show_answers}, outcome=outcome)
     db.session.commit()
