@@ -110,9 +110,7 @@ def test_select_options_read_as_words_too(staff_client, coded_lead):
         ("Asia/Tokyo", "Tue 3 Mar 2026, 23:00 JST"),
     ],
 )
-def test_each_reader_sees_the_leads_times_in_their_own_zone_named(
-    app, staff_client, zone, shown
-):
+def test_each_reader_sees_the_leads_times_in_their_own_zone_named(app, staff_client, zone, shown):
     with app.app_context():
         lead = make_lead(first_contacted_at=NOW, status="contacted")
         make_inquiry(lead, status="complete")
