@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake.extensions import db
-from intake.models import Lead
+from intake.extensions import db, encryption
+from intake.models import EligibilityResult, Lead
 from intake.questionnaire.definition import load_definition
 from tests.public.helpers import HEALTH, complete_inquiry, page
+from tests.services.factories import make_inquiry, make_lead
 
 RULES = load_definition("ms_inquiry").ruleset
 # The lead's answers trigger these two rules; the page shows their reasons or their categories.
@@ -110,3 +111,33 @@ def test_clinical_staff_read_the_reasons_on_the_lead_page_only(viewer, identity)
             continue
         shown = shown_text(client.get(url.format(lead_id=lead_id)))
         assert [reason for reason in REASONS if reason in shown] == [], name
+
+
+def test_a_result_stored_before_categories_shows_its_rules_current_category(
+    app, make_staff, sign_in
+):
+    # Results evaluated before rules had categories hold no category: the rule set in force
+    # names it by the rule's id, and a rule it no longer has reads as a reason for clinicians.
+    with app.app_context():
+        lead = make_lead(eligibility_outcome="needs_review")
+        inquiry = make_inquiry(lead, status="complete")
+        result = EligibilityResult(inquiry_id=inquiry.id, lead_id=lead.id, outcome="needs_review",
+                                   ruleset_id="ms-eligibility", ruleset_version="2026.10.1",
+                                   patient_message="review")  # fmt: skip
+        result.triggered_sealed = encryption.keyring.seal_json(
+            [
+                {"id": "active_infection", "outcome": "needs_review", "reason": REASONS[0]},
+                {"id": "retired_rule", "outcome": "needs_review", "reason": "Retired: HIV."},
+            ],
+            context=result.triggered_context,
+        )
+        db.session.add(result)
+        db.session.commit()
+        lead_id = lead.id
+    client = sign_in(app.test_client(), make_staff("coordinator"))
+
+    shown = shown_text(client.get(f"/staff/leads/{lead_id}"))
+
+    assert "Health screening needs a clinician's review" in shown
+    assert "A reason shown to clinical staff" in shown
+    assert "HIV" not in shown and "Hepatitis" not in shown
