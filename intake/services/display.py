@@ -163,8 +163,7 @@ QUESTIONNAIRE_KINDS = {
 
 
 def humanise(code: str) -> str:
-    """A code nobody labelled, made readable rather than shown raw: "wrong_number" → "Wrong
-    number", "lead.viewed" → "Lead viewed"."""
+    """A code nobody labelled, readable rather than raw: "lead.viewed" → "Lead viewed"."""
     words = code.replace(".", " ").replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
@@ -188,11 +187,6 @@ def label(
     return humanise(code)
 
 
-def choices(kind: str) -> list[tuple[str, str]]:
-    """(code, label) pairs of a kind, for a select's options."""
-    return list(LABELS[kind].items())
-
-
 def zone_or(name: str | None, fallback: str) -> ZoneInfo:
     """The named time zone, or the fallback when the name is missing or unknown."""
     try:
@@ -202,8 +196,7 @@ def zone_or(name: str | None, fallback: str) -> ZoneInfo:
 
 
 def zone_name(moment: datetime) -> str:
-    """The zone's abbreviation at that moment ("EST", "CEST"); a zone without one, by offset
-    ("UTC-03" where the database only has "-03")."""
+    """The zone's abbreviation then ("EST", "CEST"), or its offset ("UTC-03") if it has none."""
     name = moment.strftime("%Z")
     return f"UTC{name}" if name[:1] in "+-" else name
 
