@@ -139,6 +139,7 @@ class Rule:
     outcome: str
     reason: str
     patient_message: str
+    category: str  # a key of the rule set's categories: what staff without the answers read
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class RuleSet:
     questionnaire_id: str
     rules: tuple[Rule, ...]
     messages: Mapping[str, str]
+    categories: Mapping[str, str] = field(default_factory=dict)  # key → the words staff read
 
 
 def _require(mapping: Mapping, key: str, where: str):
@@ -263,11 +265,23 @@ def parse_questionnaire(raw: Mapping) -> Questionnaire:
     )
 
 
+def _parse_categories(raw: Mapping) -> dict[str, str]:
+    """The reason categories: each key names the words staff read instead of a rule's reason."""
+    categories = _require(raw, "categories", "rule set")
+    if not isinstance(categories, Mapping):
+        raise DefinitionError("rule set: 'categories' must map each key to its words")
+    for key, text in categories.items():
+        if not isinstance(text, str) or not text.strip():
+            raise DefinitionError(f"rule set: category '{key}' needs the words staff read")
+    return {str(key): text.strip() for key, text in categories.items()}
+
+
 def parse_ruleset(raw: Mapping, questionnaire: Questionnaire) -> RuleSet:
     """Validate rules against the questionnaire they read."""
     messages = dict(_require(raw, "messages", "rule set"))
     for key in ("next_step", "review"):
         _require(messages, key, "rule set messages")
+    categories = _parse_categories(raw)
     rules, seen = [], set()
     for raw_rule in _require(raw, "rules", "rule set"):
         rule_id = _require(raw_rule, "id", "rule set")
@@ -282,6 +296,9 @@ def parse_ruleset(raw: Mapping, questionnaire: Questionnaire) -> RuleSet:
         if message not in messages:
             raise DefinitionError(f"{where}: no message '{message}'")
         _check_condition(_require(raw_rule, "when", where), where, questionnaire.items)
+        category = str(_require(raw_rule, "category", where))
+        if category not in categories:
+            raise DefinitionError(f"{where}: no category '{category}'")
         rules.append(
             Rule(
                 id=rule_id,
@@ -289,6 +306,7 @@ def parse_ruleset(raw: Mapping, questionnaire: Questionnaire) -> RuleSet:
                 outcome=outcome,
                 reason=_require(raw_rule, "reason", where),
                 patient_message=message,
+                category=category,
             )
         )
     if raw.get("questionnaire") != questionnaire.id:
@@ -299,6 +317,7 @@ def parse_ruleset(raw: Mapping, questionnaire: Questionnaire) -> RuleSet:
         questionnaire_id=questionnaire.id,
         rules=tuple(rules),
         messages=messages,
+        categories=categories,
     )
 
 

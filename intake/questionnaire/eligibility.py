@@ -15,7 +15,8 @@ from intake.questionnaire.definition import OUTCOMES, RuleSet
 class TriggeredRule:
     id: str
     outcome: str
-    reason: str
+    reason: str  # names the health condition: for staff allowed to see the answers
+    category: str = ""  # the rule set's words for the kind of reason, for everyone else
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,10 @@ def evaluate(ruleset: RuleSet, answers: Mapping[str, Any], *, today: date) -> El
     message = next((rule.patient_message for rule in fired if rule.outcome == outcome), "next_step")
     return EligibilityOutcome(
         outcome=outcome,
-        triggered=tuple(TriggeredRule(rule.id, rule.outcome, rule.reason) for rule in fired),
+        triggered=tuple(
+            TriggeredRule(rule.id, rule.outcome, rule.reason, ruleset.categories[rule.category])
+            for rule in fired
+        ),
         patient_message=message,
         ruleset_id=ruleset.id,
         ruleset_version=ruleset.version,

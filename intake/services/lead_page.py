@@ -2,8 +2,9 @@
 
 Queries, whatever the lead's history: its inquiries, its eligibility results, its contact
 details on record, its open possible-duplicate pairs, its merges that can still be undone,
-staff names, team names, and the timeline's four sources. Answers and triggered
-rules are opened only here, and answers only when the caller says the viewer may see them."""
+staff names, team names, and the timeline's four sources. Answers and triggered rules are opened
+only here, and answers and the rules' reasons (which name the health condition) only when the
+caller says the viewer may see them; everyone else gets each reason's category."""
 
 from __future__ import annotations
 
@@ -17,18 +18,15 @@ from sqlalchemy import ColumnElement, select
 from intake.crypto import DecryptionError
 from intake.extensions import db, encryption
 from intake.models import EligibilityResult, Inquiry, Lead, LeadMerge, StaffUser, Team
-from intake.questionnaire.definition import Questionnaire
+from intake.questionnaire.definition import Questionnaire, RuleSet
 from intake.services.answers import read_answers
+from intake.services.display import LABELS
 from intake.services.duplicates import Detail, LeadPair, contact_list, lead_merges, lead_pairs
 from intake.services.identity import lead_contacts
 from intake.services.merges import undo_deadline
 from intake.services.timeline import Entry, build_timeline
 
-OUTCOME_LABELS = {
-    "no_exclusion_found": "No exclusion found",
-    "needs_review": "Needs clinical review",
-    "not_eligible": "Not eligible",
-}
+OUTCOME_LABELS = LABELS["outcome"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,8 @@ class Eligibility:
     ruleset_version: str
     evaluated_at: datetime
     inquiry_id: int
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # empty unless the viewer may see health information
+    categories: tuple[str, ...] = ()  # each kind of reason once, in rule order
     unreadable: bool = False
 
 
@@ -133,16 +132,31 @@ def _opened_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> list[Answ
         return None
 
 
-def _eligibility(result: EligibilityResult | None) -> Eligibility | None:
+UNCATEGORISED = "A reason shown to clinical staff"
+
+
+def _category(rule: Mapping[str, Any], ruleset: RuleSet | None) -> str:
+    """The stored category; a result from before categories takes its rule's current one."""
+    if rule.get("category"):
+        return rule["category"]
+    current = next((r for r in (ruleset.rules if ruleset else ()) if r.id == rule.get("id")), None)
+    return ruleset.categories[current.category] if current else UNCATEGORISED
+
+
+def _eligibility(
+    result: EligibilityResult | None, *, show_reasons: bool, ruleset: RuleSet | None
+) -> Eligibility | None:
     if result is None:
         return None
     try:
         rules = encryption.keyring.open_json(
             result.triggered_sealed, context=result.triggered_context
         )
-        reasons, unreadable = tuple(rule["reason"] for rule in rules), False
+        unreadable = False
     except DecryptionError:
-        reasons, unreadable = (), True
+        rules, unreadable = [], True
+    reasons = tuple(rule["reason"] for rule in rules) if show_reasons else ()
+    categories = tuple(dict.fromkeys(_category(rule, ruleset) for rule in rules))
     return Eligibility(
         outcome=result.outcome,
         ruleset_id=result.ruleset_id,
@@ -150,6 +164,7 @@ def _eligibility(result: EligibilityResult | None) -> Eligibility | None:
         evaluated_at=result.evaluated_at,
         inquiry_id=result.inquiry_id,
         reasons=reasons,
+        categories=categories,
         unreadable=unreadable,
     )
 
@@ -176,9 +191,13 @@ def build_lead_page(
     questionnaire: Questionnaire,
     now: datetime,
     unmerge_days: int = 30,
+    ruleset: RuleSet | None = None,
 ) -> LeadPage:
     """Gather the lead page: contact details, eligibility, inquiries, possible duplicates,
-    merges and the timeline."""
+    merges and the timeline.
+
+    ``show_answers`` also decides whether the eligibility reasons are shown, or only their
+    categories (the rule set in force names the category of a result stored before them)."""
     inquiries = list(db.session.scalars(select(Inquiry).where(Inquiry.lead_id == lead.id)))
     results = list(
         db.session.scalars(
@@ -196,7 +215,9 @@ def build_lead_page(
         team=teams.get(lead.team_id) if lead.team_id else None,
         sla=sla_state(lead, now),
         inquiries=_inquiry_views(inquiries, results, questionnaire, show_answers),
-        eligibility=_eligibility(results[-1] if results else None),
+        eligibility=_eligibility(
+            results[-1] if results else None, show_reasons=show_answers, ruleset=ruleset
+        ),
         duplicates=lead_pairs(lead, scope),
         contacts=contact_list(lead, contacts),
         merges=[

@@ -28,6 +28,7 @@ from intake.links import absolute_url
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
 from intake.models.sends import CapturedEmail, Send
 from intake.services.answers import read_answers
+from intake.services.display import local_time, zone_or
 from intake.services.resume import issue_resume_token
 from intake.services.routing_choice import ALERT_CASES
 from intake.services.sends import PATIENT_CADENCES
@@ -245,7 +246,10 @@ def _staff_token_parts(send: Send, now: datetime, staff: StaffUser, context: dic
 
 
 def _local_time(moment: datetime | None, zone: str) -> str | None:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M on %A %d %B") if moment else None
+    """A time in a staff email, written as their pages write it, in their own zone."""
+    if moment is None:
+        return None
+    return local_time(moment, zone_or(zone, current_app.config["INTAKE_CLINIC_TIME_ZONE"]))
 
 
 def _digest_counts(staff: StaffUser, now: datetime) -> dict:

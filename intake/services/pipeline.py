@@ -41,6 +41,8 @@ from flask import current_app
 from intake.extensions import db, encryption
 from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffUser
 from intake.services.business_hours import BusinessCalendar, add_business_hours
+from intake.services.display import LABELS
+from intake.services.display import label as display_label
 from intake.services.sends import PATIENT_CADENCES, cancel_sends, schedule_send, send_key
 
 STAFF_CADENCES = ("staff_new_lead", "sla_reminder", "sla_escalation", "admin_alert")
@@ -48,21 +50,7 @@ REOPENABLE = ("not_eligible", "not_interested", "unreachable")
 CLOSE_TARGETS = ("not_eligible", "not_interested", "unreachable", "do_not_contact")
 REASON_MAX = 500
 
-STATUS_LABELS = {
-    "new": "New",
-    "attempting_contact": "Attempting contact",
-    "contacted": "Contacted",
-    "screening": "Screening",
-    "consult_scheduled": "Consult scheduled",
-    "consult_done": "Consult done",
-    "treatment_planned": "Treatment planned",
-    "treated": "Treated",
-    "not_eligible": "Not eligible",
-    "not_interested": "Not interested",
-    "unreachable": "Unreachable",
-    "do_not_contact": "Do not contact",
-    "merged": "Merged",
-}
+STATUS_LABELS = LABELS["status"]
 
 
 def _transitions() -> dict[str, tuple[str, ...]]:
@@ -93,7 +81,7 @@ class TransitionError(ValueError):
 
 def label(status: str) -> str:
     """The status as staff read it."""
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return display_label(status, "status")
 
 
 def allowed_targets(status: str) -> tuple[str, ...]:

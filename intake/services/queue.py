@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -58,6 +59,7 @@ class QueueQuery:
     created_to: date | None = None
     sla: str | None = None
     incomplete: bool | None = None
+    time_zone: str = "UTC"  # the reader's: the created dates are their days
 
     def filters(self) -> dict:
         """The filters that are set, as JSON-friendly values (for the audit row)."""
@@ -163,8 +165,9 @@ def _id_or_none(column, value) -> ColumnElement[bool]:
     return column.is_(None) if value == "none" else column == value
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _day_start(day: date, zone: str) -> datetime:
+    """Midnight starting the day in the reader's time zone."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _filter_conditions(query: QueueQuery, now: datetime) -> list[ColumnElement[bool]]:
@@ -184,9 +187,10 @@ def _filter_conditions(query: QueueQuery, now: datetime) -> list[ColumnElement[b
         if value is not None:
             conditions.append(column == value)
     if query.created_from is not None:
-        conditions.append(Lead.created_at >= _day_start(query.created_from))
+        conditions.append(Lead.created_at >= _day_start(query.created_from, query.time_zone))
     if query.created_to is not None:
-        conditions.append(Lead.created_at < _day_start(query.created_to + timedelta(days=1)))
+        until = _day_start(query.created_to + timedelta(days=1), query.time_zone)
+        conditions.append(Lead.created_at < until)
     if query.sla is not None:
         conditions.append(sla_condition(query.sla, now))
     return conditions

@@ -16,53 +16,16 @@ from sqlalchemy import select
 from intake.crypto import DecryptionError
 from intake.extensions import db
 from intake.models import Consent, Inquiry, Lead, LeadContact, LeadEvent, RoutingDecision, Send
+from intake.services.display import LABELS
+from intake.services.display import label as display_label
 from intake.services.identity import KIND_LABELS
 from intake.services.pipeline import event_text, label
 
-CADENCE_LABELS = {
-    "confirmation": "Confirmation email",
-    "resume_reminder": "Resume reminder email",
-    "nurture": "Nurture email",
-    "staff_new_lead": "New-lead notice to staff",
-    "staff_digest": "Staff digest",
-    "sla_reminder": "SLA reminder to the owner",
-    "sla_escalation": "SLA escalation",
-    "admin_alert": "Routing alert to admins",
-}
-STOP_REASONS = {
-    "contacted": "the lead was contacted",
-    "closed": "the lead was closed",
-    "do_not_contact": "the patient asked not to be contacted",
-    "unsubscribed": "the patient unsubscribed",
-    "inquiry_completed": "the inquiry was completed",
-    "no_consent": "consent was not in force",
-    "merged": "the lead was merged into another lead",
-    "reassigned": "the lead was reassigned",
-    "staff_inactive": "the staff member is inactive",
-    "suppressed": "the address is suppressed",
-    "cadence_off": "the clinic switched these emails off",
-}
-CONSENT_LABELS = {
-    "privacy_notice": "privacy notice",
-    "contact_email": "contact by email",
-    "contact_phone": "contact by phone",
-    "contact_text": "contact by text message",
-    "follow_up_emails": "follow-up emails",
-    "resume_reminders": "resume reminders",
-    "not_medical_advice": "not medical advice",
-}
-CALL_LABELS = {
-    "reached": "reached the patient",
-    "voicemail": "left a voicemail",
-    "no_answer": "no answer",
-    "wrong_number": "wrong number",
-    "call_back_requested": "call back requested",
-}
-DECISION_LABELS = {
-    "candidate": "Candidate",
-    "not_candidate": "Not a candidate",
-    "needs_more_information": "Needs more information",
-}
+CADENCE_LABELS = LABELS["cadence"]
+STOP_REASONS = LABELS["stop_reason"]
+CONSENT_LABELS = LABELS["consent"]
+CALL_LABELS = LABELS["call"]
+DECISION_LABELS = LABELS["decision"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +78,7 @@ def _contact_entries(lead: Lead, contacts: Iterable[LeadContact]) -> list[Entry]
 
 
 def _send_entry(send: Send, names: Mapping[int, str]) -> Entry:
-    what = CADENCE_LABELS.get(send.cadence, send.cadence.replace("_", " "))
+    what = display_label(send.cadence, "cadence")
     if send.step:
         what = f"{what}, step {send.step}"
     if send.staff_user_id:
@@ -123,7 +86,7 @@ def _send_entry(send: Send, names: Mapping[int, str]) -> Entry:
     if send.status == "sent":
         return Entry(send.sent_at or send.due_at, "email", f"Sent: {what}")
     if send.status == "cancelled":
-        reason = STOP_REASONS.get(send.finished_reason or "", send.finished_reason or "unknown")
+        reason = display_label(send.finished_reason, "stop_reason", default="unknown")
         at = send.claimed_at or send.created_at
         return Entry(at, "email-cancelled", f"Cancelled: {what}", detail=f"because {reason}")
     if send.status == "dead":
@@ -157,11 +120,11 @@ def _event_title(event: LeadEvent, names: Mapping[int, str]) -> tuple[str, str |
         cause = {"call": "after a call", "consult": "consult booked"}.get(data.get("cause"))
         return f"Status: {label(data.get('from', '?'))} → {label(data.get('to', '?'))}", cause
     if kind == "call":
-        return f"Call: {CALL_LABELS.get(data.get('outcome'), data.get('outcome'))}", None
+        return f"Call: {display_label(data.get('outcome'), 'call')}", None
     if kind == "consult_scheduled":
         return "Consult scheduled", None
     if kind == "clinical_decision":
-        decision = DECISION_LABELS.get(data.get("decision"), data.get("decision"))
+        decision = display_label(data.get("decision"), "decision")
         return f"Clinical decision: {decision}", None
     if kind == "assigned":
         before = _name(names, data.get("from")) or "nobody"
@@ -181,12 +144,7 @@ def _event_title(event: LeadEvent, names: Mapping[int, str]) -> tuple[str, str |
         )
     if kind == "not_duplicate":
         return f"Recorded as not the same person as lead {data.get('other')}", None
-    titles = {
-        "note": "Note",
-        "erasure_requested": "Erasure requested",
-        "erased": "Contact details erased",
-    }
-    return titles.get(kind, kind.replace("_", " ").capitalize()), None
+    return display_label(kind, "event"), None
 
 
 def _event_entries(lead_id: int, names, *, show_health: bool) -> list[Entry]:
@@ -245,11 +203,11 @@ def _consent_entries(lead_id: int) -> list[Entry]:
     )
     entries = []
     for consent in consents:
-        what = CONSENT_LABELS.get(consent.purpose, consent.purpose.replace("_", " "))
+        what = display_label(consent.purpose, "consent")
         refused = "Consent not given" if consent.source == "inquiry_form" else "Consent withdrawn"
         verb = "Consent given" if consent.granted else refused
-        how = "unsubscribe link" if consent.source == "unsubscribe" else consent.source
-        detail = f"{how.replace('_', ' ')}, text version {consent.text_version}"
+        how = display_label(consent.source, "consent_source").lower()
+        detail = f"{how}, text version {consent.text_version}"
         entries.append(Entry(consent.recorded_at, "consent", f"{verb}: {what}", detail))
     return entries
 

@@ -17,6 +17,7 @@ from intake.staff import (  # noqa: E402,F401  (each module registers its routes
     admin_views,
     auth_views,
     dashboard_views,
+    display,
     duplicate_views,
     lead_views,
     queue_views,

@@ -6,11 +6,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import (
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,6 +24,7 @@ from intake.services.audit import verify_audit_chain
 from intake.staff import bp
 from intake.staff.access import audit, requires
 from intake.staff.admin_forms import AuditFilterForm
+from intake.staff.display import viewer_zone
 
 
 def _filter_form() -> tuple[AuditFilterForm, AuditFilters]:
@@ -34,7 +33,7 @@ def _filter_form() -> tuple[AuditFilterForm, AuditFilters]:
     form.set_actors(audit_actors())
     if not request.args or not form.validate():
         return form, AuditFilters()
-    zone = ZoneInfo(current_app.config["INTAKE_CLINIC_TIME_ZONE"])
+    zone = viewer_zone()  # the dates are the reader's days, as the page shows its times
 
     def start_of(day) -> datetime | None:
         return datetime.combine(day, time.min, tzinfo=zone) if day else None
@@ -70,7 +69,6 @@ def admin_audit():
         rows=rows,
         next_args=next_args,
         filter_args=filter_args,
-        zone=ZoneInfo(current_app.config["INTAKE_CLINIC_TIME_ZONE"]),
     )
 
 

@@ -26,6 +26,7 @@ from intake.services.cadence_settings import (
     reset_cadence_setting,
     save_cadence_setting,
 )
+from intake.services.display import label
 from intake.staff import bp
 from intake.staff.access import audit, deny, requires
 from intake.staff.admin_forms import CadenceForm
@@ -103,7 +104,7 @@ def admin_cadence_save(name: str):
         else:
             audit("cadence.saved", target=f"cadence:{name}", detail={"enabled": form.enabled.data})
             db.session.commit()
-            flash(f"The {name.replace('_', ' ')} settings are saved.", "info")
+            flash(f"The {label(name, 'cadence').lower()} settings are saved.", "info")
             return redirect(url_for("staff.admin_cadences", _anchor=f"cadence-{name}"), code=303)
     db.session.rollback()
     audit("cadence.saved", target=f"cadence:{name}", outcome="failed")
@@ -120,7 +121,7 @@ def admin_cadence_reset(name: str):
     reset = reset_cadence_setting(name=name)
     audit("cadence.reset", target=f"cadence:{name}", detail={"changed": reset})
     db.session.commit()
-    flash(f"The {name.replace('_', ' ')} settings are back to the defaults.", "info")
+    flash(f"The {label(name, 'cadence').lower()} settings are back to the defaults.", "info")
     return redirect(url_for("staff.admin_cadences", _anchor=f"cadence-{name}"), code=303)
 
 

@@ -28,6 +28,7 @@ from intake.ids import MAX_ID
 from intake.models import OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.services.audit import OUTCOMES as AUDIT_OUTCOMES
+from intake.services.display import LABELS
 from intake.services.routing_choice import ROUTABLE_FIELDS
 from intake.text import clean_text
 
@@ -39,14 +40,12 @@ def _clean(value):
     return clean_text(_CONTROL.sub("", value)) if isinstance(value, str) else value
 
 
-STRATEGY_LABELS = {
-    "round_robin": "Round robin (members take turns)",
-    "least_loaded": "Least loaded (the member with the fewest open leads)",
-}
-OFF_HOURS_LABELS = {
-    "next_on_shift": "Assign it to the member whose hours start next",
-    "hold": "Hold it for the team until a member's hours start",
-}
+STRATEGY_LABELS = LABELS["strategy"]
+OFF_HOURS_LABELS = LABELS["off_hours"]
+
+
+def _role(code: str) -> str:
+    return LABELS["role"].get(code, code).lower()
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -75,19 +74,20 @@ class TeamForm(FlaskForm):
     member_ids = MultiCheckboxField("Members", coerce=int)
 
     def set_staff(self, staff) -> None:
-        people = [SelectChoice(user.id, f"{user.name} ({user.role})") for user in staff]
+        people = [SelectChoice(user.id, f"{user.name} ({_role(user.role)})") for user in staff]
         self.lead_staff_id.choices = [SelectChoice(0, "No team lead"), *people]
         self.member_ids.choices = people
 
 
-CONDITION_LABELS = {
-    "country": ("Countries", "Two-letter codes, separated by commas, e.g. US, CA."),
-    "region": ("States or regions", "As the patient chose them, e.g. Florida, Georgia."),
-    "eligibility_outcome": ("Eligibility outcomes", "Any of: " + ", ".join(OUTCOMES) + "."),
-    "ms_type": ("MS types", "Any of the questionnaire's codes, e.g. RRMS, SPMS."),
-    "utm_campaign": ("Campaigns (utm_campaign)", "Separated by commas."),
-    "source": ("How they heard of the clinic", "The answer codes, e.g. article, search."),
+_HINTS = {
+    "country": "Two-letter codes, separated by commas, e.g. US, CA.",
+    "region": "As the patient chose them, e.g. Florida, Georgia.",
+    "eligibility_outcome": "Any of: " + ", ".join(OUTCOMES) + ".",
+    "ms_type": "Any of the questionnaire's codes, e.g. RRMS, SPMS.",
+    "utm_campaign": "Separated by commas.",
+    "source": "The answer codes, e.g. article, search.",
 }
+CONDITION_LABELS = {name: (LABELS["routing_field"][name], hint) for name, hint in _HINTS.items()}
 
 
 def split_values(text: str | None) -> list[str]:
@@ -146,11 +146,20 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = SelectField("Who", coerce=int, validators=[Optional()])
-    action = StringField("Action starts with", [Optional(), Length(max=64)], filters=[_clean])
+    action = StringField(
+        "Action starts with",
+        [Optional(), Length(max=64)],
+        filters=[_clean],
+        description="The start of an action's name: lead. finds every lead action, signin. "
+        "every sign-in.",
+    )
     lead = IntegerField("Lead id", [Optional(), NumberRange(1, MAX_ID, "Enter a lead number.")])
     outcome = SelectField(
         "Outcome",
-        choices=[SelectChoice("", "Any"), *(SelectChoice(o, o) for o in AUDIT_OUTCOMES)],
+        choices=[
+            SelectChoice("", "Any"),
+            *(SelectChoice(o, LABELS["audit_outcome"].get(o, o)) for o in AUDIT_OUTCOMES),
+        ],
         validators=[Optional()],
     )
     date_from = DateField("From (date)", [Optional()])
@@ -159,7 +168,7 @@ class AuditFilterForm(FlaskForm):
     def set_actors(self, actors) -> None:
         self.actor.choices = [
             SelectChoice(0, "Anyone"),
-            *(SelectChoice(u.id, f"{u.name} ({u.role})") for u in actors),
+            *(SelectChoice(u.id, f"{u.name} ({_role(u.role)})") for u in actors),
         ]
 
     def validate_date_to(self, field) -> None:

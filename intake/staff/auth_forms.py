@@ -34,11 +34,12 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.models import ROLES
+from intake.services.display import LABELS
 from intake.services.staff import MIN_PASSWORD, Availability
 from intake.text import clean_text
 
 MAX_PASSWORD = 1000
-ROLE_CHOICES = [SelectChoice(role, role.title()) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role, LABELS["role"][role]) for role in ROLES]
 DAY_CHOICES = [
     SelectChoice(number, day)
     for number, day in enumerate(

@@ -3,12 +3,13 @@ drawn on the server (SVG, no scripts) beside tables of the same numbers."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_login import current_user
 
 from intake.extensions import db
 from intake.models.types import utcnow
 from intake.services.dashboard import dashboard_figures
+from intake.services.display import label
 from intake.staff import bp
 from intake.staff.access import audit, requires
 from intake.staff.permissions import lead_scope
@@ -57,6 +58,7 @@ def dashboard():
     days = request.args.get("days", type=int)
     days = days if days in PERIODS else DEFAULT_PERIOD
     figures = dashboard_figures(scope=lead_scope(current_user), now=utcnow(), days=days)
+    questionnaire = current_app.extensions["intake.definition"].questionnaire
     audit("dashboard.viewed", detail={"days": days})
     db.session.commit()
     return render_template(
@@ -65,7 +67,9 @@ def dashboard():
         days=days,
         periods=PERIODS,
         duration=duration,
-        status_chart=bar_chart([(s.replace("_", " "), n) for s, n in figures.by_status]),
-        source_chart=bar_chart(figures.by_source),
+        status_chart=bar_chart([(label(s, "status"), n) for s, n in figures.by_status]),
+        source_chart=bar_chart(
+            [(label(s, "source", questionnaire), n) for s, n in figures.by_source]
+        ),
         funnel_chart=bar_chart([(stage.label, stage.count) for stage in figures.funnel]),
     )

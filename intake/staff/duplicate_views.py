@@ -11,13 +11,11 @@ from intake.extensions import db
 from intake.models import DuplicatePair, Lead, LeadMerge
 from intake.models.types import utcnow
 from intake.services.duplicates import PAIRS_SHOWN, compare, open_pairs
-from intake.services.lead_page import OUTCOME_LABELS
 from intake.services.merges import dismiss_pair, merge_leads, unmerge
-from intake.services.pipeline import TransitionError, label
+from intake.services.pipeline import TransitionError
 from intake.staff import bp
 from intake.staff.access import audit, deny, load_lead, requires
 from intake.staff.duplicate_forms import NotSamePersonForm, PairMergeForm, UndoMergeForm
-from intake.staff.lead_views import clinic_time
 from intake.staff.permissions import lead_scope
 
 
@@ -35,7 +33,7 @@ def duplicates():
     """Open possible-duplicate pairs among the leads the viewer may see, with their reasons."""
     rows = open_pairs(scope=lead_scope(current_user))
     body = render_template(
-        "staff/duplicates.html", rows=rows, shown=PAIRS_SHOWN, clinic_time=clinic_time, label=label
+        "staff/duplicates.html", rows=rows, shown=PAIRS_SHOWN
     )
     lead_ids = sorted({lead.id for row in rows for lead in (row.first, row.second)})
     audit("duplicates.viewed", lead_ids=lead_ids, detail={"pairs": len(rows)})
@@ -56,9 +54,6 @@ def _render_pair(pair_id: int, *, action="duplicates.compared", outcome="ok", po
         pair=pair,
         sides=compare(first=first, second=second),
         forms=forms,
-        clinic_time=clinic_time,
-        label=label,
-        outcome_labels=OUTCOME_LABELS,
     )
     audit(action, lead_ids=[first.id, second.id], detail={"pair": pair.id}, outcome=outcome)
     db.session.commit()

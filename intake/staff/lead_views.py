@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -19,11 +18,12 @@ from intake.ids import parse_id
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.services import lead_work, merges
-from intake.services.lead_page import OUTCOME_LABELS, build_lead_page
+from intake.services.display import LABELS
+from intake.services.lead_page import build_lead_page
 from intake.services.pipeline import TransitionError, assign_lead, change_status, label
-from intake.services.timeline import CALL_LABELS, DECISION_LABELS
 from intake.staff import bp
 from intake.staff.access import allowed, audit, load_lead, requires
+from intake.staff.display import viewer_time, viewer_zone
 from intake.staff.lead_forms import (
     AssignForm,
     CallForm,
@@ -51,17 +51,6 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
 }
 
 
-def _clinic_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["INTAKE_CLINIC_TIME_ZONE"])
-
-
-def clinic_time(value: datetime | None) -> str:
-    """A stored UTC time as the clinic reads it: 2026-03-03 09:00 EST."""
-    if value is None:
-        return ""
-    return value.astimezone(_clinic_zone()).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def _make_form(key: str, lead, page=None, *, posted: bool = False) -> FlaskForm:
     form_class = FORMS[key][0]
     form = form_class(prefix=key) if posted else form_class(prefix=key, formdata=None)
@@ -84,13 +73,15 @@ def _active_staff() -> list[tuple[int, str]]:
 def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, FlaskForm] = None):
     """Build and show the page; this request's one audit row is ``action``."""
     show_answers = allowed("leads.view_answers")
+    definition = current_app.extensions["intake.definition"]
     page = build_lead_page(
         lead=lead,
         scope=lead_scope(current_user),
         show_answers=show_answers,
-        questionnaire=current_app.extensions["intake.definition"].questionnaire,
+        questionnaire=definition.questionnaire,
         now=utcnow(),
         unmerge_days=current_app.config["INTAKE_UNMERGE_DAYS"],
+        ruleset=definition.ruleset,
     )
     forms = {key: _make_form(key, lead, page) for key, (_, perm) in FORMS.items() if allowed(perm)}
     if posted is not None:
@@ -102,11 +93,13 @@ def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, Flas
         lead=lead,
         forms=forms,
         show_answers=show_answers,
-        clinic_time=clinic_time,
+        # The names templates used before the local_time and label filters; both give the
+        # filters' words, so a template still calling them keeps the one format.
+        clinic_time=viewer_time,
         label=label,
-        outcome_labels=OUTCOME_LABELS,
-        call_labels=CALL_LABELS,
-        decision_labels=DECISION_LABELS,
+        outcome_labels=LABELS["outcome"],
+        call_labels=LABELS["call"],
+        decision_labels=LABELS["decision"],
     )
     audit(action, lead_ids=[lead.id], detail={"answers_shown": show_answers}, outcome=outcome)
     db.session.commit()
@@ -192,15 +185,15 @@ def lead_call(lead_id: int):
 @bp.post("/leads/<int:lead_id>/consult")
 @requires("leads.work")
 def lead_consult(lead_id: int):
-    """Book the consult, entered in the clinic's time zone and stored in UTC."""
+    """Book the consult, entered in the booker's own time zone and stored in UTC."""
 
     def run(lead, form):
-        local = datetime.combine(form.date.data, form.time.data, tzinfo=_clinic_zone())
+        local = datetime.combine(form.date.data, form.time.data, tzinfo=viewer_zone())
         event = lead_work.schedule_consult(
             lead=lead, at=local.astimezone(UTC), actor=current_user, now=utcnow()
         )
         detail = {"status": lead.status, "event_id": event.id}
-        return [lead.id], detail, f"Consult booked for {clinic_time(lead.consult_at)}."
+        return [lead.id], detail, f"Consult booked for {viewer_time(lead.consult_at)}."
 
     return _act(lead_id, "consult", "lead.consult_scheduled", run, field="date")
 

@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.models import STATUSES
 from intake.questionnaire.definition import Questionnaire
+from intake.services.display import LABELS
 from intake.services.pipeline import REASON_MAX, label
 from intake.services.queue import FilterOptions, QueueQuery
 from intake.text import clean_text
@@ -38,12 +39,8 @@ SORT_LABELS = {
     "oldest": "Oldest first",
     "updated": "Recently updated",
 }
-SLA_LABELS = {"breached": "Breached", "due_soon": "Due soon", "on_track": "On track", "met": "Met"}
-OUTCOME_LABELS = {
-    "no_exclusion_found": "No exclusion found",
-    "needs_review": "Needs review",
-    "not_eligible": "Not eligible",
-}
+SLA_LABELS = {code: LABELS["sla"][code] for code in ("breached", "due_soon", "on_track", "met")}
+OUTCOME_LABELS = LABELS["outcome"]
 INCOMPLETE_CHOICES = [("", "Complete or not"), ("yes", "Incomplete only"), ("no", "Complete only")]
 MOVABLE = [status for status in STATUSES if status != "merged"]
 CHOOSE = "Choose one of the options in the list."
@@ -121,8 +118,9 @@ class QueueFilterForm(Form):
         if field.data and start and field.data < start and not self.created_from.errors:
             raise ValidationError("The end date must be on or after the start date.")
 
-    def to_query(self, default_view: str) -> QueueQuery:
-        """The valid filters as a typed query; a field with an error is left out."""
+    def to_query(self, default_view: str, time_zone: str = "UTC") -> QueueQuery:
+        """The valid filters as a typed query; a field with an error is left out. The dates
+        are days in ``time_zone`` (the reader's)."""
         self.validate()
 
         def value(field):
@@ -142,6 +140,7 @@ class QueueFilterForm(Form):
             created_to=value(self.created_to),
             sla=value(self.sla),
             incomplete=None if incomplete is None else incomplete == "yes",
+            time_zone=time_zone,
         )
 
 

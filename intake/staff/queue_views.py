@@ -28,7 +28,6 @@ from intake.ids import parse_id
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.services.export import csv_chunks, export_statement
-from intake.services.pipeline import label as status_label
 from intake.services.queue import (
     BULK_MAX,
     PAGE_SIZE,
@@ -46,8 +45,8 @@ from intake.services.queue import (
 )
 from intake.staff import bp
 from intake.staff.access import allowed, audit, deny, requires
+from intake.staff.display import viewer_zone
 from intake.staff.queue_forms import (
-    OUTCOME_LABELS,
     SLA_LABELS,
     SORT_LABELS,
     VIEW_LABELS,
@@ -56,7 +55,6 @@ from intake.staff.queue_forms import (
     SearchForm,
     decode_cursor,
     encode_cursor,
-    option_labels,
 )
 
 FILTER_KEYS = (
@@ -127,7 +125,7 @@ def _read_cursor(token: str | None, sort: str) -> tuple | None:
 
 def _read_query(args: MultiDict, options) -> tuple[QueueFilterForm, QueueQuery]:
     form = QueueFilterForm(args, choices=options, questionnaire=_questionnaire())
-    return form, form.to_query(default_view(current_user.role))
+    return form, form.to_query(default_view(current_user.role), viewer_zone().key)
 
 
 def _labels() -> dict:
@@ -135,9 +133,6 @@ def _labels() -> dict:
         "view": VIEW_LABELS,
         "sort": SORT_LABELS,
         "sla": SLA_LABELS,
-        "outcome": OUTCOME_LABELS,
-        "status": status_label,
-        "source": option_labels(_questionnaire(), "heard_about"),
     }
 
 

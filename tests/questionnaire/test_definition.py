@@ -271,8 +271,33 @@ def _missing_when(raw):
     del rule(raw, "unable_to_travel")["when"]
 
 
+def _missing_category(raw):
+    del rule(raw, "active_infection")["category"]
+
+
+def _unknown_category(raw):
+    rule(raw, "active_infection")["category"] = "infections"
+
+
+def _missing_categories(raw):
+    del raw["categories"]
+
+
+def _categories_as_a_list(raw):
+    raw["categories"] = ["age", "travel"]
+
+
+def _category_without_words(raw):
+    raw["categories"]["travel"] = " "
+
+
 # (id, mutation, fragments the message must contain)
 RULESET_CASES = [
+    ("missing_category", _missing_category, ["rule 'active_infection'", "'category' is missing"]),
+    ("unknown_category", _unknown_category, ["rule 'active_infection'", "'infections'"]),
+    ("missing_categories", _missing_categories, ["rule set", "'categories' is missing"]),
+    ("categories_as_a_list", _categories_as_a_list, ["rule set", "'categories'"]),
+    ("category_without_words", _category_without_words, ["category 'travel'"]),
     ("unknown_outcome", _unknown_outcome, ["rule 'over_75'", "outcome"]),
     ("no_exclusion_as_a_rule_outcome", _no_exclusion_as_a_rule_outcome,
      ["rule 'over_75'", "outcome"]),
@@ -339,7 +364,8 @@ def test_a_rule_may_read_a_question_from_any_step():
     raw["rules"].append({"id": "no_privacy_notice", "outcome": "needs_review",
                          "when": {"question": "privacy_notice", "operator": "exists",
                                   "answer": False},
-                         "reason": "Testing.", "patient_message": "review"})
+                         "reason": "Testing.", "category": "health_review",
+                         "patient_message": "review"})
 
     ruleset = parse_ruleset(raw, questionnaire)
 

@@ -117,6 +117,27 @@ def test_each_default_rule_triggers_on_its_own_answer(changes, outcome, rule_ids
     assert all(rule.outcome == outcome and rule.reason for rule in result.triggered)
 
 
+def test_each_triggered_rule_carries_its_category_words_which_never_repeat_its_reason():
+    result = evaluate(RULES, answers_with(active_infection="yes", able_to_travel="no"),
+                      today=TODAY)  # fmt: skip
+
+    categories = {rule.id: rule.category for rule in result.triggered}
+    assert categories == {
+        "active_infection": "Health screening needs a clinician's review",
+        "unable_to_travel": "Travel",
+    }
+
+
+CONDITIONS = ("cancer", "pregnan", "breastfeed", "infection", "hepatitis", "hiv", "tubercul",
+              "blood", "bleeding", "heart", "kidney", "liver", "edss", "bed")
+
+
+def test_no_shipped_category_names_a_health_condition():
+    # The category is what coordinators read instead of the reason.
+    for key, words in RULES.categories.items():
+        assert not [term for term in CONDITIONS if term in words.lower()], key
+
+
 def test_every_shipped_rule_has_a_single_rule_case():
     covered = {rule_id for case in SINGLE_RULE_CASES for rule_id in case[3]}
 
@@ -349,9 +370,10 @@ EVERY_OPERATOR_RULES = parse_ruleset(
         "version": "1",
         "questionnaire": QUESTIONNAIRE.id,
         "messages": {"next_step": "Next.", "review": "Review."},
+        "categories": {"testing": "Testing"},
         "rules": [
             {"id": f"rule_{number}", "when": when, "outcome": "needs_review",
-             "reason": "Testing.", "patient_message": "review"}
+             "reason": "Testing.", "category": "testing", "patient_message": "review"}
             for number, when in enumerate([
                 {"question": "diagnosed", "operator": "=", "answer": "yes"},
                 {"question": "diagnosed", "operator": "!=", "answer": "yes"},

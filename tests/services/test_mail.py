@@ -396,3 +396,13 @@ def test_an_address_is_suppressed_once_whatever_its_case(ctx):
 
     assert db.session.scalar(db.select(db.func.count(Suppression.id))) == 1
     assert is_suppressed("ADA.BYRON@example.org") and not is_suppressed("grace@example.org")
+
+
+def test_a_staff_email_writes_its_time_as_staff_pages_do_in_the_readers_zone(app):
+    with app.app_context():
+        staff = make_staff(time_zone="Europe/Paris")
+        lead = make_lead(owner_id=staff.id, sla_due_at=NOW + timedelta(hours=1))
+        message = render_message(send=make_send("sla_reminder", lead=lead, staff=staff), now=NOW)
+
+    # NOW + 1 h is 15:00 UTC on Tuesday 3 March 2026: 16:00 in Paris.
+    assert "due by Tue 3 Mar 2026, 16:00 CET (your time)" in message.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 
@@ -41,7 +42,9 @@ def seqs(html) -> list[int]:
 
 
 def actions(html) -> list[str]:
-    return [row.find_all("td")[2].get_text() for row in html.select("table.audit-table tbody tr")]
+    """Each row's action code (the cell shows its label; the code is what the filter takes)."""
+    rows = html.select("table.audit-table tbody tr")
+    return [row.find_all("td")[2]["data-action"] for row in rows]
 
 
 def test_viewing_the_log_is_itself_audited(app, staff_client):
@@ -69,7 +72,9 @@ def test_filters_find_rows_by_actor_action_lead_outcome_and_date(app, staff_clie
     assert shown(action="lead._") == []  # the filter is literal text, not a pattern
     assert shown(lead=12) == ["lead.status_changed", "lead.viewed"]
     assert shown(outcome="denied") == ["access.denied"]
-    old = (utcnow() - timedelta(days=10)).date().isoformat()
+    # The dates are the reader's days: the admin's time zone (America/New_York by default).
+    old = (utcnow() - timedelta(days=10)).astimezone(ZoneInfo("America/New_York")).date()
+    old = old.isoformat()
     assert shown(date_from=old, date_to=old) == ["access.denied"]
     assert last_audit(app).lead_ids == [] and last_audit(app).detail["since"]
     shown(lead=12)

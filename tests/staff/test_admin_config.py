@@ -28,11 +28,11 @@ def test_the_cadence_page_documents_each_cadence_and_previews_every_email(app, s
     html = page(response)
     table = html.find("table").get_text(" ", strip=True)
     for words in (
-        "confirmation",
-        "resume reminder",
-        "nurture",
+        "Confirmation email",
+        "Resume reminder email",
+        "Nurture email",
         "1 h, 1 day, 3 days",
-        "follow up emails",
+        "follow-up emails",
         "the lead is closed",
         "08:00–20:00",
     ):
@@ -96,6 +96,7 @@ def test_re_evaluation_applies_changed_rules_to_older_results(app, staff_client)
         outcome="needs_review",
         reason="Review every traveller.",
         patient_message="review",
+        category="health_review",
     )
     app.extensions["intake.definition"] = dataclasses.replace(
         definition,
@@ -148,7 +149,7 @@ def test_an_admin_changes_a_cadence_and_the_next_plans_follow_it(app, staff_clie
         nurture = effective_cadences()["nurture"]
         assert (nurture.enabled, nurture.step_texts) == (False, ("2d", "6d"))
     shown = page(admin.get("/staff/admin/cadences"))
-    row = shown.find("th", string="nurture").parent
+    row = shown.find("th", string="Nurture email").parent
     assert "switched off" in row.get_text()
     assert audit_count(app, action="cadence.saved", outcome="ok") == 1
 

@@ -49,7 +49,7 @@ def test_dead_letters_are_listed_with_their_lead_and_last_error(app, staff_clien
     assert (last_audit(app).action, last_audit(app).lead_ids) == ("mail.dead_listed", [lead_id])
     row = html.find("th", string=f"#{send_id}").find_parent("tr")
     cells = [cell.get_text(" ", strip=True) for cell in row.find_all("td")]
-    assert cells[:4] == ["nurture", "2", "6", "SMTPServerDisconnected"]
+    assert cells[:4] == ["Nurture email", "2", "6", "SMTPServerDisconnected"]
     assert row.find("a", string=f"Lead {lead_id}")["href"].endswith(f"/leads/{lead_id}")
     assert ADDRESS not in html.get_text()
 

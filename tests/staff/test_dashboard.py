@@ -77,7 +77,12 @@ def test_the_dashboard_counts_leads_by_status_source_and_funnel_stage(app, staff
         .find_parent("table")
         .tbody("tr")
     }
-    assert sources == {"article": "3", "search": "2", "(not given)": "1"}
+    # Sources read as the questionnaire's options, never as their codes.
+    assert sources == {
+        "An article on our website": "3",
+        "Searching online": "2",
+        "(not given)": "1",
+    }
     funnel = {
         key: (cell(html, f"funnel-{key}"), cell(html, f"funnel-{key}", 1))
         for key in ("new_leads", "contacted", "consult_scheduled", "treated")

@@ -137,7 +137,8 @@ def test_each_filter_keeps_only_the_matching_leads(
     values = {
         "STAFF": staff, "TEAM": team_id("East"), "PAST": now - timedelta(hours=1),
         "SOON": now + timedelta(minutes=10), "FAR": now + timedelta(hours=5),
-        "EARLIER": utcnow().replace(2026, 3, 1, 23, 59), "LATER": now.replace(2026, 3, 2, 0, 0),
+        # The dates are the reader's days: the admin's time zone, America/New_York (UTC-5).
+        "EARLIER": now.replace(2026, 3, 2, 4, 59), "LATER": now.replace(2026, 3, 2, 5, 0),
     }  # fmt: skip
 
     def resolve(fields):

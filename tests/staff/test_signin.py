@@ -297,3 +297,16 @@ def test_the_first_admin_signs_in_with_the_printed_password_enrols_and_must_chan
     assert not _user(app, admin_id).must_change_password
     assert client.get("/staff/account").status_code == 200
     assert audit_count(app, action="password.changed") == 1
+
+
+def test_each_sign_in_page_with_an_error_says_error_first_in_its_title(app, client, make_staff):
+    # A screen reader reads the title first; the page without an error keeps its plain title.
+    assert page(client.get("/staff/login")).title.string.startswith("Sign in – ")
+    refused = enter_password(client, "nobody@clinic.example", "not the password")
+    assert page(refused).title.string.startswith("Error: Sign in – ")
+    empty = submit(client, "/staff/reset", {"email": ""})
+    assert page(empty).title.string.startswith("Error: Reset your password – ")
+    user_id = make_staff("coordinator")
+    enter_password(client, email_of(app, user_id))
+    wrong = enter_code(client, "000000" if totp_code(app, user_id) != "000000" else "111111")
+    assert page(wrong).title.string.startswith("Error: Enter your code – ")

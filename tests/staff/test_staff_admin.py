@@ -142,7 +142,10 @@ def test_an_invitation_with_a_bad_or_taken_address_says_why_and_keeps_what_was_t
         html = page(response)
         assert message in html.find(id="email-error").get_text()
         assert html.find("input", attrs={"name": "name"})["value"] == "Someone Typed"
+        assert html.title.string.startswith("Error: Invite someone – ")  # read out first
+        assert html.select_one(".error-summary").has_attr("autofocus")
     assert audit_count(app, action="staff.invited") == 0
+    assert page(admin.get("/staff/admin/staff/invite")).title.string.startswith("Invite someone")
 
 
 def test_editing_saves_role_teams_capacity_hours_and_out_of_office(app, staff_client, make_staff):

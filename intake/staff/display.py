@@ -1,0 +1,47 @@
+"""The staff pages' Jinja filters: ``local_time`` and ``local_date`` write a stored time in the
+signed-in reader's own time zone, named; ``label`` gives the words for a stored code. Every staff
+template writes times and codes through these, so there is one format and one label map."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_login import current_user
+
+from intake.services import display
+from intake.staff import bp
+
+
+def viewer_zone() -> ZoneInfo:
+    """The signed-in person's time zone (the clinic's before sign-in, or if theirs is unknown)."""
+    fallback = current_app.config["INTAKE_CLINIC_TIME_ZONE"]
+    mine = current_user.time_zone if current_user.is_authenticated else None
+    return display.zone_or(mine, fallback)
+
+
+def viewer_time(moment: datetime | None, default: str = "") -> str:
+    """A stored time as the signed-in reader reads it: "Mon 7 Dec 2026, 14:05 EST"."""
+    return display.local_time(moment, viewer_zone(), default=default)
+
+
+@bp.app_template_filter("local_time")
+def _local_time(moment: datetime | None, default: str = "") -> str:
+    return viewer_time(moment, default)
+
+
+@bp.app_template_filter("local_date")
+def _local_date(day: date | datetime | None, default: str = "") -> str:
+    return display.local_date(day, viewer_zone(), default=default)
+
+
+@bp.app_template_filter("label")
+def _label(code: str | None, kind: str, default: str = "—") -> str:
+    questionnaire = current_app.extensions["intake.definition"].questionnaire
+    return display.label(code, kind, questionnaire, default)
+
+
+@bp.app_context_processor
+def _zone() -> dict:
+    return {"viewer_zone": viewer_zone}
