@@ -34,6 +34,7 @@ from intake.services.unsubscribe import unsubscribe_token
 SUBJECTS = {
     "confirmation": "We have received your inquiry",
     "resume_reminder": "Your saved inquiry is waiting for you",
+    "resume_link": "Your link to finish your inquiry",
     "nurture": "",  # by step: NURTURE_SUBJECTS
     "staff_new_lead": "A new lead has been assigned to you",
     "staff_digest": "Your leads today",
@@ -150,7 +151,7 @@ def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
 
 def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
-    recipient, name = _patient_address(lead) if lead else (None, None)
+    recipient, name = patient_address(lead) if lead else (None, None)
     if lead is None or recipient is None:
         return None, {}
     context = {
@@ -158,7 +159,7 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         "step": _nurture_step(send),
         "unsubscribe_url": f"{_base_url()}/unsubscribe/{unsubscribe_token(lead.id)}",
     }
-    if send.template == "resume_reminder":
+    if send.template in ("resume_reminder", "resume_link"):
         context["resume_url"] = _resume_url(send, now)
         context["days"] = current_app.config["INTAKE_RESUME_DAYS"]
         if context["resume_url"] is None:
@@ -166,7 +167,7 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     return recipient, context
 
 
-def _patient_address(lead: Lead) -> tuple[str | None, str | None]:
+def patient_address(lead: Lead) -> tuple[str | None, str | None]:
     """The patient's own address, else the caregiver's when a caregiver filled in the form."""
     if lead.email:
         return lead.email, lead.first_name
