@@ -98,11 +98,11 @@ def parse_notice(name: str, source: str, values: Mapping[str, object]) -> Notice
     return Notice(name, version, title.strip(), updated, text, _render(text))
 
 
-def load_notices(values: Mapping[str, object], directory: Path = DIRECTORY) -> dict[str, Notice]:
+def load_notices(values: Mapping[str, object], directory: Path | None = None) -> dict[str, Notice]:
     """Every notice, read and rendered once (at startup)."""
     notices = {}
     for name in NAMES:
-        path = directory / f"{name}.md"
+        path = (directory or DIRECTORY) / f"{name}.md"
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
