@@ -161,27 +161,33 @@ def step(step_id: str):
             else None,
             welcome=later.welcome_back(inquiry),
         )
-    action = request.form.get("action")
+    return _step_post(form, inquiry)
+
+
+def _step_post(form: StepForm, inquiry):
+    """Save a step: the next one, the saved page, a notice, or the submit (the last step)."""
+    action, detour = request.form.get("action"), detour_wanted()
     if action == "back":  # from a notice opened mid-step: the step as it was left
         return _render_step(form)
-    keeping = action == "save_later" or detour_wanted() is not None
+    keeping = action == "save_later" or detour is not None  # keep what is valid, and go on
+    sending = _is_last(form.step.id) and not keeping
     if not form.validate() and (not keeping or _csrf_failed(form)):
         return _render_step(form, 422)
-    if _is_last(step_id) and not keeping and not _privacy_still_current():
+    if sending and not _privacy_still_current():
         return _render_step(form, 422, message=PRIVACY_CHANGED)
     save_step(
         inquiry=inquiry,
-        questionnaire=questionnaire,
+        questionnaire=flow.definition().questionnaire,
         step=form.step,
         answers=form.answers(only_valid=keeping),
         now=utcnow(),
     )
-    if _is_last(step_id) and not keeping:
+    if sending:
         return _submit(inquiry)
     db.session.commit()
-    if detour_wanted():
-        return render_detour(detour_wanted(), back_url=request.path, step_title=form.step.title)
-    return _after_save(inquiry, step_id)
+    if detour:
+        return render_detour(detour, back_url=request.path, step_title=form.step.title)
+    return _after_save(inquiry, form.step.id)
 
 
 PRIVACY_CHANGED = (
