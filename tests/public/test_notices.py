@@ -132,3 +132,15 @@ def test_a_notice_changed_while_the_page_was_open_is_shown_again_before_sending(
     with app.app_context():
         assert db.session.scalars(db.select(Consent)).all() == []
         assert db.session.scalars(db.select(Inquiry)).one().status == "draft"
+
+
+def test_what_the_notice_carries_back_is_escaped_and_only_the_steps_own_fields(client):
+    shown = client.get("/inquiry")
+    typed = {"first_name": '"><script>alert(1)</script>', "region": "Virginia"}
+
+    notice = client.post("/inquiry", data=form_data(hidden_fields(shown), typed, "notice:privacy"))
+
+    body = notice.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body
+    assert hidden_fields(notice)["first_name"] == typed["first_name"]  # kept, as text
+    assert "action" not in hidden_fields(notice)  # the way back names its own action
