@@ -54,7 +54,7 @@ def test_html_and_script_links_in_the_file_never_reach_the_page():
     )
 
     assert "<script" not in notice.html and "<img" not in notice.html  # shown as text only
-    assert "&lt;script&gt;" in notice.html and "href=\"javascript" not in notice.html
+    assert "&lt;script&gt;" in notice.html and 'href="javascript' not in notice.html
     assert '<a href="mailto:privacy@clinic.example"' in notice.html
     assert "<h2>Heading</h2>" in notice.html  # the page's own h1 is the title
 
@@ -64,8 +64,8 @@ def test_html_and_script_links_in_the_file_never_reach_the_page():
     [
         ("Just text, no front matter.", "must start with a '---' front matter block"),
         ("---\n[unclosed\n---\nText", "front matter is not valid YAML"),
-        ('---\ntitle: T\nupdated: 2027-01-15\n---\nText', "version must be quoted text"),
-        ('---\nversion: 2027.1\ntitle: T\nupdated: 2027-01-15\n---\nText', "version must be"),
+        ("---\ntitle: T\nupdated: 2027-01-15\n---\nText", "version must be quoted text"),
+        ("---\nversion: 2027.1\ntitle: T\nupdated: 2027-01-15\n---\nText", "version must be"),
         ('---\nversion: "1"\nupdated: 2027-01-15\n---\nText', "needs a title"),
         ('---\nversion: "1"\ntitle: T\nupdated: soon\n---\nText', "updated must be a date"),
         ('---\nversion: "1"\ntitle: T\nupdated: 2027-01-15\n---\n\n', "the text is empty"),

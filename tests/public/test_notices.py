@@ -85,9 +85,7 @@ def test_the_privacy_notice_opens_from_the_consent_step_and_the_way_back_keeps_e
         assert inquiry.status == "draft"
 
 
-def test_the_notice_from_a_first_step_never_sent_keeps_the_typing_and_creates_no_lead(
-    app, client
-):
+def test_the_notice_from_a_first_step_never_sent_keeps_the_typing_and_creates_no_lead(app, client):
     shown = client.get("/inquiry")
     typed = {"first_name": "Ada", "email": "not-an-address-yet", "country": "US"}
 

@@ -54,9 +54,7 @@ def test_the_link_is_shown_as_selectable_text_with_a_copy_button_for_script(clie
     assert html.select_one("#copy-status[role=status]") is not None
 
 
-def test_without_an_email_address_nothing_is_sent_and_the_page_says_to_copy_the_link(
-    app, client
-):
+def test_without_an_email_address_nothing_is_sent_and_the_page_says_to_copy_the_link(app, client):
     phone_only = {**CONTACT, "email": "", "preferred_contact_method": "phone"}
     text = page(save_on_step_two(client, phone_only)).get_text()
 
