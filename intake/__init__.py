@@ -32,6 +32,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     )
     from intake.ids import IdConverter
     from intake.models.types import render_migration_item
+    from intake.notices import load_notices, placeholder_values
     from intake.questionnaire.definition import load_definition
 
     app = Flask(
@@ -64,6 +65,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     encryption.init_app(app)
     celery_init_app(app)
     app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
+    app.extensions["intake.notices"] = load_notices(placeholder_values(app.config))
 
     http.register(app)
     # Before the blueprints: their rules look the converter up when they are added.

@@ -141,7 +141,9 @@ class BaseConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "intake_session"
-    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    # The draft cookie: how long this browser remembers an unfinished inquiry (the emailed
+    # resume link works for INTAKE_RESUME_DAYS either way). Set from INTAKE_DRAFT_COOKIE_HOURS.
+    INTAKE_DRAFT_COOKIE_HOURS = 24
 
     # Flask-WTF: tokens expire, but an expired token only asks the patient to press again.
     WTF_CSRF_TIME_LIMIT = 3600
@@ -162,6 +164,8 @@ class BaseConfig:
     INTAKE_CLINIC_NAME = "the clinic"
     INTAKE_CLINIC_TIME_ZONE = "America/New_York"
     INTAKE_RESPONSE_TIME = "within one working day"
+    # Who patients write to about their data, as the privacy notice and terms name it.
+    INTAKE_PRIVACY_CONTACT = "the contact address on our website"
     INTAKE_FIRST_ADMIN_EMAIL = "admin@intake.local"
     INTAKE_MAIL_FROM = "The clinic <no-reply@intake.local>"
     # The clinic's business hours (its own time zone), for the first-contact SLA.
@@ -209,6 +213,11 @@ class BaseConfig:
         self.INTAKE_DEDUPE_DAYS = _int_env("INTAKE_DEDUPE_DAYS", self.INTAKE_DEDUPE_DAYS)
         self.INTAKE_UNMERGE_DAYS = _int_env("INTAKE_UNMERGE_DAYS", self.INTAKE_UNMERGE_DAYS)
         self.INTAKE_RESUME_DAYS = _int_env("INTAKE_RESUME_DAYS", self.INTAKE_RESUME_DAYS)
+        self.INTAKE_DRAFT_COOKIE_HOURS = _int_env(
+            "INTAKE_DRAFT_COOKIE_HOURS", self.INTAKE_DRAFT_COOKIE_HOURS
+        )
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.INTAKE_DRAFT_COOKIE_HOURS)
+        self.INTAKE_PRIVACY_CONTACT = _env("INTAKE_PRIVACY_CONTACT", self.INTAKE_PRIVACY_CONTACT)
         self.INTAKE_MIN_FILL_SECONDS = _int_env(
             "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
         )

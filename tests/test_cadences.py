@@ -29,7 +29,7 @@ NURTURE = {
 def test_the_cadence_file_loads_as_documented():
     cadences = load_cadences()
 
-    assert set(cadences) == {"confirmation", "resume_reminder", "nurture"}
+    assert set(cadences) == {"confirmation", "resume_reminder", "resume_link", "nurture"}
     confirmation, reminder, nurture = (
         cadences[name] for name in ("confirmation", "resume_reminder", "nurture")
     )
@@ -45,6 +45,10 @@ def test_the_cadence_file_loads_as_documented():
         "lead", "follow_up_emails", {"contacted", "closed"},
     )  # fmt: skip
     assert nurture.steps == tuple(timedelta(days=d) for d in (1, 3, 7, 14))
+    link = cadences["resume_link"]  # asked for by the patient: no consent, no waiting
+    assert (link.trigger, link.per, link.consent, link.quiet_hours, link.steps) == (
+        "inquiry.saved_for_later", "request", None, False, (timedelta(0),),
+    )  # fmt: skip
     assert all(c.audience == "patient" and c.template == c.name for c in cadences.values())
 
 
@@ -86,8 +90,8 @@ def test_a_delay_that_is_not_a_number_and_a_unit_is_refused_by_name(text):
         ({"audience": "doctor"}, "audience must be patient or staff"),
         ({"stops": ["contacted", "replied"]}, "unknown stop condition 'replied'"),
         ({"steps": ["1d", "1w"]}, "'1w' is not a delay"),
-        ({"per": None}, "per must be inquiry or lead"),
-        ({"per": "week"}, "per must be inquiry or lead"),
+        ({"per": None}, "per must be inquiry, lead or request"),
+        ({"per": "week"}, "per must be inquiry, lead or request"),
         ({"steps": []}, "needs steps and a template"),
         ({"template": None}, "needs steps and a template"),
     ],

@@ -13,7 +13,8 @@ import yaml
 
 DEFINITION = Path(__file__).with_name("cadences.yaml")
 STOPS = frozenset({"inquiry_completed", "contacted", "closed"})
-TRIGGERS = frozenset({"inquiry.started", "inquiry.completed"})
+# inquiry.saved_for_later is no outbox event: the patient's own request schedules it at once.
+TRIGGERS = frozenset({"inquiry.started", "inquiry.completed", "inquiry.saved_for_later"})
 _DELAY = re.compile(r"^(\d+)([mhd]?)$")
 _UNITS = {"": "minutes", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -61,8 +62,8 @@ def parse_cadences(raw: dict) -> dict[str, Cadence]:
         unknown = set(spec.get("stops") or ()) - STOPS
         if unknown:
             raise CadenceError(f"{where}: unknown stop condition {sorted(unknown)[0]!r}")
-        if spec.get("per") not in ("inquiry", "lead"):
-            raise CadenceError(f"{where}: per must be inquiry or lead")
+        if spec.get("per") not in ("inquiry", "lead", "request"):
+            raise CadenceError(f"{where}: per must be inquiry, lead or request")
         if not spec.get("steps") or not spec.get("template"):
             raise CadenceError(f"{where}: needs steps and a template")
         cadences[name] = Cadence(

@@ -18,7 +18,6 @@ from intake.questionnaire.definition import Definition, Step
 from intake.services.inquiries import Attribution, all_answers, find_inquiry
 from intake.text import clean_text
 
-DRAFT_MAX_AGE = 30 * 24 * 3600
 ATTRIBUTION_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
@@ -36,12 +35,18 @@ def draft_reference(inquiry: Inquiry) -> str:
     return _signer("inquiry-draft").dumps(inquiry.public_id)
 
 
+def _draft_max_age() -> int:
+    """A page's draft reference lasts as long as the draft cookie would (a shared device's
+    old pages stop opening the draft as its cookie would have)."""
+    return int(current_app.permanent_session_lifetime.total_seconds())
+
+
 def current_draft() -> Inquiry | None:
     """The inquiry this browser is filling in: from the posted form, else the session."""
     reference = request.form.get("draft", "") if request.method == "POST" else ""
     if reference:
         try:
-            public_id = _signer("inquiry-draft").loads(reference, max_age=DRAFT_MAX_AGE)
+            public_id = _signer("inquiry-draft").loads(reference, max_age=_draft_max_age())
         except BadSignature:
             public_id = None
     else:

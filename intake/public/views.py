@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 
 from intake import jobs
 from intake.extensions import csrf, db, limiter
-from intake.links import absolute_url
 from intake.log import add_ids
 from intake.models.types import utcnow
-from intake.public import bp, flow
+from intake.public import bp, flow, later
 from intake.public.forms import ContactForm, StepForm
+from intake.public.notices import detour_wanted, notice, render_detour
 from intake.services.consents import has_consent
 from intake.services.inquiries import (
     IncompleteInquiry,
@@ -27,7 +27,7 @@ from intake.services.inquiries import (
     save_step,
     start_inquiry,
 )
-from intake.services.resume import issue_resume_token, redeem_resume_token
+from intake.services.resume import redeem_resume_token
 
 csrf.exempt(bp)  # each step form checks its own token, so an expired one can keep the answers
 
@@ -36,11 +36,15 @@ def _post_limit() -> str:
     return current_app.config["INTAKE_INQUIRY_RATE_LIMIT"]
 
 
-def _render_step(form: StepForm, status: int = 200, notice: str | None = None):
-    questionnaire = flow.definition().questionnaire
+def _csrf_failed(form: StepForm) -> bool:
     csrf = getattr(form, "csrf_token", None)  # absent when CSRF checks are off (tests)
-    if csrf is not None and csrf.errors:
-        notice = (
+    return csrf is not None and bool(csrf.errors)
+
+
+def _render_step(form: StepForm, status: int = 200, message: str | None = None, welcome=None):
+    questionnaire = flow.definition().questionnaire
+    if _csrf_failed(form):
+        message = (
             "This page was open for a while, so for your security please check your "
             "answers and press the button again. Everything you typed is still here."
         )
@@ -51,7 +55,9 @@ def _render_step(form: StepForm, status: int = 200, notice: str | None = None):
         step=form.step,
         review=review,
         questionnaire=questionnaire,
-        notice=notice,
+        notice=message,
+        privacy=notice("privacy"),
+        welcome=welcome,
     ), status
 
 
@@ -66,7 +72,8 @@ def contact():
     """Step 1: who is filling in and how to reach them."""
     flow.capture_attribution()
     inquiry = flow.current_draft()
-    return _render_step(flow.build_form(flow.definition().questionnaire.steps[0], inquiry))
+    form = flow.build_form(flow.definition().questionnaire.steps[0], inquiry)
+    return _render_step(form, welcome=later.welcome_back(inquiry))
 
 
 @bp.post("/inquiry")
@@ -79,11 +86,16 @@ def contact_post():
         return _sent(inquiry)
     form: ContactForm = flow.build_form(questionnaire.steps[0], inquiry)  # type: ignore[assignment]
     flow.fresh_submission_key(form)
+    wanted = detour_wanted()
+    if wanted:
+        return render_detour(wanted, back_url=url_for(".contact"), step_title=form.step.title)
+    if request.form.get("action") == "back":
+        return _render_step(form)
     if not form.validate():
         return _render_step(form, 422)
     if flow.looks_automated(form):
         return _render_step(
-            form, 422, notice="Please check your answers, then press the button again."
+            form, 422, message="Please check your answers, then press the button again."
         )
     inquiry = _save_contact(form, inquiry)
     return _after_save(inquiry, questionnaire.steps[0].id)
@@ -122,7 +134,7 @@ def _after_save(inquiry, step_id: str):
     flow.remember_draft(inquiry.public_id)
     add_ids(lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
     if request.form.get("action") == "save_later":
-        return _saved_for_later(inquiry)
+        return later.render_saved(inquiry)
     steps = flow.definition().questionnaire.steps
     following = [step.id for step in steps][[step.id for step in steps].index(step_id) + 1]
     return redirect(url_for(".step", step_id=following))
@@ -142,29 +154,67 @@ def step(step_id: str):
         return _sent(inquiry)
     form = flow.build_form(questionnaire.step(step_id), inquiry)
     if request.method == "GET":
-        notice = (
-            "Some questions here still need an answer." if request.args.get("incomplete") else None
+        return _render_step(
+            form,
+            message="Some questions here still need an answer."
+            if request.args.get("incomplete")
+            else None,
+            welcome=later.welcome_back(inquiry),
         )
-        return _render_step(form, notice=notice)
-    saving_later = request.form.get("action") == "save_later"
-    if not form.validate() and (not saving_later or form.csrf_token.errors):
+    return _step_post(form, inquiry)
+
+
+def _step_post(form: StepForm, inquiry):
+    """Save a step: the next one, the saved page, a notice, or the submit (the last step)."""
+    action, detour = request.form.get("action"), detour_wanted()
+    if action == "back":  # from a notice opened mid-step: the step as it was left
+        return _render_step(form)
+    keeping = action == "save_later" or detour is not None  # keep what is valid, and go on
+    sending = _is_last(form.step.id) and not keeping
+    if not form.validate() and (not keeping or _csrf_failed(form)):
         return _render_step(form, 422)
+    if sending and not _privacy_still_current():
+        return _render_step(form, 422, message=PRIVACY_CHANGED)
     save_step(
         inquiry=inquiry,
-        questionnaire=questionnaire,
+        questionnaire=flow.definition().questionnaire,
         step=form.step,
-        answers=form.answers(only_valid=saving_later),
+        answers=form.answers(only_valid=keeping),
         now=utcnow(),
     )
-    if step_id == questionnaire.steps[-1].id and not saving_later:
+    if sending:
         return _submit(inquiry)
     db.session.commit()
-    return _after_save(inquiry, step_id)
+    if detour:
+        return render_detour(detour, back_url=request.path, step_title=form.step.title)
+    return _after_save(inquiry, form.step.id)
+
+
+PRIVACY_CHANGED = (
+    "We updated our privacy notice while you were filling in the form. Please read it again "
+    "before you send your inquiry. Your answers are still here."
+)
+
+
+def _is_last(step_id: str) -> bool:
+    return step_id == flow.definition().questionnaire.steps[-1].id
+
+
+def _privacy_still_current() -> bool:
+    """The privacy notice this page linked to is the one in force (when the page says which)."""
+    shown = request.form.get("privacy_version")
+    return shown is None or shown == notice("privacy").consent_version
 
 
 def _submit(inquiry):
     try:
-        complete_inquiry(inquiry=inquiry, definition=flow.definition(), now=utcnow())
+        privacy = notice("privacy")
+        complete_inquiry(
+            inquiry=inquiry,
+            definition=flow.definition(),
+            consent_texts={"privacy_notice": (privacy.consent_version, privacy.text_hash)},
+            now=utcnow(),
+        )
     except IncompleteInquiry as missing:
         db.session.commit()  # keep the consent answers just given
         if missing.step_id == questionnaire_first_step():
@@ -184,19 +234,6 @@ def _sent(inquiry):
     flow.remember_sent(inquiry.public_id)
     add_ids(lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
     return redirect(url_for(".sent"), 303)
-
-
-def _saved_for_later(inquiry):
-    token = issue_resume_token(
-        inquiry=inquiry,
-        now=utcnow(),
-        valid_for=timedelta(days=current_app.config["INTAKE_RESUME_DAYS"]),
-    )
-    db.session.commit()
-    link = absolute_url("public.resume", token=token)
-    return render_template(
-        "public/saved.html", link=link, days=current_app.config["INTAKE_RESUME_DAYS"]
-    )
 
 
 @bp.get("/inquiry/sent")
@@ -234,6 +271,7 @@ def resume(token: str):
     if inquiry.status == "complete":
         return _sent(inquiry)
     flow.remember_draft(inquiry.public_id)
+    later.greet_on_return()
     questionnaire = flow.definition().questionnaire
     upcoming = first_incomplete_step(
         questionnaire, all_answers(inquiry, questionnaire), today=utcnow().date()

@@ -51,7 +51,8 @@ LABELS: dict[str, dict[str, str]] = {
         "staff_digest": "Staff digest",
         "sla_reminder": "SLA reminder to the owner",
         "sla_escalation": "SLA escalation",
-        "admin_alert": "Unassigned-lead alert to admins",
+        "admin_alert": "Routing alert to admins",
+        "resume_link": "Link to finish later",
         "staff_invitation": "Staff invitation",
         "staff_password_reset": "Staff password reset",
     },
@@ -149,6 +150,7 @@ LABELS: dict[str, dict[str, str]] = {
     "cadence_trigger": {
         "inquiry.started": "an inquiry is started",
         "inquiry.completed": "an inquiry is sent",
+        "inquiry.saved_for_later": "the patient asks for a link to finish later",
     },
     "cadence_stop": {
         "inquiry_completed": "the inquiry is sent",
@@ -156,7 +158,7 @@ LABELS: dict[str, dict[str, str]] = {
         "closed": "the lead is closed",
     },
     "audience": {"patient": "the patient", "staff": "staff"},
-    "per": {"inquiry": "inquiry", "lead": "lead"},
+    "per": {"inquiry": "inquiry", "lead": "lead", "request": "request"},
     "search": {"name": "name", "email": "email", "phone": "phone"},
 }
 # Lead columns whose codes are a questionnaire item's options: the option's words are the label.

@@ -238,9 +238,17 @@ def first_incomplete_step(questionnaire: Questionnaire, answers: Mapping, *, tod
     return None
 
 
-def complete_inquiry(*, inquiry: Inquiry, definition: Definition, now: datetime) -> bool:
+def complete_inquiry(
+    *,
+    inquiry: Inquiry,
+    definition: Definition,
+    now: datetime,
+    consent_texts: Mapping[str, tuple[str, str]] | None = None,
+) -> bool:
     """Submit the inquiry: consents, eligibility and the completion event, exactly once.
 
+    ``consent_texts`` gives, by purpose, the (version, hash) of a document the consent is about
+    (the privacy notice), recorded instead of the questionnaire's version and the item's hash.
     Returns False when it had already been submitted (a double click, a repeated post)."""
     questionnaire = definition.questionnaire
     answers = all_answers(inquiry, questionnaire)
@@ -254,14 +262,14 @@ def complete_inquiry(*, inquiry: Inquiry, definition: Definition, now: datetime)
     ).rowcount
     if not claimed:
         return False
-    _record_consents(inquiry, questionnaire, answers, now)
+    _record_consents(inquiry, questionnaire, answers, now, consent_texts or {})
     record_eligibility(inquiry=inquiry, definition=definition, answers=answers, now=now)
     inquiry.lead.incomplete = False
     record_event(topic="inquiry.completed", now=now, lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
     return True
 
 
-def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, now) -> None:
+def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, now, texts) -> None:
     """The final step's consents, given or refused, with the version and hash of their text."""
     db.session.execute(
         insert(Consent),
@@ -271,8 +279,8 @@ def _record_consents(inquiry: Inquiry, questionnaire: Questionnaire, answers, no
                 "inquiry_id": inquiry.id,
                 "purpose": item.consent,
                 "granted": bool(answers.get(item.link_id)),
-                "text_version": questionnaire.version,
-                "text_hash": item.text_hash,
+                "text_version": texts.get(item.consent, (questionnaire.version,))[0],
+                "text_hash": texts.get(item.consent, (None, item.text_hash))[1],
                 "source": "inquiry_form",
                 "recorded_at": now,
             }

@@ -39,6 +39,7 @@ from intake.services.unsubscribe import unsubscribe_token
 SUBJECTS = {
     "confirmation": "We have received your inquiry",
     "resume_reminder": "Your saved inquiry is waiting for you",
+    "resume_link": "Your link to finish your inquiry",
     "nurture": "",  # by step: NURTURE_SUBJECTS
     "staff_new_lead": "A new lead has been assigned to you",
     "staff_digest": "Your leads today",
@@ -164,7 +165,7 @@ def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
 def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
     inquiry = db.session.get(Inquiry, send.inquiry_id) if send.inquiry_id else None
-    recipient, name = _patient_address(lead, _given(inquiry)) if lead else (None, None)
+    recipient, name = patient_address(lead, inquiry) if lead else (None, None)
     if lead is None or recipient is None:
         return None, {}
     context = {
@@ -172,7 +173,7 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         "step": _nurture_step(send),
         "unsubscribe_url": absolute_url("public.unsubscribe", token=unsubscribe_token(lead.id)),
     }
-    if send.template == "resume_reminder":
+    if send.template in ("resume_reminder", "resume_link"):
         context["resume_url"] = _resume_url(send, now)
         context["days"] = current_app.config["INTAKE_RESUME_DAYS"]
         if context["resume_url"] is None:
@@ -190,9 +191,10 @@ def _given(inquiry: Inquiry | None) -> dict:
     return answers if "first_name" in answers else {}
 
 
-def _patient_address(lead: Lead, given: dict) -> tuple[str | None, str | None]:
+def patient_address(lead: Lead, inquiry: Inquiry | None = None) -> tuple[str | None, str | None]:
     """The patient's own address, else the caregiver's when a caregiver filled in the form:
-    as given in the message's inquiry, else as on the lead."""
+    as given in ``inquiry`` (the message's own), else as on the lead."""
+    given = _given(inquiry)
     if given:
         if given.get("email"):
             return given["email"], given.get("first_name")

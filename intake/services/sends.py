@@ -14,7 +14,7 @@ from sqlalchemy import update
 from intake.extensions import db, dialect_insert
 from intake.models import Send
 
-PATIENT_CADENCES = ("confirmation", "resume_reminder", "nurture")
+PATIENT_CADENCES = ("confirmation", "resume_reminder", "resume_link", "nurture")
 
 
 def send_key(*parts: object) -> str:

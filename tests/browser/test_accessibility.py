@@ -199,6 +199,31 @@ def test_the_saved_expired_unsubscribe_and_missing_pages_have_no_violations(
     audit.assert_clean()
 
 
+def test_the_notices_the_shared_device_choice_and_the_welcome_back_have_no_violations(
+    app, live_server, page, audit
+):
+    page.goto(f"{live_server}/privacy")
+    audit.check(page, "privacy notice")
+    page.goto(f"{live_server}/terms")
+    audit.check(page, "terms of use")
+    page.goto(f"{live_server}/inquiry")
+    fill_contact(page)
+    save_and_continue(page)
+    page.get_by_role("button", name="Save and finish later").click()
+    expect(page.get_by_role("status").first).to_contain_text("We are emailing you a link")
+    audit.check(page, "answers saved, the link being emailed, the copy button shown")
+    link = page.locator("#resume-link a").inner_text()
+    page.get_by_role("button", name="This is a shared device").click()
+    audit.check(page, "shared device: this browser keeps nothing")
+    page.goto(link)
+    expect(page.locator(".welcome")).to_contain_text("Welcome back, Ada.")
+    audit.check(page, "welcome back, where the patient left off")
+    page.locator("footer").get_by_role("button", name="Privacy notice").click()
+    expect(page.get_by_role("button", name="Back to your answers").first).to_be_visible()
+    audit.check(page, "privacy notice opened from a step, with the way back")
+    audit.assert_clean()
+
+
 # --- The staff pages, on a desktop -----------------------------------------------------------
 
 

@@ -256,7 +256,7 @@ def test_a2_the_whole_inquiry_can_be_completed_with_the_keyboard_alone(
 
     on_step(page, 4, "Check and send")
     expect(review_row(page, "First name of the person with MS")).to_have_text("Ada")
-    keys.tick("privacy_notice", most=6)  # past the back link and three "Change" links
+    keys.tick("privacy_notice", most=7)  # past the back link, three "Change" links, the notice
     keys.tick("consent_email")
     keys.tick("not_medical_advice", most=4)  # past the phone, text and follow-up consents
     keys.send("Send my inquiry")

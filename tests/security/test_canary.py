@@ -1,7 +1,9 @@
 """S-canary: a patient's whole journey with canary data, then a search for it everywhere it
 must not be: logs (this process at DEBUG, the live server's access log, the worker and beat
 logs), every command sent to Redis and every key left there (Celery messages included), email
-subjects, emails to staff, error pages, and a database dump (for the sealed answers and notes).
+subjects, emails to staff, health answers in the patient's emails (the resume link asked for
+with "Save and finish later" among them), error pages, and a database dump (for the sealed
+answers and notes).
 
 Real parts: a live server (werkzeug, in a thread), a Celery worker and beat with Redis, an SMTP
 sink, the test database (SQLite and PostgreSQL)."""
@@ -40,6 +42,7 @@ from tests.workers.test_pipeline import (
     add_coordinator,
     first_nurture_step_due_now,
     publish,
+    sends,
     the_lead,
     wait_until,
 )
@@ -73,6 +76,10 @@ def journey(app, base_url: str, admin) -> dict[str, bytes]:
     mistaken = send_step(patient, "/inquiry", {**CONTACT, "email": "zqcanary7 at example"})
     assert mistaken.status_code == 422
     assert "Zqcanary7first" in mistaken.get_data(as_text=True)  # their own answers, kept
+    send_step(patient, "/inquiry", CONTACT)  # save and finish later: the link is emailed
+    saved = send_step(patient, "/inquiry/about_ms", ABOUT_MS, action="save_later")
+    assert "We are emailing you a link" in saved.get_data(as_text=True)
+    wait_until(lambda: [row.status for row in sends(app, "resume_link")] == ["sent"])
     complete_inquiry(
         patient,
         inquiry=CONTACT,
@@ -130,11 +137,12 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
     with LogCapture() as logs, RedisMonitor(redis_url) as monitor:
         start_worker(beat=True, loglevel="DEBUG")
         error_pages = journey(app, live_server, admin)
-        sink.wait_for(lambda m: m["To"] == CONTACT["email"])
+        sink.wait_for(lambda m: m["Subject"] == "Your link to finish your inquiry")
+        sink.wait_for(lambda m: m["Subject"] == "We have received your inquiry")
         sink.wait_for(lambda m: m["To"] == STAFF_ADDRESS)
         step_id = first_nurture_step_due_now(app, the_lead(app), zone=daytime_zone(utcnow()))
         publish(app, "email.deliver", send_id=step_id)
-        wait_until(lambda: len([m for m in sink.messages if m["To"] == CONTACT["email"]]) >= 2)
+        wait_until(lambda: len([m for m in sink.messages if m["To"] == CONTACT["email"]]) >= 3)
         pair_id = possible_duplicate_merged_and_undone(live_server, admin, the_lead(app))
         error_pages["pair 404"] = admin.get(f"/staff/duplicates/{pair_id + 1000}").get_data()
         left_in_redis = redis_snapshot(redis_url)

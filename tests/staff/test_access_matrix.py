@@ -41,6 +41,9 @@ MATRIX: dict[str, Rule] = {
     "public.resume": Rule(ANYONE),
     "public.unsubscribe": Rule(ANYONE),
     "public.unsubscribe_post": Rule(ANYONE),
+    "public.privacy": Rule(ANYONE),
+    "public.terms": Rule(ANYONE),
+    "public.forget_draft": Rule(ANYONE),
     # Signing in, before there is a session.
     "staff.login": Rule(ANYONE),
     "staff.login_code": Rule(ANYONE),

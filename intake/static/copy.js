@@ -1,0 +1,19 @@
+/* "Copy link" buttons: shown only where the browser can copy. Without script the link stays
+   on the page as text to select, so nothing depends on this file. */
+(function () {
+  'use strict';
+  if (!navigator.clipboard || !window.isSecureContext) { return; }
+  document.querySelectorAll('[data-copy]').forEach(function (button) {
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    var status = document.getElementById(button.getAttribute('data-copy-status'));
+    if (!source || !status) { return; }
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        status.textContent = 'Link copied. You can paste it into a note or a message to yourself.';
+      }, function () {
+        status.textContent = 'Copying did not work here. Please select the link and copy it.';
+      });
+    });
+  });
+}());
