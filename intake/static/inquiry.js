@@ -56,7 +56,8 @@
       var input = link && document.getElementById(link.getAttribute("href").slice(1));
       if (!input) return;
       event.preventDefault();
-      var question = input.closest(".question") || input;
+      // The block that shows the error: a question, or a group of questions sharing one error.
+      var question = input.closest(".question-error") || input.closest(".question") || input;
       question.scrollIntoView({ block: "start" });
       input.focus({ preventScroll: true });
     });
