@@ -4,11 +4,12 @@ that must be announced, and the review page's links and dates."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from intake.extensions import db
+from intake.formats import html_datetime, long_date
 from intake.models import Inquiry
 from intake.services.answers import read_answers
 from tests.public.helpers import CONTACT, HEALTH, STEPS, form_data, hidden_fields, page, send_step
@@ -179,3 +180,25 @@ def test_the_review_page_names_each_step_in_its_change_link(client):
         "Change your answers about your MS",
         "Change your health screening answers",
     ]
+
+
+def test_the_site_icon_answers_at_its_old_address_and_is_linked_as_svg(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file's header: a real icon
+    assert icon.cache_control.public and icon.cache_control.max_age == 7 * 24 * 3600
+    assert icon.headers["X-Content-Type-Options"] == "nosniff"
+    icon.close()
+
+    link = page(client.get("/inquiry")).find("link", rel="icon")
+    assert link["type"] == "image/svg+xml"
+    svg = client.get(link["href"])
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    svg.close()
+
+
+def test_dates_read_the_same_everywhere_and_machine_times_carry_whole_seconds():
+    assert long_date(date(1984, 3, 12)) == long_date("1984-03-12") == "12 March 1984"
+    moment = datetime(2026, 12, 6, 3, 4, 5, 123456, tzinfo=UTC)
+    assert html_datetime(moment) == "2026-12-06T03:04:05+00:00"
