@@ -12,6 +12,12 @@
 
   function valuesOf(name) {
     var fields = form.elements[name];
+    if (!fields && form.elements[name + "-year"]) { // a date's day, month and year boxes
+      var parts = ["year", "month", "day"].map(function (part) {
+        return form.elements[name + "-" + part].value.trim();
+      });
+      return parts.every(Boolean) ? [parts.join("-")] : [];
+    }
     if (!fields) return [];
     if (fields.length === undefined || fields.tagName === "SELECT") fields = [fields];
     var values = [];
