@@ -101,8 +101,11 @@ class DatePartsField(Field):
             self.data = self._parse()
             return
         self.data = self.object_data or None
-        if self.data:
-            stored = date.fromisoformat(self.data)
+        try:
+            stored = date.fromisoformat(self.data) if self.data else None
+        except (TypeError, ValueError):  # not a date: the boxes start empty, nothing breaks
+            self.data = stored = None
+        if stored is not None:
             self.parts = {
                 "day": str(stored.day),
                 "month": str(stored.month),
