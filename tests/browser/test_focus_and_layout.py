@@ -277,3 +277,25 @@ def test_at_320_px_the_date_of_birth_is_typed_with_the_keyboard_corrected_and_se
     [_lead], [inquiry] = stored(app)
     assert inquiry["answers"]["date_of_birth"] == "1980-04-02"
     audit.assert_clean()
+
+
+def test_the_bot_checks_press_again_notice_is_announced_and_takes_focus(
+    app,
+    live_server,
+    new_context,
+    axe,  # noqa: F811
+):
+    page, audit = new_context(**NARROW).new_page(), Audit(axe)
+    page.goto(f"{live_server}/inquiry")
+    fill_contact(page)
+    app.config["INTAKE_MIN_FILL_SECONDS"] = 3600  # sent "faster than a person types"
+    save_and_continue(page)
+
+    notice = page.get_by_role("alert")
+    expect(notice).to_contain_text("press the button again")
+    expect(notice).to_be_focused()  # read out first, before the form
+    audit.check(page, "step 1, the bot check's notice")
+    app.config["INTAKE_MIN_FILL_SECONDS"] = 0
+    save_and_continue(page)
+    on_step(page, 2, "About your MS")
+    audit.assert_clean()
