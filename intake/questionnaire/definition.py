@@ -253,8 +253,7 @@ def parse_questionnaire(raw: Mapping) -> Questionnaire:
                 title=_require(raw_step, "title", f"step '{step_id}'"),
                 intro=raw_step.get("intro", ""),
                 items=tuple(step_items),
-                change=raw_step.get("change")
-                or f"Change your answers to “{raw_step['title']}”",
+                change=raw_step.get("change") or f"Change your answers to “{raw_step['title']}”",
             )
         )
     return Questionnaire(
