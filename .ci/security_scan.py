@@ -182,7 +182,9 @@ def start_gunicorn(env: dict[str, str], port: int, logs: Path) -> subprocess.Pop
 TEXT_VALUES = {
     "email": "scan.patient@example.org",
     "phone": "+12025550142",
-    "date_of_birth": "1980-04-12",
+    "date_of_birth-day": "12",  # a date is typed as day, month and year
+    "date_of_birth-month": "4",
+    "date_of_birth-year": "1980",
     "first_name": "Scan",
     "last_name": "Patient",
     "region": "Florida",

@@ -19,7 +19,7 @@ def _resource_dir(name: str) -> str:
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from the environment, then ``config`` on top (tests pass one)."""
-    from intake import api, cli, http, log, public, staff
+    from intake import api, cli, formats, http, log, public, staff
     from intake.config import load_config
     from intake.extensions import (
         celery_init_app,
@@ -70,6 +70,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     http.register(app)
     # Before the blueprints: their rules look the converter up when they are added.
     app.url_map.converters["int"] = IdConverter
+    formats.register(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(staff.bp)

@@ -12,6 +12,7 @@ import pycountry
 from flask import current_app, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from intake.formats import long_date
 from intake.models import Inquiry
 from intake.public.forms import ContactForm, StepForm, step_form_class
 from intake.questionnaire.definition import Definition, Step
@@ -135,6 +136,8 @@ def _display(item, value) -> str:
         return country.name if country else value
     if item.type == "boolean":
         return "Yes" if value else "No"
+    if item.type == "date":
+        return long_date(value)
     return item.display_for(str(value)) if item.options else str(value)
 
 

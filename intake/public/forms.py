@@ -28,6 +28,7 @@ from wtforms import (
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from intake.public.date_parts import EXAMPLE, DatePartsField
 from intake.questionnaire.definition import Item, Questionnaire, Step
 from intake.services.contacts import InvalidContact, normalise_email, normalise_phone
 from intake.text import clean_text
@@ -56,7 +57,7 @@ class Required:
         self.message = message
 
     def __call__(self, form, field) -> None:
-        if _empty(field.data):
+        if _empty(field.data) and not getattr(field, "typed", False):
             field.errors[:] = []
             raise StopValidation(self.message)
 
@@ -69,7 +70,7 @@ def required_message(item: Item) -> str:
     if item.type == "multi_choice":
         return "Choose at least one answer."
     if item.type == "date":
-        return "Enter a date, for example 1975-03-27."
+        return f"Enter the day, month and year. {EXAMPLE}."
     return "Please answer this question."
 
 
@@ -117,7 +118,7 @@ def _year(item: Item):
     def check(form, field) -> None:
         if not field.data:
             return
-        low, high = item.min_value or 1900, date.today().year
+        low, high = item.min_value or 1900, form.today.year
         if not field.data.isdigit() or not low <= int(field.data) <= high:
             raise ValidationError(f"Enter a year between {low} and {high}, for example 2015.")
 
@@ -125,14 +126,7 @@ def _year(item: Item):
 
 
 def _date(form, field) -> None:
-    if not field.data:
-        return
-    try:
-        value = date.fromisoformat(field.data)
-    except ValueError as exc:
-        raise ValidationError("Enter a real date, for example 1975-03-27.") from exc
-    if not date(1900, 1, 1) <= value <= date.today():
-        raise ValidationError("Enter a date in the past, for example 1975-03-27.")
+    field.check(today=form.today, subject="The date")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -167,8 +161,12 @@ def _field(item: Item) -> Field:
         text_kwargs["validators"].append(_year(item))
         return StringField(**{**text_kwargs, "render_kw": {"inputmode": "numeric"}})
     if item.type == "date":
-        text_kwargs["validators"].append(_date)
-        return StringField(**{**text_kwargs, "render_kw": {**render_kw, "type": "date"}})
+        return DatePartsField(
+            label=item.text,
+            description=item.help or EXAMPLE,
+            validators=[_date],
+            autocomplete=item.autocomplete,
+        )
     if item.type == "country":
         return SelectField(
             choices=list(countries()),
@@ -264,16 +262,38 @@ class StepForm(FlaskForm):
         }
 
     @property
-    def error_list(self) -> list[tuple[Field, str]]:
+    def error_list(self) -> list[tuple[str, str, str]]:
+        """The error summary: where each link leads, the question, and what is wrong."""
         return [
-            (self[item.link_id], self[item.link_id].errors[0])
+            (
+                anchor(self[item.link_id]),
+                self[item.link_id].label.text,
+                self[item.link_id].errors[0],
+            )
             for item in self.step.items
             if self[item.link_id].errors
         ]
 
 
+def anchor(field: Field) -> str:
+    """The id an error link focuses: the first choice, the first date box to correct."""
+    if isinstance(field, DatePartsField):
+        return field.first_wrong_id
+    if field.type in ("RadioField", "MultiCheckboxField"):
+        return f"{field.id}-0"
+    return field.id
+
+
 class ContactForm(StepForm):
     """Step 1, with the bot checks and the key that makes a double submit harmless."""
+
+    # The email and phone of the person with MS are one question with two answers: either will
+    # do, so neither is "optional" on its own, and a missing pair is one error tied to both.
+    REACH = ("email", "phone")
+    REACH_LEGEND = "How can we reach the person with MS?"
+    REACH_HINT = "Give an email address, a phone number or both."
+    REACH_MISSING = "Give an email address or a phone number, so we can reply."
+    reach_error: str | None = None
 
     submission_key = HiddenField()
     rendered_at = HiddenField()
@@ -287,7 +307,7 @@ class ContactForm(StepForm):
         shown = {item.link_id for item in self.shown_items()}
         typed = given & shown
         if not typed & {"email", "phone", "caregiver_email", "caregiver_phone"}:
-            self.email.errors.append("Give an email address or a phone number, so we can reply.")
+            self.reach_error = self.REACH_MISSING
             return False
         method = self.preferred_contact_method.data
         wanted = {
@@ -302,6 +322,22 @@ class ContactForm(StepForm):
             )
             return False
         return True
+
+    @property
+    def error_list(self) -> list[tuple[str, str, str]]:
+        errors = super().error_list
+        if self.reach_error:
+            at = next(
+                (i for i, (_, label, _) in enumerate(errors) if label in self._later_labels()),
+                len(errors),
+            )
+            errors.insert(at, (self.email.id, "Email address or phone number", self.reach_error))
+        return errors
+
+    def _later_labels(self) -> set[str]:
+        """Questions after the email and phone, so the pair's error keeps the page's order."""
+        ids = [item.link_id for item in self.step.items]
+        return {self[link_id].label.text for link_id in ids[ids.index(self.REACH[-1]) + 1 :]}
 
 
 @cache

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from sqlalchemy.exc import IntegrityError
 
 from intake import jobs
@@ -59,6 +68,20 @@ def _render_step(form: StepForm, status: int = 200, message: str | None = None, 
         privacy=notice("privacy"),
         welcome=welcome,
     ), status
+
+
+FAVICON_MAX_AGE = 7 * 24 * 3600  # it rarely changes; a week spares a request on every page
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon, at the address browsers ask for whatever the page says."""
+    return send_from_directory(
+        current_app.static_folder or "",
+        "favicon.ico",
+        mimetype="image/vnd.microsoft.icon",
+        max_age=FAVICON_MAX_AGE,
+    )
 
 
 @bp.get("/")

@@ -103,6 +103,7 @@ class Step:
     title: str
     intro: str
     items: tuple[Item, ...]
+    change: str = ""  # the review page's link back to this step, naming it
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,6 +255,7 @@ def parse_questionnaire(raw: Mapping) -> Questionnaire:
                 title=_require(raw_step, "title", f"step '{step_id}'"),
                 intro=raw_step.get("intro", ""),
                 items=tuple(step_items),
+                change=raw_step.get("change") or f"Change your answers to “{raw_step['title']}”",
             )
         )
     return Questionnaire(

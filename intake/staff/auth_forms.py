@@ -143,7 +143,9 @@ class InviteForm(FlaskForm):
         filters=[clean_text],
         validators=[DataRequired("Enter their name."), Length(max=200)],
     )
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    role = SelectField(
+        "Role", choices=ROLE_CHOICES, validators=[InputRequired()], render_kw={"required": False}
+    )
     team = SelectField("Team", coerce=str, choices=[], validators=[Optional()])
 
     def set_teams(self, teams: list[tuple[int, str]]) -> None:
@@ -168,7 +170,9 @@ def time_zones() -> tuple[str, ...]:
 
 
 class StaffEditForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    role = SelectField(
+        "Role", choices=ROLE_CHOICES, validators=[InputRequired()], render_kw={"required": False}
+    )
     teams = MultiCheckboxField("Teams", coerce=int, choices=[])
     capacity = IntegerField(
         "Open leads at most",

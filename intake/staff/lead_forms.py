@@ -104,6 +104,7 @@ class AssignForm(FlaskForm):
         choices=[],
         validate_choice=True,
         validators=[InputRequired(message="Choose a member of staff.")],
+        render_kw={"required": False},  # one is always chosen; HTML forbids it on such a list
     )
 
     def for_staff(self, active: list[tuple[int, str]]) -> AssignForm:

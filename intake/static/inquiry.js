@@ -12,6 +12,12 @@
 
   function valuesOf(name) {
     var fields = form.elements[name];
+    if (!fields && form.elements[name + "-year"]) { // a date's day, month and year boxes
+      var parts = ["year", "month", "day"].map(function (part) {
+        return form.elements[name + "-" + part].value.trim();
+      });
+      return parts.every(Boolean) ? [parts.join("-")] : [];
+    }
     if (!fields) return [];
     if (fields.length === undefined || fields.tagName === "SELECT") fields = [fields];
     var values = [];
@@ -56,7 +62,8 @@
       var input = link && document.getElementById(link.getAttribute("href").slice(1));
       if (!input) return;
       event.preventDefault();
-      var question = input.closest(".question") || input;
+      // The block that shows the error: a question, or a group of questions sharing one error.
+      var question = input.closest(".question-error") || input.closest(".question") || input;
       question.scrollIntoView({ block: "start" });
       input.focus({ preventScroll: true });
     });

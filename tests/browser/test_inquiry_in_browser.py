@@ -100,9 +100,16 @@ def fill_about_ms(page: Page) -> None:
     choose(page, "Have you had stem cell therapy before?", "No")
 
 
+def fill_date(page: Page, question: str, day: str, month: str, year: str) -> None:
+    """A date's three boxes, found by the group's name and each box's label."""
+    group = page.get_by_role("group", name=question)
+    for label, value in (("Day", day), ("Month", month), ("Year", year)):
+        group.get_by_label(label, exact=True).fill(value)
+
+
 def fill_health(page: Page, *, date_of_birth: bool = True) -> None:
     if date_of_birth:
-        fill(page, "Date of birth of the person with MS", "1980-04-02")
+        fill_date(page, "Date of birth of the person with MS", "2", "4", "1980")
     choose(page, "Have you had cancer, or treatment for cancer, in the last 5 years?", "No")
     choose(page, "Are you pregnant, breastfeeding, or planning a pregnancy in the next year?",
            "No")
@@ -183,7 +190,7 @@ def test_a_patient_completes_the_inquiry_on_a_phone(app, live_server, page, scri
     expect(review_row(page, "Which one?")).to_have_text("Ocrevus")
     expect(review_row(page, "What are your main symptoms today?")).to_have_text(
         "Tiredness (fatigue), Eyesight")
-    expect(review_row(page, "Date of birth of the person with MS")).to_have_text("1980-04-02")
+    expect(review_row(page, "Date of birth of the person with MS")).to_have_text("2 April 1980")
     expect(review_row(page, "Your first name")).to_have_count(0)  # not asked of this patient
     give_consents_and_send(page)
 

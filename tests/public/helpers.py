@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bs4 import BeautifulSoup
 from werkzeug.datastructures import MultiDict
 
@@ -32,7 +34,7 @@ ABOUT_MS = {
     "prior_stem_cell": "no",
 }
 HEALTH = {
-    "date_of_birth": "1980-04-02",
+    "date_of_birth": date(1980, 4, 2),
     "cancer_5y": "no",
     "pregnancy": "no",
     "active_infection": "no",
@@ -67,9 +69,19 @@ def hidden_fields(response) -> dict[str, str]:
     }
 
 
+def date_parts(name: str, value: date) -> dict[str, str]:
+    """A date as a person types it in the day, month and year boxes."""
+    return {f"{name}-day": str(value.day), f"{name}-month": str(value.month),
+            f"{name}-year": str(value.year)}
+
+
 def form_data(hidden: dict, answers: dict, action: str = "continue") -> MultiDict:
+    """The posted form; a ``date`` answer is typed into its three boxes."""
     data = MultiDict(hidden)
     for key, value in answers.items():
+        if isinstance(value, date):
+            data.update(date_parts(key, value))
+            continue
         for single in value if isinstance(value, list) else [value]:
             data.add(key, single)
     data["action"] = action

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -82,7 +82,7 @@ def test_the_confirmation_gives_next_steps_and_never_claims_eligibility(client):
 @pytest.mark.parametrize(
     ("changes", "expected_outcome", "expected_words"),
     [
-        ({"health": {"date_of_birth": "2012-05-01"}}, "not_eligible", "can only treat adults"),
+        ({"health": {"date_of_birth": date(2012, 5, 1)}}, "not_eligible", "can only treat adults"),
         ({"health": {"pregnancy": "yes"}}, "not_eligible", "not offered during pregnancy"),
         ({"health": {"blood_thinners": "yes"}}, "needs_review", "clinical team will look"),
         ({"about_ms": {"mobility": "bed_bound"}}, "needs_review", "clinical team will look"),
@@ -221,7 +221,7 @@ class TestResume:
         send_step(client, "/inquiry", CONTACT)
         send_step(client, "/inquiry/about_ms", ABOUT_MS)
         response = send_step(
-            client, "/inquiry/health", {"date_of_birth": "1980-04-02"}, action="save_later"
+            client, "/inquiry/health", {"date_of_birth": date(1980, 4, 2)}, action="save_later"
         )
         assert response.status_code == 200
         link = page(response).select_one(".resume-link a")["href"]
@@ -237,7 +237,9 @@ class TestResume:
         assert landing.status_code == 302
         assert landing.headers["Location"].endswith("/inquiry/health")
         health_page = page(other_device.get("/inquiry/health"))
-        assert health_page.find("input", id="date_of_birth")["value"] == "1980-04-02"
+        typed = [health_page.find("input", id=f"date_of_birth-{part}")["value"]
+                 for part in ("day", "month", "year")]
+        assert typed == ["2", "4", "1980"]
 
         complete_inquiry_from_health(other_device)
         [lead] = rows(app, Lead)

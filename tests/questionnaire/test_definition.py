@@ -50,6 +50,15 @@ def test_the_shipped_yaml_parses_to_the_same_items_as_the_cached_definition():
     assert list(parsed.items) == list(load_definition("ms_inquiry").questionnaire.items)
 
 
+def test_a_step_names_itself_in_the_review_pages_link_back_to_it():
+    raw = copy.deepcopy(QUESTIONNAIRE_YAML)
+    del step(raw, "health")["change"]
+    parsed = parse_questionnaire(raw)
+
+    assert parsed.step("about_ms").change == "Change your answers about your MS"
+    assert parsed.step("health").change == "Change your answers to “Health screening”"
+
+
 def test_no_health_item_is_stored_in_a_lead_column():
     items = load_definition("ms_inquiry").questionnaire.items.values()
     health = [i for i in items if i.health]

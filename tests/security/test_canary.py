@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def journey(app, base_url: str, admin) -> dict[str, bytes]:
         patient,
         inquiry=CONTACT,
         about_ms=ABOUT_MS,
-        health={**HEALTH, "date_of_birth": DATE_OF_BIRTH},
+        health={**HEALTH, "date_of_birth": date.fromisoformat(DATE_OF_BIRTH)},
         consent={**CONSENT, "consent_email": "y", "consent_follow_up": "y"},
     )
     lead = the_lead(app)

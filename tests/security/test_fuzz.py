@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import urllib.parse
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -37,7 +37,7 @@ from intake.models.types import utcnow
 from intake.questionnaire.definition import load_definition
 from intake.services.staff_tokens import issue_staff_token
 from intake.services.unsubscribe import unsubscribe_token
-from tests.public.helpers import STEPS, form_data, shown_values
+from tests.public.helpers import STEPS, date_parts, form_data, shown_values
 from tests.services.factories import make_lead
 from tests.staff.auth_helpers import deliver_due_mail, email_of, enter_password, link_in
 
@@ -60,11 +60,22 @@ GOOD = {
     "draft": "<as served>",
     "rendered_at": "<as served>",
 }
-QUESTIONS = {item.link_id for step in QUESTIONNAIRE.steps for item in step.items}
+GOOD.update(  # a date is posted as its day, month and year boxes
+    {name: text for key, value in GOOD.items() if isinstance(value, date)
+     for name, text in date_parts(key, value).items()}
+)  # fmt: skip
+
+
+def form_names(item) -> list[str]:
+    """The names a question is posted under: a date's three boxes, else its linkId."""
+    return list(date_parts(item.link_id, date.min)) if item.type == "date" else [item.link_id]
+
+
+QUESTIONS = {name for item in QUESTIONNAIRE.items.values() for name in form_names(item)}
 # Every question of each step (walked from the definition, so a new question is fuzzed too), and
 # the hidden fields a step may carry, with a good answer where there is one.
 STEP_FIELDS = {
-    step.id: {name: GOOD.get(name) for name in [item.link_id for item in step.items]
+    step.id: {name: GOOD.get(name) for name in [n for item in step.items for n in form_names(item)]
               + (["detected_time_zone", "rendered_at"] if index == 0 else []) + ["draft"]}
     for index, step in enumerate(QUESTIONNAIRE.steps)
 }  # fmt: skip

@@ -34,6 +34,7 @@ MATRIX: dict[str, Rule] = {
     "api.healthz": Rule(ANYONE),
     "api.readyz": Rule(ANYONE),
     "public.home": Rule(ANYONE),
+    "public.favicon": Rule(ANYONE),
     "public.contact": Rule(ANYONE),
     "public.contact_post": Rule(ANYONE),
     "public.step": Rule(ANYONE),

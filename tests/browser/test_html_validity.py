@@ -1,0 +1,172 @@
+"""The Nu HTML checker (vnu, the W3C validator's engine) finds 0 errors on every public page in
+every state and on the main staff pages: what axe does not look at, such as a repeated id, a
+``<time datetime>`` with microseconds or an attribute where HTML allows none.
+
+The pages are fetched as served (through the test client) and checked in one run of vnu.jar,
+from npm's ``vnu-jar`` package, which .ci/run installs, under Debian's Java. Without either the
+test skips, saying why (a failure with INTAKE_REQUIRE_SERVICES=1). It lives beside the browser
+tests for their SQLite-only app: markup does not depend on the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+from intake.extensions import db
+from intake.http import ERROR_TEXT, render_error
+from intake.models import Lead
+from intake.services.unsubscribe import unsubscribe_token
+from tests.conftest import service_unavailable
+from tests.public.helpers import (
+    ABOUT_MS,
+    CONSENT,
+    CONTACT,
+    HEALTH,
+    complete_inquiry,
+    form_data,
+    hidden_fields,
+    send_step,
+)
+from tests.staff.conftest import make_staff, sign_in  # noqa: F401 (fixtures, used by name)
+
+VNU_JAR = Path("node_modules/vnu-jar/build/dist/vnu.jar")
+DEFAULT_PREFIX = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "intake-vnu"
+FAULTY = (  # the check's own check: two errors vnu must report
+    '<!doctype html><html lang="en"><head><title>Faulty</title></head><body>'
+    '<time datetime="2026-01-02T03:04:05.123456+00:00">then</time>'
+    '<input type="hidden" id="twice"><input type="hidden" id="twice"></body></html>'
+)
+
+
+def vnu_command() -> list[str]:
+    java = shutil.which("java")
+    prefix = Path(os.environ.get("INTAKE_VNU_PREFIX") or DEFAULT_PREFIX)
+    jar = prefix / VNU_JAR
+    if java is None:
+        service_unavailable("the Nu HTML checker needs Java (Debian package default-jre-headless)")
+    if not jar.is_file():
+        service_unavailable(f"the Nu HTML checker (npm package vnu-jar) is not at {jar}")
+    return [java, "-Xss4m", "-jar", str(jar), "--format", "json", "--stdout"]
+
+
+def check(pages: dict[str, str], directory: Path) -> dict[str, list[str]]:
+    """Every page's errors, from one run of vnu over all of them."""
+    names, paths = {}, []
+    for number, (name, html) in enumerate(pages.items()):
+        path = directory / f"page-{number:02d}.html"
+        path.write_text(html, encoding="utf-8")
+        names[path.resolve().as_uri()] = name
+        paths.append(str(path))
+    run = subprocess.run(  # noqa: S603 (our own arguments)
+        [*vnu_command(), *paths],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    messages = json.loads(run.stdout)["messages"]
+    found: dict[str, list[str]] = {name: [] for name in pages}
+    for message in messages:
+        if message["type"] not in ("error", "non-document-error"):
+            continue
+        name = names.get(message.get("url", "").replace("file:/", "file:///", 1))
+        name = name or names.get(message.get("url", ""), message.get("url", "?"))
+        found.setdefault(name, []).append(
+            f"line {message.get('lastLine', '?')}: {message['message']}"
+            f" [{' '.join((message.get('extract') or '').split())[:120]}]"
+        )
+    return found
+
+
+def html(response, status: int = 200) -> str:
+    assert response.status_code == status, (response.status_code, response.request.path)
+    return response.get_data(as_text=True)
+
+
+def public_pages(app) -> dict[str, str]:
+    pages: dict[str, str] = {}
+    client = app.test_client()
+    pages["step 1, empty"] = html(client.get("/inquiry"))
+    nearly_empty = {"filled_by": "self", "last_name": "Byron"}
+    pages["step 1, errors"] = html(send_step(client, "/inquiry", nearly_empty), 422)
+    shown = client.get("/inquiry")
+    bot = form_data(hidden_fields(shown), {**CONTACT, "leave_blank": "https://spam.example"})
+    pages["step 1, bot check notice"] = html(client.post("/inquiry", data=bot), 422)
+    expired = form_data({**hidden_fields(shown), "csrf_token": "expired"}, CONTACT)
+    pages["step 1, expired page notice"] = html(client.post("/inquiry", data=expired), 422)
+    send_step(client, "/inquiry", CONTACT)
+    pages["step 2, empty"] = html(client.get("/inquiry/about_ms"))
+    pages["step 2, errors"] = html(send_step(client, "/inquiry/about_ms", {}), 422)
+    send_step(client, "/inquiry/about_ms", ABOUT_MS)
+    pages["step 3, empty"] = html(client.get("/inquiry/health"))
+    wrong_date = {"date_of_birth-day": "31", "date_of_birth-month": "2", "date_of_birth-year": "84"}
+    pages["step 3, errors"] = html(send_step(client, "/inquiry/health", wrong_date), 422)
+    send_step(client, "/inquiry/health", HEALTH)
+    pages["step 4, review"] = html(client.get("/inquiry/consent"))
+    pages["step 4, errors"] = html(send_step(client, "/inquiry/consent", {}), 422)
+    send_step(client, "/inquiry/consent", CONSENT)
+    pages["confirmation"] = html(client.get("/inquiry/sent"))
+
+    later = app.test_client()
+    pages["saved for later"] = html(send_step(later, "/inquiry", CONTACT, action="save_later"))
+    pages["resume link expired"] = html(later.get("/inquiry/resume/not-a-token"), 410)
+    with app.app_context():
+        token = unsubscribe_token(db.session.scalar(db.select(Lead.id).order_by(Lead.id)))
+    pages["unsubscribe"] = html(later.get(f"/unsubscribe/{token}"))
+    data = hidden_fields(later.get(f"/unsubscribe/{token}"))
+    pages["unsubscribed"] = html(later.post(f"/unsubscribe/{token}", data=data))
+    with app.test_request_context("/"):
+        for code in ERROR_TEXT:
+            body, status = render_error(code)
+            pages[f"error page {status}"] = body
+    return pages
+
+
+def staff_pages(app, make_staff, sign_in) -> dict[str, str]:  # noqa: F811 (plain arguments)
+    pages: dict[str, str] = {}
+    anonymous = app.test_client()
+    pages["staff sign-in"] = html(anonymous.get("/staff/login"))
+    wrong = {
+        **hidden_fields(anonymous.get("/staff/login")),
+        "email": "no@clinic.example",
+        "password": "wrong",
+    }
+    pages["staff sign-in, refused"] = html(anonymous.post("/staff/login", data=wrong), 422)
+    complete_inquiry(app.test_client(), health={"date_of_birth": date(1971, 9, 30)})
+    admin = make_staff("admin", team="Team A")
+    other = make_staff("coordinator", team="Team A")
+    sign_in(app.test_client(), admin)  # a second session: the account page offers to end it
+    client = sign_in(app.test_client(), admin)
+    with app.app_context():
+        lead_id = db.session.scalar(db.select(Lead.id))
+    for name, path in (
+        ("staff queue", "/staff/"),
+        ("lead page", f"/staff/leads/{lead_id}"),
+        ("administration home", "/staff/admin/"),
+        ("staff member", f"/staff/admin/staff/{other}"),
+        ("audit log", "/staff/admin/audit"),
+        ("account", "/staff/account"),
+    ):
+        pages[name] = html(client.get(path))
+    return pages
+
+
+def test_every_public_state_and_the_main_staff_pages_are_valid_html(app, tmp_path, request):
+    make, sign = request.getfixturevalue("make_staff"), request.getfixturevalue("sign_in")
+    pages = {**public_pages(app), **staff_pages(app, make, sign), "faulty": FAULTY}
+
+    (tmp_path / "pages").mkdir()
+    found = check(pages, tmp_path / "pages")
+
+    faulty = " ".join(found.pop("faulty"))
+    assert "A fraction of a second must be one, two, or three digits" in faulty
+    assert "Duplicate ID “twice”" in faulty
+    failures = {name: errors for name, errors in found.items() if errors}
+    assert not failures, "Nu HTML checker errors:\n" + "\n".join(
+        f"== {name}\n  " + "\n  ".join(errors) for name, errors in failures.items()
+    )
+    assert len(found) == len(pages) - 1 >= 30
