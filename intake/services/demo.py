@@ -7,8 +7,8 @@ decisions, follow-up plans, calls, status changes, consults, clinical decisions)
 own moment in the past, so the queue, lead pages and dashboard look like a clinic's.
 
 The month is history, so three things are set as the workers would have left them: outbox
-events are marked relayed, messages due before ``now`` are marked sent at their due time
-(nothing is actually sent; the worker does not mail a month of history at startup), and a
+events are marked relayed, messages due before ``now`` are cancelled as sample history (the
+timeline says they were never sent, and the worker does not mail a month of history), and a
 first contact made after its deadline carries the breach the SLA sweep would have recorded.
 Deterministic (a seeded random generator); a second run finds the demo staff and adds nothing.
 """
@@ -319,7 +319,7 @@ def _close(lead: Lead, to: str, reason: str, owner: StaffUser, at: datetime) -> 
 
 
 def _as_history(now: datetime, first_event: int, first_send: int) -> None:
-    """The month as the workers would have left it: events relayed, past messages sent."""
+    """The month as history: events relayed, past messages cancelled as never sent."""
     db.session.execute(
         update(OutboxEvent)
         .where(OutboxEvent.id > first_event, OutboxEvent.published_at.is_(None))
@@ -328,7 +328,7 @@ def _as_history(now: datetime, first_event: int, first_send: int) -> None:
     db.session.execute(
         update(Send)
         .where(Send.id > first_send, Send.status == "scheduled", Send.due_at <= now)
-        .values(status="sent", sent_at=Send.due_at, attempts=1)
+        .values(status="cancelled", finished_reason="demo_history", claimed_at=Send.due_at)
     )
 
 

@@ -58,6 +58,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     # Why a message was not sent (the send ledger's finished reason).
     "stop_reason": {
+        "demo_history": "sample data: never sent",
         "contacted": "the lead was contacted",
         "closed": "the lead was closed",
         "do_not_contact": "the patient asked not to be contacted",
