@@ -201,7 +201,7 @@ def test_each_admin_alert_says_truthfully_which_case_it_is(ctx):
     no_rule, no_member = (alert_text(send) for send in sends("admin_alert"))
     assert no_rule[0] == "A new lead matched no routing rule"
     assert "matched no routing rule, so it has no team and no owner" in no_rule[1]
-    assert "First contact is due by 11:00 on Monday 20 May (your time)" in no_rule[1]
+    assert "First contact is due by Mon 20 May 2024, 11:00 EDT (your time)" in no_rule[1]
     assert no_member[0] == "A team has a new lead but nobody who can take it"
     assert 'went to the team "Sunshine", but no member of that team can take leads' in no_member[1]
     assert "matched no routing rule" not in no_member[1]

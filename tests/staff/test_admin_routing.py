@@ -208,7 +208,7 @@ def test_an_admin_sets_what_a_team_does_with_leads_outside_its_members_hours(app
     with app.app_context():
         assert db.session.get(Team, team_id).off_hours == "hold"
     row = page(client.get("/staff/admin/teams")).find("a", string="Southeast").find_parent("tr")
-    assert "held for the team" in row.get_text()
+    assert "Hold it for the team" in row.get_text()
     refused = client.post(
         f"/staff/admin/teams/{team_id}",
         data={"csrf_token": csrf_token(client), "name": "Southeast", "strategy": "round_robin",
