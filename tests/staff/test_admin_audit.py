@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
@@ -59,10 +58,12 @@ def test_viewing_the_log_is_itself_audited(app, staff_client):
 def test_filters_find_rows_by_actor_action_lead_outcome_and_date(app, staff_client, make_staff):
     client = staff_client("admin")
     someone = make_staff("coordinator")
-    write(app, "lead.viewed", lead_ids=[7, 12], actor_id=someone)
-    write(app, "lead.viewed", lead_ids=[8])
-    write(app, "lead.status_changed", lead_ids=[12], actor_id=someone)
-    write(app, "access.denied", outcome="denied", at=utcnow() - timedelta(days=10))
+    now = datetime(2026, 1, 12, 15, 0, tzinfo=UTC)
+    write(app, "lead.viewed", lead_ids=[7, 12], actor_id=someone, at=now)
+    write(app, "lead.viewed", lead_ids=[8], at=now)
+    write(app, "lead.status_changed", lead_ids=[12], actor_id=someone, at=now)
+    # 03:00 UTC on 2 January is still the evening of 1 January at the clinic (New York)
+    write(app, "access.denied", outcome="denied", at=datetime(2026, 1, 2, 3, 0, tzinfo=UTC))
 
     def shown(**args) -> list[str]:
         return actions(page(client.get("/staff/admin/audit", query_string=args)))
@@ -72,10 +73,14 @@ def test_filters_find_rows_by_actor_action_lead_outcome_and_date(app, staff_clie
     assert shown(action="lead._") == []  # the filter is literal text, not a pattern
     assert shown(lead=12) == ["lead.status_changed", "lead.viewed"]
     assert shown(outcome="denied") == ["access.denied"]
-    # The dates are the reader's days: the admin's time zone (America/New_York by default).
-    old = (utcnow() - timedelta(days=10)).astimezone(ZoneInfo("America/New_York")).date()
-    old = old.isoformat()
-    assert shown(date_from=old, date_to=old) == ["access.denied"]
+    on = {"action": "access.denied"}  # audit rows the test itself causes are at today's date
+    assert shown(**on, date_from="2026-01-01", date_to="2026-01-01") == ["access.denied"]
+    assert shown(**on, date_from="2026-01-02", date_to="2026-01-02") == []  # not the UTC date
+    assert shown(action="lead.", date_from="2026-01-12", date_to="2026-01-12") == [
+        "lead.status_changed",
+        "lead.viewed",
+        "lead.viewed",
+    ]
     assert last_audit(app).lead_ids == [] and last_audit(app).detail["since"]
     shown(lead=12)
     assert (last_audit(app).lead_ids, last_audit(app).detail["lead_id"]) == ([12], 12)
