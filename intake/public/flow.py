@@ -37,9 +37,9 @@ def draft_reference(inquiry: Inquiry) -> str:
 
 
 def _draft_max_age() -> int:
-    """A page's draft reference lasts as long as the draft cookie would (a shared device's
-    old pages stop opening the draft as its cookie would have)."""
-    return int(current_app.permanent_session_lifetime.total_seconds())
+    """A page's draft reference lasts as long as a resume link: an open page left for a day
+    (the cookie gone, the CSRF token expired) still keeps every answer (QUALITY.md A6)."""
+    return current_app.config["INTAKE_RESUME_DAYS"] * 24 * 3600
 
 
 def current_draft() -> Inquiry | None:
