@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from intake.config import load_config
 from intake.extensions import db
