@@ -69,7 +69,8 @@ class DatePartsWidget:
                 f'<div class="date-part"><label class="date-part-label" for="{field.id}-{part}">'
                 f"{PART_LABELS[part]}</label><input {rendered}></div>"
             )
-        return Markup(f'<div class="date-parts">{"".join(boxes)}</div>')  # noqa: S704 (escaped above)
+        # Every value was escaped above; labels and ids are our own. bandit B704 likewise.
+        return Markup(f'<div class="date-parts">{"".join(boxes)}</div>')  # noqa: S704  # nosec B704
 
 
 class DatePartsField(Field):
