@@ -125,13 +125,13 @@ def prepare(env: dict[str, str]) -> tuple[str, int]:
     from sqlalchemy import select
 
     from intake import create_app
+    from intake.accounts.sessions import open_session
+    from intake.accounts.signin import seal_totp_secret
+    from intake.demo.seed import add_demo_leads
     from intake.extensions import db
     from intake.models import Lead, StaffUser
     from intake.models.types import utcnow
-    from intake.services.demo import add_demo_leads
-    from intake.services.routing import ensure_default_routing
-    from intake.services.sessions import open_session
-    from intake.services.signin import seal_totp_secret
+    from intake.routing.service import ensure_default_routing
 
     app = create_app()
     with app.app_context():

@@ -176,10 +176,10 @@ def signed_in_client(app: Flask, email: str):
     session row (as tests/staff/conftest.py's ``sign_in`` does), skipping password and TOTP."""
     from sqlalchemy import select
 
+    from intake.accounts.sessions import open_session
     from intake.extensions import db
     from intake.models import StaffUser
     from intake.models.types import utcnow
-    from intake.services.sessions import open_session
 
     client = app.test_client()
     with app.app_context():

@@ -75,7 +75,7 @@ def _floor(connection, after: tuple | None):
 
 
 def run(args) -> None:
-    from intake.staff.queue_forms import encode_cursor
+    from intake.staff.leads.queue_forms import encode_cursor
 
     rounds = 15 if args.quick else 80
     depths = (1, 5, 20) if args.quick else DEPTHS

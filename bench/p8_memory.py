@@ -52,10 +52,10 @@ def largest(processes: list[psutil.Process]) -> tuple[float, float]:
 
 def staff_cookie(app) -> str:
     """A signed-in admin's session cookie (a real server-side session row, no password step)."""
+    from intake.accounts.sessions import open_session
+    from intake.accounts.staff import create_staff_user
     from intake.extensions import db
     from intake.models.types import utcnow
-    from intake.services.sessions import open_session
-    from intake.services.staff import create_staff_user
 
     with app.app_context():
         user, _ = create_staff_user(

@@ -71,8 +71,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     # Before the blueprints: their rules look the converter up when they are added.
     app.url_map.converters["int"] = IdConverter
     formats.register(app)
-    app.register_blueprint(public.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(staff.bp)
+    public.register(app)
+    api.register(app)
+    staff.register(app)
     cli.register(app)
     return app

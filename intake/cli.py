@@ -11,11 +11,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from intake.accounts.staff import StaffAccountError, create_staff_user, has_staff
 from intake.crypto import generate_key
 from intake.extensions import db
 from intake.models.types import utcnow
-from intake.services.routing import ensure_default_routing
-from intake.services.staff import StaffAccountError, create_staff_user, has_staff
+from intake.routing.service import ensure_default_routing
 from intake.supervisor import Child, Supervisor
 
 
@@ -94,7 +94,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run everything on this machine: the web app, a worker and the scheduler."""
     from flask_migrate import upgrade
 
-    from intake.services.demo import add_demo_leads
+    from intake.demo.seed import add_demo_leads
 
     upgrade()
     _create_first_admin()
@@ -189,7 +189,7 @@ def generate_key_command() -> None:
 @with_appcontext
 def reencrypt() -> None:
     """Re-seal every stored answer with the newest key, so older keys can be retired."""
-    from intake.services.keys import reencrypt_batch
+    from intake.inquiries.keys import reencrypt_batch
 
     total = 0
     while moved := reencrypt_batch():
@@ -218,8 +218,8 @@ def fhir_questionnaire() -> None:
 @with_appcontext
 def fhir_response(inquiry_id: int) -> None:
     """Print one inquiry as a FHIR QuestionnaireResponse (contains health data)."""
+    from intake.inquiries.service import inquiry_as_fhir
     from intake.models import Inquiry
-    from intake.services.inquiries import inquiry_as_fhir
 
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None:
@@ -237,7 +237,7 @@ def audit() -> None:
 @with_appcontext
 def audit_verify() -> None:
     """Recompute the audit log's hash chain; exit 1 if a row was changed or removed."""
-    from intake.services.audit import verify_audit_chain
+    from intake.audit.service import verify_audit_chain
 
     check = verify_audit_chain()
     if not check.intact:
@@ -254,7 +254,7 @@ def audit_grant_app_role(role: str) -> None:
     """PostgreSQL: give ROLE (the app's login) what it needs, with the audit log append-only.
 
     Run as the schema owner after `intake db upgrade`; the app then connects as ROLE."""
-    from intake.services.audit import grant_app_role
+    from intake.audit.service import grant_app_role
 
     try:
         statements = grant_app_role(role=role)

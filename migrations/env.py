@@ -101,7 +101,7 @@ def _grant_app_role(connection):
     role = current_app.config.get('INTAKE_DB_APP_ROLE')
     if not role or connection.dialect.name != 'postgresql':
         return
-    from intake.services.audit import app_role_grants
+    from intake.audit.service import app_role_grants
 
     for statement in app_role_grants(role, quote=connection.dialect.identifier_preparer.quote):
         connection.exec_driver_sql(statement)

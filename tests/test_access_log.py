@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from intake.accounts.tokens import issue_staff_token
 from intake.crypto import generate_key
 from intake.extensions import db
+from intake.inquiries.resume import issue_resume_token
+from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import StaffUser
 from intake.models.types import utcnow
-from intake.services.resume import issue_resume_token
-from intake.services.staff_tokens import issue_staff_token
-from intake.services.unsubscribe import unsubscribe_token
 from tests.live import LiveClient
 from tests.services.factories import make_inquiry, make_lead
 from tests.staff import conftest as staff_fixtures

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.cadences import (
+from intake.messaging.cadences import (
     DEFINITION,
     CadenceError,
     load_cadences,

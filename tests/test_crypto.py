@@ -6,9 +6,9 @@ import pytest
 
 from intake.crypto import DecryptionError, InvalidKeyError, Keyring, generate_key
 from intake.extensions import db, encryption
+from intake.inquiries.answers import read_answers
+from intake.inquiries.keys import reencrypt_batch
 from intake.models import Inquiry
-from intake.services.answers import read_answers
-from intake.services.keys import reencrypt_batch
 from tests.public.helpers import complete_inquiry
 
 

@@ -17,8 +17,15 @@ from tests.public.helpers import complete_inquiry
 from tests.test_cli import _free_port, _wait_for
 
 pytestmark = pytest.mark.timeout(240)
-SETTINGS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY", "INTAKE_ENCRYPTION_KEYS",
-            "INTAKE_ENV", "INTAKE_BASE_URL")
+SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_URL",
+    "SECRET_KEY",
+    "INTAKE_ENCRYPTION_KEYS",
+    "INTAKE_ENV",
+    "INTAKE_BASE_URL",
+)
 
 
 def captured(database: str, columns: str = "recipient, subject") -> list[tuple[str, ...]]:
@@ -36,7 +43,10 @@ def test_serve_alone_confirms_an_inquiry_into_the_local_outbox(tmp_path):
     env["INTAKE_MIN_FILL_SECONDS"] = "0"  # this client types faster than any person
     process = subprocess.Popen(
         [sys.executable, "-m", "intake.cli", "serve", "--port", str(port), "--workers", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60)

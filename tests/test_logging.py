@@ -28,8 +28,9 @@ def test_resume_tokens_are_masked_in_logged_urls(app):
     link = page(saved).select_one(".resume-link a")["href"]
     token = link.rsplit("/", 1)[-1]
 
-    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
-                               '"GET %s HTTP/1.1" 302', (link,), None)
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, '"GET %s HTTP/1.1" 302', (link,), None
+    )
     MaskTokens().filter(record)
     assert token not in record.getMessage()
     assert "/inquiry/resume/<token>" in record.getMessage()

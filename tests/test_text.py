@@ -11,7 +11,9 @@ from wtforms.fields.core import UnboundField
 
 from intake.public.forms import step_form_class
 from intake.questionnaire.definition import load_definition
-from intake.staff import admin_forms, auth_forms, lead_forms, queue_forms
+from intake.staff.admin import forms as admin_forms
+from intake.staff.auth import forms as auth_forms
+from intake.staff.leads import lead_forms, queue_forms
 from intake.text import clean_text, starts_like_formula
 
 # Each of these reorders or hides text while showing nothing itself.

@@ -7,9 +7,14 @@ import logging
 from celery import shared_task
 from flask import current_app
 
+from intake import relay
 from intake.extensions import db
+from intake.leads import retention
+from intake.messaging import delivery, digest
 from intake.models.types import utcnow
-from intake.services import delivery, digest, relay, retention, routing, routing_sweeps, sla
+from intake.routing import service as routing
+from intake.routing import sla
+from intake.routing import sweeps as routing_sweeps
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,12 @@
 """Machine-facing endpoints: health and readiness."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("api", __name__)
 
-from intake.api import views  # noqa: E402,F401  (registers the routes)
+
+def register(app: Flask) -> None:
+    """Attach the API views to the blueprint (once per process) and add it to ``app``."""
+    from intake.api import views  # noqa: F401
+
+    app.register_blueprint(bp)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from intake.api import bp
 from intake.extensions import db
 from intake.models.types import utcnow
-from intake.services.relay import outbox_backlog
+from intake.relay import outbox_backlog
 
 logger = logging.getLogger(__name__)
 

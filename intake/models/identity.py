@@ -23,7 +23,7 @@ class LeadContact(db.Model):
     __table_args__ = (
         Index("ix_lead_contacts_lead_id", "lead_id"),
         Index("ix_lead_contacts_kind_value", "kind", "value"),
-        # Staff search by part of any detail ever given (intake.services.queue).
+        # Staff search by part of any detail ever given (intake.staff.queries.queue).
         Index(
             "ix_lead_contacts_value_trgm",
             "value",

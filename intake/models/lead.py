@@ -34,7 +34,7 @@ class Lead(db.Model):
         Index("ix_leads_email_last_inquiry_at", "email", "last_inquiry_at"),
         Index("ix_leads_phone_last_inquiry_at", "phone", "last_inquiry_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
-        # Staff search by part of a name, email or phone (intake.services.queue): trigram GIN
+        # Staff search by part of a name, email or phone (intake.staff.queries.queue): trigram GIN
         # indexes on PostgreSQL (the pg_trgm extension); plain indexes on SQLite, which scans.
         Index(
             "ix_leads_full_name_trgm",
@@ -110,7 +110,7 @@ class Lead(db.Model):
     clinical_decision: Mapped[str | None] = mapped_column(String(32))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     # Set when a second inquiry joined or a lead was merged in: from then on no inquiry
-    # changes the name, email or phone above (intake.services.identity).
+    # changes the name, email or phone above (intake.leads.identity).
     contact_fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,10 +1,12 @@
 """The public inquiry, for patients and caregivers."""
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("public", __name__)
 
-import intake.public.later  # noqa: E402,F401  (registers the shared-device route)
-import intake.public.notices  # noqa: E402,F401  (registers /privacy and /terms)
-import intake.public.unsubscribe  # noqa: E402,F401  (registers the unsubscribe routes)
-from intake.public import views  # noqa: E402,F401  (registers the routes)
+
+def register(app: Flask) -> None:
+    """Attach the public views to the blueprint (once per process) and add it to ``app``."""
+    from intake.public import later, notices, unsubscribe, views  # noqa: F401
+
+    app.register_blueprint(bp)

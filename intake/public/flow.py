@@ -13,10 +13,10 @@ from flask import current_app, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from intake.formats import long_date
+from intake.inquiries.service import Attribution, all_answers, find_inquiry
 from intake.models import Inquiry
 from intake.public.forms import ContactForm, StepForm, step_form_class
 from intake.questionnaire.definition import Definition, Step
-from intake.services.inquiries import Attribution, all_answers, find_inquiry
 from intake.text import clean_text
 
 ATTRIBUTION_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")

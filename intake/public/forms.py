@@ -28,9 +28,9 @@ from wtforms import (
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from intake.inquiries.contacts import InvalidContact, normalise_email, normalise_phone
 from intake.public.date_parts import EXAMPLE, DatePartsField
 from intake.questionnaire.definition import Item, Questionnaire, Step
-from intake.services.contacts import InvalidContact, normalise_email, normalise_phone
 from intake.text import clean_text
 
 SELECT_THRESHOLD = 8

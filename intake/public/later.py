@@ -9,11 +9,11 @@ from flask import current_app, render_template, session
 
 from intake import jobs
 from intake.extensions import db
+from intake.inquiries.save_later import WelcomeBack, save_for_later, where_left_off
 from intake.links import absolute_url
 from intake.models import Inquiry
 from intake.models.types import utcnow
 from intake.public import bp, flow
-from intake.services.save_later import WelcomeBack, save_for_later, where_left_off
 
 WELCOME = "welcome_back"
 

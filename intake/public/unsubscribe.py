@@ -7,9 +7,9 @@ from flask import render_template, request
 from intake.extensions import db
 from intake.http import render_error
 from intake.log import add_ids
+from intake.messaging.unsubscribe import UNSUBSCRIBE_TEXT, read_unsubscribe_token, unsubscribe_lead
 from intake.models.types import utcnow
 from intake.public import bp
-from intake.services.unsubscribe import UNSUBSCRIBE_TEXT, read_unsubscribe_token, unsubscribe_lead
 
 
 @bp.get("/unsubscribe/<token>")

@@ -18,13 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from intake import jobs
 from intake.extensions import csrf, db, limiter
-from intake.log import add_ids
-from intake.models.types import utcnow
-from intake.public import bp, flow, later
-from intake.public.forms import ContactForm, StepForm
-from intake.public.notices import detour_wanted, notice, render_detour
-from intake.services.consents import has_consent
-from intake.services.inquiries import (
+from intake.inquiries.consents import has_consent
+from intake.inquiries.resume import redeem_resume_token
+from intake.inquiries.service import (
     IncompleteInquiry,
     all_answers,
     complete_inquiry,
@@ -36,7 +32,11 @@ from intake.services.inquiries import (
     save_step,
     start_inquiry,
 )
-from intake.services.resume import redeem_resume_token
+from intake.log import add_ids
+from intake.models.types import utcnow
+from intake.public import bp, flow, later
+from intake.public.forms import ContactForm, StepForm
+from intake.public.notices import detour_wanted, notice, render_detour
 
 csrf.exempt(bp)  # each step form checks its own token, so an expired one can keep the answers
 

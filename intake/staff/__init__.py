@@ -1,24 +1,32 @@
 """The staff workspace under ``/staff/``: every route needs a signed-in member of staff with a
-second factor and the route's declared permission; a route that declares none is refused."""
+second factor and the route's declared permission; a route that declares none is refused.
 
-from flask import Blueprint
+Each area (``leads/``, ``admin/``, ``auth/``) holds its views and forms; ``queries/`` holds the
+read models the screens draw from."""
+
+from flask import Blueprint, Flask
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from intake.staff import (  # noqa: E402,F401  (each module registers its routes on bp)
-    access,  # noqa: E402,F401  (the guard, loader and error pages)
-    account_admin_views,
-    account_views,
-    admin_audit_views,
-    admin_config_views,
-    admin_mail_views,
-    admin_retention_views,
-    admin_routing_views,
-    admin_views,
-    auth_views,
-    dashboard_views,
-    display,
-    duplicate_views,
-    lead_views,
-    queue_views,
-)
+
+def register(app: Flask) -> None:
+    """Attach every staff view to the blueprint (once per process) and add it to ``app``."""
+    from intake.staff import access, display  # noqa: F401  (the guard, loader, error pages, filters)
+    from intake.staff.admin import (  # noqa: F401
+        audit_views,
+        config_views,
+        home_views,
+        mail_views,
+        retention_views,
+        routing_views,
+        staff_views,
+    )
+    from intake.staff.auth import account_views, views  # noqa: F401
+    from intake.staff.leads import (  # noqa: F401
+        dashboard_views,
+        duplicate_views,
+        lead_views,
+        queue_views,
+    )
+
+    app.register_blueprint(bp)

@@ -16,13 +16,13 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from intake.accounts.permissions import can, lead_scope
+from intake.accounts.sessions import load_session_user
+from intake.audit.service import record_audit
 from intake.extensions import db, login_manager
 from intake.models import Lead, StaffUser
 from intake.models.types import utcnow
-from intake.services.audit import record_audit
-from intake.services.sessions import load_session_user
 from intake.staff import bp
-from intake.staff.permissions import can, lead_scope
 
 View = TypeVar("View", bound=Callable)
 

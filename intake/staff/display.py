@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_login import current_user
 
-from intake.services import display
+from intake import display
 from intake.staff import bp
 
 

@@ -24,11 +24,19 @@ from tests.conftest import make_app
 
 # A phone, as many patients use; the time zone differs from the clinic's and from the one a
 # US phone number implies, so a stored "Europe/Lisbon" can only have come from the browser.
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 # Every key, since new_context lays these over PHONE: without them a "desktop" was a touch phone.
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1,
-           "is_mobile": False, "has_touch": False}
+DESKTOP = {
+    "viewport": {"width": 1280, "height": 900},
+    "device_scale_factor": 1,
+    "is_mobile": False,
+    "has_touch": False,
+}
 BROWSER_TIME_ZONE = "Europe/Lisbon"
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 

@@ -17,10 +17,10 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
+from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead, StaffUser
-from intake.services.signin import open_totp_secret
-from intake.services.unsubscribe import unsubscribe_token
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_inquiry_in_browser import (
     confirmed,

@@ -737,8 +737,11 @@ def test_a6_a_resume_link_from_a_phone_restores_every_answer_on_a_desktop(
     device = "[innerWidth, navigator.maxTouchPoints > 0, devicePixelRatio]"
     assert (page.evaluate(device), desktop.evaluate(device)) == ([390, True, 2], [1280, False, 1])
     on_step(desktop, 3, "Health screening")
-    expect(desktop.get_by_role("group", name="Date of birth of the person with MS").get_by_label(
-        "Year")).to_have_value("1980")
+    expect(
+        desktop.get_by_role("group", name="Date of birth of the person with MS").get_by_label(
+            "Year"
+        )
+    ).to_have_value("1980")
     expect(
         desktop.get_by_role("group", name=re.compile("^Have you had cancer")).get_by_role(
             "radio", name="No", exact=True

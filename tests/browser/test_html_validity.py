@@ -19,8 +19,8 @@ from pathlib import Path
 
 from intake.extensions import db
 from intake.http import ERROR_TEXT, render_error
+from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead
-from intake.services.unsubscribe import unsubscribe_token
 from tests.conftest import service_unavailable
 from tests.public.helpers import (
     ABOUT_MS,

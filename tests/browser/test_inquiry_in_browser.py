@@ -15,15 +15,20 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from intake.extensions import db
+from intake.inquiries.answers import read_answers
 from intake.models import Inquiry, Lead
-from intake.services.answers import read_answers
 from tests.browser.conftest import BROWSER_TIME_ZONE
 
 pytestmark = pytest.mark.browser
 
 CONFIRMATION = "Thank you, your inquiry has been sent"
-CAREGIVER_QUESTIONS = ("Your first name", "Your last name", "How are you related to them?",
-                       "Your email address", "Your phone number")
+CAREGIVER_QUESTIONS = (
+    "Your first name",
+    "Your last name",
+    "How are you related to them?",
+    "Your email address",
+    "Your phone number",
+)
 
 
 # --- How a person answers ------------------------------------------------------------------
@@ -32,6 +37,7 @@ CAREGIVER_QUESTIONS = ("Your first name", "Your last name", "How are you related
 def labelled(scope, question: str):
     """The field whose label is this question, marked "(optional)" or not."""
     return scope.get_by_label(re.compile("^" + re.escape(question) + r"( \(optional\))?$"))
+
 
 def choose(page: Page, question: str, answer: str) -> None:
     """Pick a radio button by its group's legend and its own label."""
@@ -65,14 +71,16 @@ def save_and_continue(page: Page) -> None:
 
 def fill_contact(page: Page, *, for_someone_else: bool = False) -> None:
     if for_someone_else:
-        choose(page, "Who is filling in this form?", "I am filling it in for someone with MS "
-               "(for example as a family member or carer)")
+        choose(
+            page,
+            "Who is filling in this form?",
+            "I am filling it in for someone with MS (for example as a family member or carer)",
+        )
         fill(page, "Your first name", "Augusta")
         fill(page, "Your last name", "King")
         fill(page, "How are you related to them?", "Daughter")
     else:
-        choose(page, "Who is filling in this form?",
-               "I have MS and I am filling it in for myself")
+        choose(page, "Who is filling in this form?", "I have MS and I am filling it in for myself")
     fill(page, "First name of the person with MS", "Ada")
     fill(page, "Last name of the person with MS", "Byron")
     fill(page, "Email address of the person with MS", "Ada.Byron@Example.org")
@@ -111,28 +119,33 @@ def fill_health(page: Page, *, date_of_birth: bool = True) -> None:
     if date_of_birth:
         fill_date(page, "Date of birth of the person with MS", "2", "4", "1980")
     choose(page, "Have you had cancer, or treatment for cancer, in the last 5 years?", "No")
-    choose(page, "Are you pregnant, breastfeeding, or planning a pregnancy in the next year?",
-           "No")
+    choose(page, "Are you pregnant, breastfeeding, or planning a pregnancy in the next year?", "No")
     choose(page, "Do you have hepatitis B or C, HIV, or tuberculosis?", "No")
     choose(page, "Do you take blood thinners, or have a bleeding disorder?", "No")
     choose(page, "Do you have another serious heart, kidney or liver condition?", "No")
-    choose(page, "Would you be able to travel to the clinic for treatment, with a companion if "
-           "needed?", "Yes")
+    choose(
+        page,
+        "Would you be able to travel to the clinic for treatment, with a companion if needed?",
+        "Yes",
+    )
 
 
 def give_consents_and_send(page: Page) -> None:
     page.get_by_role("checkbox", name="I have read the privacy notice").check()
     page.get_by_role("checkbox", name="You may contact me by email.").check()
-    page.get_by_role("checkbox", name="I understand that this form and any reply are not "
-                     "medical advice").check()
+    page.get_by_role(
+        "checkbox", name="I understand that this form and any reply are not medical advice"
+    ).check()
     page.get_by_role("button", name="Send my inquiry").click()
 
 
 def review_row(page: Page, question: str):
     """The answer shown beside a question in the review on the last step."""
-    return page.locator(".summary-row").filter(
-        has=page.locator("dt").get_by_text(question, exact=True)
-    ).locator("dd")
+    return (
+        page.locator(".summary-row")
+        .filter(has=page.locator("dt").get_by_text(question, exact=True))
+        .locator("dd")
+    )
 
 
 def confirmed(page: Page) -> None:
@@ -143,15 +156,21 @@ def confirmed(page: Page) -> None:
 
 # --- What was stored -----------------------------------------------------------------------
 
+
 def stored(app) -> tuple[list[dict], list[dict]]:
     """Every lead (a few columns) and every inquiry with its opened answers."""
     with app.app_context():
         leads = [
-            {"incomplete": lead.incomplete, "time_zone": lead.time_zone,
-             "time_zone_source": lead.time_zone_source, "email": lead.email,
-             "first_name": lead.first_name, "filled_by": lead.filled_by,
-             "caregiver_first_name": lead.caregiver_first_name,
-             "caregiver_relationship": lead.caregiver_relationship}
+            {
+                "incomplete": lead.incomplete,
+                "time_zone": lead.time_zone,
+                "time_zone_source": lead.time_zone_source,
+                "email": lead.email,
+                "first_name": lead.first_name,
+                "filled_by": lead.filled_by,
+                "caregiver_first_name": lead.caregiver_first_name,
+                "caregiver_relationship": lead.caregiver_relationship,
+            }
             for lead in db.session.scalars(db.select(Lead).order_by(Lead.id))
         ]
         inquiries = [
@@ -161,8 +180,8 @@ def stored(app) -> tuple[list[dict], list[dict]]:
     return leads, inquiries
 
 
-
 # --- The tests -----------------------------------------------------------------------------
+
 
 def test_a_patient_completes_the_inquiry_on_a_phone(app, live_server, page, script_errors):
     assert page.viewport_size == {"width": 390, "height": 844}
@@ -183,13 +202,15 @@ def test_a_patient_completes_the_inquiry_on_a_phone(app, live_server, page, scri
     on_step(page, 4, "Check and send")
     expect(review_row(page, "First name of the person with MS")).to_have_text("Ada")
     expect(review_row(page, "Email address of the person with MS")).to_have_text(
-        "ada.byron@example.org")
+        "ada.byron@example.org"
+    )
     expect(review_row(page, "Country")).to_have_text("United States")
     expect(review_row(page, "Which type of MS?")).to_have_text("Relapsing-remitting (RRMS)")
     expect(review_row(page, "What was your most recent EDSS score?")).to_have_text("4.5")
     expect(review_row(page, "Which one?")).to_have_text("Ocrevus")
     expect(review_row(page, "What are your main symptoms today?")).to_have_text(
-        "Tiredness (fatigue), Eyesight")
+        "Tiredness (fatigue), Eyesight"
+    )
     expect(review_row(page, "Date of birth of the person with MS")).to_have_text("2 April 1980")
     expect(review_row(page, "Your first name")).to_have_count(0)  # not asked of this patient
     give_consents_and_send(page)
@@ -211,8 +232,11 @@ def test_follow_up_questions_appear_only_when_they_apply(app, live_server, page,
     for question in CAREGIVER_QUESTIONS:
         expect(labelled(page, question)).to_be_hidden()
 
-    choose(page, "Who is filling in this form?", "I am filling it in for someone with MS "
-           "(for example as a family member or carer)")
+    choose(
+        page,
+        "Who is filling in this form?",
+        "I am filling it in for someone with MS (for example as a family member or carer)",
+    )
     for question in CAREGIVER_QUESTIONS:
         expect(labelled(page, question)).to_be_visible()
     # With JavaScript the "Only if you answered …" notes are not needed, so they are hidden.
@@ -242,7 +266,10 @@ def test_follow_up_questions_appear_only_when_they_apply(app, live_server, page,
 
     [lead], _ = stored(app)
     assert (lead["filled_by"], lead["caregiver_first_name"], lead["caregiver_relationship"]) == (
-        "someone_else", "Augusta", "Daughter")
+        "someone_else",
+        "Augusta",
+        "Daughter",
+    )
     assert script_errors == []
 
 

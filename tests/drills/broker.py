@@ -28,12 +28,12 @@ from pathlib import Path
 import redis
 from celery import Celery
 
+from intake.accounts.staff import create_staff_user
 from intake.config import celery_settings
 from intake.extensions import db
 from intake.models import Send
 from intake.models.types import utcnow
-from intake.services.routing import ensure_default_routing
-from intake.services.staff import create_staff_user
+from intake.routing.service import ensure_default_routing
 from tests.live import LiveClient, _NoRedirect
 from tests.public.helpers import complete_inquiry
 from tests.workers.conftest import Sink, celery_process, free_port, stop_process_group

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from intake import relay
 from intake.extensions import db
 from intake.models import OutboxEvent, Send
 from intake.models.types import utcnow
-from intake.services import relay, routing
+from intake.routing import service as routing
 from tests.drills.broker import (
     R5_SECONDS,
     WORKER_ARGS,

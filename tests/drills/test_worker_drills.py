@@ -32,16 +32,16 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func
 
-from intake.cadences import load_cadences
 from intake.config import celery_settings
 from intake.extensions import db
+from intake.inquiries import service as inquiry_service
+from intake.messaging.cadences import load_cadences
+from intake.messaging.followups import cadence_key
+from intake.messaging.sends import schedule_send
 from intake.models import Consent, Inquiry, Lead, OutboxEvent, Send
 from intake.models.types import utcnow
 from intake.public import views
 from intake.questionnaire.definition import load_definition
-from intake.services import inquiries as inquiry_service
-from intake.services.followups import cadence_key
-from intake.services.sends import schedule_send
 from tests.drills.conftest import duplicates, queues_idle, unacked, wait_until
 from tests.live import _NoRedirect
 from tests.public.helpers import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields
@@ -556,7 +556,7 @@ def test_r7_one_form_sent_twice_at_once_then_five_times_makes_one_lead_and_one_e
 # ---------------------------------------------------------------------------------------------
 # Found while writing the drills: schedule_send said False on PostgreSQL for a row it added (an
 # INSERT's rowcount is -1 there), so plan_followups and plan_digests reported 0 planned. Fixed
-# in intake/services/sends.py (RETURNING the id) while the drills were written; kept as a pin.
+# in intake/messaging/sends.py (RETURNING the id) while the drills were written; kept as a pin.
 
 
 def test_schedule_send_says_true_when_it_adds_a_row_on_postgresql(worker_app, drill_report):

@@ -71,8 +71,11 @@ def hidden_fields(response) -> dict[str, str]:
 
 def date_parts(name: str, value: date) -> dict[str, str]:
     """A date as a person types it in the day, month and year boxes."""
-    return {f"{name}-day": str(value.day), f"{name}-month": str(value.month),
-            f"{name}-year": str(value.year)}
+    return {
+        f"{name}-day": str(value.day),
+        f"{name}-month": str(value.month),
+        f"{name}-year": str(value.year),
+    }
 
 
 def form_data(hidden: dict, answers: dict, action: str = "continue") -> MultiDict:

@@ -10,8 +10,8 @@ import pytest
 
 from intake.extensions import db
 from intake.formats import html_datetime, long_date
+from intake.inquiries.answers import read_answers
 from intake.models import Inquiry
-from intake.services.answers import read_answers
 from tests.public.helpers import CONTACT, HEALTH, STEPS, form_data, hidden_fields, page, send_step
 
 PARTS = ("day", "month", "year")

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 
 from intake.extensions import db
+from intake.inquiries.answers import read_answers
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent
 from intake.models.types import utcnow
-from intake.services.answers import read_answers
 from tests.public.helpers import (
     ABOUT_MS,
     CONTACT,
@@ -237,8 +237,10 @@ class TestResume:
         assert landing.status_code == 302
         assert landing.headers["Location"].endswith("/inquiry/health")
         health_page = page(other_device.get("/inquiry/health"))
-        typed = [health_page.find("input", id=f"date_of_birth-{part}")["value"]
-                 for part in ("day", "month", "year")]
+        typed = [
+            health_page.find("input", id=f"date_of_birth-{part}")["value"]
+            for part in ("day", "month", "year")
+        ]
         assert typed == ["2", "4", "1980"]
 
         complete_inquiry_from_health(other_device)

@@ -26,12 +26,12 @@ from werkzeug.test import encode_multipart
 from intake import create_app
 from intake.extensions import db
 from intake.http import ERROR_TEXT
+from intake.inquiries import service as inquiry_service
+from intake.inquiries.answers import read_answers
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent, ResumeToken
 from intake.public import flow as flow_module
 from intake.public import views
 from intake.questionnaire.definition import load_definition
-from intake.services import inquiries as inquiry_service
-from intake.services.answers import read_answers
 from tests.public.helpers import (
     ABOUT_MS,
     CONSENT,
@@ -52,9 +52,13 @@ CSRF_NOTICE = "This page was open for a while"
 # How step 1 shows once saved: contact details come back in their stored, normalised form.
 CONTACT_STORED = {**CONTACT, "email": "ada.byron@example.org", "phone": "+12025550143"}
 CAREGIVER = {
-    **CONTACT, "filled_by": "someone_else", "caregiver_first_name": "Grace",
-    "caregiver_last_name": "Byron", "caregiver_relationship": "daughter",
-    "caregiver_email": "grace@example.org", "caregiver_phone": "(202) 555-0187",
+    **CONTACT,
+    "filled_by": "someone_else",
+    "caregiver_first_name": "Grace",
+    "caregiver_last_name": "Byron",
+    "caregiver_relationship": "daughter",
+    "caregiver_email": "grace@example.org",
+    "caregiver_phone": "(202) 555-0187",
 }
 
 
@@ -71,8 +75,11 @@ def doc(response):
 
 def hidden_of(response) -> dict[str, str]:
     form = doc(response).find("form", method="post")
-    return {field["name"]: field.get("value", "")
-            for field in form.find_all("input", type="hidden") if field.get("name")}
+    return {
+        field["name"]: field.get("value", "")
+        for field in form.find_all("input", type="hidden")
+        if field.get("name")
+    }
 
 
 def text_of(response) -> str:
@@ -119,8 +126,10 @@ def count(app, model, **where) -> int:
 
 
 def counts(app) -> dict[str, int]:
-    return {model.__name__: count(app, model)
-            for model in (Lead, Inquiry, OutboxEvent, EligibilityResult, Consent, ResumeToken)}
+    return {
+        model.__name__: count(app, model)
+        for model in (Lead, Inquiry, OutboxEvent, EligibilityResult, Consent, ResumeToken)
+    }
 
 
 def snapshot(app) -> list[dict]:
@@ -139,10 +148,14 @@ def the_inquiry(app) -> tuple[dict, dict]:
     with app.app_context():
         inquiry = db.session.scalars(select(Inquiry)).one()
         answers = inquiry_service.all_answers(inquiry, QUESTIONNAIRE)
-        lead = {column.key: getattr(inquiry.lead, column.key)
-                for column in inspect(Lead).columns}
-        return {"answers": answers, "id": inquiry.id, "lead_id": inquiry.lead_id,
-                "status": inquiry.status, "steps_saved": inquiry.steps_saved}, lead
+        lead = {column.key: getattr(inquiry.lead, column.key) for column in inspect(Lead).columns}
+        return {
+            "answers": answers,
+            "id": inquiry.id,
+            "lead_id": inquiry.lead_id,
+            "status": inquiry.status,
+            "steps_saved": inquiry.steps_saved,
+        }, lead
 
 
 def stored_strings(app) -> list[str]:
@@ -152,8 +165,9 @@ def stored_strings(app) -> list[str]:
         for model in (Lead, Inquiry):
             columns = [column.key for column in inspect(model).columns]
             for record in db.session.scalars(select(model)):
-                strings += [value for column in columns
-                            if isinstance(value := getattr(record, column), str)]
+                strings += [
+                    value for column in columns if isinstance(value := getattr(record, column), str)
+                ]
                 if isinstance(record, Inquiry):
                     strings += [str(value) for value in read_answers(record).values()]
     return strings
@@ -210,7 +224,9 @@ def post_at_once(base: str, path: str, data: MultiDict, cookie: str, copies: int
 
     def send(index: int) -> None:
         request = urllib.request.Request(
-            base + path, data=body, method="POST",
+            base + path,
+            data=body,
+            method="POST",
             headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
         )
         start.wait(timeout=10)
@@ -249,6 +265,7 @@ class Rendezvous:
         def wrapper(*args, **kwargs):
             self._meet()
             return function(*args, **kwargs)
+
         return wrapper
 
     def after(self, function):
@@ -256,6 +273,7 @@ class Rendezvous:
             result = function(*args, **kwargs)
             self._meet()
             return result
+
         return wrapper
 
 
@@ -276,8 +294,13 @@ def test_a_form_of_about_a_megabyte_gets_the_too_much_text_page_and_loses_nothin
 ):
     assert send_step(client, "/inquiry", CONTACT).status_code == 302
     before = snapshot(app)
-    big = {**CONTACT, **ABOUT_MS, "symptoms": "fatigue", "first_name": "A" * 1_000_000,
-           "dmt_name": "B" * 1_000_000}
+    big = {
+        **CONTACT,
+        **ABOUT_MS,
+        "symptoms": "fatigue",
+        "first_name": "A" * 1_000_000,
+        "dmt_name": "B" * 1_000_000,
+    }
     if encoding == "multipart":  # encoded in memory: the test client would spool a temp file
         boundary, body = encode_multipart(big)
         kwargs = {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
@@ -337,8 +360,12 @@ CONTROL_CASES = [
     ("caregiver_first_name", "Gra\x00ce\x07", (Lead, "caregiver_first_name"), "Grace"),
     ("caregiver_last_name", "By\x00ron\x1f", (Lead, "caregiver_last_name"), "Byron"),
     ("caregiver_relationship", "daugh\x00ter\x0b", (Lead, "caregiver_relationship"), "daughter"),
-    ("caregiver_email", "grace\x00@example.org\x07", (Lead, "caregiver_email"),
-     "grace@example.org"),
+    (
+        "caregiver_email",
+        "grace\x00@example.org\x07",
+        (Lead, "caregiver_email"),
+        "grace@example.org",
+    ),
     ("caregiver_phone", "(202) 555-\x000187", (Lead, "caregiver_phone"), "+12025550187"),
     ("filled_by", "self\x00", (Lead, "filled_by"), "self"),
     ("preferred_contact_method", "email\x00\x07", (Lead, "preferred_contact_method"), "email"),
@@ -352,9 +379,11 @@ CONTROL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("field", "typed", "kept_in", "cleaned"), CONTROL_CASES,
-                         ids=[case[0] if isinstance(case, tuple) else case.id
-                              for case in CONTROL_CASES])
+@pytest.mark.parametrize(
+    ("field", "typed", "kept_in", "cleaned"),
+    CONTROL_CASES,
+    ids=[case[0] if isinstance(case, tuple) else case.id for case in CONTROL_CASES],
+)
 def test_nul_and_control_characters_in_a_step_one_field_are_cleaned_or_refused_never_a_crash(
     app, client, field, typed, kept_in, cleaned
 ):
@@ -420,8 +449,11 @@ def test_the_fourth_send_in_a_minute_from_one_address_gets_the_friendly_429_with
 ):
     # The limit is read per request from the app's own config (views._post_limit), and every
     # init_app of the shared limiter gives it new storage, so this low limit stays in this app.
-    app = app_factory(INTAKE_INQUIRY_RATE_LIMIT="3 per minute", RATELIMIT_ENABLED=True,
-                      RATELIMIT_STORAGE_URI="memory://")
+    app = app_factory(
+        INTAKE_INQUIRY_RATE_LIMIT="3 per minute",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+    )
     client = app.test_client()
     for _ in range(3):
         assert send_step(client, "/inquiry", CONTACT).status_code == 302
@@ -475,9 +507,7 @@ def test_a_database_that_cannot_be_reached_gets_the_friendly_503_with_retry_afte
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_a_garbage_csrf_token_on_step_two_keeps_every_answer_and_the_fresh_token_saves(
-    app, client
-):
+def test_a_garbage_csrf_token_on_step_two_keeps_every_answer_and_the_fresh_token_saves(app, client):
     assert send_step(client, "/inquiry", CONTACT).status_code == 302
 
     refused = post_step(client, "/inquiry/about_ms", ABOUT_MS, csrf_token="garbage")
@@ -542,8 +572,10 @@ def test_opening_pages_with_answers_in_the_address_changes_nothing(app, client):
     assert send_step(client, "/inquiry/about_ms", ABOUT_MS).status_code == 302
     before = snapshot(app)
 
-    about = client.get("/inquiry/about_ms?diagnosed=no&ms_type=PPMS&mobility=bed_bound"
-                       "&on_dmt=no&symptoms=pain&action=continue")
+    about = client.get(
+        "/inquiry/about_ms?diagnosed=no&ms_type=PPMS&mobility=bed_bound"
+        "&on_dmt=no&symptoms=pain&action=continue"
+    )
     contact = client.get("/inquiry?first_name=Eve&email=eve%40example.org&filled_by=someone_else")
     consent = client.get("/inquiry/consent?privacy_notice=y&not_medical_advice=y&action=continue")
 
@@ -620,8 +652,11 @@ def test_step_one_sent_twice_at_the_same_moment_makes_one_lead_and_one_inquiry(
 ):
     data = form_data(hidden_of(client.get("/inquiry")), CONTACT)
     # Both requests have looked for the submission key, and not found it, before either saves.
-    monkeypatch.setattr(inquiry_service, "find_inquiry_by_submission",
-                        Rendezvous().after(inquiry_service.find_inquiry_by_submission))
+    monkeypatch.setattr(
+        inquiry_service,
+        "find_inquiry_by_submission",
+        Rendezvous().after(inquiry_service.find_inquiry_by_submission),
+    )
 
     with serving(app) as base:
         results = post_at_once(base, "/inquiry", data, session_cookie(client))

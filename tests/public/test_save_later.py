@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 from intake.config import load_config
 from intake.extensions import db
+from intake.inquiries.save_later import EMAIL_GAP, mask_email, save_for_later
+from intake.messaging.mail import render_message
 from intake.models import Inquiry, Send
 from intake.models.types import utcnow
-from intake.services.mail import render_message
-from intake.services.save_later import EMAIL_GAP, mask_email, save_for_later
 from tests.public.helpers import ABOUT_MS, CONTACT, page, send_step
 from tests.services.factories import NOW, make_inquiry, make_lead
 

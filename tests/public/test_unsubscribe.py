@@ -9,18 +9,18 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
+from intake.accounts.staff import create_staff_user
 from intake.extensions import db
-from intake.models import Consent, Lead, Send
-from intake.models.types import utcnow
-from intake.services.consents import has_consent
-from intake.services.sends import schedule_send
-from intake.services.staff import create_staff_user
-from intake.services.unsubscribe import (
+from intake.inquiries.consents import has_consent
+from intake.messaging.sends import schedule_send
+from intake.messaging.unsubscribe import (
     UNSUBSCRIBE_PURPOSES,
     UNSUBSCRIBE_TEXT_VERSION,
     read_unsubscribe_token,
     unsubscribe_token,
 )
+from intake.models import Consent, Lead, Send
+from intake.models.types import utcnow
 from tests.conftest import make_app
 from tests.public.helpers import complete_inquiry, page
 

@@ -12,8 +12,13 @@ from intake.questionnaire.definition import DEFINITIONS, load_definition, parse_
 
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
 TODAY = date(2026, 11, 21)
-CAREGIVER_ITEMS = ["caregiver_first_name", "caregiver_last_name", "caregiver_relationship",
-                   "caregiver_email", "caregiver_phone"]
+CAREGIVER_ITEMS = [
+    "caregiver_first_name",
+    "caregiver_last_name",
+    "caregiver_relationship",
+    "caregiver_email",
+    "caregiver_phone",
+]
 
 
 def shown(link_id: str, answers: dict) -> bool:
@@ -47,8 +52,7 @@ CONDITIONAL_CASES = [
     ("dmt_name_unanswered", "dmt_name", {}, False),
     ("symptoms_other_with_other", "symptoms_other", {"symptoms": ["fatigue", "other"]}, True),
     ("symptoms_other_only_other", "symptoms_other", {"symptoms": ["other"]}, True),
-    ("symptoms_other_without_other", "symptoms_other", {"symptoms": ["fatigue", "pain"]},
-     False),
+    ("symptoms_other_without_other", "symptoms_other", {"symptoms": ["fatigue", "pain"]}, False),
     ("symptoms_other_no_symptoms", "symptoms_other", {"symptoms": []}, False),
     ("symptoms_other_unanswered", "symptoms_other", {}, False),
     ("prior_stem_cell_when_yes", "prior_stem_cell_when", {"prior_stem_cell": "yes"}, True),
@@ -58,12 +62,11 @@ CONDITIONAL_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("link_id", "answers", "expected"), [case[1:] for case in CONDITIONAL_CASES],
+    ("link_id", "answers", "expected"),
+    [case[1:] for case in CONDITIONAL_CASES],
     ids=[case[0] for case in CONDITIONAL_CASES],
 )
-def test_a_follow_up_question_is_shown_only_after_the_answer_it_follows(
-    link_id, answers, expected
-):
+def test_a_follow_up_question_is_shown_only_after_the_answer_it_follows(link_id, answers, expected):
     assert shown(link_id, answers) is expected
 
 
@@ -79,31 +82,62 @@ def test_questions_without_conditions_are_always_shown():
 def test_exactly_the_documented_items_are_conditional():
     conditional = {i.link_id for i in QUESTIONNAIRE.items.values() if i.enable_when}
 
-    assert conditional == {*CAREGIVER_ITEMS, "edss", "dmt_name", "symptoms_other",
-                           "prior_stem_cell_when"}
+    assert conditional == {
+        *CAREGIVER_ITEMS,
+        "edss",
+        "dmt_name",
+        "symptoms_other",
+        "prior_stem_cell_when",
+    }
 
 
 def test_a_caregivers_answers_are_kept_when_someone_else_fills_in_the_form():
-    answers = {"filled_by": "someone_else", "first_name": "Maria", "caregiver_first_name": "Ana",
-               "caregiver_email": "ana@example.org", "edss_known": "yes", "edss": "6.5",
-               "on_dmt": "yes", "dmt_name": "Ocrevus", "symptoms": ["other"],
-               "symptoms_other": "Headaches", "prior_stem_cell": "yes",
-               "prior_stem_cell_when": "2019, Panama"}
+    answers = {
+        "filled_by": "someone_else",
+        "first_name": "Maria",
+        "caregiver_first_name": "Ana",
+        "caregiver_email": "ana@example.org",
+        "edss_known": "yes",
+        "edss": "6.5",
+        "on_dmt": "yes",
+        "dmt_name": "Ocrevus",
+        "symptoms": ["other"],
+        "symptoms_other": "Headaches",
+        "prior_stem_cell": "yes",
+        "prior_stem_cell_when": "2019, Panama",
+    }
 
     assert QUESTIONNAIRE.visible_answers(answers, today=TODAY) == answers
 
 
 def test_visible_answers_drops_answers_to_hidden_items_and_unknown_link_ids():
-    answers = {"filled_by": "self", "first_name": "Maria", "caregiver_first_name": "Ana",
-               "caregiver_phone": "+1 555 0100", "edss_known": "no", "edss": "9",
-               "on_dmt": "no", "dmt_name": "Ocrevus", "symptoms": ["fatigue"],
-               "symptoms_other": "Headaches", "prior_stem_cell": "no",
-               "prior_stem_cell_when": "2019", "favourite_colour": "blue", "csrf_token": "x"}
+    answers = {
+        "filled_by": "self",
+        "first_name": "Maria",
+        "caregiver_first_name": "Ana",
+        "caregiver_phone": "+1 555 0100",
+        "edss_known": "no",
+        "edss": "9",
+        "on_dmt": "no",
+        "dmt_name": "Ocrevus",
+        "symptoms": ["fatigue"],
+        "symptoms_other": "Headaches",
+        "prior_stem_cell": "no",
+        "prior_stem_cell_when": "2019",
+        "favourite_colour": "blue",
+        "csrf_token": "x",
+    }
 
     visible = QUESTIONNAIRE.visible_answers(answers, today=TODAY)
 
-    assert visible == {"filled_by": "self", "first_name": "Maria", "edss_known": "no",
-                       "on_dmt": "no", "symptoms": ["fatigue"], "prior_stem_cell": "no"}
+    assert visible == {
+        "filled_by": "self",
+        "first_name": "Maria",
+        "edss_known": "no",
+        "on_dmt": "no",
+        "symptoms": ["fatigue"],
+        "prior_stem_cell": "no",
+    }
 
 
 def test_visible_answers_drops_follow_ups_whose_question_is_unanswered():
@@ -125,11 +159,16 @@ def test_an_answer_that_depends_on_a_hidden_answer_is_dropped_too():
     raw = yaml.safe_load((DEFINITIONS / "ms_inquiry.yaml").read_text())
     about_ms = next(step for step in raw["steps"] if step["id"] == "about_ms")
     position = next(n for n, i in enumerate(about_ms["items"]) if i["linkId"] == "edss") + 1
-    about_ms["items"].insert(position, {
-        "linkId": "edss_date", "text": "When was that score given?", "type": "date",
-        "health": True,
-        "enableWhen": [{"question": "edss", "operator": "exists", "answer": True}],
-    })
+    about_ms["items"].insert(
+        position,
+        {
+            "linkId": "edss_date",
+            "text": "When was that score given?",
+            "type": "date",
+            "health": True,
+            "enableWhen": [{"question": "edss", "operator": "exists", "answer": True}],
+        },
+    )
     questionnaire = parse_questionnaire(copy.deepcopy(raw))
     stale = {"edss_known": "no", "edss": "6", "edss_date": "2025-01-10"}
     current = {"edss_known": "yes", "edss": "6", "edss_date": "2025-01-10"}

@@ -35,11 +35,15 @@ def rule(raw: dict, rule_id: str) -> dict:
 
 # --- The shipped definition -----------------------------------------------------------------
 
+
 def test_the_shipped_definition_loads_with_its_four_steps_in_order():
     definition = load_definition("ms_inquiry")
 
     assert [s.id for s in definition.questionnaire.steps] == [
-        "contact", "about_ms", "health", "consent"
+        "contact",
+        "about_ms",
+        "health",
+        "consent",
     ]
     assert definition.ruleset.questionnaire_id == definition.questionnaire.id == "ms-inquiry"
 
@@ -87,6 +91,7 @@ def test_every_item_depends_only_on_items_asked_before_it():
 
 # --- A broken questionnaire -----------------------------------------------------------------
 
+
 def _unknown_type(raw):
     item(raw, "diagnosis_year")["type"] = "number"
 
@@ -108,34 +113,38 @@ def _options_on_a_text_item(raw):
 
 
 def _enable_when_unknown_question(raw):
-    item(raw, "dmt_name")["enableWhen"] = [{"question": "on_dmtt", "operator": "=",
-                                            "answer": "yes"}]
+    item(raw, "dmt_name")["enableWhen"] = [
+        {"question": "on_dmtt", "operator": "=", "answer": "yes"}
+    ]
 
 
 def _enable_when_later_question(raw):
-    item(raw, "diagnosed")["enableWhen"] = [{"question": "date_of_birth", "operator": "exists",
-                                             "answer": True}]
+    item(raw, "diagnosed")["enableWhen"] = [
+        {"question": "date_of_birth", "operator": "exists", "answer": True}
+    ]
 
 
 def _enable_when_itself(raw):
-    item(raw, "symptoms_other")["enableWhen"] = [{"question": "symptoms_other",
-                                                  "operator": "exists", "answer": True}]
+    item(raw, "symptoms_other")["enableWhen"] = [
+        {"question": "symptoms_other", "operator": "exists", "answer": True}
+    ]
 
 
 def _enable_when_unknown_option(raw):
-    item(raw, "edss")["enableWhen"] = [{"question": "edss_known", "operator": "=",
-                                        "answer": "maybe"}]
+    item(raw, "edss")["enableWhen"] = [
+        {"question": "edss_known", "operator": "=", "answer": "maybe"}
+    ]
 
 
 def _enable_when_unquoted_yes(raw):
     # YAML reads an unquoted yes as True, which is not the option code "yes".
-    item(raw, "dmt_name")["enableWhen"] = [{"question": "on_dmt", "operator": "=",
-                                            "answer": True}]
+    item(raw, "dmt_name")["enableWhen"] = [{"question": "on_dmt", "operator": "=", "answer": True}]
 
 
 def _enable_when_unknown_operator(raw):
-    item(raw, "edss")["enableWhen"] = [{"question": "edss_known", "operator": "equals",
-                                        "answer": "yes"}]
+    item(raw, "edss")["enableWhen"] = [
+        {"question": "edss_known", "operator": "equals", "answer": "yes"}
+    ]
 
 
 def _enable_when_not_a_mapping(raw):
@@ -167,25 +176,49 @@ QUESTIONNAIRE_CASES = [
     ("unknown_item_type", _unknown_type, ["item 'diagnosis_year'", "unknown type 'number'"]),
     ("duplicate_link_id", _duplicate_link_id, ["item 'email'", "used twice"]),
     ("choice_without_options", _choice_without_options, ["item 'relapse_12m'", "options"]),
-    ("choice_with_empty_options", _choice_with_empty_options,
-     ["item 'preferred_contact_time'", "options"]),
+    (
+        "choice_with_empty_options",
+        _choice_with_empty_options,
+        ["item 'preferred_contact_time'", "options"],
+    ),
     ("options_on_a_text_item", _options_on_a_text_item, ["item 'region'", "options"]),
-    ("enable_when_unknown_question", _enable_when_unknown_question,
-     ["item 'dmt_name'", "'on_dmtt'"]),
-    ("enable_when_later_question", _enable_when_later_question,
-     ["item 'diagnosed'", "'date_of_birth'"]),
+    (
+        "enable_when_unknown_question",
+        _enable_when_unknown_question,
+        ["item 'dmt_name'", "'on_dmtt'"],
+    ),
+    (
+        "enable_when_later_question",
+        _enable_when_later_question,
+        ["item 'diagnosed'", "'date_of_birth'"],
+    ),
     ("enable_when_itself", _enable_when_itself, ["item 'symptoms_other'", "'symptoms_other'"]),
-    ("enable_when_unknown_option", _enable_when_unknown_option,
-     ["item 'edss'", "'edss_known'", "'maybe'"]),
+    (
+        "enable_when_unknown_option",
+        _enable_when_unknown_option,
+        ["item 'edss'", "'edss_known'", "'maybe'"],
+    ),
     ("enable_when_unquoted_yes", _enable_when_unquoted_yes, ["item 'dmt_name'", "True"]),
-    ("enable_when_unknown_operator", _enable_when_unknown_operator,
-     ["item 'edss'", "unknown operator 'equals'"]),
-    ("enable_when_not_a_mapping", _enable_when_not_a_mapping,
-     ["item 'prior_stem_cell_when'", "mapping"]),
-    ("store_not_a_lead_column", _store_not_a_lead_column,
-     ["item 'region'", "'county' is not a lead column"]),
-    ("promote_not_a_lead_column", _promote_not_a_lead_column,
-     ["item 'ms_type'", "'diagnosis' is not a lead column"]),
+    (
+        "enable_when_unknown_operator",
+        _enable_when_unknown_operator,
+        ["item 'edss'", "unknown operator 'equals'"],
+    ),
+    (
+        "enable_when_not_a_mapping",
+        _enable_when_not_a_mapping,
+        ["item 'prior_stem_cell_when'", "mapping"],
+    ),
+    (
+        "store_not_a_lead_column",
+        _store_not_a_lead_column,
+        ["item 'region'", "'county' is not a lead column"],
+    ),
+    (
+        "promote_not_a_lead_column",
+        _promote_not_a_lead_column,
+        ["item 'ms_type'", "'diagnosis' is not a lead column"],
+    ),
     ("health_item_stored", _health_item_stored, ["item 'diagnosed'", "health"]),
     ("item_without_text", _item_without_text, ["item 'postal_code'", "'text' is missing"]),
     ("unknown_enable_behavior", _unknown_enable_behavior, ["item 'edss'", "enableBehavior"]),
@@ -193,7 +226,8 @@ QUESTIONNAIRE_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("mutate", "fragments"), [case[1:] for case in QUESTIONNAIRE_CASES],
+    ("mutate", "fragments"),
+    [case[1:] for case in QUESTIONNAIRE_CASES],
     ids=[case[0] for case in QUESTIONNAIRE_CASES],
 )
 def test_a_bad_questionnaire_is_rejected_naming_the_item(mutate, fragments):
@@ -208,6 +242,7 @@ def test_a_bad_questionnaire_is_rejected_naming_the_item(mutate, fragments):
 
 
 # --- A broken rule set ----------------------------------------------------------------------
+
 
 def _unknown_outcome(raw):
     rule(raw, "over_75")["outcome"] = "excluded"
@@ -230,28 +265,43 @@ def _missing_reason(raw):
 
 
 def _unknown_question(raw):
-    rule(raw, "blood_thinners")["when"] = {"question": "anticoagulants", "operator": "=",
-                                           "answer": "yes"}
+    rule(raw, "blood_thinners")["when"] = {
+        "question": "anticoagulants",
+        "operator": "=",
+        "answer": "yes",
+    }
 
 
 def _unknown_question_inside_any(raw):
-    rule(raw, "advanced_disability")["when"]["any"][0] = {"question": "edss_score",
-                                                          "operator": ">=", "answer": 8}
+    rule(raw, "advanced_disability")["when"]["any"][0] = {
+        "question": "edss_score",
+        "operator": ">=",
+        "answer": 8,
+    }
 
 
 def _unknown_option(raw):
-    rule(raw, "cancer_unsure")["when"] = {"question": "cancer_5y", "operator": "=",
-                                          "answer": "unsure"}
+    rule(raw, "cancer_unsure")["when"] = {
+        "question": "cancer_5y",
+        "operator": "=",
+        "answer": "unsure",
+    }
 
 
 def _unknown_option_in_list(raw):
-    rule(raw, "active_infection")["when"] = {"question": "active_infection", "operator": "in",
-                                             "answer": ["yes", "maybe"]}
+    rule(raw, "active_infection")["when"] = {
+        "question": "active_infection",
+        "operator": "in",
+        "answer": ["yes", "maybe"],
+    }
 
 
 def _unknown_rule_operator(raw):
-    rule(raw, "under_18")["when"] = {"question": "date_of_birth", "operator": "younger_than",
-                                     "answer": 18}
+    rule(raw, "under_18")["when"] = {
+        "question": "date_of_birth",
+        "operator": "younger_than",
+        "answer": 18,
+    }
 
 
 def _empty_any(raw):
@@ -267,13 +317,19 @@ def _in_without_a_list(raw):
 
 
 def _age_limit_as_text(raw):
-    rule(raw, "under_18")["when"] = {"question": "date_of_birth", "operator": "age_under",
-                                     "answer": "18"}
+    rule(raw, "under_18")["when"] = {
+        "question": "date_of_birth",
+        "operator": "age_under",
+        "answer": "18",
+    }
 
 
 def _comparison_with_a_word(raw):
-    rule(raw, "advanced_disability")["when"] = {"question": "edss", "operator": ">=",
-                                                "answer": "eight"}
+    rule(raw, "advanced_disability")["when"] = {
+        "question": "edss",
+        "operator": ">=",
+        "answer": "eight",
+    }
 
 
 def _missing_when(raw):
@@ -308,16 +364,28 @@ RULESET_CASES = [
     ("categories_as_a_list", _categories_as_a_list, ["rule set", "'categories'"]),
     ("category_without_words", _category_without_words, ["category 'travel'"]),
     ("unknown_outcome", _unknown_outcome, ["rule 'over_75'", "outcome"]),
-    ("no_exclusion_as_a_rule_outcome", _no_exclusion_as_a_rule_outcome,
-     ["rule 'over_75'", "outcome"]),
-    ("missing_patient_message", _missing_patient_message,
-     ["rule 'pregnancy'", "'patient_message' is missing"]),
-    ("undefined_patient_message", _undefined_patient_message,
-     ["rule 'pregnancy'", "'not_suitable_ever'"]),
+    (
+        "no_exclusion_as_a_rule_outcome",
+        _no_exclusion_as_a_rule_outcome,
+        ["rule 'over_75'", "outcome"],
+    ),
+    (
+        "missing_patient_message",
+        _missing_patient_message,
+        ["rule 'pregnancy'", "'patient_message' is missing"],
+    ),
+    (
+        "undefined_patient_message",
+        _undefined_patient_message,
+        ["rule 'pregnancy'", "'not_suitable_ever'"],
+    ),
     ("missing_reason", _missing_reason, ["rule 'organ_disease'", "'reason' is missing"]),
     ("unknown_question", _unknown_question, ["rule 'blood_thinners'", "'anticoagulants'"]),
-    ("unknown_question_inside_any", _unknown_question_inside_any,
-     ["rule 'advanced_disability'", "'edss_score'"]),
+    (
+        "unknown_question_inside_any",
+        _unknown_question_inside_any,
+        ["rule 'advanced_disability'", "'edss_score'"],
+    ),
     ("unknown_option", _unknown_option, ["rule 'cancer_unsure'", "'unsure'"]),
     ("unknown_option_in_list", _unknown_option_in_list, ["rule 'active_infection'", "'maybe'"]),
     ("unknown_operator", _unknown_rule_operator, ["rule 'under_18'", "'younger_than'"]),
@@ -325,14 +393,14 @@ RULESET_CASES = [
     ("duplicate_rule_id", _duplicate_rule_id, ["rule 'cancer_5y'", "used twice"]),
     ("in_without_a_list", _in_without_a_list, ["rule 'over_75'", "'in'"]),
     ("age_limit_as_text", _age_limit_as_text, ["rule 'under_18'", "number"]),
-    ("comparison_with_a_word", _comparison_with_a_word,
-     ["rule 'advanced_disability'", "number"]),
+    ("comparison_with_a_word", _comparison_with_a_word, ["rule 'advanced_disability'", "number"]),
     ("missing_when", _missing_when, ["rule 'unable_to_travel'", "'when' is missing"]),
 ]
 
 
 @pytest.mark.parametrize(
-    ("mutate", "fragments"), [case[1:] for case in RULESET_CASES],
+    ("mutate", "fragments"),
+    [case[1:] for case in RULESET_CASES],
     ids=[case[0] for case in RULESET_CASES],
 )
 def test_a_bad_rule_set_is_rejected_naming_the_rule(mutate, fragments):
@@ -370,11 +438,16 @@ def test_a_rule_may_read_a_question_from_any_step():
     # Only items are restricted to earlier questions; rules see the whole questionnaire.
     questionnaire = parse_questionnaire(copy.deepcopy(QUESTIONNAIRE_YAML))
     raw = copy.deepcopy(RULES_YAML)
-    raw["rules"].append({"id": "no_privacy_notice", "outcome": "needs_review",
-                         "when": {"question": "privacy_notice", "operator": "exists",
-                                  "answer": False},
-                         "reason": "Testing.", "category": "health_review",
-                         "patient_message": "review"})
+    raw["rules"].append(
+        {
+            "id": "no_privacy_notice",
+            "outcome": "needs_review",
+            "when": {"question": "privacy_notice", "operator": "exists", "answer": False},
+            "reason": "Testing.",
+            "category": "health_review",
+            "patient_message": "review",
+        }
+    )
 
     ruleset = parse_ruleset(raw, questionnaire)
 

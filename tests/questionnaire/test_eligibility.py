@@ -68,38 +68,74 @@ def test_the_baseline_triggers_no_rule_and_shows_the_next_step_message():
 
 # (id, changed answers, outcome, triggered rule ids, patient message key)
 SINGLE_RULE_CASES = [
-    ("under_18", {"date_of_birth": "2010-01-01"}, "not_eligible", ("under_18",),
-     "cannot_help_under_18"),
+    (
+        "under_18",
+        {"date_of_birth": "2010-01-01"},
+        "not_eligible",
+        ("under_18",),
+        "cannot_help_under_18",
+    ),
     ("cancer_yes", {"cancer_5y": "yes"}, "not_eligible", ("cancer_5y",), "not_suitable_now"),
     ("cancer_not_sure", {"cancer_5y": "not_sure"}, "needs_review", ("cancer_unsure",), "review"),
-    ("pregnancy_yes", {"pregnancy": "yes"}, "not_eligible", ("pregnancy",),
-     "not_suitable_pregnancy"),
-    ("infection_yes", {"active_infection": "yes"}, "needs_review", ("active_infection",),
-     "review"),
-    ("infection_not_sure", {"active_infection": "not_sure"}, "needs_review",
-     ("active_infection",), "review"),
-    ("blood_thinners_yes", {"blood_thinners": "yes"}, "needs_review", ("blood_thinners",),
-     "review"),
-    ("blood_thinners_not_sure", {"blood_thinners": "not_sure"}, "needs_review",
-     ("blood_thinners",), "review"),
+    (
+        "pregnancy_yes",
+        {"pregnancy": "yes"},
+        "not_eligible",
+        ("pregnancy",),
+        "not_suitable_pregnancy",
+    ),
+    ("infection_yes", {"active_infection": "yes"}, "needs_review", ("active_infection",), "review"),
+    (
+        "infection_not_sure",
+        {"active_infection": "not_sure"},
+        "needs_review",
+        ("active_infection",),
+        "review",
+    ),
+    (
+        "blood_thinners_yes",
+        {"blood_thinners": "yes"},
+        "needs_review",
+        ("blood_thinners",),
+        "review",
+    ),
+    (
+        "blood_thinners_not_sure",
+        {"blood_thinners": "not_sure"},
+        "needs_review",
+        ("blood_thinners",),
+        "review",
+    ),
     ("not_diagnosed", {"diagnosed": "no"}, "needs_review", ("not_diagnosed",), "review"),
-    ("diagnosis_not_sure", {"diagnosed": "not_sure"}, "needs_review", ("not_diagnosed",),
-     "review"),
+    ("diagnosis_not_sure", {"diagnosed": "not_sure"}, "needs_review", ("not_diagnosed",), "review"),
     ("edss_8", {"edss": "8"}, "needs_review", ("advanced_disability",), "review"),
     ("edss_8_5", {"edss": "8.5"}, "needs_review", ("advanced_disability",), "review"),
     ("edss_10", {"edss": "10"}, "needs_review", ("advanced_disability",), "review"),
     ("bed_bound", {"mobility": "bed_bound"}, "needs_review", ("advanced_disability",), "review"),
-    ("bed_bound_edss_unknown", {"mobility": "bed_bound", "edss_known": "no", "edss": None},
-     "needs_review", ("advanced_disability",), "review"),
+    (
+        "bed_bound_edss_unknown",
+        {"mobility": "bed_bound", "edss_known": "no", "edss": None},
+        "needs_review",
+        ("advanced_disability",),
+        "review",
+    ),
     ("over_75", {"date_of_birth": "1940-03-03"}, "needs_review", ("over_75",), "review"),
-    ("organ_disease_yes", {"organ_disease": "yes"}, "needs_review", ("organ_disease",),
-     "review"),
-    ("organ_disease_not_sure", {"organ_disease": "not_sure"}, "needs_review",
-     ("organ_disease",), "review"),
-    ("unable_to_travel", {"able_to_travel": "no"}, "needs_review", ("unable_to_travel",),
-     "review"),
-    ("travel_not_sure", {"able_to_travel": "not_sure"}, "needs_review", ("unable_to_travel",),
-     "review"),
+    ("organ_disease_yes", {"organ_disease": "yes"}, "needs_review", ("organ_disease",), "review"),
+    (
+        "organ_disease_not_sure",
+        {"organ_disease": "not_sure"},
+        "needs_review",
+        ("organ_disease",),
+        "review",
+    ),
+    ("unable_to_travel", {"able_to_travel": "no"}, "needs_review", ("unable_to_travel",), "review"),
+    (
+        "travel_not_sure",
+        {"able_to_travel": "not_sure"},
+        "needs_review",
+        ("unable_to_travel",),
+        "review",
+    ),
 ]
 
 
@@ -128,8 +164,22 @@ def test_each_triggered_rule_carries_its_category_words_which_never_repeat_its_r
     }
 
 
-CONDITIONS = ("cancer", "pregnan", "breastfeed", "infection", "hepatitis", "hiv", "tubercul",
-              "blood", "bleeding", "heart", "kidney", "liver", "edss", "bed")
+CONDITIONS = (
+    "cancer",
+    "pregnan",
+    "breastfeed",
+    "infection",
+    "hepatitis",
+    "hiv",
+    "tubercul",
+    "blood",
+    "bleeding",
+    "heart",
+    "kidney",
+    "liver",
+    "edss",
+    "bed",
+)
 
 
 def test_no_shipped_category_names_a_health_condition():
@@ -160,7 +210,8 @@ NON_TRIGGERING_CASES = [
 
 
 @pytest.mark.parametrize(
-    "changes", [case[1] for case in NON_TRIGGERING_CASES],
+    "changes",
+    [case[1] for case in NON_TRIGGERING_CASES],
     ids=[case[0] for case in NON_TRIGGERING_CASES],
 )
 def test_answers_next_to_a_rule_find_no_exclusion(changes):
@@ -193,7 +244,8 @@ AGE_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("born", "today", "rule_ids"), [case[1:] for case in AGE_CASES],
+    ("born", "today", "rule_ids"),
+    [case[1:] for case in AGE_CASES],
     ids=[case[0] for case in AGE_CASES],
 )
 def test_age_rules_count_whole_years_on_the_day(born, today, rule_ids):
@@ -211,33 +263,78 @@ def test_under_18_is_not_eligible_with_the_kind_adults_only_message():
 
 # (id, changed answers, outcome, triggered rule ids in file order, patient message key)
 COMBINATION_CASES = [
-    ("review_and_exclusion_is_not_eligible",
-     {"blood_thinners": "yes", "cancer_5y": "yes"},
-     "not_eligible", ("cancer_5y", "blood_thinners"), "not_suitable_now"),
-    ("under_18_message_wins_over_cancer",
-     {"date_of_birth": "2012-06-01", "cancer_5y": "yes"},
-     "not_eligible", ("under_18", "cancer_5y"), "cannot_help_under_18"),
-    ("cancer_message_wins_over_pregnancy",
-     {"pregnancy": "yes", "cancer_5y": "yes"},
-     "not_eligible", ("cancer_5y", "pregnancy"), "not_suitable_now"),
-    ("pregnancy_with_unsure_cancer_is_not_eligible",
-     {"pregnancy": "yes", "cancer_5y": "not_sure"},
-     "not_eligible", ("pregnancy", "cancer_unsure"), "not_suitable_pregnancy"),
-    ("several_reviews_are_all_listed",
-     {"active_infection": "yes", "mobility": "bed_bound", "organ_disease": "not_sure",
-      "able_to_travel": "no"},
-     "needs_review",
-     ("active_infection", "advanced_disability", "organ_disease", "unable_to_travel"), "review"),
-    ("every_review_at_once",
-     {"cancer_5y": "not_sure", "active_infection": "not_sure", "blood_thinners": "yes",
-      "diagnosed": "not_sure", "edss": "9.5", "date_of_birth": "1930-01-01",
-      "organ_disease": "yes", "able_to_travel": "not_sure"},
-     "needs_review",
-     ("cancer_unsure", "active_infection", "blood_thinners", "not_diagnosed",
-      "advanced_disability", "over_75", "organ_disease", "unable_to_travel"), "review"),
-    ("edss_and_bed_bound_trigger_one_rule",
-     {"edss": "9", "mobility": "bed_bound"},
-     "needs_review", ("advanced_disability",), "review"),
+    (
+        "review_and_exclusion_is_not_eligible",
+        {"blood_thinners": "yes", "cancer_5y": "yes"},
+        "not_eligible",
+        ("cancer_5y", "blood_thinners"),
+        "not_suitable_now",
+    ),
+    (
+        "under_18_message_wins_over_cancer",
+        {"date_of_birth": "2012-06-01", "cancer_5y": "yes"},
+        "not_eligible",
+        ("under_18", "cancer_5y"),
+        "cannot_help_under_18",
+    ),
+    (
+        "cancer_message_wins_over_pregnancy",
+        {"pregnancy": "yes", "cancer_5y": "yes"},
+        "not_eligible",
+        ("cancer_5y", "pregnancy"),
+        "not_suitable_now",
+    ),
+    (
+        "pregnancy_with_unsure_cancer_is_not_eligible",
+        {"pregnancy": "yes", "cancer_5y": "not_sure"},
+        "not_eligible",
+        ("pregnancy", "cancer_unsure"),
+        "not_suitable_pregnancy",
+    ),
+    (
+        "several_reviews_are_all_listed",
+        {
+            "active_infection": "yes",
+            "mobility": "bed_bound",
+            "organ_disease": "not_sure",
+            "able_to_travel": "no",
+        },
+        "needs_review",
+        ("active_infection", "advanced_disability", "organ_disease", "unable_to_travel"),
+        "review",
+    ),
+    (
+        "every_review_at_once",
+        {
+            "cancer_5y": "not_sure",
+            "active_infection": "not_sure",
+            "blood_thinners": "yes",
+            "diagnosed": "not_sure",
+            "edss": "9.5",
+            "date_of_birth": "1930-01-01",
+            "organ_disease": "yes",
+            "able_to_travel": "not_sure",
+        },
+        "needs_review",
+        (
+            "cancer_unsure",
+            "active_infection",
+            "blood_thinners",
+            "not_diagnosed",
+            "advanced_disability",
+            "over_75",
+            "organ_disease",
+            "unable_to_travel",
+        ),
+        "review",
+    ),
+    (
+        "edss_and_bed_bound_trigger_one_rule",
+        {"edss": "9", "mobility": "bed_bound"},
+        "needs_review",
+        ("advanced_disability",),
+        "review",
+    ),
 ]
 
 
@@ -273,6 +370,7 @@ def test_the_result_carries_the_rule_set_id_and_version():
 
 # --- Properties -----------------------------------------------------------------------------
 
+
 def _choice_answer(item):
     codes = [option.code for option in item.options]
     if item.type == "multi_choice":
@@ -305,8 +403,9 @@ def _years_before(today: date, years: int) -> date:
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(answers=answer_sets(), today=st.dates(min_value=date(2000, 1, 1),
-                                              max_value=date(2100, 12, 31)))
+@given(
+    answers=answer_sets(), today=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
+)
 def test_the_outcome_is_always_the_most_severe_triggered_rule(answers, today):
     result = evaluate(RULES, answers, today=today)
 
@@ -329,8 +428,9 @@ def test_the_outcome_is_always_the_most_severe_triggered_rule(answers, today):
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(answers=answer_sets(), today=st.dates(min_value=date(2000, 1, 1),
-                                              max_value=date(2100, 12, 31)))
+@given(
+    answers=answer_sets(), today=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
+)
 def test_only_under_18_cancer_or_pregnancy_make_an_inquiry_not_eligible(answers, today):
     born = answers.get("date_of_birth")
     under_18 = born is not None and date.fromisoformat(born) > _years_before(today, 18)
@@ -372,32 +472,55 @@ EVERY_OPERATOR_RULES = parse_ruleset(
         "messages": {"next_step": "Next.", "review": "Review."},
         "categories": {"testing": "Testing"},
         "rules": [
-            {"id": f"rule_{number}", "when": when, "outcome": "needs_review",
-             "reason": "Testing.", "category": "testing", "patient_message": "review"}
-            for number, when in enumerate([
-                {"question": "diagnosed", "operator": "=", "answer": "yes"},
-                {"question": "diagnosed", "operator": "!=", "answer": "yes"},
-                {"question": "diagnosed", "operator": "in", "answer": ["no", "not_sure"]},
-                {"question": "edss", "operator": ">", "answer": 6},
-                {"question": "edss", "operator": ">=", "answer": 6},
-                {"question": "diagnosis_year", "operator": "<", "answer": 2000},
-                {"question": "diagnosis_year", "operator": "<=", "answer": 2000},
-                {"question": "symptoms", "operator": "contains", "answer": "pain"},
-                {"question": "dmt_name", "operator": "exists", "answer": True},
-                {"question": "dmt_name", "operator": "exists", "answer": False},
-                {"question": "date_of_birth", "operator": "age_under", "answer": 18},
-                {"question": "date_of_birth", "operator": "age_over", "answer": 75},
-                {"any": [{"question": "edss", "operator": ">=", "answer": 8},
-                         {"all": [{"question": "mobility", "operator": "=",
-                                   "answer": "bed_bound"}]}]},
-            ])
+            {
+                "id": f"rule_{number}",
+                "when": when,
+                "outcome": "needs_review",
+                "reason": "Testing.",
+                "category": "testing",
+                "patient_message": "review",
+            }
+            for number, when in enumerate(
+                [
+                    {"question": "diagnosed", "operator": "=", "answer": "yes"},
+                    {"question": "diagnosed", "operator": "!=", "answer": "yes"},
+                    {"question": "diagnosed", "operator": "in", "answer": ["no", "not_sure"]},
+                    {"question": "edss", "operator": ">", "answer": 6},
+                    {"question": "edss", "operator": ">=", "answer": 6},
+                    {"question": "diagnosis_year", "operator": "<", "answer": 2000},
+                    {"question": "diagnosis_year", "operator": "<=", "answer": 2000},
+                    {"question": "symptoms", "operator": "contains", "answer": "pain"},
+                    {"question": "dmt_name", "operator": "exists", "answer": True},
+                    {"question": "dmt_name", "operator": "exists", "answer": False},
+                    {"question": "date_of_birth", "operator": "age_under", "answer": 18},
+                    {"question": "date_of_birth", "operator": "age_over", "answer": 75},
+                    {
+                        "any": [
+                            {"question": "edss", "operator": ">=", "answer": 8},
+                            {
+                                "all": [
+                                    {"question": "mobility", "operator": "=", "answer": "bed_bound"}
+                                ]
+                            },
+                        ]
+                    },
+                ]
+            )
         ],
     },
     QUESTIONNAIRE,
 )
 ANSWERED_QUESTIONS = sorted(
-    {"diagnosed", "edss", "diagnosis_year", "symptoms", "dmt_name", "date_of_birth", "mobility",
-     *BASELINE}
+    {
+        "diagnosed",
+        "edss",
+        "diagnosis_year",
+        "symptoms",
+        "dmt_name",
+        "date_of_birth",
+        "mobility",
+        *BASELINE,
+    }
 )
 
 
@@ -418,17 +541,27 @@ def test_an_unparseable_date_of_birth_triggers_no_age_rule():
 
 
 GARBAGE_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary()
-    | st.dates() | st.dates().map(date.isoformat),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | st.binary()
+    | st.dates()
+    | st.dates().map(date.isoformat),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=6,
 )
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(answers=st.dictionaries(st.sampled_from([*ANSWERED_QUESTIONS, "no_such_question"]),
-                               GARBAGE_VALUES))
+@given(
+    answers=st.dictionaries(
+        st.sampled_from([*ANSWERED_QUESTIONS, "no_such_question"]), GARBAGE_VALUES
+    )
+)
 def test_evaluate_never_raises_for_random_garbage_answers(answers):
     for ruleset in (RULES, EVERY_OPERATOR_RULES):
         assert evaluate(ruleset, answers, today=TODAY).outcome in OUTCOMES

@@ -20,9 +20,16 @@ from intake.questionnaire.fhir import (
 HELP_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 HEALTH_DATA = "https://intake.example/fhir/StructureDefinition/health-data"
 EXPECTED_FHIR_TYPE = {
-    "string": "string", "text": "text", "email": "string", "phone": "string",
-    "country": "choice", "choice": "choice", "multi_choice": "choice", "year": "integer",
-    "date": "date", "boolean": "boolean",
+    "string": "string",
+    "text": "text",
+    "email": "string",
+    "phone": "string",
+    "country": "choice",
+    "choice": "choice",
+    "multi_choice": "choice",
+    "year": "integer",
+    "date": "date",
+    "boolean": "boolean",
 }
 COMPLETE_ANSWERS: dict[str, Any] = {
     "filled_by": "someone_else",
@@ -118,16 +125,33 @@ def read_back(model: QuestionnaireResponse, questionnaire: Questionnaire) -> dic
 
 def small_questionnaire(extra_items: list[dict]) -> Questionnaire:
     """A two-question definition plus ``extra_items``, for branching the default one lacks."""
-    return parse_questionnaire({
-        "id": "small", "version": "1", "title": "Small",
-        "steps": [{"id": "only", "title": "Only", "items": [
-            {"linkId": "born", "text": "Born?", "type": "date"},
-            {"linkId": "ms_type", "text": "Type?", "type": "choice", "options": [
-                {"code": "RRMS", "display": "RRMS"}, {"code": "SPMS", "display": "SPMS"},
-                {"code": "PPMS", "display": "PPMS"}]},
-            *extra_items,
-        ]}],
-    })
+    return parse_questionnaire(
+        {
+            "id": "small",
+            "version": "1",
+            "title": "Small",
+            "steps": [
+                {
+                    "id": "only",
+                    "title": "Only",
+                    "items": [
+                        {"linkId": "born", "text": "Born?", "type": "date"},
+                        {
+                            "linkId": "ms_type",
+                            "text": "Type?",
+                            "type": "choice",
+                            "options": [
+                                {"code": "RRMS", "display": "RRMS"},
+                                {"code": "SPMS", "display": "SPMS"},
+                                {"code": "PPMS", "display": "PPMS"},
+                            ],
+                        },
+                        *extra_items,
+                    ],
+                }
+            ],
+        }
+    )
 
 
 def test_default_questionnaire_validates_as_fhir(
@@ -159,7 +183,10 @@ def test_choices_carry_their_codes_and_countries_their_value_set(
     found = questions(exported)
     codings = [option.valueCoding for option in found["pregnancy"].answerOption]
     assert [(c.code, c.display) for c in codings] == [
-        ("yes", "Yes"), ("no", "No"), ("not_applicable", "Does not apply to me")]
+        ("yes", "Yes"),
+        ("no", "No"),
+        ("not_applicable", "Does not apply to me"),
+    ]
     assert found["country"].answerValueSet == "http://hl7.org/fhir/ValueSet/iso3166-1-2"
     assert found["first_name"].answerOption is None
 
@@ -203,53 +230,78 @@ def test_health_items_are_flagged_and_contact_items_are_not(
         assert [ext.valueBoolean for ext in flags] == ([True] if item.health else []), link_id
     minimum = [ext for ext in found["diagnosis_year"].extension if ext.valueInteger is not None]
     assert [(ext.url, ext.valueInteger) for ext in minimum] == [
-        ("http://hl7.org/fhir/StructureDefinition/minValue", 1950)]
+        ("http://hl7.org/fhir/StructureDefinition/minValue", 1950)
+    ]
 
 
 def test_complete_response_validates_and_round_trips(questionnaire: Questionnaire) -> None:
     assert set(COMPLETE_ANSWERS) == set(questionnaire.items)
     shown = questionnaire.visible_answers(COMPLETE_ANSWERS, today=date(2026, 11, 21))
     assert shown == COMPLETE_ANSWERS, "the sample answers a hidden item"
-    exported = response_to_fhir(questionnaire, COMPLETE_ANSWERS, response_id="inq-42",
-                                status="completed", authored=AUTHORED)
+    exported = response_to_fhir(
+        questionnaire, COMPLETE_ANSWERS, response_id="inq-42", status="completed", authored=AUTHORED
+    )
     model = QuestionnaireResponse.model_validate(exported)
     assert model.status == "completed"
-    assert model.questionnaire == (
-        "https://intake.example/fhir/Questionnaire/ms-inquiry|2026.11.1")
+    assert model.questionnaire == ("https://intake.example/fhir/Questionnaire/ms-inquiry|2026.11.1")
     assert model.authored == AUTHORED
     assert [group.linkId for group in model.item] == [step.id for step in questionnaire.steps]
     assert read_back(model, questionnaire) == COMPLETE_ANSWERS
 
 
 def test_response_answers_are_typed(questionnaire: Questionnaire) -> None:
-    model = QuestionnaireResponse.model_validate(response_to_fhir(
-        questionnaire, COMPLETE_ANSWERS, response_id="inq-42", status="completed",
-        authored=AUTHORED))
+    model = QuestionnaireResponse.model_validate(
+        response_to_fhir(
+            questionnaire,
+            COMPLETE_ANSWERS,
+            response_id="inq-42",
+            status="completed",
+            authored=AUTHORED,
+        )
+    )
     answers = {item.linkId: item.answer for group in model.item for item in group.item}
     assert [(a.valueCoding.code, a.valueCoding.display) for a in answers["symptoms"]] == [
-        ("walking", "Walking or balance"), ("other", "Something else")]
+        ("walking", "Walking or balance"),
+        ("other", "Something else"),
+    ]
     assert answers["diagnosis_year"][0].valueInteger == 2009
     assert answers["date_of_birth"][0].valueDate == date(1968, 4, 23)
     assert answers["consent_phone"][0].valueBoolean is False
     country = answers["country"][0].valueCoding
     assert (country.system, country.code, country.display) == (
-        "urn:iso:std:iso:3166", "DE", "Germany")
+        "urn:iso:std:iso:3166",
+        "DE",
+        "Germany",
+    )
     assert answers["ms_type"][0].valueCoding.display == "Secondary progressive (SPMS)"
 
 
 def test_in_progress_response_holds_only_answered_steps(questionnaire: Questionnaire) -> None:
-    partial = {"filled_by": "self", "first_name": "Ana", "last_name": "Silva", "email": "",
-               "phone": None, "preferred_contact_method": "phone", "country": "PT",
-               "symptoms": []}
-    exported = response_to_fhir(questionnaire, partial, response_id="inq-43",
-                                status="in-progress", authored=None)
+    partial = {
+        "filled_by": "self",
+        "first_name": "Ana",
+        "last_name": "Silva",
+        "email": "",
+        "phone": None,
+        "preferred_contact_method": "phone",
+        "country": "PT",
+        "symptoms": [],
+    }
+    exported = response_to_fhir(
+        questionnaire, partial, response_id="inq-43", status="in-progress", authored=None
+    )
     model = QuestionnaireResponse.model_validate(exported)
     assert model.status == "in-progress"
     assert model.authored is None
     [contact] = model.item
     assert contact.linkId == "contact"
     assert [item.linkId for item in contact.item] == [
-        "filled_by", "first_name", "last_name", "preferred_contact_method", "country"]
+        "filled_by",
+        "first_name",
+        "last_name",
+        "preferred_contact_method",
+        "country",
+    ]
 
 
 def test_response_rejects_what_fhir_would_misrepresent(questionnaire: Questionnaire) -> None:
@@ -274,31 +326,56 @@ def test_response_rejects_what_fhir_would_misrepresent(questionnaire: Questionna
 
 
 def test_in_and_several_conditions_export_with_their_behaviour() -> None:
-    small = small_questionnaire([
-        {"linkId": "progressive", "text": "Since when?", "type": "string",
-         "enableWhen": [{"question": "ms_type", "operator": "in", "answer": ["SPMS", "PPMS"]}]},
-        {"linkId": "either", "text": "Either?", "type": "string", "enableBehavior": "any",
-         "enableWhen": [{"question": "ms_type", "operator": "=", "answer": "RRMS"},
-                        {"question": "born", "operator": "exists", "answer": True}]},
-    ])
+    small = small_questionnaire(
+        [
+            {
+                "linkId": "progressive",
+                "text": "Since when?",
+                "type": "string",
+                "enableWhen": [
+                    {"question": "ms_type", "operator": "in", "answer": ["SPMS", "PPMS"]}
+                ],
+            },
+            {
+                "linkId": "either",
+                "text": "Either?",
+                "type": "string",
+                "enableBehavior": "any",
+                "enableWhen": [
+                    {"question": "ms_type", "operator": "=", "answer": "RRMS"},
+                    {"question": "born", "operator": "exists", "answer": True},
+                ],
+            },
+        ]
+    )
     found = questions(FhirQuestionnaire.model_validate(questionnaire_to_fhir(small)))
     progressive = found["progressive"]
     assert progressive.enableBehavior == "any"
     assert [(c.operator, c.answerCoding.code) for c in progressive.enableWhen] == [
-        ("=", "SPMS"), ("=", "PPMS")]
+        ("=", "SPMS"),
+        ("=", "PPMS"),
+    ]
     either = found["either"]
     assert either.enableBehavior == "any"
     assert either.enableWhen[1].answerBoolean is True
 
 
-@pytest.mark.parametrize("condition", [
-    {"question": "born", "operator": "age_under", "answer": 18},
-    {"question": "born", "operator": ">", "answer": 1990},
-    {"all": [{"question": "ms_type", "operator": "in", "answer": ["SPMS", "PPMS"]},
-             {"question": "born", "operator": "exists", "answer": True}]},
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"question": "born", "operator": "age_under", "answer": 18},
+        {"question": "born", "operator": ">", "answer": 1990},
+        {
+            "all": [
+                {"question": "ms_type", "operator": "in", "answer": ["SPMS", "PPMS"]},
+                {"question": "born", "operator": "exists", "answer": True},
+            ]
+        },
+    ],
+)
 def test_branching_fhir_cannot_express_is_refused(condition: dict) -> None:
-    small = small_questionnaire([{"linkId": "later", "text": "Later?", "type": "string",
-                                  "enableWhen": [condition]}])
+    small = small_questionnaire(
+        [{"linkId": "later", "text": "Later?", "type": "string", "enableWhen": [condition]}]
+    )
     with pytest.raises(FhirExportError, match="item 'later'"):
         questionnaire_to_fhir(small)

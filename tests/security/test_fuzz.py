@@ -31,12 +31,12 @@ from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from intake.accounts.tokens import issue_staff_token
 from intake.extensions import db
+from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.questionnaire.definition import load_definition
-from intake.services.staff_tokens import issue_staff_token
-from intake.services.unsubscribe import unsubscribe_token
 from tests.public.helpers import STEPS, date_parts, form_data, shown_values
 from tests.services.factories import make_lead
 from tests.staff.auth_helpers import deliver_due_mail, email_of, enter_password, link_in

@@ -25,9 +25,9 @@ from werkzeug.datastructures import MultiDict
 from intake.extensions import db
 from intake.models import Lead
 from intake.models.types import utcnow
-from intake.services.relay import relay_outbox
-from intake.services.routing import route_lead
-from intake.staff.queue_forms import VIEW_LABELS
+from intake.relay import relay_outbox
+from intake.routing.service import route_lead
+from intake.staff.leads.queue_forms import VIEW_LABELS
 from tests.browser import conftest as browser_fixtures
 from tests.public.helpers import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields, page
 from tests.security.xss_payloads import FORMULA_STARTS, PAYLOADS

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.services.business_hours import (
+from intake.routing.business_hours import (
     BusinessCalendar,
     add_business_hours,
     business_hours_between,

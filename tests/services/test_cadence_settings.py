@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 
 from intake.extensions import db
-from intake.models import Send, StaffUser
-from intake.services.cadence_settings import (
+from intake.messaging.cadence_settings import (
     CadenceSettingError,
     effective_cadences,
     reset_cadence_setting,
     save_cadence_setting,
 )
-from intake.services.delivery import claim_send, finish_send
-from intake.services.followups import plan_followups, stop_reason
+from intake.messaging.delivery import claim_send, finish_send
+from intake.messaging.followups import plan_followups, stop_reason
+from intake.models import Send, StaffUser
 from tests.services.factories import NOW, make_inquiry, make_lead
 
 

@@ -9,17 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.extensions import db
-from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
-from intake.services.delivery import (
+from intake.messaging.delivery import (
     claim_send,
     discard_dead,
     due_send_ids,
     finish_send,
     retry_dead,
 )
-from intake.services.mail import PermanentMailError, deliver, message_id_for, render_message
-from intake.services.sends import schedule_send, send_key
-from intake.services.unsubscribe import is_suppressed, suppress_address, unsubscribe_lead
+from intake.messaging.mail import PermanentMailError, deliver, message_id_for, render_message
+from intake.messaging.sends import schedule_send, send_key
+from intake.messaging.unsubscribe import is_suppressed, suppress_address, unsubscribe_lead
+from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
 from tests.services.factories import ADDRESS, NOW, make_inquiry, make_lead, record_consent
 from tests.services.test_mail import Answer, Recorder, smtp_server
 

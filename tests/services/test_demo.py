@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from intake.demo.seed import add_demo_leads
 from intake.extensions import db
 from intake.models import (
     EligibilityResult,
@@ -16,7 +17,6 @@ from intake.models import (
     RoutingDecision,
     Send,
 )
-from intake.services.demo import add_demo_leads
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday, 10:30 in New York
 

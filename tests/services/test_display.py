@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.cadences import load_cadences
+from intake.display import LABELS, label, local_date, local_time, zone_or
+from intake.messaging.cadences import load_cadences
 from intake.models import CALL_OUTCOMES, CLINICAL_DECISIONS, EVENT_KINDS, STATUSES, STRATEGIES
 from intake.models.staff import ROLES
 from intake.questionnaire.definition import OUTCOMES, load_definition
-from intake.services.display import LABELS, label, local_date, local_time, zone_or
 
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
 NEW_YORK = ZoneInfo("America/New_York")

@@ -16,9 +16,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from bs4 import BeautifulSoup
 
+from intake.accounts.staff import create_staff_user
 from intake.extensions import db
-from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
-from intake.services.mail import (
+from intake.messaging.mail import (
     Message,
     PermanentMailError,
     TransientMailError,
@@ -26,9 +26,9 @@ from intake.services.mail import (
     message_id_for,
     render_message,
 )
-from intake.services.sends import schedule_send, send_key
-from intake.services.staff import create_staff_user
-from intake.services.unsubscribe import is_suppressed, read_unsubscribe_token, suppress_address
+from intake.messaging.sends import schedule_send, send_key
+from intake.messaging.unsubscribe import is_suppressed, read_unsubscribe_token, suppress_address
+from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
 from tests.conftest import make_app
 from tests.public.helpers import ABOUT_MS, CONTACT, HEALTH, complete_inquiry, send_step
 

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.cadences import load_cadences
 from intake.extensions import db
+from intake.messaging.cadences import load_cadences
+from intake.messaging.followups import plan_followups
 from intake.models import Lead, OutboxEvent, Send
-from intake.services.followups import plan_followups
-from intake.services.outbox import record_event
-from intake.services.relay import outbox_backlog, relay_outbox
+from intake.outbox import record_event
+from intake.relay import outbox_backlog, relay_outbox
 from tests.public.helpers import CONTACT, STEPS, complete_inquiry, send_step
 from tests.services.factories import NOW, make_inquiry, make_lead
 

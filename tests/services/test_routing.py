@@ -20,13 +20,13 @@ from intake.models import (
     Team,
     TeamMember,
 )
-from intake.services.routing import (
+from intake.routing.choice import choose_member, match_rule
+from intake.routing.service import (
     LeadNotFound,
     ensure_default_routing,
     reroute_if_better,
     route_lead,
 )
-from intake.services.routing_choice import choose_member, match_rule
 from tests.conftest import make_app
 
 NOW = datetime(2024, 5, 15, 15, 0, tzinfo=UTC)  # a Wednesday, 11:00 in New York
@@ -434,7 +434,7 @@ def test_leads_whose_routing_never_ran_are_routed_by_the_sweep_once(rules):
     already = make_lead(region="FL")
     route(already)
 
-    from intake.services.routing_sweeps import route_unrouted
+    from intake.routing.sweeps import route_unrouted
 
     assert route_unrouted(now=NOW) == 1
     assert db.session.get(Lead, lost.id).owner_id is not None

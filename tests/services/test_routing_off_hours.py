@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
+from intake.messaging.mail import render_message
 from intake.models import Lead, RoutingDecision, Send, StaffToken
-from intake.services.mail import render_message
-from intake.services.routing import reroute_if_better
-from intake.services.routing_sweeps import assign_held_leads
-from intake.services.sla import sweep_sla
+from intake.routing.service import reroute_if_better
+from intake.routing.sla import sweep_sla
+from intake.routing.sweeps import assign_held_leads
 from tests.services.test_routing import make_lead, make_rule, make_staff, make_team, route, sends
 
 NEW_YORK = ZoneInfo("America/New_York")

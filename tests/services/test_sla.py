@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import Lead, RoutingDecision
-from intake.services.business_hours import BusinessCalendar
-from intake.services.sla import reminder_at, sweep_sla
+from intake.routing.business_hours import BusinessCalendar
+from intake.routing.sla import reminder_at, sweep_sla
 from tests.services.test_routing import (
     NOW,
     make_lead,

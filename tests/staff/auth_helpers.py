@@ -9,11 +9,11 @@ import pyotp
 from bs4 import BeautifulSoup
 from sqlalchemy import select, update
 
+from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
+from intake.messaging.delivery import claim_send, finish_send
 from intake.models import CapturedEmail, Send, StaffUser
 from intake.models.types import utcnow
-from intake.services.delivery import claim_send, finish_send
-from intake.services.signin import open_totp_secret
 from tests.staff.conftest import PASSWORD
 
 NOT_RECOGNISED = "That email, password or code was not recognised"

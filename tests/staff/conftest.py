@@ -10,11 +10,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import event, func, select
 
+from intake.accounts.sessions import open_session
+from intake.accounts.signin import seal_totp_secret
 from intake.extensions import db
 from intake.models import AuditEvent, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
-from intake.services.sessions import open_session
-from intake.services.signin import seal_totp_secret
 from tests.public.helpers import page
 
 PASSWORD = "correct horse battery staple"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
+from intake.audit.service import record_audit
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.types import utcnow
-from intake.services.audit import record_audit
 from tests.staff.conftest import audit_count, csrf_token, page
 
 

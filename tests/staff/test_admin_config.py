@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from intake.demo.seed import add_demo_leads
 from intake.extensions import db
 from intake.models import AuditEvent, EligibilityResult, Lead
 from intake.models.types import utcnow
 from intake.questionnaire.definition import Rule
-from intake.services.demo import add_demo_leads
 from tests.staff.conftest import audit_count, csrf_token, page
 
 SANDBOX = (
@@ -133,7 +133,7 @@ def test_re_evaluation_applies_changed_rules_to_older_results(app, staff_client)
 
 
 def test_an_admin_changes_a_cadence_and_the_next_plans_follow_it(app, staff_client):
-    from intake.services.cadence_settings import effective_cadences
+    from intake.messaging.cadence_settings import effective_cadences
 
     admin = staff_client("admin")
     response = admin.post(

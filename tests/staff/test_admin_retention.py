@@ -8,6 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from intake.extensions import db, encryption
+from intake.inquiries.answers import write_answers
+from intake.leads.retention import purge_expired
 from intake.models import (
     CLOSED,
     AuditEvent,
@@ -18,8 +20,6 @@ from intake.models import (
     Send,
 )
 from intake.models.types import utcnow
-from intake.services.answers import write_answers
-from intake.services.retention import purge_expired
 from tests.services.factories import make_inquiry, make_lead
 from tests.staff.conftest import audit_count, csrf_token, page
 from workers.tasks import purge_retention

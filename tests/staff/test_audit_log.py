@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.exc import ProgrammingError
 
+from intake.audit.service import record_audit, verify_audit_chain
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.types import utcnow
-from intake.services.audit import record_audit, verify_audit_chain
 
 
 def write_rows(app, count: int, *, actor_id: int | None = None) -> None:

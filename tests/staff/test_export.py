@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 from sqlalchemy import insert, select
 
 from intake.extensions import db
+from intake.leads.export import neutralise
 from intake.models import AuditEvent, Lead, Team
-from intake.services.export import neutralise
 from tests.services.factories import LEAD, make_lead
 from tests.staff.conftest import audit_count
 
@@ -69,7 +69,7 @@ def test_the_export_reads_rows_in_batches_rather_than_all_at_once(app, staff_cli
     with app.app_context():
         db.session.execute(insert(Lead), [dict(LEAD) for _ in range(7)])
         db.session.commit()
-    import intake.services.export as export
+    import intake.leads.export as export
 
     batches = []
     real = export.csv_chunks
@@ -79,7 +79,7 @@ def test_the_export_reads_rows_in_batches_rather_than_all_at_once(app, staff_cli
             batches.append(chunk)
             yield chunk
 
-    monkeypatch.setattr("intake.staff.queue_views.csv_chunks", counting)
+    monkeypatch.setattr("intake.staff.leads.queue_views.csv_chunks", counting)
 
     response = staff_client("admin").get("/staff/export.csv")
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
+from intake.inquiries.answers import read_answers
 from intake.models import DuplicatePair, Inquiry, Lead, LeadContact, Send
-from intake.services.answers import read_answers
 from tests.public.helpers import CONTACT, complete_inquiry, page, send_step
 from tests.staff.test_lead_page import text_of
 from tests.staff.test_queue import search, shown_ids
@@ -205,8 +205,8 @@ def _inquiry_ids(app) -> list[int]:
 
 
 def test_erasure_removes_every_contact_detail_ever_given(app, staff_client):
+    from intake.leads.retention import erase_lead
     from intake.models.types import utcnow
-    from intake.services.retention import erase_lead
 
     start(app, "Ada", "Byron", "ada@example.org")
     start(app, "Ada", "Byron", "ada@example.org", phone="+44 20 7946 0958")
@@ -222,9 +222,9 @@ def test_erasure_removes_every_contact_detail_ever_given(app, staff_client):
 
 
 def test_a_message_about_an_inquiry_goes_to_the_address_that_inquiry_gave(app):
+    from intake.messaging.mail import render_message
+    from intake.messaging.sends import schedule_send
     from intake.models.types import utcnow
-    from intake.services.mail import render_message
-    from intake.services.sends import schedule_send
 
     start(app, "Ada", "Byron", "ada@example.org")
     start(app, "Ada", "Byron", "ada.new@example.org")  # the same person, a new address
@@ -244,7 +244,7 @@ def test_a_message_about_an_inquiry_goes_to_the_address_that_inquiry_gave(app):
 
 
 def test_an_inquiry_sealed_before_contact_details_were_kept_reads_them_from_its_lead(app):
-    from intake.services.inquiries import all_answers
+    from intake.inquiries.service import all_answers
     from tests.services.factories import make_inquiry, make_lead
 
     with app.app_context():

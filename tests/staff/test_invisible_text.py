@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from intake.extensions import db
+from intake.inquiries.service import all_answers
 from intake.models import Lead, StaffUser
-from intake.services.inquiries import all_answers
 from tests.public.helpers import complete_inquiry
 from tests.staff.conftest import csrf_token
 from tests.staff.test_lead_page import post_action, seeded_lead

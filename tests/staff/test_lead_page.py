@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
+from intake.messaging.sends import schedule_send
 from intake.models import AuditEvent, Consent, DuplicatePair, Lead, LeadEvent, Team, TeamMember
-from intake.services.sends import schedule_send
 from tests.public.helpers import HEALTH, complete_inquiry, page
 from tests.services.factories import NOW, make_inquiry, make_lead
 from tests.staff.conftest import QueryCounter, audit_count

@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.extensions import db
-from intake.models import CLOSED, PIPELINE, AuditEvent, Inquiry, Lead, LeadEvent, Send, StaffUser
-from intake.models.types import utcnow
-from intake.services.pipeline import (
+from intake.leads.pipeline import (
     TRANSITIONS,
     TransitionError,
     assign_lead,
     change_status,
     check_transition,
 )
-from intake.services.sends import schedule_send
+from intake.messaging.sends import schedule_send
+from intake.models import CLOSED, PIPELINE, AuditEvent, Inquiry, Lead, LeadEvent, Send, StaffUser
+from intake.models.types import utcnow
 from tests.public.helpers import page
 from tests.services.factories import NOW, make_inquiry, make_lead
 from tests.staff.conftest import audit_count

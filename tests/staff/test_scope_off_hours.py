@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import Lead, RoutingRule, Team
-from intake.services.routing import route_lead
+from intake.routing.service import route_lead
 from tests.public.helpers import page
 from tests.services.factories import make_lead
 from tests.staff.test_queue import shown_ids

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from intake.accounts.tokens import issue_staff_token
 from intake.extensions import db
 from intake.log import MaskTokens
 from intake.models import AuditEvent, Send, StaffSession, StaffToken, StaffUser
 from intake.models.types import utcnow
-from intake.services.staff_tokens import issue_staff_token
 from tests.staff.auth_helpers import (
     COOKIE,
     csrf_from,
@@ -89,9 +89,7 @@ def test_a_session_idle_for_sixteen_minutes_has_ended(app, make_staff):
     assert client.get("/staff/account").headers["Location"].startswith("/staff/login")
 
 
-def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_signing_in(
-    app, make_staff
-):
+def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_signing_in(app, make_staff):
     """The form's own URL only takes POST: going back there after sign-in would be a 405."""
     client, user_id = _signed_in_client(app, make_staff)
     token = csrf_from(client.get("/staff/account"))

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from intake.accounts.signin import open_totp_secret
+from intake.accounts.staff import create_staff_user
 from intake.cli import _create_first_admin
 from intake.extensions import db
 from intake.models import AuditEvent, RecoveryCode, StaffUser
 from intake.models.types import utcnow
-from intake.services.signin import open_totp_secret
-from intake.services.staff import create_staff_user
 from tests.staff.auth_helpers import (
     NOT_RECOGNISED,
     csrf_from,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from intake.accounts.signin import generate_recovery_codes
 from intake.extensions import db
 from intake.models import AuditEvent, RecoveryCode, Send, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
-from intake.services.signin import generate_recovery_codes
 from tests.staff.auth_helpers import (
     csrf_from,
     email_of,

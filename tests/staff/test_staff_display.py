@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db, encryption
+from intake.messaging.sends import schedule_send
 from intake.models import EligibilityResult, Lead, LeadEvent, RoutingRule, Send, Team
-from intake.services.sends import schedule_send
 from tests.public.helpers import page
 from tests.services.factories import NOW, make_inquiry, make_lead
 

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from intake.accounts.staff import create_staff_user
 from intake.extensions import db
+from intake.messaging.followups import plan_followups
+from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead, RoutingDecision, Send, StaffUser
 from intake.models.types import utcnow
-from intake.services.followups import plan_followups
-from intake.services.routing import ensure_default_routing
-from intake.services.staff import create_staff_user
-from intake.services.unsubscribe import unsubscribe_token
+from intake.routing.service import ensure_default_routing
 from tests.public.helpers import complete_inquiry
 
 pytestmark = pytest.mark.timeout(180)

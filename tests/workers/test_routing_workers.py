@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert
 
+from intake.accounts.staff import create_staff_user
 from intake.extensions import db
 from intake.models import Lead, RoutingRule, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
-from intake.services.staff import create_staff_user
 from tests.workers.test_pipeline import ALWAYS, wait_until
 
 pytestmark = pytest.mark.timeout(240)

@@ -1,0 +1,1 @@
+"""The audit log: one hash-chained row per staff or system action."""

@@ -1,0 +1,2 @@
+"""Inquiries: starting one, saving each step's answers and consents, finishing, resuming a draft,
+re-checking eligibility."""

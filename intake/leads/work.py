@@ -1,0 +1,136 @@
+"""Working a lead from its page: notes, calls, consults, clinical decisions, do-not-contact
+and asking for erasure (merging is in ``intake.leads.merges``). Each records one event on
+the lead's timeline.
+
+Free text (notes, call summaries, decision notes) may hold health information: it is sealed on
+the event (see ``pipeline.add_event``), never kept in ``data`` or logged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from intake.leads.pipeline import (
+    TransitionError,
+    add_event,
+    allowed_targets,
+    change_status,
+    mark_contacted,
+    move_status,
+)
+from intake.models import (
+    CALL_OUTCOMES,
+    CLINICAL_DECISIONS,
+    Lead,
+    LeadEvent,
+    StaffUser,
+)
+
+TEXT_MAX = 5000
+DO_NOT_CONTACT_REASON = "The patient asked not to be contacted."
+
+
+def _open_only(lead: Lead) -> None:
+    if lead.status == "merged":
+        raise TransitionError("This lead was merged into another lead; work on that one.")
+
+
+def add_note(*, lead: Lead, text: str, actor: StaffUser | None, now: datetime) -> LeadEvent:
+    """Add a note to the lead's timeline (sealed at rest)."""
+    if not (text or "").strip():
+        raise TransitionError("Write the note before saving it.", field="text")
+    if len(text) > TEXT_MAX:
+        raise TransitionError(f"Keep the note under {TEXT_MAX} characters.", field="text")
+    return add_event(lead=lead, kind="note", actor=actor, now=now, text=text)
+
+
+def _status_after_call(status: str, outcome: str) -> str | None:
+    """A first call moves a new lead on; a reached call makes the lead contacted."""
+    if status == "new":
+        return "contacted" if outcome == "reached" else "attempting_contact"
+    if status == "attempting_contact" and outcome == "reached":
+        return "contacted"
+    return None
+
+
+def log_call(
+    *, lead: Lead, outcome: str, summary: str | None, actor: StaffUser | None, now: datetime
+) -> LeadEvent:
+    """Record a call and its outcome; a first call or a reached patient moves the status on."""
+    _open_only(lead)
+    if outcome not in CALL_OUTCOMES:
+        raise TransitionError("Choose how the call went.")
+    if len(summary or "") > TEXT_MAX:
+        raise TransitionError(f"Keep the summary under {TEXT_MAX} characters.", field="summary")
+    if outcome == "reached":
+        mark_contacted(lead, now)
+    event = add_event(
+        lead=lead, kind="call", actor=actor, now=now, data={"outcome": outcome}, text=summary
+    )
+    to = _status_after_call(lead.status, outcome)
+    if to is not None:
+        move_status(lead=lead, to=to, actor=actor, now=now, data={"cause": "call"})
+    return event
+
+
+def schedule_consult(
+    *, lead: Lead, at: datetime, actor: StaffUser | None, now: datetime
+) -> LeadEvent:
+    """Set the consult time (UTC) and move the lead to ``consult_scheduled`` when allowed."""
+    _open_only(lead)
+    if at.tzinfo is None:
+        raise ValueError("the consult time must be time-zone aware")
+    if at <= now:
+        raise TransitionError("Choose a consult time in the future.", field="date")
+    if lead.status == "do_not_contact":
+        raise TransitionError("The patient asked not to be contacted; no consult can be booked.")
+    lead.consult_at = at
+    lead.updated_at = now
+    event = add_event(
+        lead=lead, kind="consult_scheduled", actor=actor, now=now, data={"at": at.isoformat()}
+    )
+    if "consult_scheduled" in allowed_targets(lead.status):
+        move_status(
+            lead=lead, to="consult_scheduled", actor=actor, now=now, data={"cause": "consult"}
+        )
+    return event
+
+
+def record_decision(
+    *, lead: Lead, decision: str, note: str, actor: StaffUser | None, now: datetime
+) -> LeadEvent:
+    """Record the clinician's decision on candidacy, with their note (sealed)."""
+    _open_only(lead)
+    if decision not in CLINICAL_DECISIONS:
+        raise TransitionError("Choose a decision.")
+    if not (note or "").strip():
+        raise TransitionError("Write a note explaining the decision.", field="note")
+    if len(note) > TEXT_MAX:
+        raise TransitionError(f"Keep the note under {TEXT_MAX} characters.")
+    lead.clinical_decision = decision
+    lead.updated_at = now
+    return add_event(
+        lead=lead,
+        kind="clinical_decision",
+        actor=actor,
+        now=now,
+        data={"decision": decision},
+        text=note,
+    )
+
+
+def mark_do_not_contact(*, lead: Lead, actor: StaffUser | None, now: datetime) -> LeadEvent:
+    """Close the lead as do-not-contact and cancel everything still scheduled for it."""
+    return change_status(
+        lead=lead, to="do_not_contact", reason=DO_NOT_CONTACT_REASON, actor=actor, now=now
+    )
+
+
+def request_erasure(*, lead: Lead, actor: StaffUser | None, now: datetime) -> LeadEvent:
+    """Mark that the patient asked for erasure; an admin carries it out."""
+    if lead.erasure_requested_at is not None:
+        raise TransitionError("Erasure has already been requested for this lead.")
+    if lead.erased_at is not None:
+        raise TransitionError("This lead's contact details have already been erased.")
+    lead.erasure_requested_at = now
+    lead.updated_at = now
+    return add_event(lead=lead, kind="erasure_requested", actor=actor, now=now)

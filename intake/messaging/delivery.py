@@ -1,0 +1,186 @@
+"""Delivering ledger rows: claim once, check the stop conditions again, send, record.
+
+A worker claims a row with a conditional update and commits before talking to SMTP, so no other
+worker can claim it meanwhile. A row whose worker vanished mid-send (killed, say) is claimed
+again once the claim is stale or the task is redelivered: that small window is the only place a
+message could go twice, and every message carries a stable Message-ID so receivers can tell.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, update
+
+from intake.extensions import db
+from intake.messaging.followups import deferred_until, stop_reason
+from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
+from intake.messaging.unsubscribe import is_suppressed, suppress_address
+from intake.models import Send
+
+logger = logging.getLogger(__name__)
+
+
+def _claim_timeout() -> timedelta:
+    return timedelta(seconds=current_app.config["INTAKE_SEND_CLAIM_TIMEOUT"])
+
+
+def _reenqueue_after() -> timedelta:
+    return timedelta(seconds=current_app.config["INTAKE_SEND_REENQUEUE_AFTER"])
+
+
+def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
+    """Rows due now (or abandoned mid-send) not handed to a worker lately; marks them handed."""
+    stale = now - _claim_timeout()
+    query = (
+        db.select(Send.id)
+        .where(
+            or_(
+                and_(Send.status == "scheduled", Send.due_at <= now),
+                and_(Send.status == "sending", Send.claimed_at < stale),
+            ),
+            or_(Send.enqueued_at.is_(None), Send.enqueued_at < now - _reenqueue_after()),
+        )
+        .order_by(Send.due_at)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    _give_up_on_abandoned(ids, now)
+    ids = list(
+        db.session.scalars(db.select(Send.id).where(Send.id.in_(ids), Send.status != "dead"))
+    )
+    if ids:
+        db.session.execute(
+            update(Send)
+            .where(Send.id.in_(ids))
+            .values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def _give_up_on_abandoned(ids: list[int], now: datetime) -> None:
+    """A row whose workers kept dying mid-send has had its tries: it goes dead, not again."""
+    if ids:
+        db.session.execute(
+            update(Send)
+            .where(
+                Send.id.in_(ids),
+                Send.status == "sending",
+                Send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+            )
+            .values(status="dead", finished_reason="gave_up")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> bool:
+    """Take the row for this worker; False when it is not due, done, used up or someone
+    else's."""
+    stale = now if redelivered else now - _claim_timeout()
+    claimable = or_(
+        and_(Send.status == "scheduled", Send.due_at <= now),
+        and_(
+            Send.status == "sending",
+            Send.claimed_at <= stale,
+            Send.attempts < current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+        ),
+    )
+    result = db.session.execute(
+        update(Send)
+        .where(Send.id == send_id, claimable)
+        .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _finish(send: Send, status: str, reason: str | None, now: datetime) -> str:
+    send.status, send.finished_reason = status, reason
+    if status == "sent":
+        send.sent_at = now
+    logger.info("send finished", extra={"send_id": send.id, "status": status, "reason": reason})
+    return status
+
+
+def _retry_later(send: Send, error: Exception, now: datetime) -> str:
+    send.last_error = str(error)[:200]
+    if send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"]:
+        return _finish(send, "dead", "gave_up", now)
+    send.status = "scheduled"
+    send.due_at = now + timedelta(minutes=2**send.attempts)
+    send.enqueued_at = None
+    return "retrying"
+
+
+def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> str:
+    """Send a claimed row unless a stop condition now holds; returns what happened.
+
+    ``commit`` is the caller's: it runs the moment the mail server accepts the message, so the
+    row says "sent" before anything else can go wrong (a worker killed during the goodbye
+    would otherwise send it again)."""
+    send = db.session.get(Send, send_id)
+    if send is None or send.status != "sending":
+        return "skipped"
+    reason = stop_reason(send)
+    if reason is not None:
+        return _finish(send, "cancelled", reason, now)
+    later = deferred_until(send, now)
+    if later is not None:  # not a try: the claim's attempt is given back
+        send.status, send.due_at, send.enqueued_at = "scheduled", later, None
+        send.attempts -= 1
+        return "deferred"
+    message = render_message(send=send, now=now)
+    if message is None:
+        return _finish(send, "cancelled", "no_recipient", now)
+    if is_suppressed(message.recipient):
+        return _finish(send, "cancelled", "suppressed", now)
+
+    def record_sent() -> None:
+        send.message_id = message.message_id
+        _finish(send, "sent", None, now)
+        commit()
+
+    try:
+        deliver(message, accepted=record_sent)
+    except TransientMailError as error:
+        return _retry_later(send, error, now)
+    except PermanentMailError as error:
+        send.last_error = str(error)[:200]
+        if error.bounced:  # the server refused this address, not, say, our credentials
+            suppress_address(email=message.recipient, reason="bounce", now=now)
+        return _finish(send, "dead", "permanent_failure", now)
+    return "sent"
+
+
+def retry_dead(*, send_id: int, now: datetime) -> bool:
+    """Staff asked to try a dead row again."""
+    return (
+        db.session.execute(
+            update(Send)
+            .where(Send.id == send_id, Send.status == "dead")
+            .values(
+                status="scheduled", due_at=now, attempts=0, enqueued_at=None, finished_reason=None
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def discard_dead(*, send_id: int, now: datetime) -> bool:
+    """Staff gave up on a dead row for good: it is cancelled and never tried again."""
+    return (
+        db.session.execute(
+            update(Send)
+            .where(Send.id == send_id, Send.status == "dead")
+            .values(status="cancelled", finished_reason="discarded")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )

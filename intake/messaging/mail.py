@@ -1,0 +1,383 @@
+"""Email: render a ledger row into a message, and deliver it by SMTP or keep it locally.
+
+No email, subject or header carries health information: patient emails greet by first name and
+say nothing about the answers; staff emails carry a link to the lead and nothing about the
+patient. Callers check consent, suppression and stop conditions before rendering and delivering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formatdate, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from sqlalchemy import func
+
+from intake.accounts.tokens import CADENCES as STAFF_TOKEN_CADENCES
+from intake.accounts.tokens import staff_token_url
+from intake.crypto import DecryptionError
+from intake.display import local_time, zone_or
+from intake.extensions import db, dialect_insert
+from intake.inquiries.answers import read_answers
+from intake.inquiries.resume import issue_resume_token
+from intake.links import absolute_url
+from intake.messaging.sends import PATIENT_CADENCES
+from intake.messaging.unsubscribe import unsubscribe_token
+from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
+from intake.models.sends import CapturedEmail, Send
+from intake.routing.choice import ALERT_CASES
+
+SUBJECTS = {
+    "confirmation": "We have received your inquiry",
+    "resume_reminder": "Your saved inquiry is waiting for you",
+    "resume_link": "Your link to finish your inquiry",
+    "nurture": "",  # by step: NURTURE_SUBJECTS
+    "staff_new_lead": "A new lead has been assigned to you",
+    "staff_digest": "Your leads today",
+    "sla_reminder": "Reminder: a lead is waiting for first contact",
+    "sla_escalation": "A lead has passed its first-contact time",
+    "admin_alert": "A new lead matched no routing rule",  # by case: ALERT_SUBJECTS
+    "staff_invitation": "You are invited to the staff workspace",
+    # bandit B105 on the next line: an email subject keyed by template name, not a password.
+    "staff_password_reset": "Reset your staff password",  # nosec B105
+}
+ALERT_SUBJECTS = {
+    "no_rule": "A new lead matched no routing rule",
+    "no_member": "A team has a new lead but nobody who can take it",
+    "overdue": "An overdue lead has nobody else to take it",
+}
+NURTURE_SUBJECTS = {
+    1: "What to expect when we talk",
+    2: "Preparing your questions",
+    3: "How stem cell therapy is being studied",
+    4: "We are here when you are ready",
+}
+
+
+class MailError(Exception):
+    """A delivery failed; the message holds the error class and SMTP code, never content."""
+
+    def __init__(self, error: str, code: int | None = None) -> None:
+        super().__init__(f"{error} {code}" if code else error)
+        self.code = code
+
+
+class TransientMailError(MailError):
+    """Worth retrying later: a 4xx reply, a refused or dropped connection, a timeout."""
+
+
+class PermanentMailError(MailError):
+    """Retrying will not help: a 5xx reply. ``bounced`` when the recipient itself was refused
+    (only then should the address be suppressed; a 5xx to our login or sender is our setup)."""
+
+    def __init__(self, error: str, code: int | None = None, *, bounced: bool = False) -> None:
+        super().__init__(error, code)
+        self.bounced = bounced
+
+
+@dataclass(frozen=True)
+class Message:
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    headers: dict
+    message_id: str
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _mail_domain() -> str:
+    address = parseaddr(current_app.config["INTAKE_MAIL_FROM"])[1]
+    return address.rpartition("@")[2] or "intake.local"
+
+
+def message_id_for(send: Send) -> str:
+    """The same Message-ID for every attempt at one ledger row, so resends can be recognised."""
+    return f"<{_sha256(send.key)[:32]}@{_mail_domain()}>"
+
+
+def render_message(*, send: Send, now: datetime) -> Message | None:
+    """The email for a ledger row, or None when it has nobody to go to."""
+    if send.template not in SUBJECTS:
+        raise ValueError(f"unknown email template {send.template!r}")
+    patient = send.cadence in PATIENT_CADENCES
+    recipient, context = (_patient_parts if patient else _staff_parts)(send, now)
+    if recipient is None:
+        return None
+    subject = _subject(send)
+    context.update(subject=subject, clinic=current_app.config["INTAKE_CLINIC_NAME"])
+    return Message(
+        recipient=recipient,
+        subject=subject,
+        text=_tidy(render_template(f"email/{send.template}.txt", **context)),
+        html=render_template(f"email/{send.template}.html", **context),
+        headers=_headers(send, now, context.get("unsubscribe_url")),
+        message_id=message_id_for(send),
+    )
+
+
+def _tidy(text: str) -> str:
+    """Plain text with at most one blank line in a row (templates leave a few behind)."""
+    return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip() + "\n"
+
+
+def _subject(send: Send) -> str:
+    if send.template == "nurture":
+        return NURTURE_SUBJECTS[_nurture_step(send)]
+    if send.template == "admin_alert":
+        return ALERT_SUBJECTS[_alert_case(send)]
+    return SUBJECTS[send.template]
+
+
+def _alert_case(send: Send) -> str:
+    """Which admin alert this is (its ledger step): no rule, no member, or overdue."""
+    return ALERT_CASES[send.step] if 0 <= send.step < len(ALERT_CASES) else ALERT_CASES[0]
+
+
+def _nurture_step(send: Send) -> int:
+    return min(max(send.step, 1), len(NURTURE_SUBJECTS))
+
+
+def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
+    headers = {
+        "Date": format_datetime(now),
+        "Auto-Submitted": "auto-generated",
+        "X-Intake-Idempotency-Key": _sha256(send.key),
+    }
+    if unsubscribe_url:  # RFC 8058 one-click unsubscribe, for patient emails
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
+    lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
+    inquiry = db.session.get(Inquiry, send.inquiry_id) if send.inquiry_id else None
+    recipient, name = patient_address(lead, inquiry) if lead else (None, None)
+    if lead is None or recipient is None:
+        return None, {}
+    context = {
+        "name": name,
+        "step": _nurture_step(send),
+        "unsubscribe_url": absolute_url("public.unsubscribe", token=unsubscribe_token(lead.id)),
+    }
+    if send.template in ("resume_reminder", "resume_link"):
+        context["resume_url"] = _resume_url(send, now)
+        context["days"] = current_app.config["INTAKE_RESUME_DAYS"]
+        if context["resume_url"] is None:
+            return None, {}
+    return recipient, context
+
+
+def _given(inquiry: Inquiry | None) -> dict:
+    """The contact details a message's own inquiry was sent with (a repeat inquiry by the same
+    person may bring a new address); empty when there are none to read."""
+    try:
+        answers = read_answers(inquiry) if inquiry is not None else {}
+    except DecryptionError:
+        return {}
+    return answers if "first_name" in answers else {}
+
+
+def patient_address(lead: Lead, inquiry: Inquiry | None = None) -> tuple[str | None, str | None]:
+    """The patient's own address, else the caregiver's when a caregiver filled in the form:
+    as given in ``inquiry`` (the message's own), else as on the lead."""
+    given = _given(inquiry)
+    if given:
+        if given.get("email"):
+            return given["email"], given.get("first_name")
+        if given.get("filled_by") == "someone_else" and given.get("caregiver_email"):
+            return given["caregiver_email"], given.get("caregiver_first_name")
+    if lead.email:
+        return lead.email, lead.first_name
+    if lead.filled_by == "someone_else" and lead.caregiver_email:
+        return lead.caregiver_email, lead.caregiver_first_name
+    return None, None
+
+
+def _resume_url(send: Send, now: datetime) -> str | None:
+    """A fresh link to the draft; None once the inquiry is gone or already sent."""
+    inquiry = db.session.get(Inquiry, send.inquiry_id) if send.inquiry_id else None
+    if inquiry is None or inquiry.status != "draft":
+        return None
+    days = current_app.config["INTAKE_RESUME_DAYS"]
+    token = issue_resume_token(inquiry=inquiry, now=now, valid_for=timedelta(days=days))
+    return absolute_url("public.resume", token=token)
+
+
+def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
+    staff = db.session.get(StaffUser, send.staff_user_id) if send.staff_user_id else None
+    if staff is None or not staff.active:
+        return None, {}
+    context: dict = {"staff_name": staff.name}
+    if send.template == "staff_digest":
+        context.update(staff_url=absolute_url("staff.queue"), **_digest_counts(staff, now))
+        return staff.email, context
+    if send.cadence in STAFF_TOKEN_CADENCES.values():
+        return _staff_token_parts(send, now, staff, context)
+    lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
+    if lead is None:
+        return None, {}
+    context["lead_url"] = absolute_url("staff.lead", lead_id=lead.id)
+    context["due"] = _local_time(lead.sla_due_at, staff.time_zone)
+    if send.template == "admin_alert":
+        team = db.session.get(Team, lead.team_id) if lead.team_id else None
+        context.update(alert_case=_alert_case(send), team_name=team.name if team else None)
+    return staff.email, context
+
+
+def _staff_token_parts(send: Send, now: datetime, staff: StaffUser, context: dict):
+    """An invitation or reset link: the link and its expiry time, nothing else."""
+    link = staff_token_url(send=send, now=now)
+    if link is None:
+        return None, {}
+    context.update(link_url=link[0], expires=_local_time(link[1], staff.time_zone))
+    return staff.email, context
+
+
+def _local_time(moment: datetime | None, zone: str) -> str | None:
+    """A time in a staff email, written as their pages write it, in their own zone."""
+    if moment is None:
+        return None
+    return local_time(moment, zone_or(zone, current_app.config["INTAKE_CLINIC_TIME_ZONE"]))
+
+
+def _digest_counts(staff: StaffUser, now: datetime) -> dict:
+    """Counts only, never names: the staff member's open leads and their first-contact times."""
+    zone = ZoneInfo(staff.time_zone)
+    today = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone)
+    is_open = (Lead.owner_id == staff.id, Lead.status.not_in(CLOSED))
+    waiting = (*is_open, Lead.first_contacted_at.is_(None))
+
+    def count(*where) -> int:
+        return db.session.scalar(db.select(func.count(Lead.id)).where(*where)) or 0
+
+    return {
+        "open_count": count(*is_open),
+        "due_today": count(
+            *waiting, Lead.sla_due_at >= today, Lead.sla_due_at < today + timedelta(days=1)
+        ),
+        "overdue": count(*waiting, Lead.sla_due_at < now),
+    }
+
+
+def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> None:
+    """Send by SMTP when SMTP_URL is set; otherwise keep the message in the local capture.
+
+    ``accepted`` runs the moment the server has taken the message, before the goodbye, so the
+    caller can record it as sent with the smallest possible window for a second copy."""
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        _capture(message)
+        if accepted:
+            accepted()
+        return
+    email = _build(message)
+    try:
+        smtp = _connect(url, current_app.config["INTAKE_SMTP_TIMEOUT"])
+        try:
+            smtp.send_message(email)
+        except BaseException:
+            _close(smtp)
+            raise
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _classify(exc) from None  # from None: the server's text may name the address
+    try:
+        if accepted:
+            accepted()
+    finally:
+        _close(smtp)
+
+
+def _build(message: Message) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = current_app.config["INTAKE_MAIL_FROM"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    email["Date"] = message.headers.get("Date") or formatdate(usegmt=True)
+    for name, value in message.headers.items():
+        if name != "Date":
+            email[name] = value
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    return email
+
+
+def _connect(url: str, timeout: float) -> smtplib.SMTP:
+    """Open, secure and log in to the server named by ``smtp://`` or ``smtps://`` URL."""
+    parts = urlsplit(url)
+    starttls = parse_qs(parts.query).get("starttls", [""])[0].lower() in ("1", "true", "yes")
+    host = parts.hostname or "localhost"
+    if parts.scheme == "smtps":
+        context = ssl.create_default_context()
+        smtp = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)
+    elif parts.scheme == "smtp":
+        smtp = smtplib.SMTP(host, parts.port or (587 if starttls else 25), timeout=timeout)
+    else:
+        raise PermanentMailError("UnsupportedSMTPScheme")
+    try:
+        if starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    """Say goodbye politely; a failure here cannot undo a message already accepted."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _classify(exc: Exception) -> MailError:
+    """Transient or permanent, named by class and SMTP code only."""
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in exc.recipients.values()]
+        worst = max(codes, default=None)
+        if worst is not None and worst >= 500:
+            return PermanentMailError(name, worst, bounced=True)
+        return TransientMailError(name, worst)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if 500 <= exc.smtp_code < 600:
+            return PermanentMailError(name, exc.smtp_code)
+        return TransientMailError(name, exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentMailError(name)  # e.g. STARTTLS asked of a server without it
+    return TransientMailError(name)  # disconnects, refused or reset connections, timeouts
+
+
+def _capture(message: Message) -> None:
+    """Keep the message for staff to read; a second delivery of the same one adds nothing."""
+    headers = {**message.headers, "From": current_app.config["INTAKE_MAIL_FROM"]}
+    # An insert that skips a duplicate Message-ID, so even two racing workers store it once.
+    db.session.execute(
+        dialect_insert()(CapturedEmail)
+        .values(
+            message_id=message.message_id,
+            recipient=message.recipient,
+            subject=message.subject,
+            headers=headers,
+            text_body=message.text,
+            html_body=message.html,
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )

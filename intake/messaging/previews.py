@@ -1,0 +1,101 @@
+"""The cadence page: each cadence as documented settings, and previews of every email
+template rendered with made-up sample data (never a real lead)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, render_template
+
+from intake.messaging.cadences import Cadence, load_cadences
+from intake.messaging.mail import NURTURE_SUBJECTS, SUBJECTS
+
+SAMPLE_BASE = "https://clinic.example"
+# Obviously invented: nobody could mistake these for a patient or a colleague.
+SAMPLE_CONTEXT = {
+    "name": "Sample",
+    "staff_name": "Sample Coordinator",
+    "unsubscribe_url": f"{SAMPLE_BASE}/unsubscribe/SAMPLE-TOKEN",
+    "resume_url": f"{SAMPLE_BASE}/inquiry/resume/SAMPLE-TOKEN",
+    "lead_url": f"{SAMPLE_BASE}/staff/leads/0",
+    "staff_url": f"{SAMPLE_BASE}/staff/",
+    "due": "10:30 on Monday 02 March",
+    "open_count": 12,
+    "due_today": 3,
+    "overdue": 1,
+}
+STAFF_TEMPLATES = (
+    "staff_new_lead",
+    "staff_digest",
+    "sla_reminder",
+    "sla_escalation",
+    "admin_alert",
+)
+
+
+@dataclass(frozen=True)
+class Preview:
+    template: str
+    step: int
+    subject: str
+
+
+def describe_delay(delay: timedelta) -> str:
+    """``0`` → "at once", 90 minutes → "1 h 30 min", 3 days → "3 days"."""
+    if not delay:
+        return "at once"
+    days, rest = delay.days, delay.seconds
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    if rest >= 3600:
+        parts.append(f"{rest // 3600} h")
+    if rest % 3600:
+        parts.append(f"{rest % 3600 // 60} min")
+    return " ".join(parts)
+
+
+def cadences() -> list[Cadence]:
+    """Every cadence in the cadence file, in file order."""
+    return list(load_cadences().values())
+
+
+def previews() -> list[Preview]:
+    """One preview per distinct message: each nurture step, every other template once."""
+    found: list[Preview] = []
+    for cadence in cadences():
+        steps = range(1, len(cadence.steps) + 1) if cadence.template == "nurture" else (1,)
+        found += [
+            Preview(cadence.template, step, subject_for(cadence.template, step)) for step in steps
+        ]
+    found += [Preview(name, 1, subject_for(name, 1)) for name in STAFF_TEMPLATES]
+    return found
+
+
+def subject_for(template: str, step: int) -> str:
+    if template == "nurture":
+        return NURTURE_SUBJECTS[min(max(step, 1), len(NURTURE_SUBJECTS))]
+    return SUBJECTS[template]
+
+
+def is_previewable(template: str, step: int) -> bool:
+    return any(p.template == template and p.step == step for p in previews())
+
+
+def render_preview(*, template: str, step: int, kind: str) -> str:
+    """The template as ``text`` or ``html``, filled in with the sample data."""
+    context = {
+        **SAMPLE_CONTEXT,
+        "step": min(max(step, 1), len(NURTURE_SUBJECTS)),
+        "days": current_app.config["INTAKE_RESUME_DAYS"],
+        "subject": subject_for(template, step),
+        "clinic": current_app.config["INTAKE_CLINIC_NAME"],
+    }
+    if template in STAFF_TEMPLATES:
+        context.pop("unsubscribe_url")
+    body = render_template(f"email/{template}.{'txt' if kind == 'text' else 'html'}", **context)
+    return _tidy(body) if kind == "text" else body
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip() + "\n"

@@ -1,0 +1,140 @@
+"""Administering teams and routing rules. The forms check shape; the rules that need the
+database (names unique, the chosen people and team exist) are checked here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from intake.extensions import db
+from intake.models import OFF_HOURS, STRATEGIES, RoutingRule, StaffUser, Team, TeamMember
+from intake.routing.choice import ROUTABLE_FIELDS
+
+
+class AdminInputError(ValueError):
+    """The input breaks a rule the form cannot check; ``field`` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TeamData:
+    name: str
+    strategy: str
+    lead_staff_id: int | None
+    member_ids: tuple[int, ...]
+    off_hours: str = "next_on_shift"
+
+
+@dataclass(frozen=True)
+class RuleData:
+    name: str
+    priority: int
+    team_id: int
+    conditions: dict[str, list[str]]
+    active: bool
+
+
+def list_teams() -> list[tuple[Team, list[StaffUser]]]:
+    """Every team with its members, in two queries."""
+    teams = list(db.session.scalars(select(Team).order_by(Team.name)))
+    rows = db.session.execute(
+        select(TeamMember.team_id, StaffUser)
+        .join(StaffUser, StaffUser.id == TeamMember.staff_user_id)
+        .order_by(StaffUser.name)
+    )
+    members: dict[int, list[StaffUser]] = {}
+    for team_id, user in rows:
+        members.setdefault(team_id, []).append(user)
+    return [(team, members.get(team.id, [])) for team in teams]
+
+
+def staff_for_teams() -> list[StaffUser]:
+    """Active staff accounts, for choosing members and team leads."""
+    return list(
+        db.session.scalars(
+            select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.name)
+        )
+    )
+
+
+def member_ids(team_id: int) -> list[int]:
+    return list(
+        db.session.scalars(select(TeamMember.staff_user_id).where(TeamMember.team_id == team_id))
+    )
+
+
+def _name_taken(model, name: str, own_id: int | None) -> bool:
+    query = select(model.id).where(model.name == name)
+    if own_id is not None:
+        query = query.where(model.id != own_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def save_team(*, team: Team | None, data: TeamData) -> Team:
+    """Create or update a team and set its members exactly."""
+    if data.strategy not in STRATEGIES:
+        raise AdminInputError("strategy", "Choose round robin or least loaded.")
+    if data.off_hours not in OFF_HOURS:
+        raise AdminInputError("off_hours", "Choose what happens outside members' hours.")
+    if _name_taken(Team, data.name, team.id if team else None):
+        raise AdminInputError("name", "Another team already has this name.")
+    _check_staff(data)
+    if team is None:
+        team = Team(name=data.name)
+        db.session.add(team)
+    team.name, team.strategy, team.lead_staff_id = data.name, data.strategy, data.lead_staff_id
+    team.off_hours = data.off_hours
+    db.session.flush()
+    db.session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+    db.session.add_all(
+        TeamMember(team_id=team.id, staff_user_id=user_id)
+        for user_id in sorted(set(data.member_ids))
+    )
+    db.session.flush()
+    return team
+
+
+def _check_staff(data: TeamData) -> None:
+    wanted = set(data.member_ids) | ({data.lead_staff_id} if data.lead_staff_id else set())
+    if not wanted:
+        return
+    found = set(db.session.scalars(select(StaffUser.id).where(StaffUser.id.in_(wanted))))
+    if data.lead_staff_id and data.lead_staff_id not in found:
+        raise AdminInputError("lead_staff_id", "Choose a member of staff from the list.")
+    if wanted - found:
+        raise AdminInputError("member_ids", "Choose members of staff from the list.")
+
+
+def list_rules() -> list[tuple[RoutingRule, str]]:
+    """Every rule in the order they are tried, with its team's name."""
+    return list(
+        db.session.execute(
+            select(RoutingRule, Team.name)
+            .join(Team, Team.id == RoutingRule.team_id)
+            .order_by(RoutingRule.priority, RoutingRule.id)
+        )
+    )
+
+
+def save_rule(*, rule: RoutingRule | None, data: RuleData) -> RoutingRule:
+    """Create or update a routing rule."""
+    if _name_taken(RoutingRule, data.name, rule.id if rule else None):
+        raise AdminInputError("name", "Another rule already has this name.")
+    if db.session.get(Team, data.team_id) is None:
+        raise AdminInputError("team_id", "Choose a team from the list.")
+    unknown = set(data.conditions) - set(ROUTABLE_FIELDS)
+    if unknown:
+        raise AdminInputError("name", f"Unknown condition field {sorted(unknown)[0]}.")
+    if rule is None:
+        rule = RoutingRule(name=data.name)
+        db.session.add(rule)
+    rule.name, rule.priority, rule.team_id = data.name, data.priority, data.team_id
+    rule.conditions = {field: list(values) for field, values in data.conditions.items() if values}
+    rule.active = data.active
+    db.session.flush()
+    return rule

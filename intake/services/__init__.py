@@ -1,1 +1,0 @@
-"""Domain logic as plain functions: keyword arguments, explicit actors and times, no commits."""

@@ -1,0 +1,189 @@
+"""Administration forms. They check shape; the services check what needs the database."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intake.audit.service import OUTCOMES as AUDIT_OUTCOMES
+from intake.display import LABELS
+from intake.ids import MAX_ID
+from intake.models import OFF_HOURS, STRATEGIES
+from intake.questionnaire.definition import OUTCOMES
+from intake.routing.choice import ROUTABLE_FIELDS
+from intake.text import clean_text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(value):
+    """One line of text: clean_text, and no line breaks or tabs either."""
+    return clean_text(_CONTROL.sub("", value)) if isinstance(value, str) else value
+
+
+STRATEGY_LABELS = LABELS["strategy"]
+OFF_HOURS_LABELS = LABELS["off_hours"]
+
+
+def _role(code: str) -> str:
+    return LABELS["role"].get(code, code).lower()
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TeamForm(FlaskForm):
+    name = StringField(
+        "Team name", [DataRequired("Enter a name."), Length(max=100)], filters=[_clean]
+    )
+    strategy = SelectField(
+        "How leads are shared",
+        choices=[SelectChoice(code, STRATEGY_LABELS[code]) for code in STRATEGIES],
+        validators=[DataRequired()],
+    )
+    off_hours = SelectField(
+        "A lead that arrives outside every member's hours",
+        choices=[SelectChoice(code, OFF_HOURS_LABELS[code]) for code in OFF_HOURS],
+        validators=[DataRequired()],
+        default="next_on_shift",
+        description="Either way the team has the lead at once, and its first-contact time "
+        "counts from the clinic's next business hours.",
+    )
+    lead_staff_id = SelectField("Team lead", coerce=int, validate_choice=True)
+    member_ids = MultiCheckboxField("Members", coerce=int)
+
+    def set_staff(self, staff) -> None:
+        people = [SelectChoice(user.id, f"{user.name} ({_role(user.role)})") for user in staff]
+        self.lead_staff_id.choices = [SelectChoice(0, "No team lead"), *people]
+        self.member_ids.choices = people
+
+
+_HINTS = {
+    "country": "Two-letter codes, separated by commas, e.g. US, CA.",
+    "region": "As the patient chose them, e.g. Florida, Georgia.",
+    "eligibility_outcome": "Any of: " + ", ".join(OUTCOMES) + ".",
+    "ms_type": "Any of the questionnaire's codes, e.g. RRMS, SPMS.",
+    "utm_campaign": "Separated by commas.",
+    "source": "The answer codes, e.g. article, search.",
+}
+CONDITION_LABELS = {name: (LABELS["routing_field"][name], hint) for name, hint in _HINTS.items()}
+
+
+def split_values(text: str | None) -> list[str]:
+    return [value.strip() for value in (text or "").split(",") if value.strip()]
+
+
+class RuleForm(FlaskForm):
+    name = StringField(
+        "Rule name", [DataRequired("Enter a name."), Length(max=100)], filters=[_clean]
+    )
+    priority = IntegerField(
+        "Priority",
+        [
+            InputRequired("Enter a whole number, lowest first."),
+            NumberRange(0, 100000, "Enter a whole number from 0 to 100000."),
+        ],
+        description="Rules are tried from the lowest number up; the first that matches wins.",
+    )
+    team_id = SelectField("Team", coerce=int)
+    active = BooleanField("Active")
+
+    def conditions(self) -> dict[str, list[str]]:
+        return {field: split_values(self[f"cond_{field}"].data) for field in ROUTABLE_FIELDS}
+
+    def set_choices(self, teams, ms_types) -> None:
+        self.team_id.choices = [SelectChoice(team.id, team.name) for team in teams]
+        self._ms_types = set(ms_types)
+
+    def validate_cond_country(self, field) -> None:
+        bad = [v for v in split_values(field.data) if not re.fullmatch(r"[A-Za-z]{2}", v)]
+        if bad:
+            raise ValidationError("Use two-letter country codes, such as US or CA.")
+
+    def validate_cond_eligibility_outcome(self, field) -> None:
+        if set(split_values(field.data)) - set(OUTCOMES):
+            raise ValidationError("Use only: " + ", ".join(OUTCOMES) + ".")
+
+    def validate_cond_ms_type(self, field) -> None:
+        if set(split_values(field.data)) - self._ms_types:
+            raise ValidationError("Use only: " + ", ".join(sorted(self._ms_types)) + ".")
+
+
+for _field in ROUTABLE_FIELDS:
+    _label, _hint = CONDITION_LABELS.get(_field, (_field, "Separated by commas."))
+    setattr(
+        RuleForm,
+        f"cond_{_field}",
+        StringField(_label, [Optional(), Length(max=500)], filters=[_clean], description=_hint),
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    """Read from the query string: the filters hold staff ids, action names and dates only."""
+
+    class Meta:
+        csrf = False
+
+    actor = SelectField("Who", coerce=int, validators=[Optional()])
+    action = StringField(
+        "Action starts with",
+        [Optional(), Length(max=64)],
+        filters=[_clean],
+        description="The start of an action's name: lead. finds every lead action, signin. "
+        "every sign-in.",
+    )
+    lead = IntegerField("Lead id", [Optional(), NumberRange(1, MAX_ID, "Enter a lead number.")])
+    outcome = SelectField(
+        "Outcome",
+        choices=[
+            SelectChoice("", "Any"),
+            *(SelectChoice(o, LABELS["audit_outcome"].get(o, o)) for o in AUDIT_OUTCOMES),
+        ],
+        validators=[Optional()],
+    )
+    date_from = DateField("From (date)", [Optional()])
+    date_to = DateField("To (date, inclusive)", [Optional()])
+
+    def set_actors(self, actors) -> None:
+        self.actor.choices = [
+            SelectChoice(0, "Anyone"),
+            *(SelectChoice(u.id, f"{u.name} ({_role(u.role)})") for u in actors),
+        ]
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must not be before the start date.")
+
+
+class CadenceForm(FlaskForm):
+    """One cadence's settings; the delays are checked against the cadence by the service."""
+
+    enabled = BooleanField("Send these emails")
+    steps = StringField(
+        "Delays after the start",
+        [DataRequired("Give at least one delay, like 1h or 3d."), Length(max=200)],
+        filters=[_clean],
+        description="Separated by commas, like 1h, 24h, 72h (m minutes, h hours, d days).",
+    )
+    quiet_hours = BooleanField("Wait for the patient's daytime")

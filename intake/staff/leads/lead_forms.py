@@ -1,0 +1,130 @@
+"""The small forms on the lead page, one per action; each checks shape only.
+
+Every form has its own prefix, so several can sit on one page with distinct field ids."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from intake.leads.pipeline import REASON_MAX, allowed_targets, label
+from intake.leads.timeline import CALL_LABELS, DECISION_LABELS
+from intake.leads.work import TEXT_MAX
+from intake.models import CALL_OUTCOMES, CLINICAL_DECISIONS
+from intake.text import clean_text
+
+
+class StatusForm(FlaskForm):
+    to = SelectField(
+        "New status", validators=[InputRequired(message="Choose the new status.")], choices=[]
+    )
+    reason = TextAreaField(
+        "Reason (required when closing the lead)",
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(max=REASON_MAX, message=f"Keep the reason under {REASON_MAX} characters."),
+        ],
+    )
+
+    def for_status(self, status: str) -> StatusForm:
+        """Offer only the moves allowed from ``status``."""
+        self.to.choices = [SelectChoice("", "Choose…")] + [
+            SelectChoice(s, label(s)) for s in allowed_targets(status)
+        ]
+        return self
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(
+        "Note",
+        filters=[clean_text],
+        validators=[
+            DataRequired(message="Write the note before saving it."),
+            Length(max=TEXT_MAX, message=f"Keep the note under {TEXT_MAX} characters."),
+        ],
+    )
+
+
+class CallForm(FlaskForm):
+    outcome = RadioField(
+        "How did the call go?",
+        choices=[SelectChoice(code, CALL_LABELS[code].capitalize()) for code in CALL_OUTCOMES],
+        validators=[InputRequired(message="Choose how the call went.")],
+    )
+    summary = TextAreaField(
+        "Summary (optional)",
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(max=TEXT_MAX, message=f"Keep the summary under {TEXT_MAX} characters."),
+        ],
+    )
+
+
+class ConsultForm(FlaskForm):
+    date = DateField(
+        "Consult date", validators=[InputRequired(message="Enter the date, like 2026-05-14.")]
+    )
+    time = TimeField(
+        "Consult time", validators=[InputRequired(message="Enter the time, like 14:30.")]
+    )
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        "Decision",
+        choices=[SelectChoice(code, DECISION_LABELS[code]) for code in CLINICAL_DECISIONS],
+        validators=[InputRequired(message="Choose a decision.")],
+    )
+    note = TextAreaField(
+        "Note explaining the decision",
+        filters=[clean_text],
+        validators=[
+            DataRequired(message="Write a note explaining the decision."),
+            Length(max=TEXT_MAX, message=f"Keep the note under {TEXT_MAX} characters."),
+        ],
+    )
+
+
+class AssignForm(FlaskForm):
+    owner = SelectField(
+        "Assign to",
+        coerce=int,
+        choices=[],
+        validate_choice=True,
+        validators=[InputRequired(message="Choose a member of staff.")],
+        render_kw={"required": False},  # one is always chosen; HTML forbids it on such a list
+    )
+
+    def for_staff(self, active: list[tuple[int, str]]) -> AssignForm:
+        self.owner.choices = [SelectChoice(str(staff_id), name) for staff_id, name in active]
+        return self
+
+
+class DoNotContactForm(FlaskForm):
+    confirm = BooleanField(
+        "The patient asked us not to contact them again",
+        validators=[DataRequired(message="Tick the box to confirm the patient's request.")],
+    )
+
+
+class MergeForm(FlaskForm):
+    duplicate_id = HiddenField(validators=[InputRequired()])
+
+
+class ErasureForm(FlaskForm):
+    confirm = BooleanField(
+        "The patient asked for their details to be erased",
+        validators=[DataRequired(message="Tick the box to confirm the patient's request.")],
+    )

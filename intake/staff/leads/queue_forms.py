@@ -1,0 +1,210 @@
+"""Forms of the lead queue: the GET filters, the search box, bulk actions, and the keyset
+cursor (an opaque, signed token, so a tampered one is recognised and ignored)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from itsdangerous import BadData, URLSafeSerializer
+from wtforms import (
+    DateField,
+    Form,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from intake.display import LABELS
+from intake.leads.pipeline import REASON_MAX, label
+from intake.models import STATUSES
+from intake.questionnaire.definition import Questionnaire
+from intake.staff.queries.queue import FilterOptions, QueueQuery
+from intake.text import clean_text
+
+VIEW_LABELS = {
+    "mine": "My leads",
+    "team": "My teams",
+    "all": "All leads",
+    "review": "Needs clinical review",
+    "unassigned": "Unassigned",
+}
+SORT_LABELS = {
+    "sla": "SLA due soonest",
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "updated": "Recently updated",
+}
+SLA_LABELS = {code: LABELS["sla"][code] for code in ("breached", "due_soon", "on_track", "met")}
+OUTCOME_LABELS = LABELS["outcome"]
+INCOMPLETE_CHOICES = [("", "Complete or not"), ("yes", "Incomplete only"), ("no", "Complete only")]
+MOVABLE = [status for status in STATUSES if status != "merged"]
+CHOOSE = "Choose one of the options in the list."
+DATE_FORMAT_MESSAGE = "Enter a date like 2026-03-01."
+
+
+def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """Choices for a select, from (value, label) pairs."""
+    return [SelectChoice(value, text) for value, text in pairs]
+
+
+def _choices(labels: dict[str, str], anything: str) -> list[SelectChoice]:
+    return options([("", anything), *labels.items()])
+
+
+def option_labels(questionnaire: Questionnaire, link_id: str) -> dict[str, str]:
+    """A question's answer codes and how they read."""
+    item = questionnaire.items.get(link_id)
+    return {option.code: option.display for option in item.options} if item else {}
+
+
+class QueueFilterForm(Form):
+    """The queue's filters, read from the query string (no CSRF: it changes nothing)."""
+
+    view = SelectField("View", choices=options(VIEW_LABELS.items()), invalid_choice_message=CHOOSE)
+    status = SelectMultipleField(
+        "Status", choices=options((status, label(status)) for status in STATUSES),
+        invalid_choice_message=CHOOSE,
+    )  # fmt: skip
+    owner = SelectField("Owner", default="", invalid_choice_message=CHOOSE)
+    team = SelectField("Team", default="", invalid_choice_message=CHOOSE)
+    outcome = SelectField(
+        "Eligibility outcome", choices=_choices(OUTCOME_LABELS, "Any outcome"), default="",
+        invalid_choice_message=CHOOSE,
+    )  # fmt: skip
+    ms_type = SelectField("MS type", default="", invalid_choice_message=CHOOSE)
+    source = SelectField("Source", default="", invalid_choice_message=CHOOSE)
+    created_from = DateField(
+        "Created from", validators=[Optional()], invalid_value_message=DATE_FORMAT_MESSAGE
+    )
+    created_to = DateField(
+        "Created to", validators=[Optional()], invalid_value_message=DATE_FORMAT_MESSAGE
+    )
+    sla = SelectField(
+        "SLA", choices=_choices(SLA_LABELS, "Any SLA state"), default="",
+        invalid_choice_message=CHOOSE,
+    )  # fmt: skip
+    incomplete = SelectField(
+        "Inquiry complete?",
+        choices=options(INCOMPLETE_CHOICES),
+        default="", invalid_choice_message=CHOOSE,
+    )  # fmt: skip
+    sort = SelectField(
+        "Sort by",
+        choices=options(SORT_LABELS.items()),
+        default="sla",
+        invalid_choice_message=CHOOSE,
+    )
+
+    def __init__(self, formdata, *, choices: FilterOptions, questionnaire: Questionnaire):
+        super().__init__(formdata)
+        self.owner.choices = options(
+            [("", "Anyone"), ("none", "Nobody (unassigned)")]
+            + [(str(staff_id), name) for staff_id, name, _active in choices.staff]
+        )
+        self.team.choices = options(
+            [("", "Any team"), ("none", "No team")]
+            + [(str(team_id), name) for team_id, name in choices.teams]
+        )
+        self.ms_type.choices = _choices(option_labels(questionnaire, "ms_type"), "Any MS type")
+        self.source.choices = _choices(option_labels(questionnaire, "heard_about"), "Any source")
+
+    def validate_created_to(self, field) -> None:
+        start = self.created_from.data
+        if field.data and start and field.data < start and not self.created_from.errors:
+            raise ValidationError("The end date must be on or after the start date.")
+
+    def to_query(self, default_view: str, time_zone: str = "UTC") -> QueueQuery:
+        """The valid filters as a typed query; a field with an error is left out. The dates
+        are days in ``time_zone`` (the reader's)."""
+        self.validate()
+
+        def value(field):
+            return None if field.errors or field.data in ("", None) else field.data
+
+        incomplete = value(self.incomplete)
+        return QueueQuery(
+            view=value(self.view) or default_view,
+            sort=value(self.sort) or "sla",
+            statuses=tuple(value(self.status) or ()),
+            owner=_id_value(value(self.owner)),
+            team=_id_value(value(self.team)),
+            outcome=value(self.outcome),
+            ms_type=value(self.ms_type),
+            source=value(self.source),
+            created_from=value(self.created_from),
+            created_to=value(self.created_to),
+            sla=value(self.sla),
+            incomplete=None if incomplete is None else incomplete == "yes",
+            time_zone=time_zone,
+        )
+
+
+def _id_value(raw: str | None) -> int | str | None:
+    if raw is None or raw == "none":
+        return raw
+    return int(raw)
+
+
+class SearchForm(FlaskForm):
+    term = StringField(
+        "Search by name, email or phone",
+        filters=[clean_text],
+        validators=[
+            InputRequired("Type a name, email address or phone number."),
+            Length(max=200, message="Keep the search under 200 characters."),
+        ],
+    )
+
+
+class BulkForm(FlaskForm):
+    """Several leads at once: assign them, or move their status with a reason."""
+
+    action = SelectField(choices=options([("assign", "Assign"), ("status", "Change status")]))
+    owner = SelectField("Assign to", default="")
+    status = SelectField(
+        "New status", default="",
+        choices=options([("", "Choose a status")] + [(s, label(s)) for s in MOVABLE]),
+    )  # fmt: skip
+    reason = TextAreaField(
+        "Reason (needed when closing)",
+        filters=[clean_text],
+        validators=[Length(max=REASON_MAX, message=f"Keep it under {REASON_MAX} characters.")],
+    )
+    return_to = StringField(filters=[clean_text])
+
+    def __init__(self, *args, staff: Iterable[tuple[int, str, bool]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner.choices = options(
+            [("", "Choose a person")]
+            + [(str(staff_id), name) for staff_id, name, active in staff if active]
+        )
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt="staff-queue-cursor")
+
+
+def encode_cursor(secret_key: str, sort: str, after: tuple) -> str:
+    """The last row's (sort value, id) as an opaque, signed token."""
+    value, last_id = after
+    text = value.isoformat() if isinstance(value, datetime) else None
+    return _serializer(secret_key).dumps([sort, text, last_id])
+
+
+def decode_cursor(secret_key: str, token: str, sort: str) -> tuple:
+    """(sort value, id) from a token made by ``encode_cursor`` for this sort; ValueError else."""
+    try:
+        token_sort, text, last_id = _serializer(secret_key).loads(token)
+        value = datetime.fromisoformat(text) if text is not None else None
+    except (BadData, TypeError, ValueError) as exc:
+        raise ValueError("not a queue cursor") from exc
+    if token_sort != sort or not isinstance(last_id, int) or (value and not value.tzinfo):
+        raise ValueError("not a cursor for this sort")
+    if value is None and sort != "sla":
+        raise ValueError("only the SLA sort has empty values")
+    return value, last_id
