@@ -34,14 +34,13 @@ LABELS: dict[str, dict[str, str]] = {
         "needs_review": "Needs clinical review",
         "not_eligible": "Not eligible",
     },
-    # The first-contact deadline, as the queue files it and as the lead page tells it.
+    # The first-contact deadline's state (intake.routing.sla.sla_state), on the queue and the
+    # lead page alike.
     "sla": {
         "breached": "SLA breached",
         "due_soon": "Due soon",
         "on_track": "On track",
-        "on_time": "On time",
         "met": "Met",
-        "none": "No deadline",
     },
     "cadence": {
         "confirmation": "Confirmation email",

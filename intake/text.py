@@ -28,6 +28,16 @@ def clean_text(value: Any) -> Any:
     return value
 
 
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f]")  # every control character, tab and newline too
+
+
+def clean_line(value: Any) -> Any:
+    """One line of text: ``clean_text``, and no line breaks or tabs either."""
+    if isinstance(value, str):
+        return clean_text(_LINE_BREAKS.sub("", value))
+    return value
+
+
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Most cells start with one of these, and need no closer look.

@@ -9,12 +9,13 @@ import pytest
 from wtforms import Form, HiddenField, PasswordField, StringField
 from wtforms.fields.core import UnboundField
 
+from intake.public.date_parts import _clean as clean_date_part
 from intake.public.forms import step_form_class
 from intake.questionnaire.definition import load_definition
 from intake.staff.admin import forms as admin_forms
 from intake.staff.auth import forms as auth_forms
 from intake.staff.leads import lead_forms, queue_forms
-from intake.text import clean_text, starts_like_formula
+from intake.text import clean_line, clean_text, starts_like_formula
 
 # Each of these reorders or hides text while showing nothing itself.
 INVISIBLE = [
@@ -50,6 +51,22 @@ def _text_fields(form_class: type[Form]):
         kind = value.field_class
         if issubclass(kind, StringField) and not issubclass(kind, (PasswordField, HiddenField)):
             yield name, value
+
+
+def test_clean_line_is_clean_text_on_one_line():
+    assert clean_line(" Ada\tLovelace\r\n ") == "AdaLovelace"
+    assert clean_line(SPOOFED) == "Ada"
+    assert clean_line("Zoë\u00a0O'Brien") == "Zoë\u00a0O'Brien"
+    assert clean_line(None) is None and clean_line(["a"]) == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [(" 27 ", "27"), ("2\u00a07", "27"), ("\u00a0 March.\u200b", "March."), ("1\t9\n75", "1975"),
+     (SPOOFED, "Ada"), ("\u00ad12\x85", "12"), ("x" * 20, "x" * 12), (None, ""), (3, "")],
+)  # fmt: skip
+def test_a_date_box_keeps_only_printable_characters_on_one_line(typed, kept):
+    assert clean_date_part(typed) == kept
 
 
 def _form_classes():

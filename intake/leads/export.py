@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import aliased
 
 from intake.extensions import db
+from intake.leads.filters import order_by
 from intake.models import Lead, StaffUser, Team
-from intake.staff.queries.queue import order_by
 from intake.text import PLAIN_STARTS, starts_like_formula
 
 BATCH = 500
@@ -43,7 +43,8 @@ def _columns(owner, team) -> list[tuple[str, ColumnElement]]:
 
 
 def export_statement(conditions: list[ColumnElement[bool]], *, sort: str) -> Select:
-    """The export's rows: the queue's conditions and order, with owner and team names."""
+    """The export's rows: the lead list's conditions and order (the queue's), with owner and
+    team names."""
     owner, team = aliased(StaffUser), aliased(Team)
     return (
         select(*(column.label(name) for name, column in _columns(owner, team)))

@@ -17,6 +17,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
 from intake.formats import long_date
+from intake.text import clean_line
 
 PARTS = ("day", "month", "year")
 PART_LABELS = {"day": "Day", "month": "Month", "year": "Year"}
@@ -32,9 +33,10 @@ _MONTH_NAMES = {
 
 
 def _clean(value) -> str:
-    """What was typed in one box: trimmed, at most a few characters (no box needs more)."""
+    """What was typed in one box: one clean line of printable characters only (not even a
+    no-break space), at most a few characters (no box needs more)."""
     text = value if isinstance(value, str) else ""
-    return "".join(ch for ch in text if ch.isprintable()).strip()[:12]
+    return clean_line("".join(ch for ch in text if ch.isprintable()))[:12]
 
 
 def _month_number(text: str) -> int | None:

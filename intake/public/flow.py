@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
-from datetime import date
 
 import pycountry
 from flask import current_app, request, session
@@ -15,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from intake.formats import long_date
 from intake.inquiries.service import Attribution, all_answers, find_inquiry
 from intake.models import Inquiry
+from intake.models.types import utcnow
 from intake.public.forms import ContactForm, StepForm, step_form_class
 from intake.questionnaire.definition import Definition, Step
 from intake.text import clean_text
@@ -94,7 +93,7 @@ def build_form(step: Step, inquiry: Inquiry | None) -> StepForm:
     questionnaire = definition().questionnaire
     stored = all_answers(inquiry, questionnaire) if inquiry else {}
     form_class = step_form_class(questionnaire, step.id)
-    kwargs = {"context": stored, "today": date.today()}
+    kwargs = {"context": stored, "today": utcnow().date()}
     if request.method == "POST":
         form = form_class(**kwargs)
     else:
@@ -103,7 +102,7 @@ def build_form(step: Step, inquiry: Inquiry | None) -> StepForm:
         form.draft.data = draft_reference(inquiry)
     if isinstance(form, ContactForm) and request.method == "GET":
         form.submission_key.data = secrets.token_urlsafe(24)
-        form.rendered_at.data = _signer("inquiry-form-time").dumps(int(time.time()))
+        form.rendered_at.data = _signer("inquiry-form-time").dumps(int(utcnow().timestamp()))
     return form
 
 
@@ -116,7 +115,7 @@ def looks_automated(form: ContactForm) -> bool:
         started = _signer("inquiry-form-time").loads(form.rendered_at.data or "")
     except BadSignature:
         return minimum > 0
-    return time.time() - int(started) < minimum
+    return utcnow().timestamp() - int(started) < minimum
 
 
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")

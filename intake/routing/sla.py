@@ -11,15 +11,18 @@ scheduled only when that UPDATE changed the row, so no reminder or escalation is
 On PostgreSQL the rows are also claimed with ``FOR UPDATE SKIP LOCKED``, so two sweeps split
 the work instead of queueing on it. Breaches are handled before reminders, and a breach marks
 the reminder as done, so a lead found late is escalated without a pointless reminder first.
+
+The state of a lead's SLA (met, breached, due soon, on track, or none without a deadline) has
+one definition here, in Python for a loaded row and in SQL for a filter, side by side.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, update
 
 from intake.extensions import db
 from intake.messaging.sends import schedule_send, send_key
@@ -33,6 +36,36 @@ from intake.routing.business_hours import (
 from intake.routing.service import active_staff_ids, route_lead
 
 logger = logging.getLogger(__name__)
+
+SLA_STATES = ("breached", "due_soon", "on_track", "met")
+DUE_SOON = timedelta(minutes=30)
+
+
+def sla_state(row, now: datetime) -> str | None:
+    """The SLA state of one lead (or row with its SLA columns) at ``now``: met once contacted;
+    breached when marked so or past its deadline; due_soon within ``DUE_SOON`` of it; else
+    on_track; None when it has no deadline. The same rules as ``sla_condition``."""
+    if row.first_contacted_at is not None:
+        return "met"
+    if row.sla_breached_at is not None or (row.sla_due_at and row.sla_due_at <= now):
+        return "breached"
+    if row.sla_due_at is None:
+        return None
+    return "due_soon" if row.sla_due_at <= now + DUE_SOON else "on_track"
+
+
+def sla_condition(state: str, now: datetime) -> ColumnElement[bool]:
+    """The leads whose SLA is in ``state`` (one of ``SLA_STATES``) at ``now``, as ``sla_state``
+    decides it."""
+    if state == "met":
+        return Lead.first_contacted_at.is_not(None)
+    waiting = Lead.first_contacted_at.is_(None)
+    if state == "breached":
+        return and_(waiting, or_(Lead.sla_breached_at.is_not(None), Lead.sla_due_at <= now))
+    running = and_(waiting, Lead.sla_breached_at.is_(None), Lead.sla_due_at > now)
+    if state == "due_soon":
+        return and_(running, Lead.sla_due_at <= now + DUE_SOON)
+    return and_(running, Lead.sla_due_at > now + DUE_SOON)
 
 
 def reminder_at(

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager, suppress
-from types import SimpleNamespace
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,6 +29,7 @@ from intake.http import ERROR_TEXT
 from intake.inquiries import service as inquiry_service
 from intake.inquiries.answers import read_answers
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent, ResumeToken
+from intake.models.types import utcnow
 from intake.public import flow as flow_module
 from intake.public import views
 from intake.questionnaire.definition import load_definition
@@ -431,8 +432,7 @@ def test_a_form_sent_back_faster_than_a_person_types_asks_to_press_again_then_go
     assert_answers_shown(refused, CONTACT)
     assert count(app, Lead) == 0
 
-    real_time = time.time
-    monkeypatch.setattr(flow_module, "time", SimpleNamespace(time=lambda: real_time() + 5))
+    monkeypatch.setattr(flow_module, "utcnow", lambda: utcnow() + timedelta(seconds=5))
     accepted = client.post("/inquiry", data=form_data(hidden_of(refused), CONTACT))
 
     assert accepted.status_code == 302, text_of(accepted)[:500]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.messaging.sends import schedule_send
 from intake.models import AuditEvent, Consent, DuplicatePair, Lead, LeadEvent, Team, TeamMember
+from intake.models.types import utcnow
 from tests.public.helpers import HEALTH, complete_inquiry, page
 from tests.services.factories import NOW, make_inquiry, make_lead
 from tests.staff.conftest import QueryCounter, audit_count
@@ -179,6 +180,36 @@ def test_the_timeline_shows_a_cancelled_email_with_its_reason(app, staff_client)
     assert cancelled and "because the lead was contacted" in cancelled[0]
     assert any("Status: New → Attempting contact" in e for e in entries)
     assert any("Inquiry" in e and "started" in e for e in entries)
+
+
+@pytest.mark.parametrize(
+    ("sla", "badge"),
+    [
+        ({"sla_due_at": timedelta(hours=2), "sla_reminded_at": timedelta(hours=-1)}, "On track"),
+        ({"sla_due_at": timedelta(minutes=10)}, "Due soon"),
+        (
+            {"sla_due_at": timedelta(hours=2), "sla_breached_at": timedelta(hours=-1)},
+            "SLA breached",
+        ),
+    ],
+    ids=["reminded-but-hours-away", "due-within-30-minutes", "marked-breached"],
+)
+def test_the_first_contact_deadline_reads_as_the_queue_files_it(app, staff_client, sla, badge):
+    """The queue's words and rules: due soon means due within 30 minutes, reminded or not."""
+    now = utcnow()
+    lead_id = seeded_lead(app, **{column: now + offset for column, offset in sla.items()})
+
+    shown = page(staff_client("coordinator").get(f"/staff/leads/{lead_id}"))
+
+    assert shown.select_one(".lead-facts .badge:not([class*=status])").get_text() == badge
+
+
+def test_a_lead_without_a_first_contact_deadline_says_so(app, staff_client):
+    lead_id = seeded_lead(app)
+
+    shown = text_of(staff_client("coordinator").get(f"/staff/leads/{lead_id}"))
+
+    assert "First contact no deadline set" in shown
 
 
 def test_the_timeline_shows_routing_consents_and_sla_events(app, staff_client):

@@ -30,15 +30,7 @@ from intake.ids import MAX_ID
 from intake.models import OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.routing.choice import ROUTABLE_FIELDS
-from intake.text import clean_text
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _clean(value):
-    """One line of text: clean_text, and no line breaks or tabs either."""
-    return clean_text(_CONTROL.sub("", value)) if isinstance(value, str) else value
-
+from intake.text import clean_line
 
 STRATEGY_LABELS = LABELS["strategy"]
 OFF_HOURS_LABELS = LABELS["off_hours"]
@@ -55,7 +47,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class TeamForm(FlaskForm):
     name = StringField(
-        "Team name", [DataRequired("Enter a name."), Length(max=100)], filters=[_clean]
+        "Team name", [DataRequired("Enter a name."), Length(max=100)], filters=[clean_line]
     )
     strategy = SelectField(
         "How leads are shared",
@@ -96,7 +88,7 @@ def split_values(text: str | None) -> list[str]:
 
 class RuleForm(FlaskForm):
     name = StringField(
-        "Rule name", [DataRequired("Enter a name."), Length(max=100)], filters=[_clean]
+        "Rule name", [DataRequired("Enter a name."), Length(max=100)], filters=[clean_line]
     )
     priority = IntegerField(
         "Priority",
@@ -135,7 +127,7 @@ for _field in ROUTABLE_FIELDS:
     setattr(
         RuleForm,
         f"cond_{_field}",
-        StringField(_label, [Optional(), Length(max=500)], filters=[_clean], description=_hint),
+        StringField(_label, [Optional(), Length(max=500)], filters=[clean_line], description=_hint),
     )
 
 
@@ -149,7 +141,7 @@ class AuditFilterForm(FlaskForm):
     action = StringField(
         "Action starts with",
         [Optional(), Length(max=64)],
-        filters=[_clean],
+        filters=[clean_line],
         description="The start of an action's name: lead. finds every lead action, signin. "
         "every sign-in.",
     )
@@ -183,7 +175,7 @@ class CadenceForm(FlaskForm):
     steps = StringField(
         "Delays after the start",
         [DataRequired("Give at least one delay, like 1h or 3d."), Length(max=200)],
-        filters=[_clean],
+        filters=[clean_line],
         description="Separated by commas, like 1h, 24h, 72h (m minutes, h hours, d days).",
     )
     quiet_hours = BooleanField("Wait for the patient's daytime")

@@ -20,10 +20,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.display import LABELS
+from intake.leads.filters import LeadQuery
 from intake.leads.pipeline import REASON_MAX, label
 from intake.models import STATUSES
 from intake.questionnaire.definition import Questionnaire
-from intake.staff.queries.queue import FilterOptions, QueueQuery
+from intake.routing.sla import SLA_STATES
+from intake.staff.queries.queue import FilterOptions
 from intake.text import clean_text
 
 VIEW_LABELS = {
@@ -39,7 +41,7 @@ SORT_LABELS = {
     "oldest": "Oldest first",
     "updated": "Recently updated",
 }
-SLA_LABELS = {code: LABELS["sla"][code] for code in ("breached", "due_soon", "on_track", "met")}
+SLA_LABELS = {code: LABELS["sla"][code] for code in SLA_STATES}
 OUTCOME_LABELS = LABELS["outcome"]
 INCOMPLETE_CHOICES = [("", "Complete or not"), ("yes", "Incomplete only"), ("no", "Complete only")]
 MOVABLE = [status for status in STATUSES if status != "merged"]
@@ -118,7 +120,7 @@ class QueueFilterForm(Form):
         if field.data and start and field.data < start and not self.created_from.errors:
             raise ValidationError("The end date must be on or after the start date.")
 
-    def to_query(self, default_view: str, time_zone: str = "UTC") -> QueueQuery:
+    def to_query(self, default_view: str, time_zone: str = "UTC") -> LeadQuery:
         """The valid filters as a typed query; a field with an error is left out. The dates
         are days in ``time_zone`` (the reader's)."""
         self.validate()
@@ -127,7 +129,7 @@ class QueueFilterForm(Form):
             return None if field.errors or field.data in ("", None) else field.data
 
         incomplete = value(self.incomplete)
-        return QueueQuery(
+        return LeadQuery(
             view=value(self.view) or default_view,
             sort=value(self.sort) or "sla",
             statuses=tuple(value(self.status) or ()),

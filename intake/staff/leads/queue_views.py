@@ -22,12 +22,16 @@ from flask import (
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from intake.accounts.permissions import lead_scope
 from intake.crypto import DecryptionError
 from intake.extensions import db, encryption
 from intake.ids import parse_id
 from intake.leads.export import csv_chunks, export_statement
+from intake.leads.filters import LeadQuery, lead_conditions
+from intake.leads.search import InvalidSearch, SearchTerm, normalise_search
 from intake.models import StaffUser
 from intake.models.types import utcnow
+from intake.routing.sla import sla_state
 from intake.staff import bp
 from intake.staff.access import allowed, audit, deny, requires
 from intake.staff.display import viewer_zone
@@ -44,17 +48,11 @@ from intake.staff.leads.queue_forms import (
 from intake.staff.queries.queue import (
     BULK_MAX,
     PAGE_SIZE,
-    InvalidSearch,
-    QueueQuery,
-    SearchTerm,
     bulk_assign,
     bulk_change_status,
     default_view,
-    lead_conditions,
     load_filter_options,
-    normalise_search,
     queue_page,
-    sla_state,
 )
 
 FILTER_KEYS = (
@@ -123,7 +121,7 @@ def _read_cursor(token: str | None, sort: str) -> tuple | None:
         return None
 
 
-def _read_query(args: MultiDict, options) -> tuple[QueueFilterForm, QueueQuery]:
+def _read_query(args: MultiDict, options) -> tuple[QueueFilterForm, LeadQuery]:
     form = QueueFilterForm(args, choices=options, questionnaire=_questionnaire())
     return form, form.to_query(default_view(current_user.role), viewer_zone().key)
 
@@ -136,7 +134,7 @@ def _labels() -> dict:
     }
 
 
-def _audit_detail(query: QueueQuery, search_id: str | None, search: SearchTerm | None) -> dict:
+def _audit_detail(query: LeadQuery, search_id: str | None, search: SearchTerm | None) -> dict:
     detail = {"view": query.view, "sort": query.sort, "filters": query.filters()}
     if search is not None:
         detail.update(search=search_id, search_kind=search.kind)
@@ -166,8 +164,9 @@ def _queue_page(
     after = _read_cursor(args.get("after"), query.sort)
     size = current_app.config.get("INTAKE_QUEUE_PAGE_SIZE", PAGE_SIZE)
     page = queue_page(
-        user=current_user, query=query, search=search, after=after, now=now, size=size
-    )
+        scope=lead_scope(current_user), user=current_user, query=query, search=search,
+        after=after, now=now, size=size,
+    )  # fmt: skip
     carried = _carried(args, search=search_id if search else None, after=None)
     html = render_template(
         "staff/queue.html",
@@ -241,15 +240,17 @@ def bulk():
         deny(target="staff.bulk", lead_ids=lead_ids)
     if not _bulk_valid(form, lead_ids):
         return _queue_page(back, bulk_form=form)
-    now = utcnow()
+    now, scope = utcnow(), lead_scope(current_user)
     if form.action.data == "assign":
         owner = db.session.get(StaffUser, int(form.owner.data))
-        result = bulk_assign(lead_ids=lead_ids, owner=owner, actor=current_user, now=now)
+        result = bulk_assign(
+            lead_ids=lead_ids, owner=owner, actor=current_user, scope=scope, now=now
+        )
         detail = {"action": "assign", "owner_id": owner.id}
     else:
         result = bulk_change_status(
             lead_ids=lead_ids, to=form.status.data, reason=form.reason.data,
-            actor=current_user, now=now,
+            actor=current_user, scope=scope, now=now,
         )  # fmt: skip
         detail = {"action": "status", "to": form.status.data}
     detail.update(changed=result.changed, refused=sorted(result.refused))
@@ -296,7 +297,10 @@ def export():
     search = recall_search(search_id)
     if search_id and search is None:
         return redirect(url_for("staff.queue", **_carried(request.args, search=None)))
-    conditions = lead_conditions(user=current_user, query=query, search=search, now=utcnow())
+    conditions = lead_conditions(
+        scope=lead_scope(current_user), user=current_user, query=query, search=search,
+        now=utcnow(),
+    )  # fmt: skip
     statement = export_statement(conditions, sort=query.sort)
     audit("leads.exported", detail=_audit_detail(query, search_id, search))
     db.session.commit()

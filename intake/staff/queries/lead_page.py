@@ -25,6 +25,7 @@ from intake.leads.merges import undo_deadline
 from intake.leads.timeline import Entry, build_timeline
 from intake.models import EligibilityResult, Inquiry, Lead, LeadMerge, StaffUser, Team
 from intake.questionnaire.definition import Questionnaire, RuleSet
+from intake.routing.sla import sla_state
 
 OUTCOME_LABELS = LABELS["outcome"]
 
@@ -67,7 +68,7 @@ class LeadPage:
     lead: Lead
     owner: str | None
     team: str | None
-    sla: str
+    sla: str | None  # intake.routing.sla.sla_state: None when there is no deadline
     inquiries: list[InquiryView]
     eligibility: Eligibility | None
     duplicates: list[LeadPair]
@@ -76,17 +77,6 @@ class LeadPage:
     timeline: list[Entry]
     staff: dict[int, str] = field(default_factory=dict)
     active_staff: list[tuple[int, str]] = field(default_factory=list)
-
-
-def sla_state(lead: Lead, now: datetime) -> str:
-    """met, breached, due_soon, on_time, or none (no clock running)."""
-    if lead.first_contacted_at is not None:
-        return "met"
-    if lead.sla_due_at is None:
-        return "none"
-    if lead.sla_breached_at is not None or lead.sla_due_at <= now:
-        return "breached"
-    return "due_soon" if lead.sla_reminded_at is not None else "on_time"
 
 
 def _staff() -> tuple[dict[int, str], list[tuple[int, str]]]:

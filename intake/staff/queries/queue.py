@@ -1,4 +1,5 @@
-"""The lead queue: which leads a view shows, filtered, searched, sorted and paged by keyset.
+"""The lead queue: the leads a view, filters and search pick (``intake.leads.filters``), paged
+by keyset.
 
 One page is one statement: the page's rows with their owner's name, and the number of leads
 matching (counted up to ``COUNT_CAP`` + 1, so a huge table is never counted in full) as a
@@ -7,8 +8,7 @@ scalar subquery of the same statement."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -16,7 +16,6 @@ from sqlalchemy import (
     and_,
     func,
     literal,
-    or_,
     select,
     true,
     tuple_,
@@ -25,57 +24,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from intake.extensions import db
+from intake.leads.filters import LeadQuery, descending, lead_conditions, order_by, sort_column
 from intake.leads.pipeline import TransitionError, assign_lead, change_status
-from intake.leads.search import (  # noqa: F401 (re-exported: the queue's search)
-    SEARCH_KINDS,
-    InvalidSearch,
-    SearchTerm,
-    normalise_search,
-    search_condition,
-)
-from intake.models import Lead, StaffUser, Team, TeamMember
+from intake.leads.search import SearchTerm
+from intake.models import Lead, StaffUser, Team
 
-VIEWS = ("mine", "team", "all", "review", "unassigned")
-SORTS = ("sla", "newest", "oldest", "updated")
-SLA_STATES = ("breached", "due_soon", "on_track", "met")
-DUE_SOON = timedelta(minutes=30)
 COUNT_CAP = 1000
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class QueueQuery:
-    """What the user asked for: a view, filters and a sort (enum values, ids and dates only)."""
-
-    view: str = "all"
-    sort: str = "sla"
-    statuses: tuple[str, ...] = ()
-    owner: int | str | None = None  # a staff id, or "none" for unassigned
-    team: int | str | None = None  # a team id, or "none"
-    outcome: str | None = None
-    ms_type: str | None = None
-    source: str | None = None
-    created_from: date | None = None
-    created_to: date | None = None
-    sla: str | None = None
-    incomplete: bool | None = None
-    time_zone: str = "UTC"  # the reader's: the created dates are their days
-
-    def filters(self) -> dict:
-        """The filters that are set, as JSON-friendly values (for the audit row)."""
-        values = {
-            "status": list(self.statuses),
-            "owner": self.owner,
-            "team": self.team,
-            "outcome": self.outcome,
-            "ms_type": self.ms_type,
-            "source": self.source,
-            "created_from": self.created_from and self.created_from.isoformat(),
-            "created_to": self.created_to and self.created_to.isoformat(),
-            "sla": self.sla,
-            "incomplete": self.incomplete,
-        }
-        return {name: value for name, value in values.items() if value not in (None, [])}
 
 
 @dataclass(frozen=True)
@@ -95,13 +50,6 @@ class QueuePage:
         if self.total is None:
             return ""
         return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
-
-
-def _lead_scope():
-    # Imported when used: intake.staff's package imports its views, which import this module.
-    from intake.accounts.permissions import lead_scope
-
-    return lead_scope
 
 
 def default_view(role: str) -> str:
@@ -124,107 +72,6 @@ def load_filter_options() -> FilterOptions:
     return options
 
 
-def _view_condition(view: str, user: StaffUser) -> ColumnElement[bool]:
-    if view == "mine":
-        return Lead.owner_id == user.id
-    if view == "team":
-        mine = select(TeamMember.team_id).where(TeamMember.staff_user_id == user.id)
-        return Lead.team_id.in_(mine)
-    if view == "review":
-        return and_(Lead.eligibility_outcome == "needs_review", Lead.clinical_decision.is_(None))
-    if view == "unassigned":
-        return Lead.owner_id.is_(None)
-    return true()
-
-
-def sla_condition(state: str, now: datetime) -> ColumnElement[bool]:
-    """The leads whose first-contact SLA is in ``state`` at ``now``."""
-    if state == "met":
-        return Lead.first_contacted_at.is_not(None)
-    waiting = Lead.first_contacted_at.is_(None)
-    if state == "breached":
-        return and_(waiting, or_(Lead.sla_breached_at.is_not(None), Lead.sla_due_at <= now))
-    running = and_(waiting, Lead.sla_breached_at.is_(None), Lead.sla_due_at > now)
-    if state == "due_soon":
-        return and_(running, Lead.sla_due_at <= now + DUE_SOON)
-    return and_(running, Lead.sla_due_at > now + DUE_SOON)
-
-
-def sla_state(row, now: datetime) -> str | None:
-    """The SLA badge for one row (the same rules as ``sla_condition``); None without an SLA."""
-    if row.first_contacted_at is not None:
-        return "met"
-    if row.sla_breached_at is not None or (row.sla_due_at and row.sla_due_at <= now):
-        return "breached"
-    if row.sla_due_at is None:
-        return None
-    return "due_soon" if row.sla_due_at <= now + DUE_SOON else "on_track"
-
-
-def _id_or_none(column, value) -> ColumnElement[bool]:
-    return column.is_(None) if value == "none" else column == value
-
-
-def _day_start(day: date, zone: str) -> datetime:
-    """Midnight starting the day in the reader's time zone."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def _filter_conditions(query: QueueQuery, now: datetime) -> list[ColumnElement[bool]]:
-    conditions = []
-    if query.statuses:
-        conditions.append(Lead.status.in_(query.statuses))
-    if query.owner is not None:
-        conditions.append(_id_or_none(Lead.owner_id, query.owner))
-    if query.team is not None:
-        conditions.append(_id_or_none(Lead.team_id, query.team))
-    for column, value in (
-        (Lead.eligibility_outcome, query.outcome),
-        (Lead.ms_type, query.ms_type),
-        (Lead.source, query.source),
-        (Lead.incomplete, query.incomplete),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    if query.created_from is not None:
-        conditions.append(Lead.created_at >= _day_start(query.created_from, query.time_zone))
-    if query.created_to is not None:
-        until = _day_start(query.created_to + timedelta(days=1), query.time_zone)
-        conditions.append(Lead.created_at < until)
-    if query.sla is not None:
-        conditions.append(sla_condition(query.sla, now))
-    return conditions
-
-
-def lead_conditions(
-    *, user: StaffUser, query: QueueQuery, search: SearchTerm | None, now: datetime
-) -> list[ColumnElement[bool]]:
-    """Everything that limits the leads shown: the user's scope, the view, filters, search."""
-    lead_scope = _lead_scope()
-    conditions = [lead_scope(user), _view_condition(query.view, user)]
-    conditions += _filter_conditions(query, now)
-    if search is not None:
-        dialect = db.session.get_bind().dialect.name
-        conditions.append(search_condition(search, dialect=dialect))
-    return conditions
-
-
-def sort_column(sort: str):
-    return {"sla": Lead.sla_due_at, "updated": Lead.updated_at}.get(sort, Lead.created_at)
-
-
-def _descending(sort: str) -> bool:
-    return sort in ("newest", "updated")
-
-
-def order_by(sort: str) -> tuple:
-    """Sort value then id, the same way round, so the keyset has one total order."""
-    column = sort_column(sort)
-    if _descending(sort):
-        return (column.desc(), Lead.id.desc())
-    return (column.asc().nulls_last(), Lead.id.asc())
-
-
 def after_condition(
     sort: str, after: tuple, conditions: list[ColumnElement[bool]], *, size: int
 ) -> ColumnElement[bool]:
@@ -236,7 +83,7 @@ def after_condition(
     value, last_id = after
     column = sort_column(sort)
     cursor = tuple_(literal(value, column.type), literal(last_id, Lead.id.type))
-    if _descending(sort):
+    if descending(sort):
         return tuple_(column, Lead.id) < cursor
     if value is None:
         return and_(column.is_(None), Lead.id > last_id)
@@ -298,15 +145,17 @@ def page_statement(
 
 def queue_page(
     *,
+    scope: ColumnElement[bool],
     user: StaffUser,
-    query: QueueQuery,
+    query: LeadQuery,
     search: SearchTerm | None,
     after: tuple | None,
     now: datetime,
     size: int = PAGE_SIZE,
 ) -> QueuePage:
-    """One page of the queue, in one statement."""
-    conditions = lead_conditions(user=user, query=query, search=search, now=now)
+    """One page of the queue, in one statement: the leads within ``scope`` (the user's lead
+    scope) that the view, filters and search pick."""
+    conditions = lead_conditions(scope=scope, user=user, query=query, search=search, now=now)
     rows = db.session.execute(
         page_statement(conditions, sort=query.sort, after=after, size=size)
     ).all()
@@ -329,31 +178,43 @@ class BulkResult:
 
 
 def bulk_assign(
-    *, lead_ids: list[int], owner: StaffUser, actor: StaffUser, now: datetime
+    *,
+    lead_ids: list[int],
+    owner: StaffUser,
+    actor: StaffUser,
+    scope: ColumnElement[bool],
+    now: datetime,
 ) -> BulkResult:
-    """Assign each lead the actor may see to ``owner``; the rest are reported, not fatal."""
+    """Assign each lead within ``scope`` (the actor's) to ``owner``; the rest are reported,
+    not fatal."""
     return _each_lead(
-        lead_ids, actor, lambda lead: assign_lead(lead=lead, owner=owner, actor=actor, now=now)
+        lead_ids, scope, lambda lead: assign_lead(lead=lead, owner=owner, actor=actor, now=now)
     )
 
 
 def bulk_change_status(
-    *, lead_ids: list[int], to: str, reason: str | None, actor: StaffUser, now: datetime
+    *,
+    lead_ids: list[int],
+    to: str,
+    reason: str | None,
+    actor: StaffUser,
+    scope: ColumnElement[bool],
+    now: datetime,
 ) -> BulkResult:
-    """Move each lead the actor may see to ``to``; refused moves are reported by id."""
+    """Move each lead within ``scope`` (the actor's) to ``to``; refused moves are reported by
+    id."""
     return _each_lead(
         lead_ids,
-        actor,
+        scope,
         lambda lead: change_status(lead=lead, to=to, reason=reason, actor=actor, now=now),
     )
 
 
-def _each_lead(lead_ids: list[int], actor: StaffUser, change) -> BulkResult:
-    lead_scope = _lead_scope()
+def _each_lead(lead_ids: list[int], scope: ColumnElement[bool], change) -> BulkResult:
     found = {
         lead.id: lead
         for lead in db.session.scalars(
-            select(Lead).where(Lead.id.in_(lead_ids), lead_scope(actor)).order_by(Lead.id)
+            select(Lead).where(Lead.id.in_(lead_ids), scope).order_by(Lead.id)
         )
     }
     result = BulkResult()
