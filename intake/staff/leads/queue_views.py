@@ -26,6 +26,7 @@ from intake.accounts.permissions import lead_scope
 from intake.crypto import DecryptionError
 from intake.extensions import db, encryption
 from intake.ids import parse_id
+from intake.leads.bulk import BULK_MAX, bulk_assign, bulk_change_status
 from intake.leads.export import csv_chunks, export_statement
 from intake.leads.filters import LeadQuery, lead_conditions
 from intake.leads.search import InvalidSearch, SearchTerm, normalise_search
@@ -46,10 +47,7 @@ from intake.staff.leads.queue_forms import (
     encode_cursor,
 )
 from intake.staff.queries.queue import (
-    BULK_MAX,
     PAGE_SIZE,
-    bulk_assign,
-    bulk_change_status,
     default_view,
     load_filter_options,
     queue_page,

@@ -25,7 +25,6 @@ from sqlalchemy.orm import aliased
 
 from intake.extensions import db
 from intake.leads.filters import LeadQuery, descending, lead_conditions, order_by, sort_column
-from intake.leads.pipeline import TransitionError, assign_lead, change_status
 from intake.leads.search import SearchTerm
 from intake.models import Lead, StaffUser, Team
 
@@ -166,67 +165,3 @@ def queue_page(
         next_after = (getattr(last, sort_column(query.sort).key), last.id)
     total = rows[0].total if rows else (0 if after is None else None)
     return QueuePage(rows=rows, next_after=next_after, total=total)
-
-
-BULK_MAX = 200
-
-
-@dataclass
-class BulkResult:
-    changed: list[int] = field(default_factory=list)
-    refused: dict[int, str] = field(default_factory=dict)  # lead id → why, in plain words
-
-
-def bulk_assign(
-    *,
-    lead_ids: list[int],
-    owner: StaffUser,
-    actor: StaffUser,
-    scope: ColumnElement[bool],
-    now: datetime,
-) -> BulkResult:
-    """Assign each lead within ``scope`` (the actor's) to ``owner``; the rest are reported,
-    not fatal."""
-    return _each_lead(
-        lead_ids, scope, lambda lead: assign_lead(lead=lead, owner=owner, actor=actor, now=now)
-    )
-
-
-def bulk_change_status(
-    *,
-    lead_ids: list[int],
-    to: str,
-    reason: str | None,
-    actor: StaffUser,
-    scope: ColumnElement[bool],
-    now: datetime,
-) -> BulkResult:
-    """Move each lead within ``scope`` (the actor's) to ``to``; refused moves are reported by
-    id."""
-    return _each_lead(
-        lead_ids,
-        scope,
-        lambda lead: change_status(lead=lead, to=to, reason=reason, actor=actor, now=now),
-    )
-
-
-def _each_lead(lead_ids: list[int], scope: ColumnElement[bool], change) -> BulkResult:
-    found = {
-        lead.id: lead
-        for lead in db.session.scalars(
-            select(Lead).where(Lead.id.in_(lead_ids), scope).order_by(Lead.id)
-        )
-    }
-    result = BulkResult()
-    for lead_id in lead_ids:
-        lead = found.get(lead_id)
-        if lead is None:
-            result.refused[lead_id] = "Not found among the leads you can see."
-            continue
-        try:
-            change(lead)
-        except TransitionError as exc:
-            result.refused[lead_id] = str(exc)
-        else:
-            result.changed.append(lead_id)
-    return result
