@@ -78,6 +78,19 @@ def test_the_workers_register_a_task_under_every_name(app):
     assert registered == set(TASK_NAMES.values())
 
 
+def test_each_task_goes_to_the_queue_for_its_purpose(app):
+    router = app.extensions["celery"].amqp.router
+
+    queues = {name: router.route({}, name)["queue"].name for name in TASK_NAMES.values()}
+
+    assert queues == {
+        "outbox.relay": "periodic",
+        "routing.route_lead": "routing",
+        "email.deliver": "email",
+        **{name: "periodic" for name in TASK_NAMES.values() if name.startswith("periodic.")},
+    }
+
+
 def test_intake_never_imports_the_workers():
     importing = [
         str(path.relative_to(ROOT))
