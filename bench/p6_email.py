@@ -89,6 +89,8 @@ def run(args) -> None:
     celery = app.extensions["celery"]
     import redis
 
+    from intake.jobs import SWEEP_SENDS
+
     redis.Redis.from_url(REDIS_URL).flushdb()
     seeded, project_rates, floor_rates, timeouts = 0, [], [], 0
     try:
@@ -109,7 +111,7 @@ def run(args) -> None:
                 with sink.lock:
                     target = len(sink.messages) + count
                 started = time.perf_counter()
-                celery.send_task("periodic.sweep_sends")
+                celery.send_task(SWEEP_SENDS)
                 if not wait_for(sink, target, timeout=120):
                     timeouts += 1
                 return count / (time.perf_counter() - started)
@@ -119,7 +121,7 @@ def run(args) -> None:
             seeded_warm = 20
             seed(app, seeded, seeded_warm)
             seeded += seeded_warm
-            celery.send_task("periodic.sweep_sends")
+            celery.send_task(SWEEP_SENDS)
             if not wait_for(sink, seeded_warm, timeout=120):
                 raise RuntimeError(f"the worker sent nothing; see {instance}/celery-worker.log")
             with sink.lock:

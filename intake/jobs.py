@@ -1,9 +1,17 @@
-"""The one place web code hands work to the workers.
+"""The one hand-off to the workers: task names, the outbox, publishing, and the nudge.
 
-Work is written to the outbox in the request's own transaction; this module only nudges a
-worker to relay it at once. The nudge is posted to one small background thread per web process,
-so no request ever waits on the broker: if Redis is down or frozen, only that thread waits (and
-then rests), and the periodic relay catches up either way.
+Work is recorded as an outbox event in the caller's own transaction (``record_event``). A worker
+relays committed events (``relay_outbox``): it plans their follow-ups and returns what should
+happen next as small events (``RouteLead``, ``DeliverEmail``), which ``publish`` turns into
+Celery tasks; only this module knows the task names and their arguments. After a response, web
+code calls ``relay_soon`` to nudge a worker to relay at once; beat relays every 10 s anyway.
+
+The nudge is posted to one small background thread per web process, so no request ever waits on
+the broker: if Redis is down or frozen, only that thread waits (and then rests).
+
+At least once: an event is marked published in the same transaction that plans its work, and the
+tasks it starts are published before that transaction commits, so a failure to publish leaves the
+event to the next run. Everything downstream is idempotent (ledger keys, routing).
 """
 
 from __future__ import annotations
@@ -13,11 +21,129 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from flask import current_app
 from kombu.exceptions import OperationalError
+from sqlalchemy import func, update
+
+from intake.extensions import db
+from intake.messaging.followups import plan_followups
+from intake.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
+
+# --- Task names, as they travel on the wire (workers/ registers a task under each) ------------
+
+RELAY_OUTBOX = "outbox.relay"
+ROUTE_LEAD = "routing.route_lead"
+DELIVER_EMAIL = "email.deliver"
+SWEEP_SENDS = "periodic.sweep_sends"
+ROUTE_UNROUTED = "periodic.route_unrouted"
+ASSIGN_HELD_LEADS = "periodic.assign_held_leads"
+SWEEP_SLA = "periodic.sweep_sla"
+STAFF_DIGEST = "periodic.staff_digest"
+PURGE_RETENTION = "periodic.purge_retention"
+
+# --- What services hand over, and the task each becomes ---------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteLead:
+    """Give the lead an owner; ``trigger`` is the outbox topic that asked for it."""
+
+    lead_id: int
+    trigger: str
+
+
+@dataclass(frozen=True)
+class DeliverEmail:
+    """Claim, check, send and record one ledger row."""
+
+    send_id: int
+
+
+Event = RouteLead | DeliverEmail
+_TASKS: dict[type, str] = {RouteLead: ROUTE_LEAD, DeliverEmail: DELIVER_EMAIL}
+
+
+def task_for(event: Event) -> tuple[str, dict]:
+    """The task name and keyword arguments that carry ``event`` to a worker."""
+    return _TASKS[type(event)], asdict(event)
+
+
+def publish(events: Iterable[Event]) -> int:
+    """Send a task for each event to the broker (raises if it cannot); how many were sent."""
+    celery = current_app.extensions["celery"]
+    sent = 0
+    for event in events:
+        name, kwargs = task_for(event)
+        celery.send_task(name, kwargs=kwargs)
+        sent += 1
+    return sent
+
+
+# --- The outbox --------------------------------------------------------------------------------
+
+
+def record_event(*, topic: str, now: datetime, **ids: int) -> OutboxEvent:
+    """Queue an event for the workers; it is relayed only once the caller commits."""
+    event = OutboxEvent(topic=topic, payload=ids, created_at=now)
+    db.session.add(event)
+    return event
+
+
+def _claim(event_id: int, now: datetime) -> bool:
+    return (
+        db.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == event_id, OutboxEvent.published_at.is_(None))
+            .values(published_at=now, attempts=OutboxEvent.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def _handle(event: OutboxEvent, now: datetime) -> list[Event]:
+    lead_id, inquiry_id = event.payload["lead_id"], event.payload["inquiry_id"]
+    plan_followups(topic=event.topic, lead_id=lead_id, inquiry_id=inquiry_id, now=now)
+    return [RouteLead(lead_id=lead_id, trigger=event.topic)]
+
+
+def relay_outbox(*, now: datetime, limit: int = 200) -> list[Event]:
+    """Claim unpublished events (SKIP LOCKED on PostgreSQL, a conditional update everywhere),
+    plan their follow-ups, and return the events to publish before committing."""
+    query = (
+        db.select(OutboxEvent)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    events: list[Event] = []
+    for event in db.session.scalars(query).all():
+        if _claim(event.id, now):
+            events.extend(_handle(event, now))
+    return events
+
+
+def outbox_backlog(*, now: datetime) -> dict:
+    """How many events wait to be relayed, and for how long the oldest has waited."""
+    count, oldest = db.session.execute(
+        db.select(func.count(OutboxEvent.id), func.min(OutboxEvent.created_at)).where(
+            OutboxEvent.published_at.is_(None)
+        )
+    ).one()
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    return {"pending": count, "oldest_age_seconds": round(age, 1)}
+
+
+# --- The nudge after a response ----------------------------------------------------------------
+
 REST_AFTER_FAILURE = 30.0
 _nudges: queue.SimpleQueue = queue.SimpleQueue()
 _started_in: int | None = None
@@ -30,7 +156,7 @@ def _nudger() -> None:
         while not _nudges.empty():  # many nudges waiting are worth one relay
             celery = _nudges.get()
         try:
-            celery.send_task("outbox.relay", retry=False)
+            celery.send_task(RELAY_OUTBOX, retry=False)
         except (OperationalError, OSError) as error:
             logger.warning(
                 "outbox nudge failed; the periodic relay will catch up",

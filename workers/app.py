@@ -8,26 +8,26 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 
-from intake import create_app
+from intake import create_app, jobs
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
 celery.conf.timezone = flask_app.config["INTAKE_CLINIC_TIME_ZONE"]
 celery.conf.beat_schedule = {
-    "relay the outbox": {"task": "outbox.relay", "schedule": 10.0},
-    "send what is due": {"task": "periodic.sweep_sends", "schedule": 30.0},
-    "keep first-contact SLAs": {"task": "periodic.sweep_sla", "schedule": 60.0},
-    "route leads whose routing was lost": {"task": "periodic.route_unrouted", "schedule": 60.0},
+    "relay the outbox": {"task": jobs.RELAY_OUTBOX, "schedule": 10.0},
+    "send what is due": {"task": jobs.SWEEP_SENDS, "schedule": 30.0},
+    "keep first-contact SLAs": {"task": jobs.SWEEP_SLA, "schedule": 60.0},
+    "route leads whose routing was lost": {"task": jobs.ROUTE_UNROUTED, "schedule": 60.0},
     "give held leads out as hours start": {
-        "task": "periodic.assign_held_leads",
+        "task": jobs.ASSIGN_HELD_LEADS,
         "schedule": 60.0,
     },
     "purge contact details past retention": {
-        "task": "periodic.purge_retention",
+        "task": jobs.PURGE_RETENTION,
         "schedule": crontab(hour=3, minute=30),
     },
     "staff morning digest": {
-        "task": "periodic.staff_digest",
+        "task": jobs.STAFF_DIGEST,
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
     },
 }

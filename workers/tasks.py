@@ -1,4 +1,6 @@
-"""Thin tasks: ids in, re-fetch, return quietly if done, call one service, commit."""
+"""Thin tasks: ids in, re-fetch, return quietly if done, call one service, commit, publish.
+
+Task names and what becomes a task live in ``intake.jobs``; this module only runs them."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import logging
 from celery import shared_task
 from flask import current_app
 
-from intake import relay
+from intake import jobs
 from intake.extensions import db
 from intake.leads import retention
 from intake.messaging import delivery, digest
@@ -19,32 +21,25 @@ from intake.routing import sweeps as routing_sweeps
 logger = logging.getLogger(__name__)
 
 
-def _publish(tasks) -> None:
-    celery = current_app.extensions["celery"]
-    for name, kwargs in tasks:
-        celery.send_task(name, kwargs=kwargs)
-
-
-@shared_task(name="outbox.relay", ignore_result=True)
+@shared_task(name=jobs.RELAY_OUTBOX, ignore_result=True)
 def relay_outbox() -> int:
     """Plan the follow-ups of new events and start their routing; then send what is due."""
-    tasks = relay.relay_outbox(now=utcnow())
-    _publish(tasks)  # before commit: a failure leaves the events for the next run
+    events = jobs.relay_outbox(now=utcnow())
+    jobs.publish(events)  # before commit: a failure leaves the events for the next run
     db.session.commit()
     sweep_sends()
-    return len(tasks)
+    return len(events)
 
 
-@shared_task(name="periodic.sweep_sends", ignore_result=True)
+@shared_task(name=jobs.SWEEP_SENDS, ignore_result=True)
 def sweep_sends() -> int:
     """Hand each due ledger row to a delivery task."""
     ids = delivery.due_send_ids(now=utcnow())
     db.session.commit()
-    _publish(("email.deliver", {"send_id": send_id}) for send_id in ids)
-    return len(ids)
+    return jobs.publish(jobs.DeliverEmail(send_id=send_id) for send_id in ids)
 
 
-@shared_task(name="email.deliver", bind=True, ignore_result=True)
+@shared_task(name=jobs.DELIVER_EMAIL, bind=True, ignore_result=True)
 def deliver_email(self, send_id: int) -> str:
     """Claim, check, send and record one ledger row."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
@@ -57,7 +52,7 @@ def deliver_email(self, send_id: int) -> str:
     return outcome
 
 
-@shared_task(name="routing.route_lead", ignore_result=True)
+@shared_task(name=jobs.ROUTE_LEAD, ignore_result=True)
 def route_lead(lead_id: int, trigger: str) -> None:
     """Give the lead an owner by the routing rules (or a better one once it is complete)."""
     routing.route_lead(lead_id=lead_id, now=utcnow())  # does nothing for an owned lead
@@ -67,7 +62,7 @@ def route_lead(lead_id: int, trigger: str) -> None:
     sweep_sends()
 
 
-@shared_task(name="periodic.route_unrouted", ignore_result=True)
+@shared_task(name=jobs.ROUTE_UNROUTED, ignore_result=True)
 def route_unrouted() -> int:
     """Route leads whose routing task never ran (lost with a broker restart, say)."""
     routed = routing_sweeps.route_unrouted(now=utcnow())
@@ -76,7 +71,7 @@ def route_unrouted() -> int:
     return routed
 
 
-@shared_task(name="periodic.assign_held_leads", ignore_result=True)
+@shared_task(name=jobs.ASSIGN_HELD_LEADS, ignore_result=True)
 def assign_held_leads() -> int:
     """Give leads a team holds to its members as their working hours start."""
     given = routing_sweeps.assign_held_leads(now=utcnow())
@@ -85,7 +80,7 @@ def assign_held_leads() -> int:
     return given
 
 
-@shared_task(name="periodic.sweep_sla", ignore_result=True)
+@shared_task(name=jobs.SWEEP_SLA, ignore_result=True)
 def sweep_sla() -> dict:
     """Remind owners before the first-contact SLA, escalate and reassign at breach."""
     counts = sla.sweep_sla(now=utcnow())
@@ -94,7 +89,7 @@ def sweep_sla() -> dict:
     return counts
 
 
-@shared_task(name="periodic.staff_digest", ignore_result=True)
+@shared_task(name=jobs.STAFF_DIGEST, ignore_result=True)
 def staff_digest() -> int:
     """Plan today's digest for each active staff member (once per person per day)."""
     planned = digest.plan_digests(now=utcnow())
@@ -103,7 +98,7 @@ def staff_digest() -> int:
     return planned
 
 
-@shared_task(name="periodic.purge_retention", ignore_result=True)
+@shared_task(name=jobs.PURGE_RETENTION, ignore_result=True)
 def purge_retention() -> int:
     """Erase closed leads untouched for the retention period, a committed batch at a time."""
     days, batch, purged = current_app.config["INTAKE_RETENTION_DAYS"], 200, 0

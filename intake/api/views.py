@@ -11,8 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from intake.api import bp
 from intake.extensions import db
+from intake.jobs import outbox_backlog
 from intake.models.types import utcnow
-from intake.relay import outbox_backlog
 
 logger = logging.getLogger(__name__)
 

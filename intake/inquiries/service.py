@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import joinedload
 
+from intake import jobs
 from intake.extensions import db, encryption
 from intake.inquiries.answers import read_answers, write_answers
 from intake.inquiries.consents import has_consent
@@ -17,7 +18,6 @@ from intake.inquiries.contacts import resolve_time_zone
 from intake.leads.identity import find_overlaps, record_contacts, record_pairs
 from intake.models import Consent, EligibilityResult, Inquiry, Lead
 from intake.models.inquiry import new_public_id
-from intake.outbox import record_event
 from intake.questionnaire.definition import Definition, Questionnaire, Step
 from intake.questionnaire.eligibility import evaluate
 
@@ -221,7 +221,7 @@ def start_inquiry(
     )
     db.session.flush()
     record_pairs(lead=lead, overlaps=overlaps, window_days=dedupe_window.days, now=now)
-    record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id)
+    jobs.record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id)
     return inquiry
 
 
@@ -265,7 +265,9 @@ def complete_inquiry(
     _record_consents(inquiry, questionnaire, answers, now, consent_texts or {})
     record_eligibility(inquiry=inquiry, definition=definition, answers=answers, now=now)
     inquiry.lead.incomplete = False
-    record_event(topic="inquiry.completed", now=now, lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
+    jobs.record_event(
+        topic="inquiry.completed", now=now, lead_id=inquiry.lead_id, inquiry_id=inquiry.id
+    )
     return True
 
 

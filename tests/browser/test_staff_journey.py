@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 
 from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
+from intake.jobs import relay_outbox
 from intake.models import Lead, Send, StaffUser, Team
 from intake.models.types import utcnow
-from intake.relay import relay_outbox
 from tests.public.helpers import complete_inquiry
 from tests.staff.conftest import PASSWORD, make_staff  # noqa: F401 (fixture, used by name)
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from intake import relay
+from intake import jobs
 from intake.extensions import db
 from intake.models import OutboxEvent, Send
 from intake.models.types import utcnow
@@ -45,10 +45,10 @@ def relay_in_process(app) -> None:
     """What ``outbox.relay`` and ``routing.route_lead`` do, run here instead of in a worker."""
     with app.app_context():
         now = utcnow()
-        for _name, kwargs in relay.relay_outbox(now=now):
-            routing.route_lead(lead_id=kwargs["lead_id"], now=now)
-            if kwargs["trigger"] == "inquiry.completed":
-                routing.reroute_if_better(lead_id=kwargs["lead_id"], now=now)
+        for event in jobs.relay_outbox(now=now):
+            routing.route_lead(lead_id=event.lead_id, now=now)
+            if event.trigger == "inquiry.completed":
+                routing.reroute_if_better(lead_id=event.lead_id, now=now)
         db.session.commit()
 
 

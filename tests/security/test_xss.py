@@ -23,9 +23,9 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from intake.extensions import db
+from intake.jobs import RouteLead, relay_outbox
 from intake.models import Lead
 from intake.models.types import utcnow
-from intake.relay import relay_outbox
 from intake.routing.service import route_lead
 from intake.staff.leads.queue_forms import VIEW_LABELS
 from tests.browser import conftest as browser_fixtures
@@ -257,9 +257,9 @@ def seed(app, admin, clinician) -> dict:
     bulk["reason"] = stored["bulk"]
     post_form(admin, "/staff/", "/staff/leads/bulk", bulk)
     with app.app_context():
-        for task, kwargs in relay_outbox(now=utcnow()):
-            if task == "routing.route_lead":
-                route_lead(lead_id=kwargs["lead_id"], now=utcnow())
+        for event in relay_outbox(now=utcnow()):
+            if isinstance(event, RouteLead):
+                route_lead(lead_id=event.lead_id, now=utcnow())
         db.session.commit()
     deliver_due_mail(app)
     return stored

@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.extensions import db
+from intake.jobs import RouteLead, outbox_backlog, record_event, relay_outbox
 from intake.messaging.cadences import load_cadences
 from intake.messaging.followups import plan_followups
 from intake.models import Lead, OutboxEvent, Send
-from intake.outbox import record_event
-from intake.relay import outbox_backlog, relay_outbox
 from tests.public.helpers import CONTACT, STEPS, complete_inquiry, send_step
 from tests.services.factories import NOW, make_inquiry, make_lead
 
@@ -51,8 +50,8 @@ def relay(at: datetime) -> list:
     return tasks
 
 
-def route(lead_id: int, trigger: str) -> tuple[str, dict]:
-    return ("routing.route_lead", {"lead_id": lead_id, "trigger": trigger})
+def route(lead_id: int, trigger: str) -> RouteLead:
+    return RouteLead(lead_id=lead_id, trigger=trigger)
 
 
 def test_relaying_claims_each_event_once_plans_its_cadences_and_routes_the_lead(app):

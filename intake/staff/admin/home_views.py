@@ -9,8 +9,8 @@ from flask import render_template, request, url_for
 from werkzeug.routing import BuildError
 
 from intake.extensions import db
+from intake.jobs import outbox_backlog
 from intake.models.types import utcnow
-from intake.relay import outbox_backlog
 from intake.staff import bp
 from intake.staff.access import allowed, audit, requires
 from intake.staff.queries.mail import count_dead_sends
