@@ -55,9 +55,7 @@ def deliver_email(self, send_id: int) -> str:
 @shared_task(name=jobs.ROUTE_LEAD, ignore_result=True)
 def route_lead(lead_id: int, trigger: str) -> None:
     """Give the lead an owner by the routing rules (or a better one once it is complete)."""
-    routing.route_lead(lead_id=lead_id, now=utcnow())  # does nothing for an owned lead
-    if trigger == "inquiry.completed":
-        routing.reroute_if_better(lead_id=lead_id, now=utcnow())
+    routing.route_on_event(lead_id=lead_id, trigger=trigger, now=utcnow())
     db.session.commit()
     sweep_sends()
 

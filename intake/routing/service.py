@@ -320,6 +320,14 @@ def _current_priority(lead: Lead) -> float | None:
     return db.session.scalar(query)
 
 
+def route_on_event(*, lead_id: int, trigger: str, now: datetime) -> None:
+    """What an inquiry event asks of routing: an owner for a new lead (an owned lead is left
+    alone) and, once the inquiry is complete, a better team if the answers now point to one."""
+    route_lead(lead_id=lead_id, now=now)
+    if trigger == "inquiry.completed":
+        reroute_if_better(lead_id=lead_id, now=now)
+
+
 def reroute_if_better(*, lead_id: int, now: datetime) -> RoutingDecision | None:
     """Once the inquiry is complete, move the lead if routing now picks a better rule.
 
