@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery.schedules import crontab
 
 from intake import create_app, jobs
+from workers import tasks  # noqa: F401  (shared tasks: they join the app created below)
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
@@ -31,5 +32,3 @@ celery.conf.beat_schedule = {
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
     },
 }
-
-import workers.tasks  # noqa: E402,F401  (registers the tasks)
