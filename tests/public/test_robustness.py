@@ -32,7 +32,7 @@ from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent
 from intake.public import flow as flow_module
 from intake.public import views
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import (
+from tests.conftest import (
     ABOUT_MS,
     CONSENT,
     CONTACT,

@@ -17,7 +17,7 @@ from intake.messaging.cadence_settings import (
 from intake.messaging.delivery import claim_send, finish_send
 from intake.messaging.followups import plan_followups, stop_reason
 from intake.models import Send, StaffUser
-from tests.services.factories import NOW, make_inquiry, make_lead
+from tests.factories import NOW, make_inquiry, make_lead
 
 
 @pytest.fixture

@@ -20,16 +20,10 @@ from intake.messaging.mail import PermanentMailError, deliver, message_id_for, r
 from intake.messaging.sends import schedule_send, send_key
 from intake.messaging.unsubscribe import is_suppressed, suppress_address, unsubscribe_lead
 from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
-from tests.services.factories import ADDRESS, NOW, make_inquiry, make_lead, record_consent
-from tests.services.test_mail import Answer, Recorder, smtp_server
+from tests.factories import ADDRESS, NOW, make_inquiry, make_lead, record_consent
+from tests.messaging.conftest import Answer, Recorder, smtp_server
 
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
 
 
 def queue(

@@ -6,17 +6,12 @@ import hashlib
 import re
 import socket
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from bs4 import BeautifulSoup
 
-from intake.accounts.staff import create_staff_user
 from intake.extensions import db
 from intake.messaging.mail import (
     Message,
@@ -26,11 +21,12 @@ from intake.messaging.mail import (
     message_id_for,
     render_message,
 )
-from intake.messaging.sends import schedule_send, send_key
 from intake.messaging.unsubscribe import is_suppressed, read_unsubscribe_token, suppress_address
-from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
-from tests.conftest import make_app
-from tests.public.helpers import ABOUT_MS, CONTACT, HEALTH, complete_inquiry, send_step
+from intake.models import CapturedEmail, Inquiry, Lead, Suppression
+from tests.conftest import ABOUT_MS, CONTACT, HEALTH, complete_inquiry, make_app, send_step
+from tests.factories import make_inquiry, make_lead, make_send, make_staff
+from tests.live import free_port
+from tests.messaging.conftest import Answer, HangUp, Recorder, smtp_server
 
 NOW = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York
 BASE = "http://127.0.0.1:5000"
@@ -53,52 +49,7 @@ FORBIDDEN = (
 FORBIDDEN_NUMBERS = ("4.5", "2015")  # EDSS and year of diagnosis, as whole tokens
 
 
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
-
-
-LEAD = dict(
-    filled_by="self", first_name="Ada", last_name="Byron", email="ada.byron@example.org",
-    phone="+12025550143", country="US", time_zone="America/New_York", time_zone_source="browser",
-    created_at=NOW, last_inquiry_at=NOW, incomplete=False,
-)  # fmt: skip
-
-
-def added(row):
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def make_lead(**fields) -> Lead:
-    return added(Lead(**{**LEAD, **fields}))
-
-
-def make_draft(lead: Lead) -> Inquiry:
-    return added(
-        Inquiry(lead=lead, submission_key=uuid.uuid4().hex, questionnaire_id="ms-inquiry",
-                questionnaire_version="2026.11.1", started_at=NOW)
-    )  # fmt: skip
-
-
-def make_staff(email: str = "casey@clinic.example", **fields):
-    user, _password = create_staff_user(email=email, name="Casey", role="coordinator", now=NOW)
-    for name, value in fields.items():
-        setattr(user, name, value)
-    db.session.flush()
-    return user
-
-
-def make_send(template: str, *, step: int = 0, lead=None, staff=None, inquiry=None) -> Send:
-    ids = {"lead_id": lead and lead.id, "staff_user_id": staff and staff.id}
-    key = send_key(ids["lead_id"], template, step, ids["staff_user_id"])
-    schedule_send(
-        key=key, cadence=template, template=template, step=step, due_at=NOW, now=NOW,
-        inquiry_id=inquiry and inquiry.id, **ids,
-    )  # fmt: skip
-    return db.session.scalar(db.select(Send).where(Send.key == key))
+CASEY = dict(name="Casey", email="casey@clinic.example", created_at=NOW)
 
 
 def everything(message: Message) -> str:
@@ -133,9 +84,15 @@ def canary_leads(app):
 
 
 def test_each_template_renders_plain_text_and_simple_html(ctx):
-    lead, staff = make_lead(), make_staff()
+    lead, staff = make_lead(consents=()), make_staff(**CASEY)
     sends = [make_send(t, step=s, lead=lead) for t, s in PATIENT_TEMPLATES]
-    sends.append(make_send("resume_reminder", lead=lead, inquiry=make_draft(lead)))
+    sends.append(
+        make_send(
+            "resume_reminder",
+            lead=lead,
+            inquiry=make_inquiry(lead, unique_key=True, questionnaire_version="2026.11.1"),
+        )
+    )
     sends += [make_send(t, lead=lead, staff=staff) for t in STAFF_TEMPLATES]
     sends.append(make_send("staff_digest", staff=staff))
 
@@ -170,7 +127,7 @@ def test_patient_emails_carry_no_health_answers_outcome_or_ms_type(app, canary_l
 def test_staff_emails_carry_a_link_and_nothing_about_the_patient(app, canary_leads):
     (lead_id, _inquiry_id), _draft = canary_leads
     with app.app_context():
-        lead, staff = db.session.get(Lead, lead_id), make_staff()
+        lead, staff = db.session.get(Lead, lead_id), make_staff(**CASEY)
         lead.owner_id, lead.sla_due_at = staff.id, NOW + timedelta(hours=1)
         sends = [make_send(template, lead=lead, staff=staff) for template in STAFF_TEMPLATES]
         messages = [render_message(send=send, now=NOW) for send in sends]
@@ -189,13 +146,15 @@ def test_staff_emails_carry_a_link_and_nothing_about_the_patient(app, canary_lea
 
 
 def test_the_digest_counts_open_leads_and_first_contacts_due_today(ctx):
-    staff, other = make_staff(), make_staff("other@clinic.example")
-    make_lead(owner_id=staff.id, sla_due_at=NOW + timedelta(hours=2))
-    make_lead(owner_id=staff.id, sla_due_at=NOW - timedelta(hours=1))
-    make_lead(owner_id=staff.id, sla_due_at=NOW + timedelta(days=1))
-    make_lead(owner_id=staff.id, sla_due_at=NOW, first_contacted_at=NOW, status="contacted")
-    make_lead(owner_id=staff.id, sla_due_at=NOW, status="not_interested")
-    make_lead(owner_id=other.id, sla_due_at=NOW)
+    staff, other = make_staff(**CASEY), make_staff(**{**CASEY, "email": "other@clinic.example"})
+    make_lead(consents=(), owner_id=staff.id, sla_due_at=NOW + timedelta(hours=2))
+    make_lead(consents=(), owner_id=staff.id, sla_due_at=NOW - timedelta(hours=1))
+    make_lead(consents=(), owner_id=staff.id, sla_due_at=NOW + timedelta(days=1))
+    make_lead(
+        consents=(), owner_id=staff.id, sla_due_at=NOW, first_contacted_at=NOW, status="contacted"
+    )
+    make_lead(consents=(), owner_id=staff.id, sla_due_at=NOW, status="not_interested")
+    make_lead(consents=(), owner_id=other.id, sla_due_at=NOW)
 
     message = render_message(send=make_send("staff_digest", staff=staff), now=NOW)
 
@@ -203,7 +162,7 @@ def test_the_digest_counts_open_leads_and_first_contacts_due_today(ctx):
 
 
 def test_the_message_id_is_stable_for_a_ledger_row_and_differs_between_rows(ctx):
-    lead = make_lead()
+    lead = make_lead(consents=())
     first, second = make_send("nurture", step=1, lead=lead), make_send("nurture", step=2, lead=lead)
 
     once, again = render_message(send=first, now=NOW), render_message(send=first, now=NOW)
@@ -218,7 +177,7 @@ def test_the_message_id_is_stable_for_a_ledger_row_and_differs_between_rows(ctx)
 
 
 def test_patient_emails_offer_one_click_unsubscribe_in_headers_and_footer(ctx):
-    lead = make_lead()
+    lead = make_lead(consents=())
     message = render_message(send=make_send("confirmation", lead=lead), now=NOW)
 
     link = re.fullmatch(r"<(.+)>", message.headers["List-Unsubscribe"]).group(1)
@@ -229,13 +188,18 @@ def test_patient_emails_offer_one_click_unsubscribe_in_headers_and_footer(ctx):
 
 
 def test_no_address_or_draft_means_no_message_and_a_caregiver_is_written_to_instead(ctx):
-    by_phone, sent = make_lead(email=None), make_draft(make_lead())
+    by_phone, sent = (
+        make_lead(consents=(), email=None),
+        make_inquiry(
+            unique_key=True, questionnaire_version="2026.11.1", lead=make_lead(consents=())
+        ),
+    )
     sent.status = "complete"  # nothing left to resume
-    caregiver = make_lead(
+    caregiver = make_lead(consents=(),
         email=None, filled_by="someone_else", caregiver_first_name="Mary",
         caregiver_email="mary@example.net",
     )  # fmt: skip
-    inactive = make_staff(active=False)
+    inactive = make_staff(**CASEY, active=False)
 
     assert render_message(send=make_send("confirmation", lead=by_phone), now=NOW) is None
     assert render_message(send=make_send("staff_digest", staff=inactive), now=NOW) is None
@@ -243,60 +207,6 @@ def test_no_address_or_draft_means_no_message_and_a_caregiver_is_written_to_inst
     assert render_message(send=reminder, now=NOW) is None
     message = render_message(send=make_send("confirmation", lead=caregiver), now=NOW)
     assert message.recipient == "mary@example.net" and "Hello Mary," in message.text
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.envelopes, self.authenticated = [], []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        self.authenticated.append(session.authenticated)
-        return "250 2.0.0 Accepted"
-
-
-class Answer:
-    """Replies to RCPT and DATA as told, as a real server refusing a message would."""
-
-    def __init__(self, rcpt: str = "250 2.1.5 OK", data: str = "250 2.0.0 OK") -> None:
-        self.rcpt, self.data = rcpt, data
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        envelope.rcpt_tos.append(address)
-        return self.rcpt
-
-    async def handle_DATA(self, server, session, envelope):
-        return self.data
-
-
-class HangUp:
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        server.transport.close()
-        return "250 2.1.5 OK"
-
-
-def check_login(server, session, envelope, mechanism, auth_data):
-    matches = (auth_data.login, auth_data.password) == (b"intake", b"s3cret")
-    return AuthResult(success=matches, handled=False)  # not handled: aiosmtpd answers 535
-
-
-@contextmanager
-def smtp_server(handler):
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), authenticator=check_login,
-        auth_require_tls=False,
-    )  # fmt: skip
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 def sample_message() -> Message:
@@ -318,7 +228,9 @@ def test_a_rendered_email_arrives_at_a_real_smtp_server_with_login(app_factory):
     recorder = Recorder()
     with app.app_context(), smtp_server(recorder) as server:
         app.config["SMTP_URL"] = f"smtp://intake:s3cret@127.0.0.1:{server.port}?starttls=false"
-        message = render_message(send=make_send("confirmation", lead=make_lead()), now=NOW)
+        message = render_message(
+            send=make_send("confirmation", lead=make_lead(consents=())), now=NOW
+        )
         deliver(message)
         assert db.session.scalar(db.select(db.func.count(CapturedEmail.id))) == 0
 
@@ -375,7 +287,9 @@ def test_a_refused_connection_and_a_silent_server_are_transient_a_bad_login_perm
 def test_without_smtp_url_the_email_is_captured_once_however_often_delivered(app_factory):
     app = app_factory(SMTP_URL=None)
     with app.app_context():
-        message = render_message(send=make_send("confirmation", lead=make_lead()), now=NOW)
+        message = render_message(
+            send=make_send("confirmation", lead=make_lead(consents=())), now=NOW
+        )
         deliver(message)
         deliver(message)
         db.session.commit()
@@ -400,8 +314,8 @@ def test_an_address_is_suppressed_once_whatever_its_case(ctx):
 
 def test_a_staff_email_writes_its_time_as_staff_pages_do_in_the_readers_zone(app):
     with app.app_context():
-        staff = make_staff(time_zone="Europe/Paris")
-        lead = make_lead(owner_id=staff.id, sla_due_at=NOW + timedelta(hours=1))
+        staff = make_staff(**CASEY, time_zone="Europe/Paris")
+        lead = make_lead(consents=(), owner_id=staff.id, sla_due_at=NOW + timedelta(hours=1))
         message = render_message(send=make_send("sla_reminder", lead=lead, staff=staff), now=NOW)
 
     # NOW + 1 h is 15:00 UTC on Tuesday 3 March 2026: 16:00 in Paris.

@@ -14,17 +14,11 @@ from intake.messaging.followups import plan_followups
 from intake.models import Lead, OutboxEvent, Send
 from intake.outbox import record_event
 from intake.relay import outbox_backlog, relay_outbox
-from tests.public.helpers import CONTACT, STEPS, complete_inquiry, send_step
-from tests.services.factories import NOW, make_inquiry, make_lead
+from tests.conftest import CONTACT, STEPS, complete_inquiry, send_step
+from tests.factories import NOW, make_inquiry, make_lead
 
 MINUTE = timedelta(minutes=1)
 DAYTIME = (time(8), time(20))
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
 
 
 def the_lead_and_inquiries() -> tuple[int, list[int]]:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import (
     Lead,
     RoutingDecision,
     RoutingRule,
-    Send,
     StaffToken,
     StaffUser,
     Team,
@@ -28,60 +27,10 @@ from intake.routing.service import (
     route_lead,
 )
 from tests.conftest import make_app
+from tests.factories import add, make_rule, make_team
+from tests.routing.conftest import NOW, count, member, new_lead, route, sends
 
-NOW = datetime(2024, 5, 15, 15, 0, tzinfo=UTC)  # a Wednesday, 11:00 in New York
 LATER = NOW + timedelta(minutes=5)
-
-
-def add(row):
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def make_staff(name: str, *, role: str = "coordinator", capacity: int = 1000, **fields):
-    email = f"{name.lower()}@clinic.test"
-    return add(
-        StaffUser(email=email, name=name, role=role, capacity=capacity, password_hash="-", **fields)
-    )
-
-
-def make_team(name: str, members, *, strategy: str = "round_robin", **fields) -> Team:
-    team = add(Team(name=name, strategy=strategy, **fields))
-    db.session.add_all(TeamMember(team_id=team.id, staff_user_id=member.id) for member in members)
-    return team
-
-
-def make_rule(name: str, team: Team, *, priority: int = 100, **conditions) -> RoutingRule:
-    return add(RoutingRule(name=name, team_id=team.id, priority=priority, conditions=conditions))
-
-
-LEAD = {"filled_by": "self", "first_name": "Pat", "last_name": "Doe", "country": "US"}
-
-
-def make_lead(**fields) -> Lead:
-    place = {"region": "Virginia", "time_zone": "America/New_York", "time_zone_source": "form"}
-    return add(Lead(**{**LEAD, **place, **fields}))
-
-
-def route(lead: Lead, **kwargs) -> RoutingDecision:
-    decision = route_lead(lead_id=lead.id, now=kwargs.pop("now", NOW), **kwargs)
-    db.session.commit()
-    return decision
-
-
-def sends(cadence: str) -> list[Send]:
-    return list(db.session.scalars(select(Send).where(Send.cadence == cadence).order_by(Send.id)))
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
 
 
 def rule(rule_id: int, priority: int, **where) -> RoutingRule:
@@ -152,7 +101,7 @@ def test_least_loaded_takes_the_fewest_open_leads_then_the_lowest_id():
 @pytest.fixture
 def rules(ctx):
     """Clinical (5) for needs review, US-Southeast (10) by region, Everyone (1000) as fallback."""
-    people = {name: make_staff(name) for name in ("Ana", "Ben", "Cy", "Dee", "Eve")}
+    people = {name: member(name) for name in ("Ana", "Ben", "Cy", "Dee", "Eve")}
     clinical = make_team("Clinical", [people["Eve"]])
     southeast = make_team("Southeast", [people["Ana"], people["Ben"]])
     everyone = make_team("Coordinators", [people["Cy"], people["Dee"]], strategy="least_loaded")
@@ -164,9 +113,9 @@ def rules(ctx):
 
 
 def test_rules_are_tried_in_priority_order_and_the_reason_is_stored(rules):
-    florida = route(make_lead(region="florida"))
-    review = route(make_lead(region="FL", eligibility_outcome="needs_review"))
-    ohio = route(make_lead(region="Ohio"))
+    florida = route(new_lead(region="florida"))
+    review = route(new_lead(region="FL", eligibility_outcome="needs_review"))
+    ohio = route(new_lead(region="Ohio"))
 
     assert florida.staff_user_id == rules["Ana"].id
     assert florida.reason == "rule 'US-Southeast', round robin"
@@ -179,7 +128,7 @@ def test_rules_are_tried_in_priority_order_and_the_reason_is_stored(rules):
 
 
 def test_an_assignment_sets_the_owner_and_sla_and_notifies_the_owner_once(rules):
-    lead = make_lead(region="FL")
+    lead = new_lead(region="FL")
     decision = route(lead)
 
     db.session.refresh(lead)
@@ -193,24 +142,24 @@ def test_an_assignment_sets_the_owner_and_sla_and_notifies_the_owner_once(rules)
 
 
 def test_round_robin_cycles_through_the_team(ctx):
-    people = [make_staff(name) for name in ("A", "B", "C")]
+    people = [member(name) for name in ("A", "B", "C")]
     make_rule("Everyone", make_team("All", people), priority=1000)
-    owners = [route(make_lead()).staff_user_id for _ in range(7)]
+    owners = [route(new_lead()).staff_user_id for _ in range(7)]
     ids = [person.id for person in people]
     assert owners == ids + ids + ids[:1]
 
 
 def test_least_loaded_counts_open_leads_only(ctx):
-    busy, light, closed_heavy = (make_staff(name) for name in ("Busy", "Light", "Closer"))
+    busy, light, closed_heavy = (member(name) for name in ("Busy", "Light", "Closer"))
     make_rule("Everyone", make_team("All", [busy, light, closed_heavy], strategy="least_loaded"))
     for owner, status in [(busy, "new"), (busy, "contacted"), (light, "new")]:
-        make_lead(owner_id=owner.id, status=status)
+        new_lead(owner_id=owner.id, status=status)
     for _ in range(3):
-        make_lead(owner_id=closed_heavy.id, status="not_interested")
-    make_lead(owner_id=light.id, status="merged")
+        new_lead(owner_id=closed_heavy.id, status="not_interested")
+    new_lead(owner_id=light.id, status="merged")
     db.session.commit()
 
-    decisions = [route(make_lead()) for _ in range(2)]
+    decisions = [route(new_lead()) for _ in range(2)]
     assert [decision.staff_user_id for decision in decisions] == [closed_heavy.id, light.id]
     loads = ("0 open leads", "1 open lead")
     assert [d.reason for d in decisions] == [f"rule 'Everyone', least loaded ({n})" for n in loads]
@@ -218,38 +167,38 @@ def test_least_loaded_counts_open_leads_only(ctx):
 
 def test_unavailable_staff_are_never_chosen(ctx):
     unavailable = [
-        make_staff("Inactive", active=False),
-        make_staff("Away", out_of_office_until=NOW + timedelta(days=2)),
-        make_staff("Tokyo", time_zone="Asia/Tokyo"),
-        make_staff("Full", capacity=1),
+        member("Inactive", active=False),
+        member("Away", out_of_office_until=NOW + timedelta(days=2)),
+        member("Tokyo", time_zone="Asia/Tokyo"),
+        member("Full", capacity=1),
     ]
-    back = make_staff("Back", out_of_office_until=NOW - timedelta(hours=1))
-    make_lead(owner_id=unavailable[-1].id)
+    back = member("Back", out_of_office_until=NOW - timedelta(hours=1))
+    new_lead(owner_id=unavailable[-1].id)
     make_rule("Everyone", make_team("All", [*unavailable, back]))
     db.session.commit()
 
-    owners = {route(make_lead()).staff_user_id for _ in range(6)}
+    owners = {route(new_lead()).staff_user_id for _ in range(6)}
     assert owners == {back.id}
 
 
 def test_someone_invited_gets_leads_only_once_they_have_signed_in(ctx):
-    invited, colleague = make_staff("Invited"), make_staff("Colleague")
+    invited, colleague = member("Invited"), member("Colleague")
     add(StaffToken(token_hash="0" * 64, user_id=invited.id, purpose="invitation",
                    created_at=NOW, expires_at=NOW + timedelta(days=7)))  # fmt: skip
     make_rule("Everyone", make_team("All", [invited, colleague]))
     db.session.commit()
-    assert {route(make_lead()).staff_user_id for _ in range(3)} == {colleague.id}
+    assert {route(new_lead()).staff_user_id for _ in range(3)} == {colleague.id}
 
     invited.last_sign_in_at = NOW
     db.session.commit()
-    assert invited.id in {route(make_lead()).staff_user_id for _ in range(3)}
+    assert invited.id in {route(new_lead()).staff_user_id for _ in range(3)}
 
 
 def test_no_match_leaves_the_lead_unassigned_with_a_deadline_and_alerts_each_active_admin(ctx):
-    admins = [make_staff("Root", role="admin"), make_staff("Boss", role="admin")]
-    make_staff("Gone", role="admin", active=False)
-    make_rule("Canada", make_team("CA", [make_staff("Cat")]), country=["CA"])
-    lead = make_lead(country="US")
+    admins = [member("Root", role="admin"), member("Boss", role="admin")]
+    member("Gone", role="admin", active=False)
+    make_rule("Canada", make_team("CA", [member("Cat")]), country=["CA"])
+    lead = new_lead(country="US")
 
     decision = route(lead)
 
@@ -271,12 +220,12 @@ def test_no_match_leaves_the_lead_unassigned_with_a_deadline_and_alerts_each_act
 
 
 def test_a_team_with_nobody_available_falls_through_to_the_next_matching_rule(ctx):
-    away = make_staff("Away", out_of_office_until=NOW + timedelta(days=1))
-    fallback = make_staff("Fallback")
+    away = member("Away", out_of_office_until=NOW + timedelta(days=1))
+    fallback = member("Fallback")
     make_rule("US-Southeast", make_team("Southeast", [away]), priority=10, region=["FL"])
     make_rule("Everyone", make_team("All", [fallback]), priority=1000)
 
-    decision = route(make_lead(region="FL"))
+    decision = route(new_lead(region="FL"))
 
     assert decision.staff_user_id == fallback.id
     expected = "rule 'Everyone', round robin; nobody available under rule 'US-Southeast'"
@@ -284,10 +233,10 @@ def test_a_team_with_nobody_available_falls_through_to_the_next_matching_rule(ct
 
 
 def test_a_team_with_nobody_who_can_take_leads_still_gets_the_lead_and_admins_are_told(ctx):
-    admin = make_staff("Root", role="admin")
-    team = make_team("All", [make_staff("Off", active=False)])
+    admin = member("Root", role="admin")
+    team = make_team("All", [member("Off", active=False)])
     make_rule("Everyone", team, priority=1000)
-    lead = make_lead()
+    lead = new_lead()
 
     decision = route(lead)
 
@@ -300,7 +249,7 @@ def test_a_team_with_nobody_who_can_take_leads_still_gets_the_lead_and_admins_ar
 
 
 def test_routing_an_owned_lead_again_changes_and_records_nothing(rules):
-    lead = make_lead(region="FL")
+    lead = new_lead(region="FL")
     first = route(lead)
     again = route(lead, now=LATER)
 
@@ -312,7 +261,7 @@ def test_routing_an_owned_lead_again_changes_and_records_nothing(rules):
 
 
 def test_excluding_the_owner_reassigns_within_the_rules(rules):
-    lead = make_lead(region="FL")
+    lead = new_lead(region="FL")
     route(lead)
     decision = route(lead, now=LATER, exclude_staff_ids=(rules["Ana"].id,))
 
@@ -322,7 +271,7 @@ def test_excluding_the_owner_reassigns_within_the_rules(rules):
 
 
 def test_closed_and_missing_leads_are_not_routed(rules):
-    closed = make_lead(status="do_not_contact")
+    closed = new_lead(status="do_not_contact")
     decision = route(closed)
     assert (decision.id, decision.staff_user_id, count(RoutingDecision)) == (None, None, 0)
     with pytest.raises(LeadNotFound):
@@ -330,9 +279,9 @@ def test_closed_and_missing_leads_are_not_routed(rules):
 
 
 def test_ensure_default_routing_builds_one_team_of_active_coordinators(ctx):
-    coordinators = [make_staff("Co1"), make_staff("Co2")]
-    make_staff("Co3", active=False)
-    make_staff("Root", role="admin")
+    coordinators = [member("Co1"), member("Co2")]
+    member("Co3", active=False)
+    member("Root", role="admin")
     for _ in range(2):
         ensure_default_routing(now=NOW)
         db.session.commit()
@@ -343,11 +292,11 @@ def test_ensure_default_routing_builds_one_team_of_active_coordinators(ctx):
     assert (team.name, team.strategy) == ("Patient coordinators", "round_robin")
     assert (rule_row.name, rule_row.priority, rule_row.conditions) == ("Everyone", 1000, {})
     assert members == [person.id for person in coordinators]
-    assert route(make_lead()).reason == "rule 'Everyone', round robin"
+    assert route(new_lead()).reason == "rule 'Everyone', round robin"
 
 
 def test_ensure_default_routing_falls_back_to_admins_and_leaves_existing_teams_alone(ctx):
-    admin = make_staff("Root", role="admin")
+    admin = member("Root", role="admin")
     ensure_default_routing(now=NOW)
     db.session.commit()
     assert list(db.session.scalars(select(TeamMember.staff_user_id))) == [admin.id]
@@ -360,7 +309,7 @@ def test_ensure_default_routing_falls_back_to_admins_and_leaves_existing_teams_a
 
 
 def test_reroute_if_better_moves_a_lead_when_a_higher_priority_rule_now_matches(rules):
-    lead = make_lead(region="Ohio")
+    lead = new_lead(region="Ohio")
     route(lead)
     assert reroute_if_better(lead_id=lead.id, now=LATER) is None  # nothing better matches
 
@@ -377,10 +326,10 @@ def test_reroute_if_better_moves_a_lead_when_a_higher_priority_rule_now_matches(
 
 
 def test_reroute_if_better_leaves_contacted_and_hand_assigned_leads_alone(rules):
-    contacted = make_lead(region="Ohio")
+    contacted = new_lead(region="Ohio")
     route(contacted)
     contacted.first_contacted_at = LATER
-    by_hand = make_lead(owner_id=rules["Cy"].id)
+    by_hand = new_lead(owner_id=rules["Cy"].id)
     for lead in (contacted, by_hand):
         lead.eligibility_outcome = "needs_review"
     db.session.commit()
@@ -402,12 +351,12 @@ def _route_share(database_url: str, lead_ids: list[int], barrier) -> None:
 
 
 def test_four_processes_routing_400_leads_give_each_available_member_exactly_100(ctx, database_url):
-    available = [make_staff(f"Avail{n}") for n in range(4)]
-    inactive = make_staff("Inactive", active=False)
-    away = make_staff("Away", out_of_office_until=NOW + timedelta(days=3))
+    available = [member(f"Avail{n}") for n in range(4)]
+    inactive = member("Inactive", active=False)
+    away = member("Away", out_of_office_until=NOW + timedelta(days=3))
     members = [available[0], inactive, available[1], away, available[2], available[3]]
     make_rule("Everyone", make_team("All", members), priority=1000)
-    lead_ids = [make_lead().id for _ in range(400)]
+    lead_ids = [new_lead().id for _ in range(400)]
     db.session.commit()
 
     spawn = multiprocessing.get_context("spawn")
@@ -430,8 +379,8 @@ def test_four_processes_routing_400_leads_give_each_available_member_exactly_100
 
 
 def test_leads_whose_routing_never_ran_are_routed_by_the_sweep_once(rules):
-    lost = make_lead(region="FL")
-    already = make_lead(region="FL")
+    lost = new_lead(region="FL")
+    already = new_lead(region="FL")
     route(already)
 
     from intake.routing.sweeps import route_unrouted

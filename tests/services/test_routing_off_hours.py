@@ -17,7 +17,8 @@ from intake.models import Lead, RoutingDecision, Send, StaffToken
 from intake.routing.service import reroute_if_better
 from intake.routing.sla import sweep_sla
 from intake.routing.sweeps import assign_held_leads
-from tests.services.test_routing import make_lead, make_rule, make_staff, make_team, route, sends
+from tests.factories import make_rule, make_team
+from tests.routing.conftest import member, new_lead, route, sends
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -32,16 +33,10 @@ MONDAY_9, MONDAY_11 = ny(2024, 5, 20, 9), ny(2024, 5, 20, 11)
 
 
 @pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
 def people(ctx):
     """Ana and Ben (Mon–Fri 09:00–17:00 New York) in team All, rule Everyone; one admin."""
-    staff = {name: make_staff(name) for name in ("Ana", "Ben")}
-    staff["Root"] = make_staff("Root", role="admin")
+    staff = {name: member(name) for name in ("Ana", "Ben")}
+    staff["Root"] = member("Root", role="admin")
     staff["team"] = make_team("All", [staff["Ana"], staff["Ben"]])
     make_rule("Everyone", staff["team"], priority=1000)
     db.session.commit()
@@ -49,7 +44,7 @@ def people(ctx):
 
 
 def test_a_lead_on_friday_night_gets_its_team_monday_s_owner_and_a_monday_deadline(people):
-    lead = make_lead()
+    lead = new_lead()
     decision = route(lead, now=FRIDAY_NIGHT)
 
     lead = db.session.get(Lead, lead.id)
@@ -62,29 +57,29 @@ def test_a_lead_on_friday_night_gets_its_team_monday_s_owner_and_a_monday_deadli
 
 
 def test_a_weekend_s_leads_are_shared_round_robin_over_monday_s_shift(people):
-    owners = [route(make_lead(), now=FRIDAY_NIGHT).staff_user_id for _ in range(4)]
+    owners = [route(new_lead(), now=FRIDAY_NIGHT).staff_user_id for _ in range(4)]
     assert owners == [people[name].id for name in ("Ana", "Ben", "Ana", "Ben")]
 
 
 def test_the_next_on_shift_respects_time_zones_days_absence_capacity_and_sign_in(ctx):
     sunday = {"days": [6], "start": "10:00", "end": "14:00"}
-    away = make_staff("Away", out_of_office_until=ny(2024, 5, 22, 0))
-    full = make_staff("Full", capacity=1)
-    make_lead(owner_id=full.id)
-    invited = make_staff("Invited", time_zone="Europe/London")
+    away = member("Away", out_of_office_until=ny(2024, 5, 22, 0))
+    full = member("Full", capacity=1)
+    new_lead(owner_id=full.id)
+    invited = member("Invited", time_zone="Europe/London")
     db.session.add(StaffToken(token_hash="1" * 64, user_id=invited.id, purpose="invitation",
                               created_at=FRIDAY_NIGHT, expires_at=MONDAY_11))  # fmt: skip
-    london = make_staff("London", time_zone="Europe/London")  # 09:00 London is 04:00 New York
-    sunday_shift = make_staff("Sunday", working_hours=sunday, time_zone="America/Chicago")
+    london = member("London", time_zone="Europe/London")  # 09:00 London is 04:00 New York
+    sunday_shift = member("Sunday", working_hours=sunday, time_zone="America/Chicago")
     make_rule("Everyone", make_team("All", [away, full, invited, london, sunday_shift]))
     db.session.commit()
 
-    first = route(make_lead(), now=FRIDAY_NIGHT)
+    first = route(new_lead(), now=FRIDAY_NIGHT)
     assert first.staff_user_id == sunday_shift.id
     assert first.reason == "rule 'Everyone', next on shift: Sunday (Sun 11:00 EDT)"
     sunday_shift.active = False
     db.session.commit()
-    second = route(make_lead(), now=FRIDAY_NIGHT)
+    second = route(new_lead(), now=FRIDAY_NIGHT)
     assert second.staff_user_id == london.id
     assert second.reason == "rule 'Everyone', next on shift: London (Mon 04:00 EDT)"
 
@@ -92,7 +87,7 @@ def test_the_next_on_shift_respects_time_zones_days_absence_capacity_and_sign_in
 def test_a_team_that_holds_keeps_the_lead_ownerless_with_a_monday_deadline(people):
     people["team"].off_hours = "hold"
     db.session.commit()
-    lead = make_lead()
+    lead = new_lead()
     decision = route(lead, now=FRIDAY_NIGHT)
 
     lead = db.session.get(Lead, lead.id)
@@ -107,7 +102,7 @@ def test_a_team_that_holds_keeps_the_lead_ownerless_with_a_monday_deadline(peopl
 def test_held_leads_get_an_owner_when_hours_start_once_however_often_the_sweep_runs(people):
     people["team"].off_hours = "hold"
     db.session.commit()
-    held = [make_lead() for _ in range(3)]
+    held = [new_lead() for _ in range(3)]
     for lead in held:
         route(lead, now=FRIDAY_NIGHT)
 
@@ -128,13 +123,11 @@ def test_held_leads_get_an_owner_when_hours_start_once_however_often_the_sweep_r
 
 
 def test_someone_working_now_in_a_fallback_team_takes_the_lead_before_anyone_next_week(ctx):
-    night = make_staff(
-        "Nat", working_hours={"days": list(range(7)), "start": "20:00", "end": "06:00"}
-    )
-    make_rule("Southeast", make_team("SE", [make_staff("Ana")]), priority=10, region=["FL"])
+    night = member("Nat", working_hours={"days": list(range(7)), "start": "20:00", "end": "06:00"})
+    make_rule("Southeast", make_team("SE", [member("Ana")]), priority=10, region=["FL"])
     make_rule("Everyone", make_team("Night", [night]), priority=1000)
 
-    decision = route(make_lead(region="FL"), now=FRIDAY_NIGHT)
+    decision = route(new_lead(region="FL"), now=FRIDAY_NIGHT)
 
     assert decision.staff_user_id == night.id
     assert (
@@ -143,11 +136,11 @@ def test_someone_working_now_in_a_fallback_team_takes_the_lead_before_anyone_nex
 
 
 def test_a_better_rule_after_completion_moves_the_lead_to_that_team_s_next_on_shift(ctx):
-    eve, cy = make_staff("Eve"), make_staff("Cy")
+    eve, cy = member("Eve"), member("Cy")
     clinical = make_team("Clinical", [eve])
     make_rule("Clinical", clinical, priority=5, eligibility_outcome=["needs_review"])
     make_rule("Everyone", make_team("All", [cy]), priority=1000)
-    lead = make_lead()
+    lead = new_lead()
     route(lead, now=FRIDAY_NIGHT)
 
     lead.eligibility_outcome = "needs_review"
@@ -161,7 +154,7 @@ def test_a_better_rule_after_completion_moves_the_lead_to_that_team_s_next_on_sh
 
 
 def test_the_sla_of_a_night_lead_reminds_and_escalates_on_monday_not_over_the_weekend(people):
-    lead = make_lead()
+    lead = new_lead()
     route(lead, now=FRIDAY_NIGHT)
     nothing = {"escalated": 0, "reassigned": 0, "reminded": 0}
 
@@ -175,7 +168,7 @@ def test_the_sla_of_a_night_lead_reminds_and_escalates_on_monday_not_over_the_we
 def test_a_held_lead_past_its_deadline_is_escalated_and_given_to_someone_working(people):
     people["team"].off_hours = "hold"
     db.session.commit()
-    lead = make_lead()
+    lead = new_lead()
     route(lead, now=FRIDAY_NIGHT)
 
     counts = sweep_sla(now=MONDAY_11)  # the held sweep never ran (beat was down, say)
@@ -192,11 +185,11 @@ def alert_text(send: Send) -> tuple[str, str]:
 
 
 def test_each_admin_alert_says_truthfully_which_case_it_is(ctx):
-    make_staff("Root", role="admin")
-    make_rule("Canada", make_team("CA", [make_staff("Cat")]), country=["CA"])
-    make_rule("Florida", make_team("Sunshine", [make_staff("Off", active=False)]), region=["FL"])
-    route(make_lead(country="US", region="Ohio"), now=FRIDAY_NIGHT)
-    route(make_lead(country="US", region="FL"), now=FRIDAY_NIGHT)
+    member("Root", role="admin")
+    make_rule("Canada", make_team("CA", [member("Cat")]), country=["CA"])
+    make_rule("Florida", make_team("Sunshine", [member("Off", active=False)]), region=["FL"])
+    route(new_lead(country="US", region="Ohio"), now=FRIDAY_NIGHT)
+    route(new_lead(country="US", region="FL"), now=FRIDAY_NIGHT)
 
     no_rule, no_member = (alert_text(send) for send in sends("admin_alert"))
     assert no_rule[0] == "A new lead matched no routing rule"
@@ -209,7 +202,7 @@ def test_each_admin_alert_says_truthfully_which_case_it_is(ctx):
 
 def test_the_overdue_alert_says_the_owner_keeps_the_lead(people):
     people["Ben"].active = False
-    route(make_lead(), now=FRIDAY_NIGHT)
+    route(new_lead(), now=FRIDAY_NIGHT)
     sweep_sla(now=MONDAY_11)
     db.session.commit()
 
@@ -223,7 +216,7 @@ def test_at_every_hour_of_a_week_a_matched_lead_gets_its_team_an_owner_and_a_dea
     monday = ny(2024, 5, 20, 0, 30)
     for hour in range(7 * 24):
         at = monday + timedelta(hours=hour)
-        lead = make_lead()
+        lead = new_lead()
         decision = route(lead, now=at)
         lead = db.session.get(Lead, lead.id)
         assert lead.team_id == people["team"].id, (at, decision.reason)
@@ -245,7 +238,7 @@ def test_two_held_lead_sweeps_at_once_give_each_lead_out_exactly_once(app, peopl
     people["team"].off_hours = "hold"
     db.session.commit()
     for _ in range(12):
-        route(make_lead(), now=FRIDAY_NIGHT)
+        route(new_lead(), now=FRIDAY_NIGHT)
     db.session.close()  # the sweeps below run in their own sessions
     results, errors, barrier = [], [], threading.Barrier(2)
     threads = [

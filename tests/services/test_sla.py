@@ -13,15 +13,8 @@ from intake.extensions import db
 from intake.models import Lead, RoutingDecision
 from intake.routing.business_hours import BusinessCalendar
 from intake.routing.sla import reminder_at, sweep_sla
-from tests.services.test_routing import (
-    NOW,
-    make_lead,
-    make_rule,
-    make_staff,
-    make_team,
-    route,
-    sends,
-)
+from tests.factories import make_rule, make_team
+from tests.routing.conftest import NOW, member, new_lead, route, sends
 
 # Routed at NOW (11:00 in New York) with 2 business hours: due 13:00, reminded from 12:30.
 DUE = NOW + timedelta(hours=2)
@@ -58,10 +51,10 @@ def team(app):
     """Ana and Ben on a round-robin team led by Lee; one admin."""
     with app.app_context():
         people = {
-            "Ana": make_staff("Ana"),
-            "Ben": make_staff("Ben"),
-            "Lee": make_staff("Lee"),
-            "Root": make_staff("Root", role="admin"),
+            "Ana": member("Ana"),
+            "Ben": member("Ben"),
+            "Lee": member("Lee"),
+            "Root": member("Root", role="admin"),
         }
         members = [people["Ana"], people["Ben"]]
         make_rule("Everyone", make_team("All", members, lead_staff_id=people["Lee"].id))
@@ -70,7 +63,7 @@ def team(app):
 
 
 def test_the_owner_is_reminded_once_at_75_percent(team):
-    lead = make_lead()
+    lead = new_lead()
     route(lead)
     assert db.session.get(Lead, lead.id).sla_due_at == DUE
 
@@ -85,7 +78,7 @@ def test_the_owner_is_reminded_once_at_75_percent(team):
 
 
 def test_a_breach_alerts_the_team_lead_once_and_reassigns_to_someone_else(team):
-    lead = make_lead()
+    lead = new_lead()
     route(lead)
     sweep(REMIND)
 
@@ -107,14 +100,14 @@ def test_a_breach_alerts_the_team_lead_once_and_reassigns_to_someone_else(team):
 
 
 def test_a_sweep_that_comes_late_escalates_without_a_reminder_first(team):
-    route(make_lead())
+    route(new_lead())
     assert sweep(DUE + timedelta(hours=1)) == {**NOTHING, "escalated": 1, "reassigned": 1}
     assert sends("sla_reminder") == []
 
 
 def test_a_breach_with_nobody_else_available_keeps_the_owner_and_alerts_admins(team):
     team["Ben"].active = False
-    lead = make_lead()
+    lead = new_lead()
     route(lead)
 
     assert sweep(DUE) == {**NOTHING, "escalated": 1}
@@ -132,9 +125,9 @@ def test_a_breach_with_nobody_else_available_keeps_the_owner_and_alerts_admins(t
 
 def test_without_a_team_lead_the_escalation_goes_to_the_admins(app):
     with app.app_context():
-        admins = [make_staff("Root", role="admin"), make_staff("Boss", role="admin")]
-        make_rule("Everyone", make_team("All", [make_staff("Ana"), make_staff("Ben")]))
-        route(make_lead())
+        admins = [member("Root", role="admin"), member("Boss", role="admin")]
+        make_rule("Everyone", make_team("All", [member("Ana"), member("Ben")]))
+        route(new_lead())
         sweep(DUE)
         assert [alert.staff_user_id for alert in sends("sla_escalation")] == [
             admin.id for admin in admins
@@ -142,7 +135,7 @@ def test_without_a_team_lead_the_escalation_goes_to_the_admins(app):
 
 
 def test_first_contact_stops_the_reminder_and_the_escalation(team):
-    lead = make_lead()
+    lead = new_lead()
     route(lead)
     lead.first_contacted_at = NOW + timedelta(minutes=20)
     db.session.commit()
@@ -153,10 +146,10 @@ def test_first_contact_stops_the_reminder_and_the_escalation(team):
 
 
 def test_closed_and_unassigned_leads_have_no_sla_to_sweep(team):
-    closed = make_lead()
+    closed = new_lead()
     route(closed)
     closed.status = "not_interested"
-    make_lead()  # never routed
+    new_lead()  # never routed
     db.session.commit()
     assert sweep(DUE + timedelta(days=1)) == NOTHING
 
@@ -173,11 +166,11 @@ def _sweep_in_thread(app, barrier, now, results, errors) -> None:
 
 def test_two_sweeps_at_once_remind_and_escalate_each_lead_exactly_once(app, team):
     with app.app_context():
-        breaching = [make_lead() for _ in range(15)]
+        breaching = [new_lead() for _ in range(15)]
         for lead in breaching:
             route(lead, now=NOW - timedelta(hours=1))  # due at 12:00 New York time
         breached_owner = {lead.id: lead.owner_id for lead in breaching}
-        reminding = {make_lead().id for _ in range(15)}
+        reminding = {new_lead().id for _ in range(15)}
         for lead_id in reminding:
             route(db.session.get(Lead, lead_id))
     results, errors, barrier = [], [], threading.Barrier(2)

@@ -9,7 +9,7 @@ import pytest
 from intake.extensions import db
 from intake.models import OutboxEvent, Send
 from intake.models.types import utcnow
-from tests.services.factories import make_lead
+from tests.factories import make_lead
 from tests.staff.conftest import audit_count, page
 
 ADMIN_PAGES = [

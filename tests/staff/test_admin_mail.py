@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from intake.extensions import db
-from intake.models import AuditEvent, CapturedEmail, Send
+from intake.models import CapturedEmail, Send
 from intake.models.types import utcnow
-from tests.services.factories import ADDRESS, make_lead
+from tests.factories import ADDRESS, last_audit, make_lead
 from tests.staff.conftest import audit_count, csrf_token, page
 
 SANDBOX = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-
-
-def last_audit(app) -> AuditEvent:
-    with app.app_context():
-        return db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
 
 
 def make_dead_send(app, key="dead") -> tuple[int, int]:

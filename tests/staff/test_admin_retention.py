@@ -20,7 +20,7 @@ from intake.models import (
     Send,
 )
 from intake.models.types import utcnow
-from tests.services.factories import make_inquiry, make_lead
+from tests.factories import make_inquiry, make_lead
 from tests.staff.conftest import audit_count, csrf_token, page
 from workers.tasks import purge_retention
 

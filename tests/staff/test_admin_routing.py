@@ -6,13 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from intake.extensions import db
-from intake.models import AuditEvent, RoutingRule, Team, TeamMember
+from intake.models import RoutingRule, Team, TeamMember
+from tests.factories import last_audit
 from tests.staff.conftest import audit_count, csrf_token, page
-
-
-def last_audit(app) -> AuditEvent:
-    with app.app_context():
-        return db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
 
 
 def make_team(app, name="Southeast", **fields) -> int:

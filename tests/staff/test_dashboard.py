@@ -10,7 +10,7 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.models import Team
 from intake.models.types import utcnow
-from tests.services.factories import make_lead
+from tests.factories import make_lead
 from tests.staff.conftest import QueryCounter, audit_count, page
 
 

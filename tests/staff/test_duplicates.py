@@ -19,7 +19,7 @@ from intake.models import (
     LeadMerge,
     Team,
 )
-from tests.public.helpers import complete_inquiry, page
+from tests.conftest import complete_inquiry, page
 from tests.staff.test_identity import PHONE, leads, pairs, start
 from tests.staff.test_lead_page import text_of
 from tests.staff.test_queue import search, shown_ids

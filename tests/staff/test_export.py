@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from intake.extensions import db
 from intake.leads.export import neutralise
 from intake.models import AuditEvent, Lead, Team
-from tests.services.factories import LEAD, make_lead
+from tests.factories import LEAD, saved_lead
 from tests.staff.conftest import audit_count
 
 COLUMNS = [
@@ -26,25 +26,17 @@ def rows(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
 
-def seed(app, **fields) -> int:
-    with app.app_context():
-        lead = make_lead(consents=(), **fields)
-        db.session.commit()
-        return lead.id
-
-
 def test_the_export_streams_the_filtered_leads_with_contact_and_pipeline_columns(
     app, make_staff, staff_client
 ):
     owner = make_staff("coordinator", name="Cora Ordinator", team="East")
     with app.app_context():
         east = db.session.scalar(select(Team.id).where(Team.name == "East"))
-    wanted = seed(
-        app, status="contacted", owner_id=owner, team_id=east, source="doctor",
+    wanted = saved_lead(app, status="contacted", owner_id=owner, team_id=east, source="doctor",
         utm_campaign="spring", region="Virginia", ms_type="RRMS",
         eligibility_outcome="needs_review",
     )  # fmt: skip
-    seed(app, status="new")
+    saved_lead(app, status="new")
 
     response = staff_client("admin").get("/staff/export.csv?view=all&status=contacted")
 
@@ -88,7 +80,7 @@ def test_the_export_reads_rows_in_batches_rather_than_all_at_once(app, staff_cli
 
 
 def test_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(app, staff_client):
-    seed(app, first_name="=HYPERLINK(\"http://evil\")", last_name="@SUM(A1)", region="-2+3",
+    saved_lead(app, first_name="=HYPERLINK(\"http://evil\")", last_name="@SUM(A1)", region="-2+3",
          utm_campaign="\tcmd", source="+x")  # fmt: skip
 
     [row] = rows(staff_client("admin").get("/staff/export.csv"))
@@ -104,7 +96,7 @@ def test_cells_that_start_a_formula_after_spaces_or_in_full_width_forms_are_neut
     app, staff_client
 ):
     """Rows that never passed the forms (older data, imports) are guarded at the export too."""
-    seed(app, first_name="＝HYPERLINK(\"http://evil\")", last_name="  =1+1",
+    saved_lead(app, first_name="＝HYPERLINK(\"http://evil\")", last_name="  =1+1",
          region="\u3000＠SUM(A1)", utm_campaign="\u200b\t=cmd", source=" －2")  # fmt: skip
 
     [row] = rows(staff_client("admin").get("/staff/export.csv"))
@@ -143,8 +135,8 @@ def test_a_coordinator_exports_only_leads_in_their_scope(app, make_staff, sign_i
     make_staff("coordinator", team="West")
     with app.app_context():
         west = db.session.scalar(select(Team.id).where(Team.name == "West"))
-    foreign = seed(app, team_id=west)
-    mine = seed(app, owner_id=me)
+    foreign = saved_lead(app, team_id=west)
+    mine = saved_lead(app, owner_id=me)
     client = sign_in(app.test_client(), me)
 
     for view in ("all", "mine", "team", "unassigned", "review"):
@@ -154,8 +146,8 @@ def test_a_coordinator_exports_only_leads_in_their_scope(app, make_staff, sign_i
 
 
 def test_the_export_follows_the_search_without_the_term_in_its_url(app, staff_client):
-    wanted = seed(app, first_name="Grace", last_name="Hopper")
-    seed(app)
+    wanted = saved_lead(app, first_name="Grace", last_name="Hopper")
+    saved_lead(app)
     client = staff_client("admin")
     soup = BeautifulSoup(client.get("/staff/").get_data(as_text=True), "html.parser")
     token = soup.select_one('input[name="csrf_token"]')["value"]
@@ -169,7 +161,7 @@ def test_the_export_follows_the_search_without_the_term_in_its_url(app, staff_cl
 
 
 def test_a_clinician_may_not_export_and_sees_no_export_link(app, staff_client):
-    seed(app, eligibility_outcome="needs_review")
+    saved_lead(app, eligibility_outcome="needs_review")
     client = staff_client("clinician")
 
     assert client.get("/staff/export.csv").status_code == 403
@@ -180,7 +172,7 @@ def test_the_export_is_audited_once_before_streaming_with_view_and_filters(
     app, make_staff, sign_in
 ):
     me = make_staff("coordinator")
-    seed(app, owner_id=me)
+    saved_lead(app, owner_id=me)
     client = sign_in(app.test_client(), me)
     before = audit_count(app)
 
@@ -198,7 +190,7 @@ def test_the_export_is_audited_once_before_streaming_with_view_and_filters(
 
 
 def test_an_export_of_a_search_that_is_gone_goes_back_to_the_queue_instead(app, staff_client):
-    seed(app)
+    saved_lead(app)
     before = audit_count(app, action="leads.exported")
 
     response = staff_client("admin").get("/staff/export.csv?view=all&search=forgotten")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from intake.extensions import db, encryption
 from intake.models import EligibilityResult, Lead
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import HEALTH, complete_inquiry, page
-from tests.services.factories import make_inquiry, make_lead
+from tests.conftest import HEALTH, complete_inquiry, page
+from tests.factories import make_inquiry, make_lead
 
 RULES = load_definition("ms_inquiry").ruleset
 # The lead's answers trigger these two rules; the page shows their reasons or their categories.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.inquiries.answers import read_answers
 from intake.models import DuplicatePair, Inquiry, Lead, LeadContact, Send
-from tests.public.helpers import CONTACT, complete_inquiry, page, send_step
+from tests.conftest import CONTACT, complete_inquiry, page, send_step
 from tests.staff.test_lead_page import text_of
 from tests.staff.test_queue import search, shown_ids
 
@@ -245,7 +245,7 @@ def test_a_message_about_an_inquiry_goes_to_the_address_that_inquiry_gave(app):
 
 def test_an_inquiry_sealed_before_contact_details_were_kept_reads_them_from_its_lead(app):
     from intake.inquiries.service import all_answers
-    from tests.services.factories import make_inquiry, make_lead
+    from tests.factories import make_inquiry, make_lead
 
     with app.app_context():
         inquiry = make_inquiry(make_lead())  # as stored before: contact details on the lead only

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.inquiries.service import all_answers
 from intake.models import Lead, StaffUser
-from tests.public.helpers import complete_inquiry
+from tests.conftest import complete_inquiry
 from tests.staff.conftest import csrf_token
 from tests.staff.test_lead_page import post_action, seeded_lead
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.messaging.sends import schedule_send
 from intake.models import AuditEvent, Consent, DuplicatePair, Lead, LeadEvent, Team, TeamMember
-from tests.public.helpers import HEALTH, complete_inquiry, page
-from tests.services.factories import NOW, make_inquiry, make_lead
+from tests.conftest import HEALTH, complete_inquiry, page
+from tests.factories import EMAIL_PURPOSES, NOW, make_inquiry, saved_lead
 from tests.staff.conftest import QueryCounter, audit_count
 
 SCRIPT = "<script>alert(1)</script>"
@@ -25,11 +25,8 @@ def completed_lead(app, **health) -> int:
 
 
 def seeded_lead(app, **fields) -> int:
-    with app.app_context():
-        lead = make_lead(**fields)
-        make_inquiry(lead, status="complete")
-        db.session.commit()
-        return lead.id
+    """A lead with its email consents and one complete inquiry."""
+    return saved_lead(app, consents=EMAIL_PURPOSES, inquiry="complete", **fields)
 
 
 def paired(app, first_id: int, second_id: int, reason: str = "same email, different name"):

@@ -20,8 +20,8 @@ from intake.leads.pipeline import (
 from intake.messaging.sends import schedule_send
 from intake.models import CLOSED, PIPELINE, AuditEvent, Inquiry, Lead, LeadEvent, Send, StaffUser
 from intake.models.types import utcnow
-from tests.public.helpers import page
-from tests.services.factories import NOW, make_inquiry, make_lead
+from tests.conftest import page
+from tests.factories import NOW, make_inquiry, make_lead
 from tests.staff.conftest import audit_count
 from tests.staff.test_lead_page import action_form, paired, post_action, seeded_lead, text_of
 

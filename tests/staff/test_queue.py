@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from intake.extensions import db
-from intake.models import AuditEvent, Lead, LeadEvent, Team
+from intake.models import Lead, LeadEvent, Team
 from intake.models.types import utcnow
-from tests.services.factories import LEAD, make_lead
+from tests.factories import LEAD, last_audit
 from tests.staff.conftest import QueryCounter, audit_count, page
 from tests.staff.conftest import csrf_token as staff_csrf_token
 
@@ -24,32 +24,12 @@ def shown_ids(response) -> list[int]:
 
 
 @pytest.fixture
-def seed(app):
-    """Insert a lead (factory defaults, with overrides) and return its id."""
-
-    def add(**fields) -> int:
-        with app.app_context():
-            lead = make_lead(consents=(), **fields)
-            db.session.commit()
-            return lead.id
-
-    return add
-
-
-@pytest.fixture
 def team_id(app):
     def find(name: str) -> int:
         with app.app_context():
             return db.session.scalar(select(Team.id).where(Team.name == name))
 
     return find
-
-
-def last_audit(app) -> AuditEvent:
-    with app.app_context():
-        row = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-        db.session.expunge(row)
-        return row
 
 
 # Views by role ------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from intake.extensions import db
 from intake.log import MaskTokens
 from intake.models import AuditEvent, Send, StaffSession, StaffToken, StaffUser
 from intake.models.types import utcnow
-from tests.staff.auth_helpers import (
+from tests.staff.conftest import (
     COOKIE,
+    PASSWORD,
+    audit_count,
     csrf_from,
     deliver_due_mail,
     email_of,
@@ -29,7 +31,6 @@ from tests.staff.auth_helpers import (
     totp_code,
     user_id_for,
 )
-from tests.staff.conftest import PASSWORD, audit_count
 
 NEW_PASSWORD = "fresh mountain river stone"
 

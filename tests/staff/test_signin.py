@@ -14,8 +14,10 @@ from intake.cli import _create_first_admin
 from intake.extensions import db
 from intake.models import AuditEvent, RecoveryCode, StaffUser
 from intake.models.types import utcnow
-from tests.staff.auth_helpers import (
+from tests.staff.conftest import (
     NOT_RECOGNISED,
+    PASSWORD,
+    audit_count,
     csrf_from,
     email_of,
     enrol,
@@ -29,7 +31,6 @@ from tests.staff.auth_helpers import (
     user_id_for,
     without_second_factor,
 )
-from tests.staff.conftest import PASSWORD, audit_count
 
 
 def _actions(app) -> list[str]:

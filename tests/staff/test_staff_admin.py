@@ -12,7 +12,9 @@ from intake.accounts.signin import generate_recovery_codes
 from intake.extensions import db
 from intake.models import AuditEvent, RecoveryCode, Send, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
-from tests.staff.auth_helpers import (
+from tests.staff.conftest import (
+    QueryCounter,
+    audit_count,
     csrf_from,
     email_of,
     enter_password,
@@ -22,7 +24,6 @@ from tests.staff.auth_helpers import (
     submit,
     user_id_for,
 )
-from tests.staff.conftest import QueryCounter, audit_count
 
 
 def _team(app, name: str) -> int:
