@@ -23,7 +23,7 @@ from intake.models.types import utcnow
 from tests.conftest import page
 from tests.factories import NOW, make_inquiry, make_lead
 from tests.staff.conftest import audit_count
-from tests.staff.test_lead_page import action_form, paired, post_action, seeded_lead, text_of
+from tests.staff.leads.test_lead_page import action_form, paired, post_action, seeded_lead, text_of
 
 
 def schedule(app, lead_id: int, cadence: str, step: int = 1, **fields) -> None:

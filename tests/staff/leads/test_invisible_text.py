@@ -10,7 +10,7 @@ from intake.inquiries.service import all_answers
 from intake.models import Lead, StaffUser
 from tests.conftest import complete_inquiry
 from tests.staff.conftest import csrf_token
-from tests.staff.test_lead_page import post_action, seeded_lead
+from tests.staff.leads.test_lead_page import post_action, seeded_lead
 
 # Shows as "Ada" or "Byron"; stored as typed, it would show reversed or hide what follows.
 RLO, ZWSP, LRI, PDI, BOM = "\u202e", "\u200b", "\u2066", "\u2069", "\ufeff"

@@ -20,9 +20,9 @@ from intake.models import (
     Team,
 )
 from tests.conftest import complete_inquiry, page
-from tests.staff.test_identity import PHONE, leads, pairs, start
-from tests.staff.test_lead_page import text_of
-from tests.staff.test_queue import search, shown_ids
+from tests.staff.leads.test_identity import PHONE, leads, pairs, start
+from tests.staff.leads.test_lead_page import text_of
+from tests.staff.leads.test_queue import search, shown_ids
 
 KING = {"first_name": "Ada", "last_name": "King", "email": "countess@example.org"}
 

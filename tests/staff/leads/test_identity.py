@@ -12,8 +12,8 @@ from intake.extensions import db
 from intake.inquiries.answers import read_answers
 from intake.models import DuplicatePair, Inquiry, Lead, LeadContact, Send
 from tests.conftest import CONTACT, complete_inquiry, page, send_step
-from tests.staff.test_lead_page import text_of
-from tests.staff.test_queue import search, shown_ids
+from tests.staff.leads.test_lead_page import text_of
+from tests.staff.leads.test_queue import search, shown_ids
 
 PHONE = "(202) 555-0143"
 E164 = "+12025550143"
