@@ -27,8 +27,8 @@ import redis
 
 from bench.harness import median, psycopg_url, result
 from bench.load import Load, drive, floor_spec, gunicorn, harness_spec
+from tests.conftest import CONTACT, hidden_fields
 from tests.live import LiveResponse
-from tests.public.helpers import CONTACT, hidden_fields
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "intake_bench_p1"

@@ -31,8 +31,8 @@ from bench.harness import (
 )
 from bench.load import drive, floor_spec, gunicorn, harness_spec
 from bench.p1_submit import DATABASE, REDIS_URL, Patients, drop_database, fresh_database
+from tests.conftest import complete_inquiry
 from tests.live import LiveClient
-from tests.public.helpers import complete_inquiry
 from tests.workers.conftest import Sink, celery_process, free_port
 
 RATIO_TARGET, GROWTH_TARGET = 1.3, 0.05

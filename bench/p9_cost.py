@@ -55,7 +55,7 @@ def _control(*command: str) -> None:
 
 def _submit_form(app) -> tuple:
     """A new visitor's client and its first-step form, filled with a unique email and phone."""
-    from tests.public.helpers import CONTACT, form_data, hidden_fields
+    from tests.conftest import CONTACT, form_data, hidden_fields
 
     client = app.test_client()
     shown = client.get("/inquiry")

@@ -4,6 +4,8 @@ same form helpers drive both."""
 from __future__ import annotations
 
 import http.cookiejar
+import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -49,3 +51,22 @@ class LiveClient:
         items = data.items(multi=True) if hasattr(data, "items") else data
         body = urllib.parse.urlencode(list(items)).encode()
         return self._open(urllib.request.Request(self.base_url + path, data=body, method="POST"))
+
+
+def free_port() -> int:
+    """An unused loopback TCP port (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, deadline: float) -> bytes:
+    """The body at ``url`` once the server answers; raises after ``deadline`` (monotonic)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

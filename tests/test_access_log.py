@@ -22,10 +22,10 @@ from intake.inquiries.resume import issue_resume_token
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import StaffUser
 from intake.models.types import utcnow
+from tests.factories import make_inquiry, make_lead
 from tests.live import LiveClient
-from tests.services.factories import make_inquiry, make_lead
 from tests.staff import conftest as staff_fixtures
-from tests.staff.auth_helpers import deliver_due_mail, link_in
+from tests.staff.conftest import deliver_due_mail, link_in
 from tests.workers.conftest import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parent.parent

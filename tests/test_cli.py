@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 from intake.crypto import Keyring
 from intake.extensions import db
 from intake.models import StaffUser
+from tests.live import free_port, wait_for
 
 
 def test_create_admin_prints_a_one_time_password_and_refuses_duplicates(app):
@@ -40,25 +39,8 @@ def test_generate_key_prints_a_usable_key(app):
     Keyring.from_config([result.output.strip()])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, deadline: float) -> bytes:
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                return response.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def test_serve_creates_the_database_prints_the_first_admin_and_serves(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -75,10 +57,10 @@ def test_serve_creates_the_database_prints_the_first_admin_and_serves(tmp_path):
         start_new_session=True,
     )
     try:
-        assert b'"status":"ok"' in _wait_for(
+        assert b'"status":"ok"' in wait_for(
             f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60
         ).replace(b" ", b"")
-        page = _wait_for(f"http://127.0.0.1:{port}/inquiry", time.monotonic() + 5)
+        page = wait_for(f"http://127.0.0.1:{port}/inquiry", time.monotonic() + 5)
         assert b"Step 1 of 4" in page
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -93,7 +75,7 @@ def test_a_stored_inquiry_exports_as_a_valid_fhir_questionnaire_response(app):
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
     from intake.models import Inquiry
-    from tests.public.helpers import complete_inquiry
+    from tests.conftest import complete_inquiry
 
     complete_inquiry(app.test_client())
     with app.app_context():

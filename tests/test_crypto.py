@@ -9,7 +9,7 @@ from intake.extensions import db, encryption
 from intake.inquiries.answers import read_answers
 from intake.inquiries.keys import reencrypt_batch
 from intake.models import Inquiry
-from tests.public.helpers import complete_inquiry
+from tests.conftest import complete_inquiry
 
 
 def test_a_sealed_value_opens_only_in_its_own_context():

@@ -12,9 +12,8 @@ import time
 
 import pytest
 
-from tests.live import LiveClient
-from tests.public.helpers import complete_inquiry
-from tests.test_cli import _free_port, _wait_for
+from tests.conftest import complete_inquiry
+from tests.live import LiveClient, free_port, wait_for
 
 pytestmark = pytest.mark.timeout(240)
 SETTINGS = (
@@ -37,7 +36,7 @@ def captured(database: str, columns: str = "recipient, subject") -> list[tuple[s
 
 
 def test_serve_alone_confirms_an_inquiry_into_the_local_outbox(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS}
     env["INTAKE_INSTANCE_PATH"] = str(tmp_path)
     env["INTAKE_MIN_FILL_SECONDS"] = "0"  # this client types faster than any person
@@ -49,7 +48,7 @@ def test_serve_alone_confirms_an_inquiry_into_the_local_outbox(tmp_path):
         start_new_session=True,
     )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60)
+        wait_for(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60)
         complete_inquiry(LiveClient(f"http://127.0.0.1:{port}"))
 
         deadline = time.monotonic() + 90

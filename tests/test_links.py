@@ -13,10 +13,9 @@ from intake import create_app
 from intake.config import ConfigError, load_config, trusted_hosts
 from intake.crypto import generate_key
 from intake.links import absolute_url
-from tests.conftest import empty_tables
-from tests.public.helpers import CONTACT, page, send_step
+from tests.conftest import CONTACT, empty_tables, page, send_step
 from tests.staff import conftest as staff_fixtures
-from tests.staff.auth_helpers import deliver_due_mail
+from tests.staff.conftest import deliver_due_mail
 
 BASE = "https://inquiry.clinic.example"
 FOREIGN = "evil.example"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from intake.log import MaskTokens
-from tests.public.helpers import CONTACT, complete_inquiry, page, send_step
+from tests.conftest import CONTACT, complete_inquiry, page, send_step
 
 
 def test_a_whole_inquiry_logs_ids_but_no_patient_data(app, caplog):

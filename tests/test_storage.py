@@ -15,7 +15,7 @@ from sqlalchemy import event, make_url
 
 from intake.extensions import db
 from intake.models import EligibilityResult, Inquiry
-from tests.public.helpers import (
+from tests.conftest import (
     ABOUT_MS,
     CONSENT,
     CONTACT,

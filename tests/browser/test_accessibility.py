@@ -33,9 +33,9 @@ from tests.browser.test_inquiry_in_browser import (
     save_and_continue,
     send_step_one_nearly_empty,
 )
-from tests.conftest import service_unavailable
-from tests.public.helpers import CONTACT, complete_inquiry, send_step
-from tests.staff.conftest import PASSWORD, make_staff  # noqa: F401 (fixture, used by name)
+from tests.conftest import CONTACT, complete_inquiry, send_step, service_unavailable
+from tests.factories import PASSWORD
+from tests.staff.conftest import make_staff  # noqa: F401 (fixture, used by name)
 
 pytestmark = pytest.mark.browser
 

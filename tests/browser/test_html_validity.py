@@ -21,8 +21,7 @@ from intake.extensions import db
 from intake.http import ERROR_TEXT, render_error
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead
-from tests.conftest import service_unavailable
-from tests.public.helpers import (
+from tests.conftest import (
     ABOUT_MS,
     CONSENT,
     CONTACT,
@@ -31,6 +30,7 @@ from tests.public.helpers import (
     form_data,
     hidden_fields,
     send_step,
+    service_unavailable,
 )
 from tests.staff.conftest import make_staff, sign_in  # noqa: F401 (fixtures, used by name)
 

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_inquiry_in_browser import fill_contact, on_step
 from tests.workers import conftest as worker_fixtures
-from tests.workers.test_pipeline import PATIENT, sends
+from tests.workers.conftest import PATIENT, sends
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 

@@ -15,8 +15,9 @@ from intake.extensions import db
 from intake.jobs import relay_outbox
 from intake.models import Lead, Send, StaffUser, Team
 from intake.models.types import utcnow
-from tests.public.helpers import complete_inquiry
-from tests.staff.conftest import PASSWORD, make_staff  # noqa: F401 (fixture, used by name)
+from tests.conftest import complete_inquiry
+from tests.factories import PASSWORD
+from tests.staff.conftest import make_staff  # noqa: F401 (fixture, used by name)
 
 pytestmark = pytest.mark.browser
 

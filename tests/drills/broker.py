@@ -34,8 +34,8 @@ from intake.extensions import db
 from intake.models import Send
 from intake.models.types import utcnow
 from intake.routing.service import ensure_default_routing
+from tests.conftest import complete_inquiry
 from tests.live import LiveClient, _NoRedirect
-from tests.public.helpers import complete_inquiry
 from tests.workers.conftest import Sink, celery_process, free_port, stop_process_group
 
 LONG = os.environ.get("INTAKE_DRILL_LONG") == "1"

@@ -24,6 +24,7 @@ from intake import create_app
 from intake.config import normalise_database_url
 from intake.extensions import db
 from intake.models import Inquiry, Lead, OutboxEvent
+from tests.conftest import STEPS, form_data, hidden_fields, send_step
 from tests.drills.broker import (
     LONG,
     PatientClient,
@@ -33,7 +34,6 @@ from tests.drills.broker import (
     percentile,
 )
 from tests.drills.postgres import ThrowawayPostgres
-from tests.public.helpers import STEPS, form_data, hidden_fields, send_step
 
 pytestmark = pytest.mark.drill
 

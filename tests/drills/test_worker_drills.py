@@ -42,9 +42,9 @@ from intake.models import Consent, Inquiry, Lead, OutboxEvent, Send
 from intake.models.types import utcnow
 from intake.public import views
 from intake.questionnaire.definition import load_definition
+from tests.conftest import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields
 from tests.drills.conftest import duplicates, queues_idle, unacked, wait_until
 from tests.live import _NoRedirect
-from tests.public.helpers import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields
 from tests.public.test_robustness import Rendezvous, serving
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(240)]

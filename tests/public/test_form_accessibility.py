@@ -12,7 +12,7 @@ from intake.extensions import db
 from intake.formats import html_datetime, long_date
 from intake.inquiries.answers import read_answers
 from intake.models import Inquiry
-from tests.public.helpers import CONTACT, HEALTH, STEPS, form_data, hidden_fields, page, send_step
+from tests.conftest import CONTACT, HEALTH, STEPS, form_data, hidden_fields, page, send_step
 
 PARTS = ("day", "month", "year")
 

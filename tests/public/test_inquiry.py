@@ -10,7 +10,7 @@ from intake.extensions import db
 from intake.inquiries.answers import read_answers
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent
 from intake.models.types import utcnow
-from tests.public.helpers import (
+from tests.conftest import (
     ABOUT_MS,
     CONTACT,
     complete_inquiry,
@@ -284,7 +284,7 @@ class TestResume:
 
 
 def complete_inquiry_from_health(client):
-    from tests.public.helpers import CONSENT, HEALTH
+    from tests.conftest import CONSENT, HEALTH
 
     assert send_step(client, "/inquiry/health", HEALTH).status_code == 302
     assert send_step(client, "/inquiry/consent", CONSENT).status_code == 303
@@ -319,7 +319,7 @@ def test_the_time_zone_falls_back_to_the_phone_number_then_the_clinic(app, clien
 
 def test_a_detected_time_zone_is_used_when_valid(app, client):
     shown = client.get("/inquiry")
-    from tests.public.helpers import form_data
+    from tests.conftest import form_data
 
     hidden = {**hidden_fields(shown), "detected_time_zone": "Europe/Lisbon"}
     client.post("/inquiry", data=form_data(hidden, CONTACT))
@@ -346,7 +346,7 @@ def test_later_steps_without_a_draft_lead_back_to_the_start(client):
 
 
 def test_sending_with_an_unanswered_earlier_step_returns_to_it(app, client):
-    from tests.public.helpers import CONSENT
+    from tests.conftest import CONSENT
 
     send_step(client, "/inquiry", CONTACT)
     response = send_step(client, "/inquiry/consent", CONSENT)

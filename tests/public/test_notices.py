@@ -8,7 +8,7 @@ import pytest
 from intake.extensions import db
 from intake.models import Consent, Inquiry, Lead
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import (
+from tests.conftest import (
     CONSENT,
     STEPS,
     form_data,

@@ -33,7 +33,7 @@ from intake.models.types import utcnow
 from intake.public import flow as flow_module
 from intake.public import views
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import (
+from tests.conftest import (
     ABOUT_MS,
     CONSENT,
     CONTACT,

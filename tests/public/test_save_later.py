@@ -15,8 +15,8 @@ from intake.inquiries.save_later import EMAIL_GAP, mask_email, save_for_later
 from intake.messaging.mail import render_message
 from intake.models import Inquiry, Send
 from intake.models.types import utcnow
-from tests.public.helpers import ABOUT_MS, CONTACT, page, send_step
-from tests.services.factories import NOW, make_inquiry, make_lead
+from tests.conftest import ABOUT_MS, CONTACT, page, send_step
+from tests.factories import NOW, make_inquiry, make_lead
 
 
 def ledger(app) -> list[Send]:

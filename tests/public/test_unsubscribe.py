@@ -21,8 +21,7 @@ from intake.messaging.unsubscribe import (
 )
 from intake.models import Consent, Lead, Send
 from intake.models.types import utcnow
-from tests.conftest import make_app
-from tests.public.helpers import complete_inquiry, page
+from tests.conftest import complete_inquiry, make_app, page
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 

@@ -23,8 +23,8 @@ from intake.extensions import db, limiter
 from intake.http import ERROR_TEXT
 from intake.models import StaffUser
 from intake.models.types import utcnow
-from tests.public.helpers import CONTACT, form_data, hidden_fields, page
-from tests.staff.conftest import PASSWORD, PASSWORD_HASH
+from tests.conftest import CONTACT, form_data, hidden_fields, page
+from tests.factories import PASSWORD, PASSWORD_HASH
 
 ATTEMPTS = 100
 DEAD_REDIS = "redis://127.0.0.1:1"

@@ -21,8 +21,8 @@ import redis
 
 from intake.models.types import utcnow
 from tests.browser import conftest as browser_fixtures
+from tests.conftest import CONSENT, HEALTH, complete_inquiry, page, send_step
 from tests.live import LiveClient
-from tests.public.helpers import CONSENT, HEALTH, complete_inquiry, page, send_step
 from tests.security.canary import (
     ABOUT_MS,
     CONTACT,
@@ -39,7 +39,7 @@ from tests.security.canary import (
 )
 from tests.staff import conftest as staff_fixtures
 from tests.workers import conftest as worker_fixtures
-from tests.workers.test_pipeline import (
+from tests.workers.conftest import (
     add_coordinator,
     first_nurture_step_due_now,
     publish,

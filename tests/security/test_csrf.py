@@ -23,7 +23,7 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import STEPS, form_data, hidden_fields, page, send_step, shown_values
+from tests.conftest import STEPS, form_data, hidden_fields, page, send_step, shown_values
 from tests.security.conftest import (
     changed_tables,
     requests_for,

@@ -37,9 +37,9 @@ from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import STEPS, date_parts, form_data, shown_values
-from tests.services.factories import make_lead
-from tests.staff.auth_helpers import deliver_due_mail, email_of, enter_password, link_in
+from tests.conftest import STEPS, date_parts, form_data, shown_values
+from tests.factories import make_lead
+from tests.staff.conftest import deliver_due_mail, email_of, enter_password, link_in
 
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
 STEP_URLS = {step.id: "/inquiry" + ("" if i == 0 else f"/{step.id}")

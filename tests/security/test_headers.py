@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from intake.questionnaire.definition import load_definition
-from tests.public.helpers import CONTACT, form_data, hidden_fields
+from tests.conftest import CONTACT, form_data, hidden_fields
 from tests.security.conftest import requests_for, role_for
 
 HTTPS = "https://localhost"

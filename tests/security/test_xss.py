@@ -29,10 +29,10 @@ from intake.models.types import utcnow
 from intake.routing.service import route_lead
 from intake.staff.leads.queue_forms import VIEW_LABELS
 from tests.browser import conftest as browser_fixtures
-from tests.public.helpers import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields, page
+from tests.conftest import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields, page
 from tests.security.xss_payloads import FORMULA_STARTS, PAYLOADS
 from tests.staff import conftest as staff_fixtures
-from tests.staff.auth_helpers import deliver_due_mail
+from tests.staff.conftest import deliver_due_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

@@ -11,7 +11,7 @@ import pytest
 from intake.extensions import db
 from intake.models import CapturedEmail, DuplicatePair, Lead, LeadMerge, RoutingRule, Send, Team
 from intake.models.types import utcnow
-from tests.services.factories import make_lead
+from tests.factories import make_lead
 from tests.staff.conftest import audit_count
 
 ROLES = ("admin", "coordinator", "clinician")

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from intake.extensions import db, encryption
 from intake.messaging.sends import schedule_send
 from intake.models import EligibilityResult, Lead, LeadEvent, RoutingRule, Send, Team
-from tests.public.helpers import page
-from tests.services.factories import NOW, make_inquiry, make_lead
+from tests.conftest import page
+from tests.factories import NOW, make_inquiry, make_lead
 
 # A stored code: lowercase words joined by underscores ("consult_scheduled", "round_robin").
 CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")

@@ -1,16 +1,16 @@
 """Real parts for the worker tests: an aiosmtpd sink, Redis, and Celery worker and beat
-processes running ``workers.app`` against the test database."""
+processes running ``workers.app`` against the test database; helpers that drive and watch them."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -19,6 +19,13 @@ from aiosmtpd.controller import Controller
 
 from intake.config import celery_settings
 from intake.crypto import generate_key
+from intake.extensions import db
+from intake.messaging.followups import plan_followups
+from intake.models import Lead, Send
+from intake.models.types import utcnow
+from intake.routing.service import ensure_default_routing
+from tests.factories import make_staff
+from tests.live import free_port
 
 
 class Sink:
@@ -46,13 +53,6 @@ class Sink:
                 return found
             time.sleep(0.2)
         raise AssertionError(f"no such message within {timeout} s; got {len(self.messages)}")
-
-
-def free_port() -> int:
-    """An unused loopback TCP port (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop_process_group(process: subprocess.Popen, first: int = signal.SIGTERM) -> None:
@@ -163,3 +163,61 @@ def start_worker(worker_settings):
             return worker
 
         yield start
+
+
+# The pipeline, driven and watched ----------------------------------------------------------------
+
+PATIENT = "ada.byron@example.org"
+ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
+
+
+def add_coordinator(app, email="coordinator@clinic.example") -> int:
+    with app.app_context():
+        user = make_staff(name="Cora", email=email, working_hours=ALWAYS)
+        ensure_default_routing(now=utcnow())
+        db.session.commit()
+        return user.id
+
+
+def wait_until(check, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"condition not met in time (last: {check()!r})")
+
+
+def the_lead(app) -> Lead:
+    with app.app_context():
+        lead = db.session.scalars(db.select(Lead)).one()
+        lead.first_inquiry_id = lead.inquiries[0].id  # loaded while the session is open
+        return lead
+
+
+def sends(app, cadence: str) -> list[Send]:
+    with app.app_context():
+        return db.session.scalars(
+            db.select(Send).where(Send.cadence == cadence).order_by(Send.step)
+        ).all()
+
+
+def first_nurture_step_due_now(app, lead: Lead, *, zone: str) -> int:
+    """Plan the lead's follow-ups as the relay would, then move the clock past step 1."""
+    with app.app_context():
+        db.session.get(Lead, lead.id).time_zone = zone
+        plan_followups(
+            topic="inquiry.completed",
+            lead_id=lead.id,
+            inquiry_id=lead.first_inquiry_id,
+            now=utcnow(),
+        )
+        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
+        step.due_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        return step.id
+
+
+def publish(app, task: str, **kwargs) -> None:
+    app.extensions["celery"].send_task(task, kwargs=kwargs)

@@ -11,53 +11,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.accounts.staff import create_staff_user
 from intake.extensions import db
-from intake.messaging.followups import plan_followups
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead, RoutingDecision, Send, StaffUser
 from intake.models.types import utcnow
-from intake.routing.service import ensure_default_routing
-from tests.public.helpers import complete_inquiry
+from tests.conftest import complete_inquiry
+from tests.workers.conftest import (
+    PATIENT,
+    add_coordinator,
+    first_nurture_step_due_now,
+    publish,
+    sends,
+    the_lead,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(180)
-
-PATIENT = "ada.byron@example.org"
-ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
-
-
-def add_coordinator(app, email="coordinator@clinic.example") -> int:
-    with app.app_context():
-        user, _ = create_staff_user(email=email, name="Cora", role="coordinator", now=utcnow())
-        user.working_hours = ALWAYS
-        db.session.flush()
-        ensure_default_routing(now=utcnow())
-        db.session.commit()
-        return user.id
-
-
-def wait_until(check, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"condition not met in time (last: {check()!r})")
-
-
-def the_lead(app) -> Lead:
-    with app.app_context():
-        lead = db.session.scalars(db.select(Lead)).one()
-        lead.first_inquiry_id = lead.inquiries[0].id  # loaded while the session is open
-        return lead
-
-
-def sends(app, cadence: str) -> list[Send]:
-    with app.app_context():
-        return db.session.scalars(
-            db.select(Send).where(Send.cadence == cadence).order_by(Send.step)
-        ).all()
 
 
 def mail_for(sink, rows: list[Send]) -> list:
@@ -75,26 +44,6 @@ def zone_where_it_is(local_hour: int) -> str:
     offset = (local_hour - utcnow().hour + 12) % 24 - 12  # -12 .. 11, all real Etc/GMT zones
     # The Etc/GMT names are POSIX-style, the sign inverted: Etc/GMT-5 is UTC+5.
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
-
-
-def first_nurture_step_due_now(app, lead: Lead, *, zone: str) -> int:
-    """Plan the lead's follow-ups as the relay would, then move the clock past step 1."""
-    with app.app_context():
-        db.session.get(Lead, lead.id).time_zone = zone
-        plan_followups(
-            topic="inquiry.completed",
-            lead_id=lead.id,
-            inquiry_id=lead.first_inquiry_id,
-            now=utcnow(),
-        )
-        step = db.session.scalars(db.select(Send).where(Send.cadence == "nurture")).first()
-        step.due_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
-        return step.id
-
-
-def publish(app, task: str, **kwargs) -> None:
-    app.extensions["celery"].send_task(task, kwargs=kwargs)
 
 
 def test_an_inquiry_is_confirmed_routed_and_its_owner_notified(worker_app, smtp_sink, start_worker):

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert
 
-from intake.accounts.staff import create_staff_user
 from intake.extensions import db
 from intake.models import Lead, RoutingRule, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
-from tests.workers.test_pipeline import ALWAYS, wait_until
+from tests.factories import make_staff
+from tests.workers.conftest import ALWAYS, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -24,12 +24,10 @@ def seed(app) -> dict[str, int]:
     with app.app_context():
         staff = {}
         for name in ("ann", "ben", "cat", "dan", "eve", "fay"):
-            user, _ = create_staff_user(
-                email=f"{name}@clinic.example", name=name, role="coordinator", now=now
+            # room for a hundred each, so capacity is not what limits
+            staff[name] = make_staff(
+                name=name, email=f"{name}@clinic.example", working_hours=ALWAYS, capacity=150
             )
-            user.working_hours = ALWAYS
-            user.capacity = 150  # room for a hundred each, so capacity is not what limits
-            staff[name] = user
         staff["eve"].active = False
         staff["fay"].out_of_office_until = now + timedelta(days=7)
         team = Team(name="Coordinators", strategy="round_robin", created_at=now)

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.public.helpers import ABOUT_MS, CONTACT, page, send_step
-from tests.workers.test_pipeline import PATIENT, sends
+from tests.conftest import ABOUT_MS, CONTACT, page, send_step
+from tests.workers.conftest import PATIENT, sends
 
 pytestmark = pytest.mark.timeout(180)
 

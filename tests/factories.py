@@ -1,0 +1,148 @@
+"""Rows built directly, one factory each: leads with their consents, inquiries, staff accounts,
+teams, routing rules and ledger sends. Keyword arguments with explicit times; each flushes and
+never commits, except ``saved_lead`` which is a whole unit of work for screen tests."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from intake.accounts.signin import seal_totp_secret
+from intake.extensions import db
+from intake.messaging.sends import schedule_send, send_key
+from intake.models import (
+    AuditEvent,
+    Consent,
+    Inquiry,
+    Lead,
+    RoutingRule,
+    Send,
+    StaffUser,
+    Team,
+    TeamMember,
+)
+from intake.models.types import utcnow
+
+NOW = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York, 23:00 in Tokyo
+ADDRESS = "ada.byron@example.org"
+EMAIL_PURPOSES = ("contact_email", "follow_up_emails", "resume_reminders")
+LEAD = dict(
+    filled_by="self", first_name="Ada", last_name="Byron", email=ADDRESS, phone="+12025550143",
+    country="US", time_zone="America/New_York", time_zone_source="browser", created_at=NOW,
+    last_inquiry_at=NOW, incomplete=False, status="new",
+)  # fmt: skip
+PASSWORD = "correct horse battery staple"
+# argon2 is slow on purpose: hash the shared test password once, not once per account.
+PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+_numbers = itertools.count(1)
+
+
+def add(row):
+    """Add a row and flush, so it has its id."""
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def make_lead(*, consents: tuple[str, ...] = EMAIL_PURPOSES, **fields) -> Lead:
+    """A lead (Ada Byron unless ``fields`` say otherwise) who granted these consents an hour
+    before NOW."""
+    lead = add(Lead(**{**LEAD, **fields}))
+    for purpose in consents:
+        record_consent(lead, purpose, granted=True, at=NOW - timedelta(hours=1))
+    return lead
+
+
+def saved_lead(app, *, consents: tuple[str, ...] = (), inquiry: str | None = None, **fields) -> int:
+    """``make_lead`` committed in its own app context, with an inquiry of status ``inquiry``
+    if given; the lead's id."""
+    with app.app_context():
+        lead = make_lead(consents=consents, **fields)
+        if inquiry is not None:
+            make_inquiry(lead, status=inquiry)
+        db.session.commit()
+        return lead.id
+
+
+def record_consent(lead: Lead, purpose: str, *, granted: bool, at: datetime) -> None:
+    add(
+        Consent(lead_id=lead.id, purpose=purpose, granted=granted, text_version="test",
+                text_hash="0" * 64, source="inquiry_form", recorded_at=at)
+    )  # fmt: skip
+
+
+def make_inquiry(
+    lead: Lead, status: str = "draft", *, unique_key: bool = False, **fields
+) -> Inquiry:
+    """An inquiry of ``lead``; ``unique_key`` draws a random submission key."""
+    key = uuid.uuid4().hex if unique_key else f"key-{lead.id}-{len(lead.inquiries)}"
+    defaults = dict(
+        submission_key=key, questionnaire_id="ms-inquiry", questionnaire_version="test",
+        started_at=NOW,
+    )  # fmt: skip
+    return add(Inquiry(lead=lead, status=status, **{**defaults, **fields}))
+
+
+def make_staff(
+    role: str = "coordinator",
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    team: str | None = None,
+    **fields,
+) -> StaffUser:
+    """A staff account with the shared password and a confirmed second factor. ``team`` (a name)
+    adds it to that team, created once."""  # fmt: skip
+    number = next(_numbers)
+    user = add(
+        StaffUser(
+            email=email or f"{role}{number}@clinic.example",
+            name=name or f"{role.title()} {number}",
+            role=role,
+            password_hash=PASSWORD_HASH,
+            must_change_password=False,
+            totp_confirmed_at=fields.pop("totp_confirmed_at", utcnow()),
+            **fields,
+        )
+    )
+    seal_totp_secret(user, pyotp.random_base32())
+    if team is not None:
+        row = db.session.scalar(select(Team).where(Team.name == team)) or add(Team(name=team))
+        add(TeamMember(team_id=row.id, staff_user_id=user.id))
+    return user
+
+
+def make_team(name: str, members=(), *, strategy: str = "round_robin", **fields) -> Team:
+    team = add(Team(name=name, strategy=strategy, **fields))
+    db.session.add_all(TeamMember(team_id=team.id, staff_user_id=member.id) for member in members)
+    return team
+
+
+def make_rule(name: str, team: Team, *, priority: int = 100, **conditions) -> RoutingRule:
+    return add(RoutingRule(name=name, team_id=team.id, priority=priority, conditions=conditions))
+
+
+def make_send(
+    template: str, *, step: int = 0, lead=None, staff=None, inquiry=None, at: datetime = NOW
+) -> Send:
+    """A ledger row scheduled (due ``at``) as the services schedule it."""
+    ids = {"lead_id": lead and lead.id, "staff_user_id": staff and staff.id}
+    key = send_key(ids["lead_id"], template, step, ids["staff_user_id"])
+    schedule_send(
+        key=key, cadence=template, template=template, step=step, due_at=at, now=at,
+        inquiry_id=inquiry and inquiry.id, **ids,
+    )  # fmt: skip
+    return db.session.scalar(select(Send).where(Send.key == key))
+
+
+def last_audit(app) -> AuditEvent:
+    """The newest audit row, detached so it can be read after the context closes."""
+    with app.app_context():
+        row = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        db.session.expunge(row)
+        return row
