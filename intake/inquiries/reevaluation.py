@@ -1,5 +1,5 @@
-"""Questionnaire and rule-set versions: what is in force, what the stored results used, and
-re-evaluating results made by older rules with the rules in force now.
+"""Re-evaluating stored eligibility results made by older rules with the rules in force now
+(the admin's questionnaire page lists the versions: ``intake.staff.queries.questionnaire``).
 
 A re-evaluation adds a new result (the old one stays, as history) and updates the lead's
 outcome column when the inquiry is the lead's latest completed one. Answers are judged as of the
@@ -23,20 +23,6 @@ class Reevaluation:
     lead_ids: list[int]
     count: int
     remaining: int
-
-
-def results_by_version() -> list[tuple[str, str, int]]:
-    """How many stored results each rule-set version produced: (id, version, count)."""
-    rows = db.session.execute(
-        select(
-            EligibilityResult.ruleset_id,
-            EligibilityResult.ruleset_version,
-            func.count(EligibilityResult.id),
-        )
-        .group_by(EligibilityResult.ruleset_id, EligibilityResult.ruleset_version)
-        .order_by(EligibilityResult.ruleset_id, EligibilityResult.ruleset_version)
-    )
-    return [(ruleset_id, version, count) for ruleset_id, version, count in rows]
 
 
 def _latest_result_ids():

@@ -39,35 +39,6 @@ class RuleData:
     active: bool
 
 
-def list_teams() -> list[tuple[Team, list[StaffUser]]]:
-    """Every team with its members, in two queries."""
-    teams = list(db.session.scalars(select(Team).order_by(Team.name)))
-    rows = db.session.execute(
-        select(TeamMember.team_id, StaffUser)
-        .join(StaffUser, StaffUser.id == TeamMember.staff_user_id)
-        .order_by(StaffUser.name)
-    )
-    members: dict[int, list[StaffUser]] = {}
-    for team_id, user in rows:
-        members.setdefault(team_id, []).append(user)
-    return [(team, members.get(team.id, [])) for team in teams]
-
-
-def staff_for_teams() -> list[StaffUser]:
-    """Active staff accounts, for choosing members and team leads."""
-    return list(
-        db.session.scalars(
-            select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.name)
-        )
-    )
-
-
-def member_ids(team_id: int) -> list[int]:
-    return list(
-        db.session.scalars(select(TeamMember.staff_user_id).where(TeamMember.team_id == team_id))
-    )
-
-
 def _name_taken(model, name: str, own_id: int | None) -> bool:
     query = select(model.id).where(model.name == name)
     if own_id is not None:
@@ -108,17 +79,6 @@ def _check_staff(data: TeamData) -> None:
         raise AdminInputError("lead_staff_id", "Choose a member of staff from the list.")
     if wanted - found:
         raise AdminInputError("member_ids", "Choose members of staff from the list.")
-
-
-def list_rules() -> list[tuple[RoutingRule, str]]:
-    """Every rule in the order they are tried, with its team's name."""
-    return list(
-        db.session.execute(
-            select(RoutingRule, Team.name)
-            .join(Team, Team.id == RoutingRule.team_id)
-            .order_by(RoutingRule.priority, RoutingRule.id)
-        )
-    )
 
 
 def save_rule(*, rule: RoutingRule | None, data: RuleData) -> RoutingRule:

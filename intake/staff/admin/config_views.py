@@ -8,11 +8,7 @@ from flask_login import current_user
 
 from intake.display import label
 from intake.extensions import db
-from intake.inquiries.reevaluation import (
-    count_outdated,
-    reevaluate_outdated,
-    results_by_version,
-)
+from intake.inquiries.reevaluation import count_outdated, reevaluate_outdated
 from intake.messaging.cadence_settings import (
     CadenceSettingError,
     effective_cadences,
@@ -31,6 +27,7 @@ from intake.staff import bp
 from intake.staff.access import audit, deny, requires
 from intake.staff.admin.forms import CadenceForm
 from intake.staff.admin.home_views import audit_page_view
+from intake.staff.queries.questionnaire import results_by_version
 
 # The HTML preview is email markup, not a page of ours: no scripts, no requests, no framing;
 # only the styles an email may carry inline.

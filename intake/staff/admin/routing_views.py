@@ -6,21 +6,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from intake.extensions import db
 from intake.models import RoutingRule, Team
-from intake.routing.admin import (
-    AdminInputError,
-    RuleData,
-    TeamData,
-    list_rules,
-    list_teams,
-    member_ids,
-    save_rule,
-    save_team,
-    staff_for_teams,
-)
+from intake.routing.admin import AdminInputError, RuleData, TeamData, save_rule, save_team
 from intake.staff import bp
 from intake.staff.access import audit, deny, requires
 from intake.staff.admin.forms import RuleForm, TeamForm
 from intake.staff.admin.home_views import audit_page_view
+from intake.staff.queries.routing import list_rules, list_teams, member_ids, staff_for_teams
 
 
 @bp.get("/admin/teams")
