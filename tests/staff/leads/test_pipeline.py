@@ -20,10 +20,10 @@ from intake.leads.pipeline import (
 from intake.messaging.sends import schedule_send
 from intake.models import CLOSED, PIPELINE, AuditEvent, Inquiry, Lead, LeadEvent, Send, StaffUser
 from intake.models.types import utcnow
-from tests.conftest import page
-from tests.factories import NOW, make_inquiry, make_lead
+from tests.conftest import page, text_of
+from tests.factories import NOW, make_inquiry, make_lead, paired, seeded_lead
 from tests.staff.conftest import audit_count
-from tests.staff.leads.test_lead_page import action_form, paired, post_action, seeded_lead, text_of
+from tests.staff.leads.conftest import action_form, post_action
 
 
 def schedule(app, lead_id: int, cadence: str, step: int = 1, **fields) -> None:
