@@ -41,7 +41,7 @@ def seed(app, first: int, count: int) -> None:
     """``count`` completed inquiries with email consent, each with its confirmation due now."""
     from intake.extensions import db
     from intake.models.types import utcnow
-    from tests.drills.test_worker_drills import add_patient, schedule_step
+    from tests.factories import add_patient, schedule_step
 
     now = utcnow()
     with app.app_context():

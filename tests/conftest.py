@@ -1,5 +1,5 @@
 """Shared fixtures: the app on SQLite and on PostgreSQL, a client, service switches, an app
-context, and the inquiry driven through its forms.
+context, staff accounts and signed-in clients, and the inquiry driven through its forms.
 
 Storage tests run once per backend. PostgreSQL comes from INTAKE_TEST_DATABASE_URL (a fresh
 database is created beside it for the run and dropped after); without it those tests skip,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,12 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
 from intake import create_app
+from intake.accounts.sessions import open_session
 from intake.config import normalise_database_url
 from intake.extensions import db
+from intake.models import StaffUser
+from intake.models.types import utcnow
+from tests import factories
 
 REQUIRE_SERVICES = os.environ.get("INTAKE_REQUIRE_SERVICES") == "1"
 
@@ -176,6 +181,55 @@ def ctx(app):
         yield app
 
 
+# Staff accounts, committed, and clients signed in through a real session row ---------------
+
+
+@pytest.fixture
+def make_staff(app):
+    """A staff account (``tests.factories.make_staff``), committed: returns its id."""
+
+    def make(role: str = "coordinator", **fields) -> int:
+        with app.app_context():
+            user = factories.make_staff(role, **fields)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def sign_in(app):
+    """Sign a test client in as a staff account, through a real session row."""
+
+    def sign(client, user_id: int):
+        with app.app_context():
+            user = db.session.get(StaffUser, user_id)
+            token = open_session(user=user, now=utcnow(), ip="127.0.0.1")
+            db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = token
+            session["_fresh"] = True
+        return client
+
+    return sign
+
+
+@pytest.fixture
+def staff_client(app, make_staff, sign_in):
+    """A client signed in as a new account of the given role."""
+
+    def build(role: str = "coordinator", **fields):
+        return sign_in(app.test_client(), make_staff(role, **fields))
+
+    return build
+
+
+@pytest.fixture
+def seed(app):
+    """Insert a lead (factory defaults, no consents, with overrides) and return its id."""
+    return partial(factories.saved_lead, app)
+
+
 # Driving the inquiry like a browser would: read the page's form, fill it in, send it. ------------
 
 CONTACT = {
@@ -229,6 +283,11 @@ STEPS = (
 
 def page(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def text_of(response) -> str:
+    """The page's words, whitespace collapsed, as a person reads them."""
+    return " ".join(page(response).get_text(" ").split())
 
 
 def hidden_fields(response) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """Rows built directly, one factory each: leads with their consents, inquiries, staff accounts,
-teams, routing rules and ledger sends. Keyword arguments with explicit times; each flushes and
-never commits, except ``saved_lead`` which is a whole unit of work for screen tests."""
+teams, routing rules, ledger sends, and completed inquiries with their cadence steps (the drills
+and the benchmarks). Keyword arguments with explicit times; each flushes and
+never commits, except ``saved_lead``, ``seeded_lead`` and ``paired``, which are whole units of
+work for screen tests."""
 
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ from sqlalchemy import select
 
 from intake.accounts.signin import seal_totp_secret
 from intake.extensions import db
+from intake.messaging.cadences import load_cadences
+from intake.messaging.followups import cadence_key
 from intake.messaging.sends import schedule_send, send_key
 from intake.models import (
     AuditEvent,
     Consent,
+    DuplicatePair,
     Inquiry,
     Lead,
     RoutingRule,
@@ -27,6 +32,7 @@ from intake.models import (
     TeamMember,
 )
 from intake.models.types import utcnow
+from intake.questionnaire.definition import load_definition
 
 NOW = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York, 23:00 in Tokyo
 ADDRESS = "ada.byron@example.org"
@@ -40,6 +46,7 @@ PASSWORD = "correct horse battery staple"
 # argon2 is slow on purpose: hash the shared test password once, not once per account.
 PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 _numbers = itertools.count(1)
+INQUIRY_FORM = load_definition("ms_inquiry").questionnaire
 
 
 def add(row):
@@ -67,6 +74,21 @@ def saved_lead(app, *, consents: tuple[str, ...] = (), inquiry: str | None = Non
             make_inquiry(lead, status=inquiry)
         db.session.commit()
         return lead.id
+
+
+def seeded_lead(app, **fields) -> int:
+    """A lead with its email consents and one complete inquiry."""
+    return saved_lead(app, consents=EMAIL_PURPOSES, inquiry="complete", **fields)
+
+
+def paired(app, first_id: int, second_id: int, reason: str = "same email, different name"):
+    """Record two seeded leads as a possible duplicate, as an overlapping inquiry would."""
+    with app.app_context():
+        low, high = sorted((first_id, second_id))
+        pair = DuplicatePair(lead_id=low, other_id=high, reason=reason, status="open", found_at=NOW)
+        db.session.add(pair)
+        db.session.commit()
+        return pair.id
 
 
 def record_consent(lead: Lead, purpose: str, *, granted: bool, at: datetime) -> None:
@@ -138,6 +160,65 @@ def make_send(
         inquiry_id=inquiry and inquiry.id, **ids,
     )  # fmt: skip
     return db.session.scalar(select(Send).where(Send.key == key))
+
+
+def add_patient(*, number: int, time_zone: str, purposes: tuple[str, ...], now) -> Inquiry:
+    """A completed inquiry on a new lead, with its consents, as the inquiry form leaves them."""
+    lead = Lead(
+        created_at=now,
+        last_inquiry_at=now,
+        status="new",
+        incomplete=False,
+        filled_by="self",
+        first_name=f"Pat{number}",
+        last_name="Drill",
+        email=f"patient{number:04d}@example.org",
+        preferred_contact_method="email",
+        country="US",
+        time_zone=time_zone,
+        time_zone_source="browser",
+    )
+    inquiry = Inquiry(
+        lead=lead,
+        submission_key=uuid.uuid4().hex,
+        status="complete",
+        questionnaire_id=INQUIRY_FORM.id,
+        questionnaire_version=INQUIRY_FORM.version,
+        steps_saved=len(INQUIRY_FORM.steps),
+        started_at=now,
+        completed_at=now,
+    )
+    db.session.add(inquiry)
+    for item in INQUIRY_FORM.steps[-1].items:
+        if item.consent in purposes:
+            db.session.add(
+                Consent(
+                    lead=lead,
+                    inquiry=inquiry,
+                    purpose=item.consent,
+                    granted=True,
+                    text_version=INQUIRY_FORM.version,
+                    text_hash=item.text_hash,
+                    source="inquiry_form",
+                    recorded_at=now,
+                )
+            )
+    return inquiry
+
+
+def schedule_step(cadence_name: str, inquiry: Inquiry, *, step: int, due_at, now) -> None:
+    """The ledger row ``plan_followups`` would make for this cadence step, due at ``due_at``."""
+    cadence = load_cadences()[cadence_name]
+    schedule_send(
+        key=cadence_key(cadence, lead_id=inquiry.lead_id, inquiry_id=inquiry.id, step=step),
+        cadence=cadence.name,
+        template=cadence.template,
+        step=step,
+        due_at=due_at,
+        now=now,
+        lead_id=inquiry.lead_id,
+        inquiry_id=inquiry.id,
+    )
 
 
 def last_audit(app) -> AuditEvent:

@@ -1,15 +1,20 @@
-"""A client for a server running in another process, shaped like Flask's test client so the
-same form helpers drive both."""
+"""Live servers and the requests that reach them: an app served from a thread, a client for a
+server in another process (shaped like Flask's test client, so the same form helpers drive both),
+and a rendezvous that holds two requests inside the same step at once."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+
+from werkzeug.serving import make_server
 
 
 @dataclass
@@ -22,7 +27,7 @@ class LiveResponse:
         return self.body.decode() if as_text else self.body
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
 
@@ -33,7 +38,7 @@ class LiveClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
         )
 
     def _open(self, request: urllib.request.Request) -> LiveResponse:
@@ -70,3 +75,68 @@ def wait_for(url: str, deadline: float) -> bytes:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@contextmanager
+def serving(app):
+    """``app`` served on a free loopback port from a thread; yields the base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Rendezvous:
+    """Holds the first two calls of a function until both have arrived, so two requests really
+    are inside the same step at once (rather than one finishing before the other starts)."""
+
+    def __init__(self, parties: int = 2, timeout: float = 5) -> None:
+        self.barrier, self.timeout = threading.Barrier(parties), timeout
+        self.calls, self.lock = 0, threading.Lock()
+
+    def _meet(self) -> None:
+        with self.lock:
+            self.calls += 1
+            waiting = self.calls <= self.barrier.parties
+        if waiting:
+            with suppress(threading.BrokenBarrierError):
+                self.barrier.wait(self.timeout)
+
+    def before(self, function):
+        def wrapper(*args, **kwargs):
+            self._meet()
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    def after(self, function):
+        def wrapper(*args, **kwargs):
+            result = function(*args, **kwargs)
+            self._meet()
+            return result
+
+        return wrapper
+
+
+def poll(check, *, timeout: float, every: float = 0.25):
+    """``check``'s first truthy value, asked every ``every`` seconds; None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    return None
+
+
+def wait_until(check, timeout: float = 60.0, *, every: float = 0.25):
+    """``check``'s first truthy value; the test fails if none comes within ``timeout``."""
+    result = poll(check, timeout=timeout, every=every)
+    if not result:
+        raise AssertionError(f"condition not met in time (last: {check()!r})")
+    return result

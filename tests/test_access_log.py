@@ -24,7 +24,6 @@ from intake.models import StaffUser
 from intake.models.types import utcnow
 from tests.factories import make_inquiry, make_lead
 from tests.live import LiveClient
-from tests.staff import conftest as staff_fixtures
 from tests.staff.conftest import deliver_due_mail, link_in
 from tests.workers.conftest import free_port, stop_process_group
 
@@ -33,8 +32,6 @@ SECRET_KEY = "access-log-test-" + "k" * 40
 ENCRYPTION_KEY = generate_key()
 SETTINGS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "INTAKE_ENV", "INTAKE_BASE_URL",
             "INTAKE_TRUSTED_HOSTS")  # fmt: skip
-
-make_staff = staff_fixtures.make_staff
 
 
 @pytest.fixture

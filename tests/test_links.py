@@ -14,7 +14,6 @@ from intake.config import ConfigError, load_config, trusted_hosts
 from intake.crypto import generate_key
 from intake.links import absolute_url
 from tests.conftest import CONTACT, empty_tables, page, send_step
-from tests.staff import conftest as staff_fixtures
 from tests.staff.conftest import deliver_due_mail
 
 BASE = "https://inquiry.clinic.example"
@@ -26,8 +25,6 @@ PRODUCTION = {
     "INTAKE_BASE_URL": BASE,
     "INTAKE_TRUSTED_HOSTS": "intake.internal, .clinic.internal",
 }
-
-make_staff = staff_fixtures.make_staff
 
 
 class ForeignHostClient(FlaskClient):

@@ -15,14 +15,14 @@ import re
 
 import pyotp
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead, StaffUser
-from tests.browser.conftest import DESKTOP
-from tests.browser.test_inquiry_in_browser import (
+from tests.browser.conftest import (
+    DESKTOP,
     confirmed,
     fill,
     fill_about_ms,
@@ -33,73 +33,10 @@ from tests.browser.test_inquiry_in_browser import (
     save_and_continue,
     send_step_one_nearly_empty,
 )
-from tests.conftest import CONTACT, complete_inquiry, send_step, service_unavailable
+from tests.conftest import CONTACT, complete_inquiry, send_step
 from tests.factories import PASSWORD
-from tests.staff.conftest import make_staff  # noqa: F401 (fixture, used by name)
 
 pytestmark = pytest.mark.browser
-
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-SHOWN_TARGETS = 5
-
-
-@pytest.fixture(scope="module")
-def axe():
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:  # a dev dependency: `uv sync` installs it
-        service_unavailable("axe-core (PyPI package axe-playwright-python) is not installed")
-    return Axe()
-
-
-class Audit:
-    """Runs axe on each page it is shown and keeps a readable account of what failed."""
-
-    def __init__(self, axe) -> None:
-        self.axe = axe
-        self.checked: list[str] = []
-        self.failures: list[str] = []
-
-    def check(self, page: Page, name: str, *, skip_rules: dict[str, str] | None = None) -> None:
-        """``skip_rules`` maps a rule id to the reason it cannot apply to this page."""
-        options: dict = {
-            "runOnly": {"type": "tag", "values": WCAG_TAGS},
-            "resultTypes": ["violations"],
-        }
-        if skip_rules:
-            options["rules"] = {rule: {"enabled": False} for rule in skip_rules}
-        violations = self.axe.run(page, options=options).response["violations"]
-        self.checked.append(name)
-        if violations:
-            self.failures.append(describe(name, page.url, violations))
-
-    def assert_clean(self) -> None:
-        assert not self.failures, (
-            f"axe found violations on {len(self.failures)} of {len(self.checked)} pages:\n\n"
-            + "\n\n".join(self.failures)
-        )
-
-
-def describe(name: str, url: str, violations: list[dict]) -> str:
-    lines = [f"== {name} ({url})"]
-    for violation in violations:
-        nodes = violation["nodes"]
-        lines.append(
-            f"- {violation['id']} [{violation['impact']}] {violation['help']} "
-            f"({len(nodes)} element{'s' if len(nodes) != 1 else ''}; {violation['helpUrl']})"
-        )
-        for node in nodes[:SHOWN_TARGETS]:
-            target = " ".join(str(part) for part in node["target"])
-            summary = " ".join((node.get("failureSummary") or "").split())
-            lines.append(f"    {target}: {summary[:300]}")
-        if len(nodes) > SHOWN_TARGETS:
-            lines.append(f"    … and {len(nodes) - SHOWN_TARGETS} more")
-    return "\n".join(lines)
-
-
-@pytest.fixture
-def audit(axe) -> Audit:
-    return Audit(axe)
 
 
 def test_the_check_reports_what_it_finds(page, audit):
@@ -228,7 +165,7 @@ def test_the_notices_the_shared_device_choice_and_the_welcome_back_have_no_viola
 
 
 @pytest.fixture
-def admin_and_leads(app, make_staff):  # noqa: F811 (the imported fixture, by name)
+def admin_and_leads(app, make_staff):
     """An admin (with their authenticator secret), staff of each role, a few completed
     inquiries, one left unfinished, and a possible duplicate of the first lead (so its lead
     page shows the merge form too). Returns the first lead's id and the admin's secret."""

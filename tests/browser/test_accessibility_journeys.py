@@ -2,8 +2,8 @@
 
 A1 (axe-core) lives in test_accessibility.py. Here a patient uses the keyboard alone (A2), a
 narrow or zoomed screen (A3), a browser without JavaScript (A4), the error summary (A5), and
-takes a long break or moves to another device (A6). Questions are found by their labels, as in
-test_inquiry_in_browser.py, whose helpers these tests share.
+takes a long break or moves to another device (A6). Questions are found by their labels, with
+the helpers in conftest.py that test_inquiry_in_browser.py uses too.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from playwright.sync_api import Page, expect
 
 from intake.extensions import db
 from intake.models import Lead
-from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.test_inquiry_in_browser import (
+from tests.browser.conftest import (
     CAREGIVER_QUESTIONS,
+    DESKTOP,
+    PHONE,
+    Keyboard,
     choose,
     confirmed,
     fill_about_ms,
@@ -71,89 +73,6 @@ def contact_columns(app) -> dict:
 
 
 # --- A2: the keyboard alone ------------------------------------------------------------------
-
-# What the focused element looks like now, and whether the element focused before it looks
-# different now that it has lost focus: a focus indicator is a change, not a resting border.
-FOCUS_STYLE = """() => {
-  const look = el => {
-    const s = getComputedStyle(el);
-    return `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor} | ${s.boxShadow}`;
-  };
-  const el = document.activeElement, s = getComputedStyle(el);
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
-  const shadow = s.boxShadow !== 'none';
-  const before = window.__focused;
-  const changed = before && before.el !== el && before.el.isConnected
-    ? look(before.el) !== before.look : null;
-  window.__focused = {el: el, look: look(el)};
-  return {id: el.id, name: el.name || '', tag: el.tagName, visible: outline || shadow,
-          focusVisible: el.matches(':focus-visible'), look: look(el),
-          previous: before ? before.el.id || before.el.tagName : null, previousChanged: changed};
-}"""
-
-
-class Keyboard:
-    """A patient at the keyboard: Tab, Shift+Tab, Space, Enter, arrows and typing, nothing
-    else. Each focus stop is checked for a visible focus indicator."""
-
-    def __init__(self, page: Page) -> None:
-        self.page, self.keys, self.stops = page, page.keyboard, 0
-
-    def focus(self) -> dict:
-        ring = self.page.evaluate(FOCUS_STYLE)
-        self.stops += 1
-        assert ring["visible"], f"no focus indicator: {ring}"
-        assert ring["previousChanged"] is not False, f"the focus indicator stays on blur: {ring}"
-        return ring
-
-    def press(self, key: str) -> dict:
-        self.keys.press(key)
-        return self.focus()
-
-    def tab_to(self, target: str, *, key: str = "Tab", most: int = 4) -> dict:
-        """Tab (or Shift+Tab) until the element with this id, or radio group with this name,
-        has focus; at most ``most`` presses, so a field left out of the tab order fails."""
-        for _ in range(most):
-            ring = self.press(key)
-            if target in (ring["id"], ring["name"]):
-                return ring
-        raise AssertionError(f"{target!r} not reached with {most} × {key}; at {ring}")
-
-    def type_into(self, target: str, text: str) -> None:
-        self.tab_to(target)
-        self.keys.type(text)
-
-    def choose(self, group: str, position: int) -> None:
-        """Tab into a radio group with nothing chosen (focus is on its first choice), then
-        Space chooses the first, or the arrow keys move to and choose a later one."""
-        ring = self.tab_to(group)
-        assert ring["id"] == f"{group}-0", ring
-        if position == 0:
-            self.keys.press("Space")
-        for _ in range(position):
-            self.press("ArrowDown")
-        expect(self.page.locator(f"#{group}-{position}")).to_be_checked()
-
-    def tick(self, box_id: str, most: int = 4) -> None:
-        self.tab_to(box_id, most=most)
-        self.keys.press("Space")
-        expect(self.page.locator(f"#{box_id}")).to_be_checked()
-
-    def pick(self, select: str, text: str) -> None:
-        """A closed <select>: typing an option's first letters chooses it."""
-        self.tab_to(select)
-        self.keys.type(text)
-
-    def send(self, name: str) -> None:
-        """Tab to the step's button and press Enter."""
-        for _ in range(6):
-            self.keys.press("Tab")
-            ring = self.focus()
-            if ring["tag"] == "BUTTON":
-                break
-        focused = self.page.locator(":focus")
-        expect(focused).to_have_text(name)
-        self.keys.press("Enter")
 
 
 @pytest.mark.parametrize(

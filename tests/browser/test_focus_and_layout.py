@@ -14,9 +14,9 @@ import base64
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_accessibility import Audit, axe  # noqa: F401 (fixture, used by name)
-from tests.browser.test_accessibility_journeys import Keyboard
-from tests.browser.test_inquiry_in_browser import (
+from tests.browser.conftest import (
+    Audit,
+    Keyboard,
     confirmed,
     fill_about_ms,
     fill_contact,
@@ -232,7 +232,7 @@ def test_at_320_px_the_date_of_birth_is_typed_with_the_keyboard_corrected_and_se
     app,
     live_server,
     new_context,
-    axe,  # noqa: F811
+    axe,
 ):
     page = new_context(**NARROW).new_page()
     audit, keys = Audit(axe), Keyboard(page)
@@ -283,7 +283,7 @@ def test_the_bot_checks_press_again_notice_is_announced_and_takes_focus(
     app,
     live_server,
     new_context,
-    axe,  # noqa: F811
+    axe,
 ):
     page, audit = new_context(**NARROW).new_page(), Audit(axe)
     page.goto(f"{live_server}/inquiry")

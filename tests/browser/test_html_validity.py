@@ -32,7 +32,6 @@ from tests.conftest import (
     send_step,
     service_unavailable,
 )
-from tests.staff.conftest import make_staff, sign_in  # noqa: F401 (fixtures, used by name)
 
 VNU_JAR = Path("node_modules/vnu-jar/build/dist/vnu.jar")
 DEFAULT_PREFIX = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "intake-vnu"
@@ -126,7 +125,7 @@ def public_pages(app) -> dict[str, str]:
     return pages
 
 
-def staff_pages(app, make_staff, sign_in) -> dict[str, str]:  # noqa: F811 (plain arguments)
+def staff_pages(app, make_staff, sign_in) -> dict[str, str]:
     pages: dict[str, str] = {}
     anonymous = app.test_client()
     pages["staff sign-in"] = html(anonymous.get("/staff/login"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_inquiry_in_browser import (
+from tests.browser.conftest import (
     fill,
     fill_about_ms,
     fill_contact,

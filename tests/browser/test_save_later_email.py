@@ -15,7 +15,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_inquiry_in_browser import fill_contact, on_step
+from tests.browser.conftest import fill_contact, on_step
 from tests.workers import conftest as worker_fixtures
 from tests.workers.conftest import PATIENT, sends
 

@@ -17,13 +17,12 @@ from intake.models import Lead, Send, StaffUser, Team
 from intake.models.types import utcnow
 from tests.conftest import complete_inquiry
 from tests.factories import PASSWORD
-from tests.staff.conftest import make_staff  # noqa: F401 (fixture, used by name)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def coordinator_and_lead(app, make_staff):  # noqa: F811 (the imported fixture, by name)
+def coordinator_and_lead(app, make_staff):
     """A coordinator of Team A, and Ada Byron's completed inquiry owned by them, with her
     nurture emails planned (the relay the workers run, called directly)."""
     coordinator = make_staff("coordinator", team="Team A", email="coord@clinic.example")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.staff.conftest import make_staff  # noqa: F401 (fixture, used by name)
-
 pytestmark = pytest.mark.browser
 
 
@@ -21,7 +19,7 @@ def refused_sign_in(page: Page, live_server: str) -> None:
 
 
 @pytest.fixture
-def admin(make_staff):  # noqa: F811 (the imported fixture, by name)
+def admin(make_staff):
     return make_staff("admin", email="admin@clinic.example")
 
 

@@ -35,7 +35,7 @@ from intake.models import Send
 from intake.models.types import utcnow
 from intake.routing.service import ensure_default_routing
 from tests.conftest import complete_inquiry
-from tests.live import LiveClient, _NoRedirect
+from tests.live import LiveClient, NoRedirect, poll
 from tests.workers.conftest import Sink, celery_process, free_port, stop_process_group
 
 LONG = os.environ.get("INTAKE_DRILL_LONG") == "1"
@@ -57,17 +57,6 @@ WORKER_ARGS = (
     "--pool=prefork",
 )
 ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
-
-
-def wait_until(check, *, timeout: float, every: float = 0.25):
-    """Poll ``check`` until it returns something truthy; that value, or None at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    return None
 
 
 def report(capsys, line: str) -> None:
@@ -118,7 +107,7 @@ class ThrowawayRedis:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if not wait_until(self.answers, timeout=10, every=0.05):
+        if not poll(self.answers, timeout=10, every=0.05):
             raise AssertionError(f"redis-server on port {self.port} did not start")
 
     def answers(self) -> bool:
@@ -223,7 +212,7 @@ def gunicorn(settings):
             return process.poll() is not None  # died: stop waiting, fail below
 
     try:
-        wait_until(up, timeout=30, every=0.2)
+        poll(up, timeout=30, every=0.2)
         assert process.poll() is None, f"gunicorn exited; see {log_path}"
         yield base_url
     finally:
@@ -250,7 +239,7 @@ class PatientClient(LiveClient):
         self.together = together
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-            _NoRedirect(),
+            NoRedirect(),
             _FromAddress(address),
         )
         self.statuses: list[int] = []

@@ -24,7 +24,7 @@ from intake.config import celery_settings
 from intake.crypto import generate_key
 from intake.extensions import db
 from tests.conftest import empty_tables
-from tests.drills.broker import DrillSink, ThrowawayRedis, wait_until  # noqa: F401 (shared)
+from tests.drills.broker import DrillSink, ThrowawayRedis
 from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
     Sink,
     free_port,

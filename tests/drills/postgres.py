@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.drills.broker import wait_until
+from tests.live import poll
 from tests.workers.conftest import free_port
 
 
@@ -111,7 +111,7 @@ class ThrowawayPostgres:
         """``pg_ctl restart -m <mode>``; the seconds until the server answered again."""
         started = time.monotonic()
         self._pg_ctl("restart", "-m", mode)
-        wait_until(self.answers, timeout=60, every=0.05)
+        poll(self.answers, timeout=60, every=0.05)
         return time.monotonic() - started
 
     def crash(self, down_for: float = 0.0) -> float:
@@ -121,7 +121,7 @@ class ThrowawayPostgres:
         self._pg_ctl("stop", "-m", "immediate")
         time.sleep(down_for)
         self._pg_ctl("start")
-        wait_until(self.answers, timeout=60, every=0.05)
+        poll(self.answers, timeout=60, every=0.05)
         return time.monotonic() - started
 
     def stop(self) -> None:
@@ -130,9 +130,9 @@ class ThrowawayPostgres:
         if pid is not None:
             try:
                 os.kill(pid, signal.SIGINT)
-                if not wait_until(lambda: not _alive(pid), timeout=30, every=0.1):
+                if not poll(lambda: not _alive(pid), timeout=30, every=0.1):
                     os.kill(pid, signal.SIGQUIT)
-                    wait_until(lambda: not _alive(pid), timeout=10, every=0.1)
+                    poll(lambda: not _alive(pid), timeout=10, every=0.1)
             except ProcessLookupError:
                 pass
         shutil.rmtree(self.workdir, ignore_errors=True)

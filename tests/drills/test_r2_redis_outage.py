@@ -27,9 +27,9 @@ from tests.drills.broker import (
     report,
     run_submissions,
     slice_p95s,
-    wait_until,
     workers,
 )
+from tests.live import poll
 from tests.workers.conftest import Sink
 
 pytestmark = pytest.mark.drill
@@ -88,13 +88,13 @@ def _r2(variant: str, *, settings, broker: ThrowawayRedis, sink: Sink, local_app
     leads, completed = _stored(local_app)
     everyone = {patient_email(index) for index in range(count)}
     with workers(settings, beats=1):
-        delivered = wait_until(
+        delivered = poll(
             lambda: len(confirmed(sink, everyone)) >= len(completed),
             timeout=R2_EMAIL_DEADLINE,
             every=1.0,
         )
         email_seconds = time.monotonic() - back_at
-        wait_until(lambda: ledger_settled(local_app), timeout=30, every=1.0)
+        poll(lambda: ledger_settled(local_app), timeout=30, every=1.0)
         time.sleep(3)  # a late duplicate would show up here
     _, completed = _stored(local_app)
     unpublished = sum(event.published_at is None for event in completed)

@@ -27,8 +27,8 @@ from tests.drills.broker import (
     patient_email,
     publish,
     report,
-    wait_until,
 )
+from tests.live import poll
 from tests.workers.conftest import Sink, celery_process
 
 pytestmark = pytest.mark.drill
@@ -49,7 +49,7 @@ def quiet(sink: Sink, *, for_seconds: float, timeout: float) -> bool:
             seen[0], seen[1] = len(sink.messages), time.monotonic()
         return time.monotonic() - seen[1] >= for_seconds
 
-    return bool(wait_until(still, timeout=timeout, every=0.25))
+    return bool(poll(still, timeout=timeout, every=0.25))
 
 
 def let_time_pass(app) -> int:
@@ -121,7 +121,7 @@ def test_r4_a_canary_completes_soon_after_three_redis_restarts_and_nothing_is_lo
 
     with Restarting(settings) as worker:
         publish(settings, "outbox.relay")
-        busy = wait_until(lambda: 0 < len(sink.messages) < 2 * R4_PATIENTS, timeout=60, every=0.1)
+        busy = poll(lambda: 0 < len(sink.messages) < 2 * R4_PATIENTS, timeout=60, every=0.1)
         restarts_began = time.monotonic()
         for _ in range(R4_RESTARTS):  # no persistence: each restart empties every queue
             broker.stop()
@@ -131,12 +131,12 @@ def test_r4_a_canary_completes_soon_after_three_redis_restarts_and_nothing_is_lo
         sent_before = len(sink.messages)
         complete_in_process(local_app, [R4_PATIENTS])
         publish(settings, "outbox.relay")
-        canary = wait_until(lambda: sink.to(canary_email), timeout=R4_CANARY_DEADLINE, every=0.2)
+        canary = poll(lambda: sink.to(canary_email), timeout=R4_CANARY_DEADLINE, every=0.2)
         canary_seconds = time.monotonic() - last_restart
         quiet(sink, for_seconds=5, timeout=60)
         recovered = let_time_pass(local_app)  # the 5-minute re-enqueue, without the 5 minutes
         publish(settings, *BEAT_ROUND)  # what beat sends within its next minute
-        settled = wait_until(lambda: ledger_settled(local_app), timeout=60, every=1.0)
+        settled = poll(lambda: ledger_settled(local_app), timeout=60, every=1.0)
         quiet(sink, for_seconds=3, timeout=30)
     rows = ledger(local_app)
     left_behind = [row for row in rows if row.due_at <= utcnow() and row.status != "sent"]

@@ -27,8 +27,8 @@ from tests.drills.broker import (
     ledger_settled,
     publish,
     report,
-    wait_until,
 )
+from tests.live import poll
 from tests.workers.conftest import celery_process
 
 pytestmark = pytest.mark.drill
@@ -98,7 +98,7 @@ def test_r5_two_beats_get_each_periodic_job_done_once(settings, sink, local_app,
             publish(settings, "periodic.staff_digest")
             time.sleep(R5_SECONDS / 2)
         beats_alive = sum(beat.poll() is None for beat in beats)
-        settled = wait_until(lambda: ledger_settled(local_app), timeout=60, every=1.0)
+        settled = poll(lambda: ledger_settled(local_app), timeout=60, every=1.0)
         time.sleep(3)  # a late duplicate would show up here
     wall = time.monotonic() - started
 

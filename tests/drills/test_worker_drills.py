@@ -23,7 +23,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -38,14 +37,14 @@ from intake.inquiries import service as inquiry_service
 from intake.messaging.cadences import load_cadences
 from intake.messaging.followups import cadence_key
 from intake.messaging.sends import schedule_send
-from intake.models import Consent, Inquiry, Lead, OutboxEvent, Send
+from intake.models import Inquiry, Lead, OutboxEvent, Send
 from intake.models.types import utcnow
 from intake.public import views
 from intake.questionnaire.definition import load_definition
 from tests.conftest import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields
-from tests.drills.conftest import duplicates, queues_idle, unacked, wait_until
-from tests.live import _NoRedirect
-from tests.public.test_robustness import Rendezvous, serving
+from tests.drills.conftest import duplicates, queues_idle, unacked
+from tests.factories import add_patient, schedule_step
+from tests.live import NoRedirect, Rendezvous, poll, serving
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(240)]
 
@@ -78,65 +77,6 @@ def unsent(app, cadence: str) -> list[dict]:
             db.select(Send).where(Send.cadence == cadence, Send.status != "sent")
         ).all()
         return [{name: getattr(row, name) for name in fields} for row in rows]
-
-
-def add_patient(*, number: int, time_zone: str, purposes: tuple[str, ...], now) -> Inquiry:
-    """A completed inquiry on a new lead, with its consents, as the inquiry form leaves them."""
-    lead = Lead(
-        created_at=now,
-        last_inquiry_at=now,
-        status="new",
-        incomplete=False,
-        filled_by="self",
-        first_name=f"Pat{number}",
-        last_name="Drill",
-        email=f"patient{number:04d}@example.org",
-        preferred_contact_method="email",
-        country="US",
-        time_zone=time_zone,
-        time_zone_source="browser",
-    )
-    inquiry = Inquiry(
-        lead=lead,
-        submission_key=uuid.uuid4().hex,
-        status="complete",
-        questionnaire_id=QUESTIONNAIRE.id,
-        questionnaire_version=QUESTIONNAIRE.version,
-        steps_saved=len(QUESTIONNAIRE.steps),
-        started_at=now,
-        completed_at=now,
-    )
-    db.session.add(inquiry)
-    for item in QUESTIONNAIRE.steps[-1].items:
-        if item.consent in purposes:
-            db.session.add(
-                Consent(
-                    lead=lead,
-                    inquiry=inquiry,
-                    purpose=item.consent,
-                    granted=True,
-                    text_version=QUESTIONNAIRE.version,
-                    text_hash=item.text_hash,
-                    source="inquiry_form",
-                    recorded_at=now,
-                )
-            )
-    return inquiry
-
-
-def schedule_step(cadence_name: str, inquiry: Inquiry, *, step: int, due_at, now) -> None:
-    """The ledger row ``plan_followups`` would make for this cadence step, due at ``due_at``."""
-    cadence = load_cadences()[cadence_name]
-    schedule_send(
-        key=cadence_key(cadence, lead_id=inquiry.lead_id, inquiry_id=inquiry.id, step=step),
-        cadence=cadence.name,
-        template=cadence.template,
-        step=step,
-        due_at=due_at,
-        now=now,
-        lead_id=inquiry.lead_id,
-        inquiry_id=inquiry.id,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +122,7 @@ class Kill:
 def kill_while_a_message_is_unrecorded(sink, workers, worker, kills: list[Kill], started):
     """The sink has accepted message N and is slow to answer its QUIT: its worker has had the
     ``250`` and is saying goodbye. Kill -9 now: the row must already say "sent"."""
-    held = wait_until(lambda: sink.goodbyes_held > len(kills), timeout=10, every=0.01)
+    held = poll(lambda: sink.goodbyes_held > len(kills), timeout=10, every=0.01)
     assert held, "the worker never reached its slow goodbye"
     # The other processes are kept out of their own few-millisecond gap between the server's
     # 250 and the ledger commit (new messages held, accepted ones given time to be recorded),
@@ -215,7 +155,7 @@ def restore_orphans(*, redis_url: str, workers, worker, last_kill: float):
     time.sleep(max(0.0, visible_at - time.monotonic()))
     workers.stop(worker)
     worker = workers.start(concurrency=4)
-    assert wait_until(lambda: queues_idle(redis_url), timeout=45), unacked(redis_url)
+    assert poll(lambda: queues_idle(redis_url), timeout=45), unacked(redis_url)
     return worker, orphans
 
 
@@ -253,7 +193,7 @@ def run_r1(*, app, redis_url, sink, workers, kill, restore: bool, emails: int) -
             last_kill=started + kills[-1].at_seconds,
         )
     # Anything still to come (a second copy from a re-swept row) arrives before we count.
-    wait_until(lambda: queues_idle(redis_url, orphans=orphans), timeout=30)
+    poll(lambda: queues_idle(redis_url, orphans=orphans), timeout=30)
     time.sleep(2)
     counts, keys = ledger(app, "confirmation"), sink.keys()
     with app.app_context():
@@ -349,7 +289,7 @@ def test_r6_a_follow_up_due_in_the_future_is_sent_once_at_its_time_by_beat(
     started = time.monotonic()
     start_worker(beat=True)
     publish(worker_app, "periodic.sweep_sends")  # returns once the worker is consuming
-    assert wait_until(lambda: queues_idle(redis_url), timeout=60), "the worker did not start"
+    assert poll(lambda: queues_idle(redis_url), timeout=60), "the worker did not start"
 
     now = utcnow()
     due = now + timedelta(seconds=R6_DUE_IN)
@@ -367,7 +307,7 @@ def test_r6_a_follow_up_due_in_the_future_is_sent_once_at_its_time_by_beat(
         key, row_id = row.key, row.id
     header = hashlib.sha256(key.encode()).hexdigest()
     publish(worker_app, "periodic.sweep_sends")  # a sweep while the row is not yet due
-    assert wait_until(lambda: queues_idle(redis_url), timeout=R6_DUE_IN, every=0.05)
+    assert poll(lambda: queues_idle(redis_url), timeout=R6_DUE_IN, every=0.05)
     early_sweep_done = utcnow()
     assert early_sweep_done < due and sink.accepted == 0
 
@@ -375,7 +315,7 @@ def test_r6_a_follow_up_due_in_the_future_is_sent_once_at_its_time_by_beat(
     arrived = sink.received_at[0]
     for _ in range(2):  # two more sweeps, as two beats would publish them
         publish(worker_app, "periodic.sweep_sends")
-    assert wait_until(lambda: queues_idle(redis_url), timeout=30)
+    assert poll(lambda: queues_idle(redis_url), timeout=30)
     time.sleep(2)
     with worker_app.app_context():
         sent = db.session.get(Send, row_id)
@@ -447,7 +387,7 @@ def fetch(base: str, path: str, *, cookie: str, data=None) -> Reply:
     """One request as a browser would make it, redirects not followed; the session it sets."""
     body = urllib.parse.urlencode(list(data.items(multi=True))).encode() if data else None
     request = urllib.request.Request(base + path, data=body, headers={"Cookie": cookie})
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = urllib.request.build_opener(NoRedirect)
     try:
         response = opener.open(request, timeout=30)
     except urllib.error.HTTPError as error:
@@ -532,7 +472,7 @@ def test_r7_one_form_sent_twice_at_once_then_five_times_makes_one_lead_and_one_e
     sink.wait_for(lambda m: m["To"] == patient, timeout=60)
     publish(worker_app, "outbox.relay")  # the relay and a sweep again: nothing more to send
     publish(worker_app, "periodic.sweep_sends")
-    assert wait_until(lambda: queues_idle(worker_settings["REDIS_URL"]), timeout=30)
+    assert poll(lambda: queues_idle(worker_settings["REDIS_URL"]), timeout=30)
     time.sleep(2)
     emails = sink.to(patient)
     drill_report(

@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager, suppress
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -20,7 +19,6 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, inspect, select
 from werkzeug.datastructures import MultiDict
-from werkzeug.serving import make_server
 from werkzeug.test import encode_multipart
 
 from intake import create_app
@@ -42,7 +40,9 @@ from tests.conftest import (
     page,
     send_step,
     shown_values,
+    text_of,
 )
+from tests.live import NoRedirect, Rendezvous, serving
 
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
 # the final step records its consents once, at submission
@@ -81,10 +81,6 @@ def hidden_of(response) -> dict[str, str]:
         for field in form.find_all("input", type="hidden")
         if field.get("name")
     }
-
-
-def text_of(response) -> str:
-    return " ".join(doc(response).get_text(" ").split())
 
 
 def shown_answers(response) -> MultiDict:
@@ -196,30 +192,12 @@ def expected_about_ms() -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# A real server, for requests that must arrive at the same moment
-
-
-@contextmanager
-def serving(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-class _KeepRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+# Requests that must arrive at the same moment (at a real server: tests.live.serving)
 
 
 def post_at_once(base: str, path: str, data: MultiDict, cookie: str, copies: int = 2):
     """Send the same form ``copies`` times at the same moment; (status, Location) of each."""
-    opener = urllib.request.build_opener(_KeepRedirects)
+    opener = urllib.request.build_opener(NoRedirect)
     body = urllib.parse.urlencode(list(data.items(multi=True))).encode()
     start, results = threading.Barrier(copies), [None] * copies
 
@@ -244,38 +222,6 @@ def post_at_once(base: str, path: str, data: MultiDict, cookie: str, copies: int
     for thread in threads:
         thread.join(timeout=60)
     return results
-
-
-class Rendezvous:
-    """Holds the first two calls of a function until both have arrived, so two requests really
-    are inside the same step at once (rather than one finishing before the other starts)."""
-
-    def __init__(self, parties: int = 2, timeout: float = 5) -> None:
-        self.barrier, self.timeout = threading.Barrier(parties), timeout
-        self.calls, self.lock = 0, threading.Lock()
-
-    def _meet(self) -> None:
-        with self.lock:
-            self.calls += 1
-            waiting = self.calls <= self.barrier.parties
-        if waiting:
-            with suppress(threading.BrokenBarrierError):
-                self.barrier.wait(self.timeout)
-
-    def before(self, function):
-        def wrapper(*args, **kwargs):
-            self._meet()
-            return function(*args, **kwargs)
-
-        return wrapper
-
-    def after(self, function):
-        def wrapper(*args, **kwargs):
-            result = function(*args, **kwargs)
-            self._meet()
-            return result
-
-        return wrapper
 
 
 def session_cookie(client) -> str:

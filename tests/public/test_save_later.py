@@ -11,12 +11,10 @@ from urllib.parse import urlsplit
 
 from intake.config import load_config
 from intake.extensions import db
-from intake.inquiries.save_later import EMAIL_GAP, mask_email, save_for_later
 from intake.messaging.mail import render_message
 from intake.models import Inquiry, Send
 from intake.models.types import utcnow
 from tests.conftest import ABOUT_MS, CONTACT, page, send_step
-from tests.factories import NOW, make_inquiry, make_lead
 
 
 def ledger(app) -> list[Send]:
@@ -69,18 +67,6 @@ def test_a_second_press_soon_after_sends_no_second_email(app, client):
 
     assert "a few minutes ago" in page(again).get_text()
     assert len(ledger(app)) == 1
-
-
-def test_each_press_after_the_gap_gets_its_own_email(app):
-    with app.app_context():
-        inquiry = make_inquiry(make_lead())
-        first = save_for_later(inquiry=inquiry, now=NOW, valid_for=timedelta(days=14))
-        soon = save_for_later(inquiry=inquiry, now=NOW + EMAIL_GAP / 2, valid_for=timedelta(1))
-        later = save_for_later(inquiry=inquiry, now=NOW + EMAIL_GAP * 2, valid_for=timedelta(1))
-        keys = db.session.scalars(db.select(Send.key)).all()
-
-    assert (first.emailed, soon.emailed, later.emailed) == ("sending", "recently", "sending")
-    assert len(set(keys)) == 2 and len({first.token, soon.token, later.token}) == 3
 
 
 def test_the_email_greets_by_first_name_and_carries_a_fresh_link_and_nothing_else(app, client):
@@ -158,7 +144,3 @@ def test_a_caregiver_is_greeted_by_their_own_first_name(app, client):
     welcome = page(device.get("/inquiry/about_ms")).select_one(".welcome").get_text()
     assert "Welcome back, Mary." in " ".join(welcome.split())
     assert "You had finished step 1 of 4: About you." in " ".join(welcome.split())
-
-
-def test_the_masked_address_is_enough_to_recognise_and_no_more():
-    assert mask_email("ada.byron@example.org") == "a•••@example.org"

@@ -1,7 +1,9 @@
-"""Routing scenarios: staff with room to take leads, a lead in Virginia, routing it at NOW."""
+"""Routing scenarios: staff with room to take leads, a lead in Virginia, routing it at NOW, and
+sweeps run twice at the same moment."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -41,3 +43,25 @@ def sends(cadence: str) -> list[Send]:
 
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def at_once(app, work, copies: int = 2) -> tuple[list, list]:
+    """``work()`` in ``copies`` threads released together, each in its own app context and
+    committing after: what each returned, and what each raised."""
+    results, errors, barrier = [], [], threading.Barrier(copies)
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                results.append(work())
+                db.session.commit()
+        except Exception as exc:  # reported by the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors

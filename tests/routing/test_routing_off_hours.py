@@ -3,7 +3,6 @@ an owner whose hours start next (or a hold by the team), and a deadline in busin
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from intake.routing.service import reroute_if_better
 from intake.routing.sla import sweep_sla
 from intake.routing.sweeps import assign_held_leads
 from tests.factories import make_rule, make_team
-from tests.routing.conftest import member, new_lead, route, sends
+from tests.routing.conftest import at_once, member, new_lead, route, sends
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -224,31 +223,13 @@ def test_at_every_hour_of_a_week_a_matched_lead_gets_its_team_an_owner_and_a_dea
         assert lead.sla_due_at is not None and lead.sla_due_at > at
 
 
-def _sweep_in_thread(app, barrier, results, errors) -> None:
-    try:
-        with app.app_context():
-            barrier.wait(timeout=30)
-            results.append(assign_held_leads(now=MONDAY_9))
-            db.session.commit()
-    except Exception as exc:  # reported by the test thread
-        errors.append(exc)
-
-
 def test_two_held_lead_sweeps_at_once_give_each_lead_out_exactly_once(app, people):
     people["team"].off_hours = "hold"
     db.session.commit()
     for _ in range(12):
         route(new_lead(), now=FRIDAY_NIGHT)
     db.session.close()  # the sweeps below run in their own sessions
-    results, errors, barrier = [], [], threading.Barrier(2)
-    threads = [
-        threading.Thread(target=_sweep_in_thread, args=(app, barrier, results, errors))
-        for _ in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = at_once(app, lambda: assign_held_leads(now=MONDAY_9))
 
     assert errors == [] and sum(results) == 12
     owners = db.session.scalars(select(Lead.owner_id))

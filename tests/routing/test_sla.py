@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,7 @@ from intake.models import Lead, RoutingDecision
 from intake.routing.business_hours import BusinessCalendar
 from intake.routing.sla import reminder_at, sweep_sla
 from tests.factories import make_rule, make_team
-from tests.routing.conftest import NOW, member, new_lead, route, sends
+from tests.routing.conftest import NOW, at_once, member, new_lead, route, sends
 
 # Routed at NOW (11:00 in New York) with 2 business hours: due 13:00, reminded from 12:30.
 DUE = NOW + timedelta(hours=2)
@@ -154,16 +153,6 @@ def test_closed_and_unassigned_leads_have_no_sla_to_sweep(team):
     assert sweep(DUE + timedelta(days=1)) == NOTHING
 
 
-def _sweep_in_thread(app, barrier, now, results, errors) -> None:
-    try:
-        with app.app_context():
-            barrier.wait(timeout=30)
-            results.append(sweep_sla(now=now))
-            db.session.commit()
-    except Exception as exc:  # reported by the test thread
-        errors.append(exc)
-
-
 def test_two_sweeps_at_once_remind_and_escalate_each_lead_exactly_once(app, team):
     with app.app_context():
         breaching = [new_lead() for _ in range(15)]
@@ -173,15 +162,7 @@ def test_two_sweeps_at_once_remind_and_escalate_each_lead_exactly_once(app, team
         reminding = {new_lead().id for _ in range(15)}
         for lead_id in reminding:
             route(db.session.get(Lead, lead_id))
-    results, errors, barrier = [], [], threading.Barrier(2)
-    threads = [
-        threading.Thread(target=_sweep_in_thread, args=(app, barrier, REMIND, results, errors))
-        for _ in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = at_once(app, lambda: sweep_sla(now=REMIND))
 
     assert errors == []
     assert sum(counts["escalated"] for counts in results) == 15

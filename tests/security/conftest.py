@@ -1,5 +1,5 @@
-"""Shared pieces for the security probes: the staff fixtures and the URL-map world of the access
-matrix (reused, not copied), and a fingerprint of every table to prove a request changed nothing.
+"""Shared pieces for the security probes: the URL-map world of the access matrix (reused, not
+copied), and a fingerprint of every table to prove a request changed nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ import hashlib
 from sqlalchemy import inspect, select, text
 
 from intake.extensions import db
-from tests.staff.conftest import make_staff, sign_in, staff_client  # noqa: F401  (fixtures)
-from tests.staff.test_access_matrix import ANYONE, MATRIX, requests_for, world  # noqa: F401
+from tests.staff.access_matrix import (
+    ANYONE,
+    MATRIX,
+    world,  # noqa: F401 (the fixture, for the probes)
+)
 
 # Rows every request may add or touch: the audit log (each staff page view and refusal is
 # audited on purpose) and the server-side staff session's last-seen time.

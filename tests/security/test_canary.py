@@ -22,7 +22,7 @@ import redis
 from intake.models.types import utcnow
 from tests.browser import conftest as browser_fixtures
 from tests.conftest import CONSENT, HEALTH, complete_inquiry, page, send_step
-from tests.live import LiveClient
+from tests.live import LiveClient, wait_until
 from tests.security.canary import (
     ABOUT_MS,
     CONTACT,
@@ -37,7 +37,6 @@ from tests.security.canary import (
     hits,
     redis_snapshot,
 )
-from tests.staff import conftest as staff_fixtures
 from tests.workers import conftest as worker_fixtures
 from tests.workers.conftest import (
     add_coordinator,
@@ -45,15 +44,12 @@ from tests.workers.conftest import (
     publish,
     sends,
     the_lead,
-    wait_until,
 )
 
 pytestmark = pytest.mark.timeout(240)
 
-# Fixtures used by name: the browser tests' live server, the staff accounts.
+# Fixtures used by name: the browser tests' live server.
 live_server = browser_fixtures.live_server
-make_staff = staff_fixtures.make_staff
-sign_in = staff_fixtures.sign_in
 # ... and the worker tests' Celery processes, SMTP sink and shared settings.
 sink_class = worker_fixtures.sink_class
 smtp_sink = worker_fixtures.smtp_sink

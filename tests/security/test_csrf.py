@@ -24,12 +24,8 @@ from itsdangerous.timed import TimestampSigner
 
 from intake.questionnaire.definition import load_definition
 from tests.conftest import STEPS, form_data, hidden_fields, page, send_step, shown_values
-from tests.security.conftest import (
-    changed_tables,
-    requests_for,
-    role_for,
-    table_fingerprints,
-)
+from tests.security.conftest import changed_tables, role_for, table_fingerprints
+from tests.staff.access_matrix import requests_for
 from tests.staff.conftest import csrf_token
 
 EXPIRED_FLASH = "That form had been open too long to be sent safely"

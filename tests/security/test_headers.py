@@ -12,7 +12,8 @@ import pytest
 
 from intake.questionnaire.definition import load_definition
 from tests.conftest import CONTACT, form_data, hidden_fields
-from tests.security.conftest import requests_for, role_for
+from tests.security.conftest import role_for
+from tests.staff.access_matrix import requests_for
 
 HTTPS = "https://localhost"
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire

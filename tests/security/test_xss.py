@@ -31,7 +31,6 @@ from intake.staff.leads.queue_forms import VIEW_LABELS
 from tests.browser import conftest as browser_fixtures
 from tests.conftest import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields, page
 from tests.security.xss_payloads import FORMULA_STARTS, PAYLOADS
-from tests.staff import conftest as staff_fixtures
 from tests.staff.conftest import deliver_due_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -41,8 +40,6 @@ app_factory = browser_fixtures.app_factory
 live_server = browser_fixtures.live_server
 migrated_sqlite = browser_fixtures.migrated_sqlite
 new_context = browser_fixtures.new_context
-make_staff = staff_fixtures.make_staff
-sign_in = staff_fixtures.sign_in
 
 LEADS = 4
 # Staff names are shown on every page and in the audit export's actor column.

@@ -1,72 +1,25 @@
-"""Staff fixtures: accounts of each role with a confirmed second factor, clients signed in
-through a real server-side session, and signing in through the real pages as a person with an
-authenticator app would (those pages have their own tests in test_signin)."""
+"""Staff helpers: CSRF tokens, audit counts, a query counter, and signing in through the real
+pages as a person with an authenticator app would (those pages have their own tests in
+test_signin). The account fixtures (``make_staff``, ``sign_in``, ``staff_client``, ``seed``) are
+in tests/conftest.py, since domain and browser tests use them too; the access matrix's
+``world`` is in tests/staff/access_matrix.py."""
 
 from __future__ import annotations
 
 import re
 import time
-from functools import partial
 
 import pyotp
-import pytest
 from sqlalchemy import event, func, select, update
 
-from intake.accounts.sessions import open_session
 from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
 from intake.messaging.delivery import claim_send, finish_send
 from intake.models import AuditEvent, CapturedEmail, Send, StaffUser
 from intake.models.types import utcnow
-from tests import factories
 from tests.conftest import page
-from tests.factories import PASSWORD, saved_lead
-
-
-@pytest.fixture
-def make_staff(app):
-    """A staff account (``tests.factories.make_staff``), committed: returns its id."""
-
-    def make(role: str = "coordinator", **fields) -> int:
-        with app.app_context():
-            user = factories.make_staff(role, **fields)
-            db.session.commit()
-            return user.id
-
-    return make
-
-
-@pytest.fixture
-def sign_in(app):
-    """Sign a test client in as a staff account, through a real session row."""
-
-    def sign(client, user_id: int):
-        with app.app_context():
-            user = db.session.get(StaffUser, user_id)
-            token = open_session(user=user, now=utcnow(), ip="127.0.0.1")
-            db.session.commit()
-        with client.session_transaction() as session:
-            session["_user_id"] = token
-            session["_fresh"] = True
-        return client
-
-    return sign
-
-
-@pytest.fixture
-def staff_client(app, make_staff, sign_in):
-    """A client signed in as a new account of the given role."""
-
-    def build(role: str = "coordinator", **fields):
-        return sign_in(app.test_client(), make_staff(role, **fields))
-
-    return build
-
-
-@pytest.fixture
-def seed(app):
-    """Insert a lead (factory defaults, no consents, with overrides) and return its id."""
-    return partial(saved_lead, app)
+from tests.factories import PASSWORD
+from tests.staff.access_matrix import world  # noqa: F401 (the fixture, for tests below here)
 
 
 def csrf_token(client, url: str = "/staff/admin/") -> str:

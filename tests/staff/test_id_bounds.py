@@ -9,13 +9,16 @@ import pytest
 from flask import url_for
 
 from intake.ids import MAX_ID, parse_id
-from tests.staff import test_access_matrix as matrix
+from tests.staff import access_matrix as matrix
 
 # One past PostgreSQL's INTEGER, one past BIGINT (and SQLite's INTEGER), and far beyond both.
 HUGE = (2**31, 2**63, 10**30)
 
-app = matrix.app  # the matrix's app (CSRF off, so each request reaches its route) and objects
-world = matrix.world
+
+@pytest.fixture
+def app(app_factory):
+    """CSRF checks off, so each request reaches its route (as in the access matrix's tests)."""
+    return app_factory(WTF_CSRF_ENABLED=False)
 
 
 def id_routes(app) -> list:

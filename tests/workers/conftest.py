@@ -179,16 +179,6 @@ def add_coordinator(app, email="coordinator@clinic.example") -> int:
         return user.id
 
 
-def wait_until(check, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"condition not met in time (last: {check()!r})")
-
-
 def the_lead(app) -> Lead:
     with app.app_context():
         lead = db.session.scalars(db.select(Lead)).one()

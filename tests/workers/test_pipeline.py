@@ -16,6 +16,7 @@ from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead, RoutingDecision, Send, StaffUser
 from intake.models.types import utcnow
 from tests.conftest import complete_inquiry
+from tests.live import wait_until
 from tests.workers.conftest import (
     PATIENT,
     add_coordinator,
@@ -23,7 +24,6 @@ from tests.workers.conftest import (
     publish,
     sends,
     the_lead,
-    wait_until,
 )
 
 pytestmark = pytest.mark.timeout(180)

@@ -13,7 +13,8 @@ from intake.extensions import db
 from intake.models import Lead, RoutingRule, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
 from tests.factories import make_staff
-from tests.workers.conftest import ALWAYS, wait_until
+from tests.live import wait_until
+from tests.workers.conftest import ALWAYS
 
 pytestmark = pytest.mark.timeout(240)
 

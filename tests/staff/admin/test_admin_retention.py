@@ -1,15 +1,11 @@
-"""Erasure requests and the retention purge: contact details, answers and notes go for good;
-ids, outcomes and the audit trail stay."""
+"""Erasure requests on the retention page: contact details, answers and notes go for good; ids,
+outcomes and the audit trail stay. The periodic purge is tested in tests/leads/test_retention.py."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
 from intake.extensions import db, encryption
-from intake.inquiries.answers import write_answers
-from intake.leads.retention import purge_expired
 from intake.models import (
     CLOSED,
     AuditEvent,
@@ -20,70 +16,9 @@ from intake.models import (
     Send,
 )
 from intake.models.types import utcnow
-from tests.factories import make_inquiry, make_lead
+from tests.factories import make_lead
+from tests.leads.conftest import ADDRESS, CAREGIVER, full_lead
 from tests.staff.conftest import audit_count, csrf_token, page
-from workers.tasks import purge_retention
-
-ADDRESS = "erase.me@example.org"
-CAREGIVER = "helper.person@example.org"
-
-
-def full_lead(app, **fields) -> int:
-    """A lead with every kind of personal data: contact, caregiver, answers, reasons, a note,
-    queued mail and captured mail."""
-    with app.app_context():
-        lead = make_lead(
-            **{
-                "email": ADDRESS,
-                "caregiver_first_name": "Helper",
-                "caregiver_last_name": "Person",
-                "caregiver_email": CAREGIVER,
-                "caregiver_phone": "+12025550199",
-                "postal_code": "22201",
-                "region": "Virginia",
-                **fields,
-            }
-        )
-        inquiry = make_inquiry(lead, status="complete")
-        write_answers(inquiry, {"dmt_name": "Ocrevus", "symptoms": ["fatigue"]})
-        result = EligibilityResult(
-            inquiry_id=inquiry.id,
-            lead_id=lead.id,
-            outcome="needs_review",
-            ruleset_id="ms-eligibility",
-            ruleset_version="1",
-            patient_message="review",
-        )
-        result.triggered_sealed = encryption.keyring.seal_json(
-            [{"id": "blood_thinners"}], context=result.triggered_context
-        )
-        note = LeadEvent(lead_id=lead.id, kind="note", data={})
-        note.text_sealed = encryption.keyring.seal_json("Takes warfarin", context="note")
-        db.session.add_all([result, note])
-        db.session.add(
-            Send(
-                key=f"{lead.id}:nurture:1",
-                lead_id=lead.id,
-                cadence="nurture",
-                step=1,
-                template="nurture",
-                status="scheduled",
-                due_at=utcnow() + timedelta(days=1),
-            )
-        )
-        for number, to in enumerate((lead.email, CAREGIVER, f"someone.else{lead.id}@example.org")):
-            db.session.add(
-                CapturedEmail(
-                    message_id=f"<{lead.id}-{number}@t>",
-                    recipient=to,
-                    subject="Hi",
-                    headers={},
-                    text_body="Hello",
-                    html_body="<p>Hello</p>",
-                )
-            )
-        db.session.commit()
-        return lead.id
 
 
 def assert_erased(app, lead_id: int) -> None:
@@ -185,55 +120,3 @@ def test_a_lead_without_an_erasure_request_is_not_erased_from_this_page(app, sta
     )
     with app.app_context():
         assert db.session.get(Lead, lead_id).email == ADDRESS
-
-
-def age(app, lead_id: int, days: int) -> None:
-    with app.app_context():
-        db.session.execute(
-            text("UPDATE leads SET updated_at = :at WHERE id = :id"),
-            {"at": utcnow() - timedelta(days=days), "id": lead_id},
-        )
-        db.session.commit()
-
-
-def test_the_purge_erases_only_closed_leads_past_retention(app):
-    expired = full_lead(app, status="not_interested")
-    recent = full_lead(app, status="unreachable", email="recent@example.org")
-    still_open = full_lead(app, status="contacted", email="open@example.org")
-    age(app, expired, 31)
-    age(app, recent, 29)
-    age(app, still_open, 400)
-    with app.app_context():
-        assert purge_expired(now=utcnow(), retention_days=30) == 1
-        db.session.commit()
-    with app.app_context():
-        assert db.session.get(Lead, recent).email == "recent@example.org"
-        assert db.session.get(Lead, still_open).email == "open@example.org"
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "lead.erased"))
-        assert (event.lead_ids, event.actor_id, event.detail["reason"]) == (
-            [expired],
-            None,
-            "retention",
-        )
-    with app.app_context():
-        lead = db.session.get(Lead, expired)
-        assert lead.erased_at is not None and lead.email is None and lead.caregiver_email is None
-        assert purge_expired(now=utcnow(), retention_days=30) == 0  # never twice
-
-
-def test_the_periodic_task_purges_in_batches_until_done(app_factory):
-    app = app_factory(INTAKE_RETENTION_DAYS=10)
-    with app.app_context():
-        ids = [make_lead(status="not_eligible", email=f"p{n}@example.org").id for n in range(3)]
-        db.session.commit()
-    for lead_id in ids:
-        age(app, lead_id, 11)
-    with app.app_context():
-        assert purge_retention.run() == 3
-        assert (
-            db.session.scalar(
-                select(func.count()).select_from(Lead).where(Lead.erased_at.is_(None))
-            )
-            == 0
-        )
-    assert audit_count(app, action="lead.erased") == 3

@@ -19,10 +19,8 @@ from intake.models import (
     LeadMerge,
     Team,
 )
-from tests.conftest import complete_inquiry, page
-from tests.staff.leads.test_identity import PHONE, leads, pairs, start
-from tests.staff.leads.test_lead_page import text_of
-from tests.staff.leads.test_queue import search, shown_ids
+from tests.conftest import complete_inquiry, page, text_of
+from tests.staff.leads.conftest import PHONE, leads, pairs, search, shown_ids, start
 
 KING = {"first_name": "Ada", "last_name": "King", "email": "countess@example.org"}
 

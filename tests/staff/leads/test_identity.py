@@ -10,12 +10,10 @@ from sqlalchemy import select
 
 from intake.extensions import db
 from intake.inquiries.answers import read_answers
-from intake.models import DuplicatePair, Inquiry, Lead, LeadContact, Send
-from tests.conftest import CONTACT, complete_inquiry, page, send_step
-from tests.staff.leads.test_lead_page import text_of
-from tests.staff.leads.test_queue import search, shown_ids
+from intake.models import Inquiry, Lead, LeadContact, Send
+from tests.conftest import CONTACT, complete_inquiry, page, send_step, text_of
+from tests.staff.leads.conftest import PHONE, contact, leads, pairs, search, shown_ids, start
 
-PHONE = "(202) 555-0143"
 E164 = "+12025550143"
 # Nine inquiries sharing one phone, from nine email addresses and four surnames. The first three
 # are one person typing her name three ways; Mary and Percy Shelley share a surname.
@@ -32,21 +30,6 @@ NINE = [
 ]
 
 
-def contact(first: str, last: str, email: str, phone: str = PHONE) -> dict:
-    return {**CONTACT, "first_name": first, "last_name": last, "email": email, "phone": phone}
-
-
-def start(app, first: str, last: str, email: str, phone: str = PHONE):
-    response = send_step(app.test_client(), "/inquiry", contact(first, last, email, phone))
-    assert response.status_code == 302
-    return response
-
-
-def leads(app) -> list[Lead]:
-    with app.app_context():
-        return list(db.session.scalars(select(Lead).order_by(Lead.id)))
-
-
 def lead_of(app, email: str) -> int:
     """The lead holding the inquiry that was sent with this email."""
     with app.app_context():
@@ -54,12 +37,6 @@ def lead_of(app, email: str) -> int:
             if read_answers(inquiry).get("email") == email:
                 return inquiry.lead_id
     raise AssertionError(email)
-
-
-def pairs(app) -> list[tuple[int, int, str, str]]:
-    with app.app_context():
-        rows = db.session.scalars(select(DuplicatePair).order_by(DuplicatePair.id))
-        return [(p.lead_id, p.other_id, p.reason, p.status) for p in rows]
 
 
 def test_nine_inquiries_sharing_a_phone_overwrite_nothing_and_every_name_and_email_is_found(

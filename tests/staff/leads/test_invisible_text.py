@@ -9,8 +9,9 @@ from intake.extensions import db
 from intake.inquiries.service import all_answers
 from intake.models import Lead, StaffUser
 from tests.conftest import complete_inquiry
+from tests.factories import seeded_lead
 from tests.staff.conftest import csrf_token
-from tests.staff.leads.test_lead_page import post_action, seeded_lead
+from tests.staff.leads.conftest import post_action
 
 # Shows as "Ada" or "Byron"; stored as typed, it would show reversed or hide what follows.
 RLO, ZWSP, LRI, PDI, BOM = "\u202e", "\u200b", "\u2066", "\u2069", "\ufeff"

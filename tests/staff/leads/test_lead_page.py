@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from intake.extensions import db
 from intake.messaging.sends import schedule_send
-from intake.models import AuditEvent, Consent, DuplicatePair, Lead, LeadEvent, Team, TeamMember
+from intake.models import AuditEvent, Consent, Lead, LeadEvent, TeamMember
 from intake.models.types import utcnow
-from tests.conftest import HEALTH, complete_inquiry, page
-from tests.factories import EMAIL_PURPOSES, NOW, make_inquiry, saved_lead
+from tests.conftest import HEALTH, complete_inquiry, page, text_of
+from tests.factories import NOW, make_inquiry, seeded_lead
 from tests.staff.conftest import QueryCounter, audit_count
+from tests.staff.leads.conftest import post_action
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -23,43 +24,6 @@ def completed_lead(app, **health) -> int:
     complete_inquiry(app.test_client(), health={**HEALTH, **health})
     with app.app_context():
         return db.session.scalar(select(Lead.id).order_by(Lead.id.desc()).limit(1))
-
-
-def seeded_lead(app, **fields) -> int:
-    """A lead with its email consents and one complete inquiry."""
-    return saved_lead(app, consents=EMAIL_PURPOSES, inquiry="complete", **fields)
-
-
-def paired(app, first_id: int, second_id: int, reason: str = "same email, different name"):
-    """Record two seeded leads as a possible duplicate, as an overlapping inquiry would."""
-    with app.app_context():
-        low, high = sorted((first_id, second_id))
-        pair = DuplicatePair(lead_id=low, other_id=high, reason=reason, status="open", found_at=NOW)
-        db.session.add(pair)
-        db.session.commit()
-        return pair.id
-
-
-def team_id(app, name: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(Team.id).where(Team.name == name))
-
-
-def text_of(response) -> str:
-    return " ".join(page(response).get_text(" ").split())
-
-
-def action_form(response, endpoint_path: str):
-    """The hidden fields of the page's form posting to ``endpoint_path``."""
-    form = page(response).find("form", action=lambda a: a and a.endswith(endpoint_path))
-    assert form is not None, f"no form for {endpoint_path}"
-    return {i["name"]: i.get("value", "") for i in form.find_all("input", type="hidden")}
-
-
-def post_action(client, lead_id: int, path: str, data: dict):
-    shown = client.get(f"/staff/leads/{lead_id}")
-    hidden = action_form(shown, f"/leads/{lead_id}/{path}")
-    return client.post(f"/staff/leads/{lead_id}/{path}", data={**hidden, **data})
 
 
 def test_the_page_shows_contact_eligibility_reasons_and_the_rule_set_version(
@@ -119,10 +83,10 @@ def test_coordinators_see_answers_when_the_clinic_allows_it(app_factory, make_st
 
 
 def test_another_teams_lead_is_a_404_for_a_coordinator_and_the_refusal_is_audited(
-    app, make_staff, sign_in
+    app, make_staff, sign_in, team_id
 ):
     make_staff("coordinator", team="South")
-    lead_id = seeded_lead(app, team_id=team_id(app, "South"))
+    lead_id = seeded_lead(app, team_id=team_id("South"))
     client = sign_in(app.test_client(), make_staff("coordinator", team="North"))
 
     response = client.get(f"/staff/leads/{lead_id}")
@@ -270,12 +234,12 @@ LEAD_PAGE_QUERIES = 15
 
 
 @pytest.mark.parametrize("history", [1, 6])
-def test_the_lead_page_runs_a_fixed_number_of_queries(app, make_staff, sign_in, history):
+def test_the_lead_page_runs_a_fixed_number_of_queries(app, make_staff, sign_in, team_id, history):
     lead_id = completed_lead(app)
     _busy_history(app, lead_id, history)
     user = make_staff("coordinator", team="North")
     with app.app_context():
-        db.session.add(TeamMember(team_id=team_id(app, "North"), staff_user_id=make_staff("admin")))
+        db.session.add(TeamMember(team_id=team_id("North"), staff_user_id=make_staff("admin")))
         db.session.commit()
     client = sign_in(app.test_client(), user)
     client.get(f"/staff/leads/{lead_id}")

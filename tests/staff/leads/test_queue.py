@@ -10,27 +10,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from intake.extensions import db
-from intake.models import Lead, LeadEvent, Team
+from intake.models import Lead, LeadEvent
 from intake.models.types import utcnow
 from tests.factories import LEAD, last_audit
 from tests.staff.conftest import QueryCounter, audit_count, page
 from tests.staff.conftest import csrf_token as staff_csrf_token
-
-
-def shown_ids(response) -> list[int]:
-    """The lead ids in the table, in order (read from the row checkboxes or the name links)."""
-    soup = page(response)
-    return [int(link["href"].rstrip("/").split("/")[-1]) for link in soup.select("tbody th a")]
-
-
-@pytest.fixture
-def team_id(app):
-    def find(name: str) -> int:
-        with app.app_context():
-            return db.session.scalar(select(Team.id).where(Team.name == name))
-
-    return find
-
+from tests.staff.leads.conftest import search, shown_ids
 
 # Views by role ------------------------------------------------------------------------------
 
@@ -163,12 +148,6 @@ def test_sorting_by_newest_oldest_and_recently_updated(staff_client, seed):
 
 def csrf_token(client) -> str:
     return staff_csrf_token(client, "/staff/")
-
-
-def search(client, term: str, **filters):
-    return client.post(
-        "/staff/search", data={"term": term, "csrf_token": csrf_token(client), **filters}
-    )
 
 
 def test_search_finds_a_lead_by_part_of_the_name_in_any_case(staff_client, seed):

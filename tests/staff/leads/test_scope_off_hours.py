@@ -14,7 +14,7 @@ from intake.models import Lead, RoutingRule, Team
 from intake.routing.service import route_lead
 from tests.conftest import page
 from tests.factories import make_lead
-from tests.staff.leads.test_queue import shown_ids
+from tests.staff.leads.conftest import shown_ids
 
 FRIDAY_NIGHT = datetime(2024, 5, 17, 21, 15, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
 VIEWS = ("mine", "team", "all", "review", "unassigned")

@@ -1,0 +1,185 @@
+"""S-access, declared: who may use every route in the URL map (anonymous visitors, each role,
+and whether team scope applies), in this one reviewed place, apart from the code it checks; with
+the ``world`` of objects a route can name, and the requests that walk the map.
+
+test_access_matrix.py holds it to the app; test_id_bounds.py and the security probes
+(tests/security) walk the same map with the same world, rather than a copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from intake.extensions import db
+from intake.models import CapturedEmail, DuplicatePair, LeadMerge, RoutingRule, Send, Team
+from intake.models.types import utcnow
+from tests.factories import make_lead
+
+ROLES = ("admin", "coordinator", "clinician")
+STAFF = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+WORKERS = frozenset({"admin", "coordinator"})
+CLINICIANS = frozenset({"clinician"})
+ANYONE = None  # public: no sign-in needed
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] | None
+    lead: bool = False  # the route acts on one lead, so team scope applies
+
+
+MATRIX: dict[str, Rule] = {
+    # Public and probes.
+    "static": Rule(ANYONE),
+    "api.healthz": Rule(ANYONE),
+    "api.readyz": Rule(ANYONE),
+    "public.home": Rule(ANYONE),
+    "public.favicon": Rule(ANYONE),
+    "public.contact": Rule(ANYONE),
+    "public.contact_post": Rule(ANYONE),
+    "public.step": Rule(ANYONE),
+    "public.sent": Rule(ANYONE),
+    "public.resume": Rule(ANYONE),
+    "public.unsubscribe": Rule(ANYONE),
+    "public.unsubscribe_post": Rule(ANYONE),
+    "public.privacy": Rule(ANYONE),
+    "public.terms": Rule(ANYONE),
+    "public.forget_draft": Rule(ANYONE),
+    # Signing in, before there is a session.
+    "staff.login": Rule(ANYONE),
+    "staff.login_code": Rule(ANYONE),
+    "staff.login_enrol": Rule(ANYONE),
+    "staff.login_finish": Rule(ANYONE),
+    "staff.logout": Rule(ANYONE),
+    "staff.reset_request": Rule(ANYONE),
+    "staff.reset_password": Rule(ANYONE),
+    "staff.accept_invitation": Rule(ANYONE),
+    # Their own account.
+    "staff.account": Rule(STAFF),
+    "staff.account_recovery_codes": Rule(STAFF),
+    "staff.account_sessions": Rule(STAFF),
+    "staff.change_password": Rule(STAFF),
+    # Leads.
+    "staff.queue": Rule(STAFF),
+    "staff.search": Rule(STAFF),
+    "staff.dashboard": Rule(STAFF),
+    "staff.export": Rule(WORKERS),
+    "staff.bulk": Rule(WORKERS),
+    "staff.lead": Rule(STAFF, lead=True),
+    "staff.lead_note": Rule(STAFF, lead=True),
+    "staff.lead_status": Rule(WORKERS, lead=True),
+    "staff.lead_call": Rule(WORKERS, lead=True),
+    "staff.lead_consult": Rule(WORKERS, lead=True),
+    "staff.lead_do_not_contact": Rule(WORKERS, lead=True),
+    "staff.lead_assign": Rule(WORKERS, lead=True),
+    "staff.lead_merge": Rule(WORKERS, lead=True),
+    "staff.lead_erasure": Rule(WORKERS, lead=True),
+    "staff.lead_decision": Rule(CLINICIANS, lead=True),
+    # Possible duplicates: both leads of a pair (or a merge) must be in scope.
+    "staff.duplicates": Rule(WORKERS),
+    "staff.duplicate_pair": Rule(WORKERS, lead=True),
+    "staff.duplicate_merge": Rule(WORKERS, lead=True),
+    "staff.duplicate_dismiss": Rule(WORKERS, lead=True),
+    "staff.merge_undo": Rule(WORKERS, lead=True),
+    # Administration: admins only.
+    **{
+        endpoint: Rule(ADMIN)
+        for endpoint in (
+            "staff.admin_home",
+            "staff.admin_staff",
+            "staff.admin_staff_invite",
+            "staff.admin_staff_edit",
+            "staff.admin_staff_disable",
+            "staff.admin_staff_enable",
+            "staff.admin_staff_resend",
+            "staff.admin_staff_reset_factor",
+            "staff.admin_staff_send_reset",
+            "staff.admin_staff_unlock",
+            "staff.admin_teams",
+            "staff.admin_team",
+            "staff.admin_team_new",
+            "staff.admin_rules",
+            "staff.admin_rule",
+            "staff.admin_rule_new",
+            "staff.admin_cadences",
+            "staff.admin_cadence_preview",
+            "staff.admin_cadence_save",
+            "staff.admin_cadence_reset",
+            "staff.admin_questionnaire",
+            "staff.admin_reevaluate",
+            "staff.admin_dead_letters",
+            "staff.admin_dead_letter_action",
+            "staff.admin_outbox",
+            "staff.admin_outbox_message",
+            "staff.admin_outbox_html",
+            "staff.admin_audit",
+            "staff.admin_audit_export",
+            "staff.admin_audit_verify",
+            "staff.admin_retention",
+            "staff.admin_erase",
+        )
+    },
+}
+
+# What counts as "let in": the page, a redirect after a POST, or the form's own refusal of an
+# empty body. Never 401/403, never the sign-in page, never a 404 for an object that exists.
+LET_IN = {200, 302, 303, 400, 405, 409, 410, 422}
+
+
+@pytest.fixture
+def world(app, make_staff):
+    """Two teams; an admin; a coordinator and a clinician in team A; a coordinator in team B;
+    a lead of team A; and one of each other object a route can name."""
+    ids = {role: make_staff(role, team="Team A") for role in ("coordinator", "clinician")}
+    ids["admin"] = make_staff("admin")
+    ids["other_team"] = make_staff("coordinator", team="Team B")
+    victim = make_staff("coordinator", team="Team A")
+    with app.app_context():
+        team = db.session.scalar(db.select(Team).where(Team.name == "Team A"))
+        lead = make_lead(owner_id=ids["coordinator"], team_id=team.id)
+        rule = RoutingRule(name="Matrix rule", priority=5, team_id=team.id, conditions={})
+        now = utcnow()
+        dead = Send(key=f"{lead.id}:matrix:1", lead_id=lead.id, cadence="nurture", step=1,
+                    template="nurture", status="dead", due_at=now, attempts=6)  # fmt: skip
+        mail = CapturedEmail(message_id="<matrix@intake.test>", recipient=lead.email,
+                             subject="Hi", headers={}, text_body="Hi", html_body="-")  # fmt: skip
+        db.session.add_all([rule, dead, mail])
+        twin = make_lead(owner_id=ids["coordinator"], team_id=team.id)
+        gone = make_lead(team_id=team.id, status="merged", merged_into_id=lead.id)
+        pair = DuplicatePair(lead_id=lead.id, other_id=twin.id, reason="same phone, different name")
+        merge = LeadMerge(kept_id=lead.id, merged_id=gone.id, merged_at=now, moved={},
+                          before={"kept": {}, "merged": {"status": "new"}})  # fmt: skip
+        db.session.add_all([pair, merge])
+        db.session.commit()
+        args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
+                "send_id": dead.id, "action": "retry", "message_id": mail.id,
+                "template": "confirmation", "step": 1, "token": "not-a-real-token",
+                "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
+                "pair_id": pair.id, "merge_id": merge.id}  # fmt: skip
+    return ids, args
+
+
+def requests_for(app, args) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every route and method in the URL map. Built as a list, so
+    the request context used for ``url_for`` is gone before any request is made."""
+    from flask import url_for
+
+    with app.test_request_context():
+        return [
+            (rule.endpoint, method, url_for(rule.endpoint, **{a: args[a] for a in rule.arguments}))
+            for rule in app.url_map.iter_rules()
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        ]
+
+
+def send(client, method: str, url: str):
+    response = client.open(url, method=method, data={}, follow_redirects=False)
+    response.close()  # static files are streamed from an open file
+    return response
+
+
+def to_sign_in(response) -> bool:
+    return response.status_code == 302 and "/staff/login" in response.headers.get("Location", "")
