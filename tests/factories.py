@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intake.accounts.signin import seal_totp_secret
 from intake.extensions import db
@@ -219,6 +219,15 @@ def schedule_step(cadence_name: str, inquiry: Inquiry, *, step: int, due_at, now
         lead_id=inquiry.lead_id,
         inquiry_id=inquiry.id,
     )
+
+
+def audit_count(app, **where) -> int:
+    """How many audit rows match ``where`` (column=value)."""
+    with app.app_context():
+        query = select(func.count()).select_from(AuditEvent)
+        for name, value in where.items():
+            query = query.where(getattr(AuditEvent, name) == value)
+        return db.session.scalar(query)
 
 
 def last_audit(app) -> AuditEvent:

@@ -12,9 +12,8 @@ from intake.models import (
     Lead,
 )
 from intake.models.types import utcnow
-from tests.factories import make_lead
+from tests.factories import audit_count, make_lead
 from tests.leads.conftest import age, full_lead
-from tests.staff.conftest import audit_count
 from workers.tasks import purge_retention
 
 

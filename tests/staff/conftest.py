@@ -10,12 +10,12 @@ import re
 import time
 
 import pyotp
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, select, update
 
 from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
 from intake.messaging.delivery import claim_send, finish_send
-from intake.models import AuditEvent, CapturedEmail, Send, StaffUser
+from intake.models import CapturedEmail, Send, StaffUser
 from intake.models.types import utcnow
 from tests.conftest import page
 from tests.factories import PASSWORD
@@ -25,14 +25,6 @@ from tests.staff.access_matrix import world  # noqa: F401 (the fixture, for test
 def csrf_token(client, url: str = "/staff/admin/") -> str:
     """The session's CSRF token, from the sign-out form every staff page carries."""
     return page(client.get(url)).find("input", {"name": "csrf_token"})["value"]
-
-
-def audit_count(app, **where) -> int:
-    with app.app_context():
-        query = select(func.count()).select_from(AuditEvent)
-        for name, value in where.items():
-            query = query.where(getattr(AuditEvent, name) == value)
-        return db.session.scalar(query)
 
 
 class QueryCounter:

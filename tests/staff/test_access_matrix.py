@@ -9,9 +9,8 @@ import pytest
 
 from intake.extensions import db
 from intake.models import Lead
-from tests.factories import make_lead
+from tests.factories import audit_count, make_lead
 from tests.staff.access_matrix import ANYONE, LET_IN, MATRIX, ROLES, requests_for, send, to_sign_in
-from tests.staff.conftest import audit_count
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from intake.audit.service import record_audit
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.types import utcnow
-from tests.factories import last_audit
-from tests.staff.conftest import audit_count, csrf_token, page
+from tests.factories import audit_count, last_audit
+from tests.staff.conftest import csrf_token, page
 
 
 def write(app, action, *, lead_ids=(), actor_id=None, outcome="ok", at=None, target=None):

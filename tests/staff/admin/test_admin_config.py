@@ -12,7 +12,8 @@ from intake.extensions import db
 from intake.models import AuditEvent, EligibilityResult, Lead
 from intake.models.types import utcnow
 from intake.questionnaire.definition import Rule
-from tests.staff.conftest import audit_count, csrf_token, page
+from tests.factories import audit_count
+from tests.staff.conftest import csrf_token, page
 
 SANDBOX = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; "

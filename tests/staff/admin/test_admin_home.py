@@ -9,8 +9,8 @@ import pytest
 from intake.extensions import db
 from intake.models import OutboxEvent, Send
 from intake.models.types import utcnow
-from tests.factories import make_lead
-from tests.staff.conftest import audit_count, page
+from tests.factories import audit_count, make_lead
+from tests.staff.conftest import page
 
 ADMIN_PAGES = [
     "/staff/admin/",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from intake.extensions import db
 from intake.models import CapturedEmail, Send
 from intake.models.types import utcnow
-from tests.factories import ADDRESS, last_audit, make_lead
-from tests.staff.conftest import audit_count, csrf_token, page
+from tests.factories import ADDRESS, audit_count, last_audit, make_lead
+from tests.staff.conftest import csrf_token, page
 
 SANDBOX = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; "

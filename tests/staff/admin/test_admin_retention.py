@@ -16,9 +16,9 @@ from intake.models import (
     Send,
 )
 from intake.models.types import utcnow
-from tests.factories import make_lead
+from tests.factories import audit_count, make_lead
 from tests.leads.conftest import ADDRESS, CAREGIVER, full_lead
-from tests.staff.conftest import audit_count, csrf_token, page
+from tests.staff.conftest import csrf_token, page
 
 
 def assert_erased(app, lead_id: int) -> None:

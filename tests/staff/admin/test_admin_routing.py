@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import RoutingRule, Team, TeamMember
-from tests.factories import last_audit
-from tests.staff.conftest import audit_count, csrf_token, page
+from tests.factories import audit_count, last_audit
+from tests.staff.conftest import csrf_token, page
 
 
 def make_team(app, name="Southeast", **fields) -> int:

@@ -12,9 +12,9 @@ from intake.accounts.signin import generate_recovery_codes
 from intake.extensions import db
 from intake.models import AuditEvent, RecoveryCode, Send, StaffUser, Team, TeamMember
 from intake.models.types import utcnow
+from tests.factories import audit_count
 from tests.staff.conftest import (
     QueryCounter,
-    audit_count,
     csrf_from,
     email_of,
     enter_password,

@@ -11,10 +11,10 @@ from intake.accounts.tokens import issue_staff_token
 from intake.extensions import db
 from intake.models import AuditEvent, Send, StaffSession, StaffToken, StaffUser
 from intake.models.types import utcnow
+from tests.factories import audit_count
 from tests.staff.conftest import (
     COOKIE,
     PASSWORD,
-    audit_count,
     csrf_from,
     deliver_due_mail,
     email_of,

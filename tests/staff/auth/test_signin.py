@@ -14,10 +14,10 @@ from intake.cli import _create_first_admin
 from intake.extensions import db
 from intake.models import AuditEvent, RecoveryCode, StaffUser
 from intake.models.types import utcnow
+from tests.factories import audit_count
 from tests.staff.conftest import (
     NOT_RECOGNISED,
     PASSWORD,
-    audit_count,
     csrf_from,
     email_of,
     enrol,

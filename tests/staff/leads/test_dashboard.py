@@ -10,8 +10,8 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.models import Team
 from intake.models.types import utcnow
-from tests.factories import make_lead
-from tests.staff.conftest import QueryCounter, audit_count, page
+from tests.factories import audit_count, make_lead
+from tests.staff.conftest import QueryCounter, page
 
 
 def seed(app, *, team: str | None = None) -> None:

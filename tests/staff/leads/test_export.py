@@ -11,8 +11,7 @@ from sqlalchemy import insert, select
 
 from intake.extensions import db
 from intake.models import AuditEvent, Lead, Team
-from tests.factories import LEAD, saved_lead
-from tests.staff.conftest import audit_count
+from tests.factories import LEAD, audit_count, saved_lead
 
 COLUMNS = [
     "id", "created", "status", "owner", "team", "source", "campaign", "country", "region",

@@ -12,8 +12,8 @@ from intake.messaging.sends import schedule_send
 from intake.models import AuditEvent, Consent, Lead, LeadEvent, TeamMember
 from intake.models.types import utcnow
 from tests.conftest import HEALTH, complete_inquiry, page, text_of
-from tests.factories import NOW, make_inquiry, seeded_lead
-from tests.staff.conftest import QueryCounter, audit_count
+from tests.factories import NOW, audit_count, make_inquiry, seeded_lead
+from tests.staff.conftest import QueryCounter
 from tests.staff.leads.conftest import post_action
 
 SCRIPT = "<script>alert(1)</script>"

@@ -14,9 +14,8 @@ from intake.extensions import db
 from intake.models import AuditEvent, Inquiry, LeadEvent
 from intake.models.types import utcnow
 from tests.conftest import page, text_of
-from tests.factories import paired, seeded_lead
+from tests.factories import audit_count, paired, seeded_lead
 from tests.leads.conftest import events, only_audit_row, schedule, sends, the_lead
-from tests.staff.conftest import audit_count
 from tests.staff.leads.conftest import action_form, post_action
 
 # -- the transition table ---------------------------------------------------------------

@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 from intake.extensions import db
 from intake.models import Lead, LeadEvent
 from intake.models.types import utcnow
-from tests.factories import LEAD, last_audit
-from tests.staff.conftest import QueryCounter, audit_count, page
+from tests.factories import LEAD, audit_count, last_audit
+from tests.staff.conftest import QueryCounter, page
 from tests.staff.conftest import csrf_token as staff_csrf_token
 from tests.staff.leads.conftest import search, shown_ids
 
