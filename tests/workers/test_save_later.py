@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.conftest import ABOUT_MS, CONTACT, page, send_step
+from tests.live import wait_until
 from tests.workers.conftest import PATIENT, sends
 
 pytestmark = pytest.mark.timeout(180)
@@ -33,7 +34,8 @@ def test_the_resume_link_is_emailed_at_once_and_opens_the_draft(
     assert text.startswith("Hello Ada,")
     for health in ("Canarimab", "Ocrevus", "RRMS", "relapsing", "cane", "4.5"):
         assert health not in text and health not in html and health not in mail["Subject"]
-    assert [row.status for row in sends(worker_app, "resume_link")] == ["sent"]
+    # The worker records "sent" just after the SMTP server's reply, so the row may lag the mail.
+    wait_until(lambda: [row.status for row in sends(worker_app, "resume_link")] == ["sent"])
 
     link = re.search(r"https://intake\.test(/inquiry/resume/\S+)", text).group(1)
     elsewhere = worker_app.test_client()  # another device: no cookie of the first
