@@ -27,7 +27,6 @@ from intake.http import ERROR_TEXT
 from intake.inquiries import service as inquiry_service
 from intake.inquiries.answers import read_answers
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent, ResumeToken
-from intake.models.types import utcnow
 from intake.public import flow as flow_module
 from intake.public import views
 from intake.questionnaire.definition import load_definition
@@ -42,6 +41,7 @@ from tests.conftest import (
     shown_values,
     text_of,
 )
+from tests.factories import NOW
 from tests.live import NoRedirect, Rendezvous, serving
 
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
@@ -370,6 +370,7 @@ def test_a_form_sent_back_faster_than_a_person_types_asks_to_press_again_then_go
 ):
     app = app_factory(INTAKE_MIN_FILL_SECONDS=3)
     client = app.test_client()
+    monkeypatch.setattr(flow_module, "utcnow", lambda: NOW)  # the form is stamped at NOW
 
     refused = post_step(client, "/inquiry", CONTACT)
 
@@ -378,7 +379,7 @@ def test_a_form_sent_back_faster_than_a_person_types_asks_to_press_again_then_go
     assert_answers_shown(refused, CONTACT)
     assert count(app, Lead) == 0
 
-    monkeypatch.setattr(flow_module, "utcnow", lambda: utcnow() + timedelta(seconds=5))
+    monkeypatch.setattr(flow_module, "utcnow", lambda: NOW + timedelta(seconds=5))
     accepted = client.post("/inquiry", data=form_data(hidden_of(refused), CONTACT))
 
     assert accepted.status_code == 302, text_of(accepted)[:500]

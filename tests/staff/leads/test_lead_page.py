@@ -10,7 +10,7 @@ from sqlalchemy import select
 from intake.extensions import db
 from intake.messaging.sends import schedule_send
 from intake.models import AuditEvent, Consent, Lead, LeadEvent, TeamMember
-from intake.models.types import utcnow
+from intake.staff.leads import lead_views
 from tests.conftest import HEALTH, complete_inquiry, page, text_of
 from tests.factories import NOW, audit_count, make_inquiry, seeded_lead
 from tests.staff.conftest import QueryCounter
@@ -155,10 +155,12 @@ def test_the_timeline_shows_a_cancelled_email_with_its_reason(app, staff_client)
     ],
     ids=["reminded-but-hours-away", "due-within-30-minutes", "marked-breached"],
 )
-def test_the_first_contact_deadline_reads_as_the_queue_files_it(app, staff_client, sla, badge):
+def test_the_first_contact_deadline_reads_as_the_queue_files_it(
+    app, staff_client, sla, badge, monkeypatch
+):
     """The queue's words and rules: due soon means due within 30 minutes, reminded or not."""
-    now = utcnow()
-    lead_id = seeded_lead(app, **{column: now + offset for column, offset in sla.items()})
+    monkeypatch.setattr(lead_views, "utcnow", lambda: NOW)  # the page is drawn at NOW
+    lead_id = seeded_lead(app, **{column: NOW + offset for column, offset in sla.items()})
 
     shown = page(staff_client("coordinator").get(f"/staff/leads/{lead_id}"))
 
