@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from intake.extensions import db
@@ -58,19 +60,22 @@ def _saved_team(form: TeamForm, team: Team | None) -> bool:
         lead_staff_id=form.lead_staff_id.data or None,
         member_ids=tuple(form.member_ids.data or ()),
     )
+    return _saved(form, "team", team, lambda: save_team(team=team, data=data))
+
+
+def _saved(form, kind: str, before, save: Callable[[], Team | RoutingRule]) -> bool:
+    """Run ``save``; a rule the form could not check goes back to its field, unsaved. Saved,
+    it is audited as ``routing.<kind>_saved`` and committed."""
     try:
-        saved = save_team(team=team, data=data)
+        saved = save()
     except AdminInputError as error:
         db.session.rollback()
         form[error.field].errors.append(error.message)
         return False
-    audit("routing.team_saved", target=f"team:{saved.id}", detail=_saved_detail(saved, team))
+    detail = {"id": saved.id, "created": before is None}
+    audit(f"routing.{kind}_saved", target=f"{kind}:{saved.id}", detail=detail)
     db.session.commit()
     return True
-
-
-def _saved_detail(saved, before) -> dict:
-    return {"id": saved.id, "created": before is None}
 
 
 def _audit_failure(action: str, form, object_id: int | None) -> None:
@@ -127,12 +132,4 @@ def _saved_rule(form: RuleForm, rule: RoutingRule | None) -> bool:
         conditions=form.conditions(),
         active=bool(form.active.data),
     )
-    try:
-        saved = save_rule(rule=rule, data=data)
-    except AdminInputError as error:
-        db.session.rollback()
-        form[error.field].errors.append(error.message)
-        return False
-    audit("routing.rule_saved", target=f"rule:{saved.id}", detail=_saved_detail(saved, rule))
-    db.session.commit()
-    return True
+    return _saved(form, "rule", rule, lambda: save_rule(rule=rule, data=data))
