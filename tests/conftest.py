@@ -29,6 +29,16 @@ from intake.models.types import utcnow
 from tests import factories
 
 REQUIRE_SERVICES = os.environ.get("INTAKE_REQUIRE_SERVICES") == "1"
+# The deployment settings: with none of them set, intake runs as the embedded default.
+DEPLOYMENT_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_URL",
+    "SECRET_KEY",
+    "INTAKE_ENCRYPTION_KEYS",
+    "INTAKE_ENV",
+    "INTAKE_BASE_URL",
+)
 
 
 def service_unavailable(reason: str) -> None:

@@ -9,21 +9,12 @@ import pytest
 from intake import create_app
 from intake.config import ConfigError, load_config
 from intake.crypto import generate_key
-
-SETTINGS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SMTP_URL",
-    "SECRET_KEY",
-    "INTAKE_ENCRYPTION_KEYS",
-    "INTAKE_ENV",
-    "INTAKE_BASE_URL",
-)
+from tests.conftest import DEPLOYMENT_SETTINGS
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for name in SETTINGS:
+    for name in DEPLOYMENT_SETTINGS:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -12,19 +12,10 @@ import time
 
 import pytest
 
-from tests.conftest import complete_inquiry
+from tests.conftest import DEPLOYMENT_SETTINGS, complete_inquiry
 from tests.live import LiveClient, free_port, wait_for
 
 pytestmark = pytest.mark.timeout(240)
-SETTINGS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SMTP_URL",
-    "SECRET_KEY",
-    "INTAKE_ENCRYPTION_KEYS",
-    "INTAKE_ENV",
-    "INTAKE_BASE_URL",
-)
 
 
 def captured(database: str, columns: str = "recipient, subject") -> list[tuple[str, ...]]:
@@ -37,7 +28,7 @@ def captured(database: str, columns: str = "recipient, subject") -> list[tuple[s
 
 def test_serve_alone_confirms_an_inquiry_into_the_local_outbox(tmp_path):
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    env = {key: value for key, value in os.environ.items() if key not in DEPLOYMENT_SETTINGS}
     env["INTAKE_INSTANCE_PATH"] = str(tmp_path)
     env["INTAKE_MIN_FILL_SECONDS"] = "0"  # this client types faster than any person
     process = subprocess.Popen(
