@@ -14,6 +14,7 @@ import logging
 import re
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import unquote_plus, urlsplit
@@ -123,13 +124,16 @@ class LogCapture(logging.Handler):
 
 class RedisMonitor:
     """Every command sent to one Redis database while open (MONITOR sees the whole server; only
-    this database's commands are kept), so values written and consumed in between are seen."""
+    this database's commands are kept), so values written and consumed in between are seen.
+
+    Closing sends a unique marker through the server and reads up to it, so every command sent
+    before the close is read, however far the reader lags behind."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = urlsplit(url).path.lstrip("/") or "0"
         self.commands: list[str] = []
-        self._stop = threading.Event()
+        self._marker = f"redis-monitor-end-{uuid.uuid4().hex}"
         self._thread = threading.Thread(target=self._run, name="redis-monitor", daemon=True)
         self._ready = threading.Event()
         self.error: Exception | None = None
@@ -140,12 +144,11 @@ class RedisMonitor:
         try:
             with client.monitor() as monitor:
                 self._ready.set()
-                while not self._stop.is_set():
-                    try:
-                        line = monitor.connection.read_response()
-                    except redis.TimeoutError:  # a quiet moment on the server
-                        continue
+                while True:
+                    line = monitor.connection.read_response()
                     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
+                    if self._marker in text:
+                        return
                     if mine in text:
                         self.commands.append(text)
         except Exception as error:  # noqa: BLE001 (reported by __exit__, so no command is missed)
@@ -160,11 +163,12 @@ class RedisMonitor:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        redis.Redis.from_url(self.url).ping()  # wake the monitor for its last command
+        redis.Redis.from_url(self.url).echo(self._marker)
         self._thread.join(timeout=10)
         if self.error is not None:
             raise AssertionError(f"the Redis monitor stopped early: {self.error!r}")
+        if self._thread.is_alive():
+            raise AssertionError("the Redis monitor did not see its end marker within 10 s")
 
 
 def redis_snapshot(url: str) -> bytes:
