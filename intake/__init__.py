@@ -22,6 +22,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     from intake import api, cli, formats, http, log, public, staff
     from intake.config import load_config
     from intake.extensions import (
+        babel,
         celery_init_app,
         csrf,
         db,
@@ -30,6 +31,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         login_manager,
         migrate,
     )
+    from intake.i18n import LANGUAGES, choose_locale
     from intake.ids import IdConverter
     from intake.models.types import render_migration_item
     from intake.notices import load_notices, placeholder_values
@@ -63,9 +65,22 @@ def create_app(config: Mapping | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     encryption.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=choose_locale,
+        default_translation_directories=str(PACKAGE_DIR / "translations"),
+    )
     celery_init_app(app)
     app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
+    app.extensions["intake.definitions"] = {  # the patient's, in each language we speak
+        language: load_definition(app.config["INTAKE_QUESTIONNAIRE"], language=language)
+        for language in LANGUAGES
+    }
     app.extensions["intake.notices"] = load_notices(placeholder_values(app.config))
+    app.extensions["intake.notices.translated"] = {
+        language: load_notices(placeholder_values(app.config), language=language)
+        for language in LANGUAGES
+    }
 
     http.register(app)
     # Before the blueprints: their rules look the converter up when they are added.

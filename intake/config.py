@@ -164,6 +164,10 @@ class BaseConfig:
     INTAKE_CLINIC_NAME = "the clinic"
     INTAKE_CLINIC_TIME_ZONE = "America/New_York"
     INTAKE_RESPONSE_TIME = "within one working day"
+    # The same promise in Spanish, for Spanish pages and emails.
+    INTAKE_RESPONSE_TIME_ES = "en un día laborable"
+    # The language of a patient page when neither the link nor the browser names one we speak.
+    INTAKE_DEFAULT_LANGUAGE = "en"
     # Who patients write to about their data, as the privacy notice and terms name it.
     INTAKE_PRIVACY_CONTACT = "the contact address on our website"
     INTAKE_FIRST_ADMIN_EMAIL = "admin@intake.local"
@@ -210,6 +214,8 @@ class BaseConfig:
         self.INTAKE_CLINIC_NAME = _env("INTAKE_CLINIC_NAME", self.INTAKE_CLINIC_NAME)
         self.INTAKE_CLINIC_TIME_ZONE = _env("INTAKE_CLINIC_TIME_ZONE", self.INTAKE_CLINIC_TIME_ZONE)
         self.INTAKE_RESPONSE_TIME = _env("INTAKE_RESPONSE_TIME", self.INTAKE_RESPONSE_TIME)
+        self.INTAKE_RESPONSE_TIME_ES = _env("INTAKE_RESPONSE_TIME_ES", self.INTAKE_RESPONSE_TIME_ES)
+        self.INTAKE_DEFAULT_LANGUAGE = _env("INTAKE_DEFAULT_LANGUAGE", self.INTAKE_DEFAULT_LANGUAGE)
         self.INTAKE_DEDUPE_DAYS = _int_env("INTAKE_DEDUPE_DAYS", self.INTAKE_DEDUPE_DAYS)
         self.INTAKE_UNMERGE_DAYS = _int_env("INTAKE_UNMERGE_DAYS", self.INTAKE_UNMERGE_DAYS)
         self.INTAKE_RESUME_DAYS = _int_env("INTAKE_RESUME_DAYS", self.INTAKE_RESUME_DAYS)

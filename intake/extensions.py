@@ -6,6 +6,7 @@ import hashlib
 
 from celery import Celery, Task
 from flask import Flask, current_app
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -36,6 +37,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
+babel = Babel()
 # The staff guard rotates and checks sessions itself (intake.staff.access).
 login_manager.session_protection = None
 

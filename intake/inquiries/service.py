@@ -164,6 +164,13 @@ def save_contact(
     record_contacts(lead=lead, inquiry=inquiry, answers=answers, now=now)
 
 
+def keep_language(inquiry: Inquiry, language: str) -> None:
+    """The language the patient is writing in: the inquiry's, and the lead's for every later
+    email (a lead takes the language of the inquiry it last heard from)."""
+    inquiry.language = language
+    inquiry.lead.language = language
+
+
 def start_inquiry(
     *,
     questionnaire: Questionnaire,

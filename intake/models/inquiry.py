@@ -31,6 +31,7 @@ class Inquiry(db.Model):
     questionnaire_id: Mapped[str] = mapped_column(String(64))
     questionnaire_version: Mapped[str] = mapped_column(String(32))
     steps_saved: Mapped[int] = mapped_column(default=1)
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -90,6 +90,8 @@ class Lead(db.Model):
     postal_code: Mapped[str | None] = mapped_column(String(20))
     time_zone: Mapped[str] = mapped_column(String(64))
     time_zone_source: Mapped[str] = mapped_column(String(16))
+    # The language the patient chose (ISO 639-1): every later email and page uses it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     caregiver_first_name: Mapped[str | None] = mapped_column(String(100))
     caregiver_last_name: Mapped[str | None] = mapped_column(String(100))

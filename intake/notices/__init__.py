@@ -98,17 +98,47 @@ def parse_notice(name: str, source: str, values: Mapping[str, object]) -> Notice
     return Notice(name, version, title.strip(), updated, text, _render(text))
 
 
-def load_notices(values: Mapping[str, object], directory: Path | None = None) -> dict[str, Notice]:
-    """Every notice, read and rendered once (at startup)."""
+def _path(directory: Path | None, name: str, language: str | None) -> Path:
+    return (directory or DIRECTORY) / (f"{name}.{language}.md" if language else f"{name}.md")
+
+
+def load_notices(
+    values: Mapping[str, object], directory: Path | None = None, language: str | None = None
+) -> dict[str, Notice]:
+    """Every notice, read and rendered once (at startup); in ``language``, its translation
+    ``<name>.<language>.md`` where there is one, else the source text."""
     notices = {}
     for name in NAMES:
-        path = (directory or DIRECTORY) / f"{name}.md"
+        path = _path(directory, name, language)
+        if not path.exists():
+            path = _path(directory, name, None)
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise NoticeError(f"notice '{name}.md': cannot read it ({exc})") from exc
+            raise NoticeError(f"notice '{path.name}': cannot read it ({exc})") from exc
         notices[name] = parse_notice(name, source, values)
     return notices
+
+
+def translation_gaps(languages, directory: Path | None = None) -> list[str]:
+    """What keeps each notice from being read in each of ``languages`` as in the source: a
+    missing translation, or one of another version (a consent records the version)."""
+    values = dict.fromkeys(PLACEHOLDERS, "x")
+    source = load_notices(values, directory)
+    gaps = []
+    for language in languages:
+        for name in NAMES:
+            path = _path(directory, name, language)
+            if not path.exists():
+                gaps.append(f"notice '{path.name}' is missing")
+                continue
+            translated = parse_notice(name, path.read_text(encoding="utf-8"), values)
+            if translated.version != source[name].version:
+                gaps.append(
+                    f"notice '{path.name}': version {translated.version}, "
+                    f"the source is {source[name].version}"
+                )
+    return gaps
 
 
 def placeholder_values(config: Mapping) -> dict[str, object]:

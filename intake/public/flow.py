@@ -10,6 +10,7 @@ import pycountry
 from flask import current_app, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from intake import i18n
 from intake.formats import long_date
 from intake.inquiries.service import Attribution, all_answers, find_inquiry
 from intake.models import Inquiry
@@ -22,7 +23,8 @@ ATTRIBUTION_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm
 
 
 def definition() -> Definition:
-    return current_app.extensions["intake.definition"]
+    """The questionnaire and rules in the language of this page."""
+    return current_app.extensions["intake.definitions"][i18n.current_language()]
 
 
 def _signer(salt: str) -> URLSafeTimedSerializer:

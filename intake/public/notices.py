@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
+from intake.i18n import current_language
 from intake.notices import Notice
 from intake.public import bp
 
@@ -17,7 +18,8 @@ DETOURS = {"notice:privacy": "privacy", "notice:terms": "terms"}
 
 
 def notice(name: str) -> Notice:
-    return current_app.extensions["intake.notices"][name]
+    """The notice in the language of this page."""
+    return current_app.extensions["intake.notices.translated"][current_language()][name]
 
 
 def detour_wanted() -> str | None:

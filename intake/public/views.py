@@ -16,7 +16,7 @@ from flask import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from intake import jobs
+from intake import i18n, jobs
 from intake.extensions import csrf, db, limiter
 from intake.inquiries.consents import has_consent
 from intake.inquiries.resume import redeem_resume_token
@@ -27,6 +27,7 @@ from intake.inquiries.service import (
     find_inquiry,
     find_inquiry_by_submission,
     first_incomplete_step,
+    keep_language,
     latest_eligibility,
     save_contact,
     save_step,
@@ -38,6 +39,7 @@ from intake.public import bp, flow, later
 from intake.public.forms import ContactForm, StepForm
 from intake.public.notices import detour_wanted, notice, render_detour
 
+bp.before_request(i18n.remember_asked)
 csrf.exempt(bp)  # each step form checks its own token, so an expired one can keep the answers
 
 
@@ -90,6 +92,14 @@ def home():
     return redirect(url_for(".contact"))
 
 
+@bp.get("/<any(es, en):language>/")
+@bp.get("/<any(es, en):language>/inquiry")
+def in_language(language: str):
+    """A link from the clinic's articles in one language: the inquiry, in that language."""
+    i18n.remember(language)
+    return redirect(url_for(".contact", **request.args))
+
+
 @bp.get("/inquiry")
 def contact():
     """Step 1: who is filling in and how to reach them."""
@@ -112,7 +122,7 @@ def contact_post():
     wanted = detour_wanted()
     if wanted:
         return render_detour(wanted, back_url=url_for(".contact"), step_title=form.step.title)
-    if request.form.get("action") == "back":
+    if _redisplay_wanted():
         return _render_step(form)
     if not form.validate():
         return _render_step(form, 422)
@@ -143,6 +153,7 @@ def _save_contact(form: ContactForm, inquiry):
                 submission_key=form.submission_key.data,
                 dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
             )
+        keep_language(inquiry, i18n.current_language())
         db.session.commit()
         jobs.relay_soon()
     except IntegrityError:  # the same submission arrived twice at once; the other one won
@@ -190,7 +201,7 @@ def step(step_id: str):
 def _step_post(form: StepForm, inquiry):
     """Save a step: the next one, the saved page, a notice, or the submit (the last step)."""
     action, detour = request.form.get("action"), detour_wanted()
-    if action == "back":  # from a notice opened mid-step: the step as it was left
+    if _redisplay_wanted():
         return _render_step(form)
     keeping = action == "save_later" or detour is not None  # keep what is valid, and go on
     sending = _is_last(form.step.id) and not keeping
@@ -205,6 +216,7 @@ def _step_post(form: StepForm, inquiry):
         answers=form.answers(only_valid=keeping),
         now=utcnow(),
     )
+    keep_language(inquiry, i18n.current_language())
     if sending:
         return _submit(inquiry)
     db.session.commit()
@@ -217,6 +229,13 @@ PRIVACY_CHANGED = (
     "We updated our privacy notice while you were filling in the form. Please read it again "
     "before you send your inquiry. Your answers are still here."
 )
+
+
+def _redisplay_wanted() -> bool:
+    """Back from a notice opened mid-step, or a switch of language: the step as it was left,
+    every typed answer in place, nothing checked or saved yet."""
+    action = request.form.get("action", "")
+    return action == "back" or action.startswith(i18n.SWITCH_ACTION)
 
 
 def _is_last(step_id: str) -> bool:
@@ -294,6 +313,7 @@ def resume(token: str):
     if inquiry.status == "complete":
         return _sent(inquiry)
     flow.remember_draft(inquiry.public_id)
+    i18n.remember(inquiry.language)  # another device: the language the inquiry was begun in
     later.greet_on_return()
     questionnaire = flow.definition().questionnaire
     upcoming = first_incomplete_step(

@@ -329,14 +329,37 @@ class Definition:
     ruleset: RuleSet
 
 
+def _read(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def definition_paths(name: str, directory: Path, language: str | None = None) -> tuple[Path, Path]:
+    """The questionnaire file and its rules file, or their translations into ``language``."""
+    suffix = f".{language}.yaml" if language else ".yaml"
+    return (
+        directory / f"{name}{suffix}",
+        directory / f"{name.removesuffix('_inquiry')}_eligibility{suffix}",
+    )
+
+
 @cache
-def load_definition(name: str, directory: Path = DEFINITIONS) -> Definition:
-    """Load ``<name>.yaml`` and its rules ``<name minus _inquiry>_eligibility.yaml``."""
-    questionnaire_path = directory / f"{name}.yaml"
-    rules_path = directory / f"{name.removesuffix('_inquiry')}_eligibility.yaml"
+def load_definition(
+    name: str, directory: Path = DEFINITIONS, language: str | None = None
+) -> Definition:
+    """Load ``<name>.yaml`` and its rules ``<name minus _inquiry>_eligibility.yaml``; in another
+    ``language``, with the words of their ``.<language>.yaml`` translations laid over them (a
+    language without translation files reads the source words)."""
+    # Here, not at the top: the translation module builds on this module's classes.
+    from intake.questionnaire.translation import translate_questionnaire, translate_ruleset
+
+    questionnaire_path, rules_path = definition_paths(name, directory)
     try:
-        questionnaire = parse_questionnaire(yaml.safe_load(questionnaire_path.read_text()))
-        ruleset = parse_ruleset(yaml.safe_load(rules_path.read_text()), questionnaire)
+        questionnaire = parse_questionnaire(_read(questionnaire_path))
+        ruleset = parse_ruleset(_read(rules_path), questionnaire)
+        translated = definition_paths(name, directory, language) if language else None
+        if translated and translated[0].exists():
+            questionnaire = translate_questionnaire(questionnaire, _read(translated[0]) or {})
+            ruleset = translate_ruleset(ruleset, _read(translated[1]) or {})
     except (OSError, yaml.YAMLError) as exc:
         raise DefinitionError(f"cannot read the definition '{name}': {exc}") from exc
     return Definition(questionnaire=questionnaire, ruleset=ruleset)

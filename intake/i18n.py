@@ -1,0 +1,78 @@
+"""Languages: which one a patient page speaks, and the one patient emails are written in.
+
+A patient page speaks the language chosen from the link (``?lang=es``, or ``/es/inquiry``),
+else the one this browser chose before (kept in the session, and restored from the lead on
+resume), else the browser's Accept-Language, else the clinic's default. Staff pages and the API
+speak English; their strings are marked for translation all the same (``staff.pot``).
+Translations are Babel catalogues under ``intake/translations`` (``pybabel``; see README).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import refresh
+
+LANGUAGES = {"en": "English", "es": "Español"}
+DEFAULT = "en"
+SWITCH_ACTION = "lang:"  # a step form's button "lang:es" switches and keeps what was typed
+ENGLISH_ONLY = ("staff", "api")
+
+
+def default_language() -> str:
+    configured = current_app.config.get("INTAKE_DEFAULT_LANGUAGE", DEFAULT)
+    return configured if configured in LANGUAGES else DEFAULT
+
+
+def supported(language: str | None) -> str | None:
+    """``language`` if we speak it (case and region ignored: "es-MX" is Spanish), else None."""
+    code = (language or "").split("-")[0].split("_")[0].lower()
+    return code if code in LANGUAGES else None
+
+
+def choose_locale() -> str:
+    """Flask-Babel's locale selector."""
+    if not has_request_context():
+        return DEFAULT  # staff emails; patient emails force the lead's language
+    if request.blueprint in ENGLISH_ONLY or request.path.startswith(("/staff", "/api")):
+        return DEFAULT
+    chosen = supported(session.get("lang"))
+    if chosen:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default=default_language())
+
+
+def asked_for() -> str | None:
+    """The language this request asks for: ``?lang=`` on a link, or a switch button."""
+    action = request.form.get("action", "") if request.method == "POST" else ""
+    if action.startswith(SWITCH_ACTION):
+        return supported(action.removeprefix(SWITCH_ACTION))
+    return supported(request.args.get("lang"))
+
+
+def remember(language: str | None) -> None:
+    """Speak ``language`` from now on in this browser (for a new choice, or on resume)."""
+    language = supported(language)
+    if language and session.get("lang") != language:
+        session["lang"] = language
+        refresh()
+
+
+def remember_asked() -> None:
+    """Before each patient request: keep a language asked for by link or button."""
+    remember(asked_for())
+
+
+def current_language() -> str:
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return supported(str(locale)) or DEFAULT if locale else DEFAULT
+
+
+def template_values() -> dict:
+    """What every page's template needs to say its language and offer the others."""
+    language = current_language()
+    return {
+        "language": language,
+        "other_languages": {code: name for code, name in LANGUAGES.items() if code != language},
+    }
