@@ -206,11 +206,18 @@ def fhir() -> None:
 @fhir.command("questionnaire")
 @with_appcontext
 def fhir_questionnaire() -> None:
-    """Print the questionnaire definition as a FHIR Questionnaire."""
+    """Print the questionnaire definition as a FHIR Questionnaire, with its translations."""
+    from intake.questionnaire.definition import SOURCE_LANGUAGE
     from intake.questionnaire.fhir import questionnaire_to_fhir
 
     definition = current_app.extensions["intake.definition"]
-    click.echo(json.dumps(questionnaire_to_fhir(definition.questionnaire), indent=2))
+    translations = {
+        language: translated.questionnaire
+        for language, translated in current_app.extensions["intake.definitions"].items()
+        if language != SOURCE_LANGUAGE
+    }
+    exported = questionnaire_to_fhir(definition.questionnaire, translations)
+    click.echo(json.dumps(exported, indent=2))
 
 
 @fhir.command("response")

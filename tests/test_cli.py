@@ -90,6 +90,12 @@ def test_a_stored_inquiry_exports_as_a_valid_fhir_questionnaire_response(app):
 
     assert response.status == "completed"
     assert response.questionnaire == f"{questionnaire.url}|{questionnaire.version}"
+    # The questionnaire carries its Spanish words (every text is checked in tests/questionnaire).
+    [spanish] = questionnaire.title__ext.extension
+    assert [(part.url, part.valueCode or part.valueString) for part in spanish.extension] == [
+        ("lang", "es"),
+        ("content", "Solicitud sobre la terapia con células madre para la esclerosis múltiple"),
+    ]
     answered = {item.linkId: item.answer for group in response.item for item in group.item}
     assert answered["last_name"][0].valueString == "Byron"
     assert [a.valueCoding.code for a in answered["symptoms"]] == ["fatigue", "vision"]

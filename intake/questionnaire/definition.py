@@ -18,6 +18,7 @@ import yaml
 from intake.questionnaire.conditions import OPERATORS, enabled
 
 DEFINITIONS = Path(__file__).parent / "definitions"
+SOURCE_LANGUAGE = "en"  # the definition files' own words; <name>.<language>.yaml translate them
 ITEM_TYPES = frozenset(
     {
         "string",
@@ -356,10 +357,11 @@ def load_definition(
     try:
         questionnaire = parse_questionnaire(_read(questionnaire_path))
         ruleset = parse_ruleset(_read(rules_path), questionnaire)
-        translated = definition_paths(name, directory, language) if language else None
-        if translated and translated[0].exists():
-            questionnaire = translate_questionnaire(questionnaire, _read(translated[0]) or {})
-            ruleset = translate_ruleset(ruleset, _read(translated[1]) or {})
+        translated = definition_paths(name, directory, language) if language else ()
+        if any(path.exists() for path in translated):  # then both must be there
+            words, messages = translated
+            questionnaire = translate_questionnaire(questionnaire, _read(words), source=words.name)
+            ruleset = translate_ruleset(ruleset, _read(messages), source=messages.name)
     except (OSError, yaml.YAMLError) as exc:
         raise DefinitionError(f"cannot read the definition '{name}': {exc}") from exc
     return Definition(questionnaire=questionnaire, ruleset=ruleset)

@@ -3,6 +3,11 @@
 Only branching that FHIR ``enableWhen`` can express exactly is exported; anything else (ages,
 substring tests, ordering on unordered answers, mixed any/all nesting) raises
 :class:`FhirExportError` naming the item, rather than exporting different logic.
+
+The questionnaire's translations travel with it as the standard ``translation`` extension on
+each text's primitive element (``_title``, ``_text``, a coding's ``_display``), one per language
+whose words differ from the source's (a text that reads the same, such as "No" or an EDSS score,
+needs none: a reader falls back to the text itself).
 """
 
 from __future__ import annotations
@@ -14,6 +19,12 @@ from typing import Any
 import pycountry
 
 from intake.questionnaire.definition import Item, Questionnaire, Step
+from intake.questionnaire.fhir_translation import (
+    Translations,
+    Words,
+    translatable,
+    translation_problem,
+)
 
 BASE_URL = "https://intake.example/fhir"
 HEALTH_DATA_URL = f"{BASE_URL}/StructureDefinition/health-data"
@@ -59,27 +70,58 @@ def questionnaire_url(questionnaire: Questionnaire) -> str:
     return f"{BASE_URL}/Questionnaire/{questionnaire.id}"
 
 
-def questionnaire_to_fhir(questionnaire: Questionnaire) -> dict[str, Any]:
-    """The questionnaire as a FHIR R4B ``Questionnaire``, one group item per step."""
+def questionnaire_to_fhir(
+    questionnaire: Questionnaire, translations: Translations | None = None
+) -> dict[str, Any]:
+    """The questionnaire as a FHIR R4B ``Questionnaire``, one group item per step.
+
+    ``translations`` maps a language code to the same questionnaire in that language (from
+    ``load_definition(..., language=...)``); each of their texts rides on the source's as a
+    ``translation`` extension."""
+    translations = dict(translations or {})
+    for language, translated in translations.items():
+        problem = translation_problem(questionnaire, language, translated)
+        if problem:
+            raise FhirExportError(f"translation {language!r}: {problem}")
     return {
         "resourceType": "Questionnaire",
         "id": questionnaire.id,
         "url": questionnaire_url(questionnaire),
         "version": questionnaire.version,
-        "title": questionnaire.title,
+        **translatable("title", questionnaire.title, translations, lambda q: q.title),
         "status": "active",
-        "item": [_step_group(step, questionnaire) for step in questionnaire.steps],
+        "item": [_step_group(step, questionnaire, translations) for step in questionnaire.steps],
     }
 
 
-def _step_group(step: Step, questionnaire: Questionnaire) -> dict[str, Any]:
-    intro = [_display(f"{step.id}.intro", step.intro)] if step.intro else []
-    items = [_question(item, questionnaire) for item in step.items]
-    return {"linkId": step.id, "text": step.title, "type": "group", "item": intro + items}
+def _step_group(step: Step, questionnaire: Questionnaire, translations: Translations) -> dict:
+    intro = (
+        [_display(f"{step.id}.intro", step.intro, translations, lambda q: q.step(step.id).intro)]
+        if step.intro
+        else []
+    )
+    items = [_question(item, questionnaire, translations) for item in step.items]
+    return {
+        "linkId": step.id,
+        **translatable("text", step.title, translations, lambda q: q.step(step.id).title),
+        "type": "group",
+        "item": intro + items,
+    }
 
 
-def _display(link_id: str, text: str, *, control: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"linkId": link_id, "text": text, "type": "display"}
+def _display(
+    link_id: str,
+    text: str,
+    translations: Translations,
+    words: Words,
+    *,
+    control: str | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "linkId": link_id,
+        **translatable("text", text, translations, words),
+        "type": "display",
+    }
     if control:
         coding = {"system": ITEM_CONTROL_SYSTEM, "code": control}
         item["extension"] = [
@@ -88,20 +130,29 @@ def _display(link_id: str, text: str, *, control: str | None = None) -> dict[str
     return item
 
 
-def _question(item: Item, questionnaire: Questionnaire) -> dict[str, Any]:
+def _question(item: Item, questionnaire: Questionnaire, translations: Translations) -> dict:
+    link_id = item.link_id
     question: dict[str, Any] = {
-        "linkId": item.link_id,
-        "text": item.text,
+        "linkId": link_id,
+        **translatable("text", item.text, translations, lambda q: q.items[link_id].text),
         "type": FHIR_TYPES[item.type],
     }
     question.update(_constraints(item))
-    question.update(_answer_choices(item))
+    question.update(_answer_choices(item, translations))
     question.update(_enablement(item, questionnaire))
     extensions = _extensions(item)
     if extensions:
         question["extension"] = extensions
     if item.help:
-        question["item"] = [_display(f"{item.link_id}.help", item.help, control="help")]
+        question["item"] = [
+            _display(
+                f"{link_id}.help",
+                item.help,
+                translations,
+                lambda q: q.items[link_id].help or "",
+                control="help",
+            )
+        ]
     return question
 
 
@@ -116,17 +167,24 @@ def _constraints(item: Item) -> dict[str, Any]:
     return constraints
 
 
-def _answer_choices(item: Item) -> dict[str, Any]:
+def _answer_choices(item: Item, translations: Translations) -> dict[str, Any]:
     if item.type == "country":
         return {"answerValueSet": COUNTRY_VALUE_SET}
     if item.options:
         return {
-            "answerOption": [
-                {"valueCoding": {"code": option.code, "display": option.display}}
-                for option in item.options
-            ]
+            "answerOption": [_option(item, option.code, translations) for option in item.options]
         }
     return {}
+
+
+def _option(item: Item, code: str, translations: Translations) -> dict[str, Any]:
+    display = translatable(
+        "display",
+        item.display_for(code),
+        translations,
+        lambda q: q.items[item.link_id].display_for(code),
+    )
+    return {"valueCoding": {"code": code, **display}}
 
 
 def _extensions(item: Item) -> list[dict[str, Any]]:

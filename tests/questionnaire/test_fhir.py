@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -379,3 +380,138 @@ def test_branching_fhir_cannot_express_is_refused(condition: dict) -> None:
     )
     with pytest.raises(FhirExportError, match="item 'later'"):
         questionnaire_to_fhir(small)
+
+
+# --- Translations ---------------------------------------------------------------------------
+
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+
+
+def translations_of(element: Any) -> dict[str, str]:
+    """The translation extensions on one primitive element (``text__ext`` and the like)."""
+    found: dict[str, str] = {}
+    for extension in element.extension if element is not None else []:
+        assert extension.url == TRANSLATION
+        parts = {part.url: part for part in extension.extension}
+        assert set(parts) == {"lang", "content"}
+        found[parts["lang"].valueCode] = parts["content"].valueString
+    return found
+
+
+def exported_texts(model: FhirQuestionnaire) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every text of the export, by where it is: its words and their translations."""
+    texts = {"title": (model.title, translations_of(model.title__ext))}
+    pending = list(model.item or [])
+    while pending:
+        item = pending.pop()
+        texts[f"{item.linkId}.text"] = (item.text, translations_of(item.text__ext))
+        for option in item.answerOption or []:
+            coding = option.valueCoding
+            texts[f"{item.linkId}.options.{coding.code}"] = (
+                coding.display,
+                translations_of(coding.display__ext),
+            )
+        pending.extend(item.item or [])
+    return texts
+
+
+def source_texts(questionnaire: Questionnaire) -> dict[str, str]:
+    """Every text of the questionnaire, named as :func:`exported_texts` names them."""
+    texts = {"title": questionnaire.title}
+    for step in questionnaire.steps:
+        texts[f"{step.id}.text"] = step.title
+        if step.intro:
+            texts[f"{step.id}.intro.text"] = step.intro
+    for link_id, item in questionnaire.items.items():
+        texts[f"{link_id}.text"] = item.text
+        if item.help:
+            texts[f"{link_id}.help.text"] = item.help
+        texts.update({f"{link_id}.options.{o.code}": o.display for o in item.options})
+    return texts
+
+
+@pytest.fixture
+def spanish() -> Questionnaire:
+    return load_definition("ms_inquiry", language="es").questionnaire
+
+
+def test_every_spanish_text_rides_on_the_english_as_a_translation_extension(
+    questionnaire: Questionnaire, spanish: Questionnaire
+) -> None:
+    exported = questionnaire_to_fhir(questionnaire, {"es": spanish})
+    texts = exported_texts(FhirQuestionnaire.model_validate(exported))
+
+    english, translated = source_texts(questionnaire), source_texts(spanish)
+    assert set(texts) == set(english)
+    for where, (text, translations) in texts.items():
+        assert text == english[where], where
+        if translated[where] == english[where]:  # "No", an EDSS score: nothing to add
+            assert translations == {}, where
+        else:
+            assert translations == {"es": translated[where]}, where
+    assert texts["title"][1] == {"es": spanish.title}
+    assert texts["diagnosed.options.not_sure"] == ("Not sure", {"es": "No lo sé"})
+    assert texts["diagnosis_year.help.text"][1] == {"es": "Basta con un año aproximado."}
+    untranslated = {where for where, (_, found) in texts.items() if not found}
+    scores = {f"edss.options.{option.code}" for option in questionnaire.items["edss"].options}
+    plain_no = {
+        f"{link_id}.options.no"
+        for link_id, item in questionnaire.items.items()
+        if item.options and item.display_for("no") == "No"
+    }
+    assert untranslated == scores | plain_no
+
+
+def test_the_translation_extension_has_the_standard_shape(
+    questionnaire: Questionnaire, spanish: Questionnaire
+) -> None:
+    exported = questionnaire_to_fhir(questionnaire, {"es": spanish})
+
+    assert exported["_title"] == {
+        "extension": [
+            {
+                "url": TRANSLATION,
+                "extension": [
+                    {"url": "lang", "valueCode": "es"},
+                    {"url": "content", "valueString": spanish.title},
+                ],
+            }
+        ]
+    }
+    contact = exported["item"][0]
+    filled_by = next(item for item in contact["item"] if item["linkId"] == "filled_by")
+    coding = filled_by["answerOption"][0]["valueCoding"]
+    assert coding["display"] == "I have MS and I am filling it in for myself"
+    [extension] = coding["_display"]["extension"]
+    assert extension["extension"][1]["valueString"].startswith("Tengo esclerosis múltiple (EM)")
+
+
+def test_the_english_export_is_unchanged_beside_its_translations(
+    questionnaire: Questionnaire, spanish: Questionnaire
+) -> None:
+    def without_translations(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: without_translations(v) for k, v in value.items() if k[0] != "_"}
+        if isinstance(value, list):
+            return [without_translations(v) for v in value]
+        return value
+
+    english = questionnaire_to_fhir(questionnaire)
+    assert questionnaire_to_fhir(questionnaire, {}) == english
+    assert without_translations(english) == english  # no "_text" or "_display" of its own
+    assert without_translations(questionnaire_to_fhir(questionnaire, {"es": spanish})) == english
+
+
+def test_a_translation_of_another_questionnaire_or_language_code_is_refused(
+    questionnaire: Questionnaire, spanish: Questionnaire
+) -> None:
+    with pytest.raises(FhirExportError, match="translation 'es': is ms-inquiry 2025.1"):
+        questionnaire_to_fhir(questionnaire, {"es": replace(spanish, version="2025.1")})
+    with pytest.raises(FhirExportError, match="translation 'Spanish': not a language code"):
+        questionnaire_to_fhir(questionnaire, {"Spanish": spanish})
+    small = small_questionnaire([])
+    with pytest.raises(FhirExportError, match="translation 'es': is small 1"):
+        questionnaire_to_fhir(questionnaire, {"es": small})
+    fewer = replace(spanish, steps=spanish.steps[:-1])
+    with pytest.raises(FhirExportError, match="its steps differ"):
+        questionnaire_to_fhir(questionnaire, {"es": fewer})
