@@ -234,7 +234,9 @@ def test_a_spanish_questionnaire_is_read_through_its_translation(tmp_path):
     assert [Path(p).name for p in reading.questionnaire_texts("es", directory=tmp_path)[1]] == [
         "ms_eligibility.es.yaml"
     ]
-    (tmp_path / "ms_eligibility.es.yaml").write_text("messages: {}\n", encoding="utf-8")
+    (tmp_path / "ms_eligibility.es.yaml").write_text(
+        'version: "2026.11.1"\nmessages: {}\n', encoding="utf-8"
+    )
     texts, missing = reading.questionnaire_texts("es", directory=tmp_path)
 
     assert missing == []

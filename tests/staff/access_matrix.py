@@ -158,8 +158,8 @@ def world(app, make_staff):
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
                 "template": "confirmation", "step": 1, "token": "not-a-real-token",
-                "step_id": "about_ms", "filename": "intake.css", "name": "nurture", "language": "es",
-                "pair_id": pair.id, "merge_id": merge.id}  # fmt: skip
+                "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
+                "language": "es", "pair_id": pair.id, "merge_id": merge.id}  # fmt: skip
     return ids, args
 
 
