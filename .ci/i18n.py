@@ -49,6 +49,7 @@ def extract(domain: str, output: Path) -> None:
         "--add-location=file",
         "--sort-output",
         "--no-wrap",
+        "--keyword=lazy_gettext",  # module-level constants, translated when shown
         *PROJECT,
         ".",
     )

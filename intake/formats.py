@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel.dates import format_date
 from flask import Flask
 
+from intake.i18n import current_language
 
-def long_date(value: date | str | None) -> str:
-    """The one date format patients see, on every page and in every error: "12 March 1984"."""
+# Babel's pattern for a patient's date, by language; Babel's own "long" for any other. English
+# keeps the day first ("12 March 1984"), where Babel's "long" for "en" is "March 12, 1984".
+DATE_PATTERNS = {"en": "d MMMM y"}
+
+
+def long_date(value: date | str | None, language: str | None = None) -> str:
+    """The one date format patients see, on every page and in every error, in the page's
+    language (or ``language``): "12 March 1984", "12 de marzo de 1984"."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value)
-    return f"{value.day} {value:%B %Y}"
+    language = language or current_language()
+    return format_date(value, DATE_PATTERNS.get(language, "long"), locale=language)
 
 
 def html_datetime(moment: datetime | None) -> str:

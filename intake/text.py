@@ -22,9 +22,11 @@ _UNWANTED = re.compile(f"[{_CONTROL}{INVISIBLE}]")
 
 
 def clean_text(value: Any) -> Any:
-    """Drop control and invisible formatting characters, then trim; other values unchanged."""
+    """Drop control and invisible formatting characters, compose accents (NFC: an "n" and a
+    combining tilde, as some keyboards send them, become one "ñ"), then trim; other values
+    unchanged. Composed, a name is stored, searched and counted the same however it was typed."""
     if isinstance(value, str):
-        return _UNWANTED.sub("", value).strip()
+        return unicodedata.normalize("NFC", _UNWANTED.sub("", value)).strip()
     return value
 
 

@@ -42,6 +42,19 @@ def test_clean_text_keeps_letters_of_every_script_line_breaks_and_emoji():
     assert clean_text(None) is None and clean_text(["a"]) == ["a"]
 
 
+def test_clean_text_composes_accents_typed_as_a_letter_and_a_combining_mark():
+    """Some keyboards (a Mac's, among others) send "ñ" as "n" and a combining tilde."""
+    decomposed = "Mari\u0301a Jose\u0301 Garci\u0301a Ma\u0301rquez de la Pen\u0303a"
+    composed = clean_text(f" {decomposed}\u200b ")
+    assert composed == "María José García Márquez de la Peña"
+    assert len(composed) == len("María José García Márquez de la Peña") == 36
+    assert clean_line("Pen\u0303a\tNu\u0301n\u0303ez") == "PeñaNúñez"
+    # An invisible character between a letter and its accent no longer keeps them apart.
+    assert clean_text("n\u200b\u0303") == "ñ"
+    # Compatibility forms are left as typed (NFC, not NFKC): "ﬁ" and full-width letters stay.
+    assert clean_text("ﬁn Ｈello") == "ﬁn Ｈello"
+
+
 def _text_fields(form_class: type[Form]):
     """(name, unbound field) for every field that keeps typed text: not passwords (kept exactly
     as typed, and only hashed) and not hidden fields (tokens the app wrote itself)."""

@@ -11,7 +11,18 @@ from phonenumbers import timezone as phone_timezones
 
 
 class InvalidContact(ValueError):
-    """A contact detail cannot be used; the message is fit to show the patient."""
+    """A contact detail cannot be used. ``reason`` says why, in a word the patient form turns
+    into a message in the page's language (``intake.public.forms``); the text is for logs."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# Why a contact detail cannot be used.
+EMAIL_FORMAT = "email_format"  # not an email address
+PHONE_FORMAT = "phone_format"  # not read as a phone number at all
+PHONE_INCOMPLETE = "phone_incomplete"  # read, but not a number that can be dialled
 
 
 def normalise_email(raw: str) -> str:
@@ -19,7 +30,7 @@ def normalise_email(raw: str) -> str:
     try:
         return validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise InvalidContact("Enter an email address like name@example.com.") from exc
+        raise InvalidContact(EMAIL_FORMAT, "not an email address") from exc
 
 
 def normalise_phone(raw: str, country: str | None) -> str:
@@ -27,13 +38,9 @@ def normalise_phone(raw: str, country: str | None) -> str:
     try:
         number = phonenumbers.parse(raw, (country or "").upper() or None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidContact(
-            "Enter a phone number with its area code, like +1 212 555 0100."
-        ) from exc
+        raise InvalidContact(PHONE_FORMAT, "not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidContact(
-            "That phone number does not look complete. Check it, including the area code."
-        )
+        raise InvalidContact(PHONE_INCOMPLETE, "not a complete phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

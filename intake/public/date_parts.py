@@ -8,28 +8,55 @@ it as before. Every part typed is kept on the page when something is wrong with 
 
 from __future__ import annotations
 
-import calendar
+from collections.abc import Sequence
 from datetime import date
+from functools import cache
 
+from babel.dates import get_month_names
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
 from intake.formats import long_date
+from intake.i18n import LANGUAGES
 from intake.text import clean_line
 
 PARTS = ("day", "month", "year")
-PART_LABELS = {"day": "Day", "month": "Month", "year": "Year"}
+PART_LABELS = {
+    "day": lazy_gettext("Day"),
+    "month": lazy_gettext("Month"),
+    "year": lazy_gettext("Year"),
+}
 PART_WIDTHS = {"day": 2, "month": 2, "year": 4}
 EARLIEST = date(1900, 1, 1)
-EXAMPLE = "For example, 27 3 1975"
-_MONTH_NAMES = {
-    name.lower(): number
-    for names in (calendar.month_name, calendar.month_abbr)
-    for number, name in enumerate(names)
-    if name
+EXAMPLE = lazy_gettext("For example, 27 3 1975")
+# A date with some boxes left empty: which ones.
+_MISSING = {
+    ("day",): lazy_gettext("The date must include a day."),
+    ("month",): lazy_gettext("The date must include a month."),
+    ("year",): lazy_gettext("The date must include a year."),
+    ("day", "month"): lazy_gettext("The date must include a day and a month."),
+    ("day", "year"): lazy_gettext("The date must include a day and a year."),
+    ("month", "year"): lazy_gettext("The date must include a month and a year."),
 }
+# Other ways of writing a month's name that people use: "Sept", and in Latin America "setiembre".
+_MORE_MONTH_NAMES = {"sept": 9, "setiembre": 9, "set": 9}
+
+
+@cache
+def _month_names() -> dict[str, int]:
+    """A month typed as a word, in any language we speak, full or short, in any case: "March",
+    "mar", "marzo", "sept". No name means one month in one language and another in another."""
+    names = dict(_MORE_MONTH_NAMES)
+    for language in LANGUAGES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context, locale=language).items():
+                    names[name.casefold()] = number
+    return names
 
 
 def _clean(value) -> str:
@@ -42,7 +69,7 @@ def _clean(value) -> str:
 def _month_number(text: str) -> int | None:
     if text.isdigit():
         return int(text)
-    return _MONTH_NAMES.get(text.lower().rstrip("."))
+    return _month_names().get(text.casefold().rstrip("."))
 
 
 class DatePartsWidget:
@@ -69,7 +96,7 @@ class DatePartsWidget:
             rendered = " ".join(f'{key}="{escape(value)}"' for key, value in attrs.items())
             boxes.append(
                 f'<div class="date-part"><label class="date-part-label" for="{field.id}-{part}">'
-                f"{PART_LABELS[part]}</label><input {rendered}></div>"
+                f"{escape(PART_LABELS[part])}</label><input {rendered}></div>"
             )
         # Every value was escaped above; labels and ids are our own. bandit B704 likewise.
         return Markup(f'<div class="date-parts">{"".join(boxes)}</div>')  # noqa: S704  # nosec B704
@@ -128,16 +155,19 @@ class DatePartsField(Field):
             raise ValueError("not a date")
         return date(int(year), number, int(day))
 
-    def check(self, *, today: date, subject: str) -> None:
+    def check(self, *, today: date) -> None:
         """Say what is wrong in plain words, and which boxes to correct."""
         if not self.typed:
             return
-        missing = [part for part in PARTS if not self.parts[part]]
+        missing = tuple(part for part in PARTS if not self.parts[part])
         if missing:
-            self._wrong(missing, f"{subject} must include a {' and a '.join(missing)}.")
+            self._wrong(missing, str(_MISSING[missing]))
         day, month, year = (self.parts[part] for part in PARTS)
         if not year.isdigit() or len(year) != 4:
-            self._wrong(["year"], f"The year must have 4 numbers, for example 1975. {EXAMPLE}.")
+            self._wrong(
+                ["year"],
+                _("The year must have 4 numbers, for example 1975. %(example)s.", example=EXAMPLE),
+            )
         unreal = [
             part
             for part, ok in (
@@ -147,16 +177,16 @@ class DatePartsField(Field):
             if not ok
         ]
         if unreal:
-            self._wrong(unreal, f"{subject} must be a real date. {EXAMPLE}.")
+            self._wrong(unreal, _("The date must be a real date. %(example)s.", example=EXAMPLE))
         try:
             value = self._date()
         except ValueError:
-            self._wrong(["day"], f"{subject} must be a real date. {EXAMPLE}.")
+            self._wrong(["day"], _("The date must be a real date. %(example)s.", example=EXAMPLE))
         if value > today:
-            self._wrong(list(PARTS), f"{subject} must be today or in the past.")
+            self._wrong(PARTS, _("The date must be today or in the past."))
         if value < EARLIEST:
-            self._wrong(["year"], f"{subject} must be after {long_date(EARLIEST)}.")
+            self._wrong(["year"], _("The date must be after %(date)s.", date=long_date(EARLIEST)))
 
-    def _wrong(self, parts: list[str], message: str) -> None:
+    def _wrong(self, parts: Sequence[str], message: str) -> None:
         self.wrong_parts = tuple(parts)
         raise ValidationError(message)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import secrets
 
-import pycountry
 from flask import current_app, request, session
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from intake import i18n
@@ -15,6 +15,7 @@ from intake.formats import long_date
 from intake.inquiries.service import Attribution, all_answers, find_inquiry
 from intake.models import Inquiry
 from intake.models.types import utcnow
+from intake.public.countries import country_name
 from intake.public.forms import ContactForm, StepForm, step_form_class
 from intake.questionnaire.definition import Definition, Step
 from intake.text import clean_text
@@ -130,13 +131,13 @@ def fresh_submission_key(form: ContactForm) -> None:
 
 
 def _display(item, value) -> str:
+    """An answer as the patient reads it on the review, in the page's language."""
     if item.type == "multi_choice":
         return ", ".join(item.display_for(code) for code in value)
     if item.type == "country":
-        country = pycountry.countries.get(alpha_2=value)
-        return country.name if country else value
+        return country_name(value, i18n.current_language())
     if item.type == "boolean":
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     if item.type == "date":
         return long_date(value)
     return item.display_for(str(value)) if item.options else str(value)

@@ -2,6 +2,9 @@
 
 Forms check shape only: what was typed, in what format, and whether a shown question that needs
 an answer has one. A hidden question (its enableWhen does not hold) is neither required nor kept.
+
+Labels come from the questionnaire in the page's language (one form class per questionnaire);
+every message and prompt of the form itself is translated when the form is built or checked.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from functools import cache
 from typing import Any
 
 import pycountry
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,22 +33,29 @@ from wtforms import (
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from intake.inquiries.contacts import InvalidContact, normalise_email, normalise_phone
+from intake.i18n import current_language
+from intake.inquiries.contacts import (
+    EMAIL_FORMAT,
+    PHONE_FORMAT,
+    PHONE_INCOMPLETE,
+    InvalidContact,
+    normalise_email,
+    normalise_phone,
+)
+from intake.public.countries import countries
 from intake.public.date_parts import EXAMPLE, DatePartsField
 from intake.questionnaire.definition import Item, Questionnaire, Step
 from intake.text import clean_text
 
 SELECT_THRESHOLD = 8
-
-
-@cache
-def countries() -> tuple[SelectChoice, ...]:
-    """Every ISO 3166 country, by name, after a prompt to choose."""
-    named = sorted(pycountry.countries, key=lambda country: country.name)
-    return (
-        SelectChoice("", "Choose a country"),
-        *(SelectChoice(country.alpha_2, country.name) for country in named),
-    )
+# What the patient reads when a contact detail cannot be used (InvalidContact.reason).
+CONTACT_MESSAGES = {
+    EMAIL_FORMAT: lazy_gettext("Enter an email address like name@example.com."),
+    PHONE_FORMAT: lazy_gettext("Enter a phone number with its area code, like +1 212 555 0100."),
+    PHONE_INCOMPLETE: lazy_gettext(
+        "That phone number does not look complete. Check it, including the area code."
+    ),
+}
 
 
 def _empty(value: Any) -> bool:
@@ -64,20 +76,23 @@ class Required:
 
 def required_message(item: Item) -> str:
     if item.type == "boolean":
-        return "Tick this box to continue."
+        return _("Tick this box to continue.")
     if item.type in ("choice", "country"):
-        return "Choose one of the answers."
+        return _("Choose one of the answers.")
     if item.type == "multi_choice":
-        return "Choose at least one answer."
+        return _("Choose at least one answer.")
     if item.type == "date":
-        return f"Enter the day, month and year. {EXAMPLE}."
-    return "Please answer this question."
+        return _("Enter the day, month and year. %(example)s.", example=EXAMPLE)
+    return _("Please answer this question.")
 
 
 def _length(limit: int | None):
     def check(form, field) -> None:
         if limit and isinstance(field.data, str) and len(field.data) > limit:
-            raise ValidationError(f"Please keep this to {limit} characters or fewer.")
+            # The number as digits, with no grouping ("2000"), in every language.
+            raise ValidationError(
+                _("Please keep this to %(limit)s characters or fewer.", limit=str(limit))
+            )
 
     return check
 
@@ -88,14 +103,14 @@ def _choice(item: Item):
     def check(form, field) -> None:
         values = field.data if isinstance(field.data, list) else [field.data]
         if any(value not in codes for value in values if not _empty(value)):
-            raise ValidationError("Choose one of the answers shown.")
+            raise ValidationError(_("Choose one of the answers shown."))
 
     return check
 
 
 def _country(form, field) -> None:
     if field.data and pycountry.countries.get(alpha_2=field.data) is None:
-        raise ValidationError("Choose your country from the list.")
+        raise ValidationError(_("Choose your country from the list."))
 
 
 def _email(form, field) -> None:
@@ -103,7 +118,7 @@ def _email(form, field) -> None:
         try:
             normalise_email(field.data)
         except InvalidContact as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(str(CONTACT_MESSAGES[exc.reason])) from exc
 
 
 def _phone(form, field) -> None:
@@ -111,7 +126,7 @@ def _phone(form, field) -> None:
         try:
             normalise_phone(field.data, form.country_code())
         except InvalidContact as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(str(CONTACT_MESSAGES[exc.reason])) from exc
 
 
 def _year(item: Item):
@@ -120,13 +135,27 @@ def _year(item: Item):
             return
         low, high = item.min_value or 1900, form.today.year
         if not field.data.isdigit() or not low <= int(field.data) <= high:
-            raise ValidationError(f"Enter a year between {low} and {high}, for example 2015.")
+            raise ValidationError(
+                _(
+                    "Enter a year between %(low)s and %(high)s, for example 2015.",
+                    low=str(low),
+                    high=str(high),
+                )
+            )
 
     return check
 
 
 def _date(form, field) -> None:
-    field.check(today=form.today, subject="The date")
+    field.check(today=form.today)
+
+
+class CountryField(SelectField):
+    """A list of countries, named and sorted in the page's language, after a prompt."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, choices=[], validate_choice=False, **kwargs)
+        self.choices = [SelectChoice("", _("Choose a country")), *countries(current_language())]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -168,16 +197,10 @@ def _field(item: Item) -> Field:
             autocomplete=item.autocomplete,
         )
     if item.type == "country":
-        return SelectField(
-            choices=list(countries()),
-            validate_choice=False,
-            validators=[_country],
-            render_kw=render_kw,
-            **kwargs,
-        )
+        return CountryField(validators=[_country], render_kw=render_kw, **kwargs)
     if item.type == "choice" and len(choices) > SELECT_THRESHOLD:
         return SelectField(
-            choices=[SelectChoice("", "Choose an answer"), *choices],
+            choices=[SelectChoice("", lazy_gettext("Choose an answer")), *choices],
             validate_choice=False,
             validators=[_choice(item)],
             **kwargs,
@@ -290,15 +313,15 @@ class ContactForm(StepForm):
     # The email and phone of the person with MS are one question with two answers: either will
     # do, so neither is "optional" on its own, and a missing pair is one error tied to both.
     REACH = ("email", "phone")
-    REACH_LEGEND = "How can we reach the person with MS?"
-    REACH_HINT = "Give an email address, a phone number or both."
-    REACH_MISSING = "Give an email address or a phone number, so we can reply."
+    REACH_LEGEND = lazy_gettext("How can we reach the person with MS?")
+    REACH_HINT = lazy_gettext("Give an email address, a phone number or both.")
+    REACH_MISSING = lazy_gettext("Give an email address or a phone number, so we can reply.")
     reach_error: str | None = None
 
     submission_key = HiddenField()
     rendered_at = HiddenField()
     detected_time_zone = HiddenField(filters=[clean_text])
-    leave_blank = StringField("Leave this field blank", filters=[clean_text])
+    leave_blank = StringField(lazy_gettext("Leave this field blank"), filters=[clean_text])
 
     def validate_step(self) -> bool:
         """An email or a phone to reply to, matching the chosen way of contact. What was typed
@@ -307,7 +330,7 @@ class ContactForm(StepForm):
         shown = {item.link_id for item in self.shown_items()}
         typed = given & shown
         if not typed & {"email", "phone", "caregiver_email", "caregiver_phone"}:
-            self.reach_error = self.REACH_MISSING
+            self.reach_error = str(self.REACH_MISSING)
             return False
         method = self.preferred_contact_method.data
         wanted = {
@@ -316,9 +339,10 @@ class ContactForm(StepForm):
             "text": {"phone", "caregiver_phone"},
         }
         if method in wanted and not typed & wanted[method]:
-            kind = "an email address" if method == "email" else "a phone number"
             self.preferred_contact_method.errors.append(
-                f"You chose this way to contact you, so please also give {kind}."
+                _("You chose this way to contact you, so please also give an email address.")
+                if method == "email"
+                else _("You chose this way to contact you, so please also give a phone number.")
             )
             return False
         return True
@@ -331,7 +355,7 @@ class ContactForm(StepForm):
                 (i for i, (_, label, _) in enumerate(errors) if label in self._later_labels()),
                 len(errors),
             )
-            errors.insert(at, (self.email.id, "Email address or phone number", self.reach_error))
+            errors.insert(at, (self.email.id, _("Email address or phone number"), self.reach_error))
         return errors
 
     def _later_labels(self) -> set[str]:
