@@ -78,7 +78,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     }
     app.extensions["intake.notices"] = load_notices(placeholder_values(app.config))
     app.extensions["intake.notices.translated"] = {
-        language: load_notices(placeholder_values(app.config), language=language)
+        language: load_notices(placeholder_values(app.config, language), language=language)
         for language in LANGUAGES
     }
 

@@ -43,6 +43,12 @@ def _float_env(name: str, default: float) -> float:
     return _number_env(name, default, float, "a number")
 
 
+def for_language(config, name: str, language: str) -> str:
+    """A setting patients read, in ``language``: ``<name>_<LANGUAGE>`` where there is one
+    (``INTAKE_RESPONSE_TIME_ES`` for Spanish), else the English ``<name>``."""
+    return config.get(f"{name}_{language.upper()}") or config[name]
+
+
 def instance_secret(instance_path: Path, name: str, make) -> str:
     """Read a secret kept in the instance folder, creating it (mode 0600) on first use."""
     path = instance_path / name
@@ -162,6 +168,8 @@ class BaseConfig:
     INTAKE_UNMERGE_DAYS = 30
     INTAKE_RESUME_DAYS = 14
     INTAKE_CLINIC_NAME = "the clinic"
+    # For Spanish pages and emails (``for_language``); see ``_spanish`` for when they are unset.
+    INTAKE_CLINIC_NAME_ES = "la clínica"
     INTAKE_CLINIC_TIME_ZONE = "America/New_York"
     INTAKE_RESPONSE_TIME = "within one working day"
     # The same promise in Spanish, for Spanish pages and emails.
@@ -170,6 +178,7 @@ class BaseConfig:
     INTAKE_DEFAULT_LANGUAGE = "en"
     # Who patients write to about their data, as the privacy notice and terms name it.
     INTAKE_PRIVACY_CONTACT = "the contact address on our website"
+    INTAKE_PRIVACY_CONTACT_ES = "la dirección de contacto de nuestro sitio web"
     INTAKE_FIRST_ADMIN_EMAIL = "admin@intake.local"
     INTAKE_MAIL_FROM = "The clinic <no-reply@intake.local>"
     # The clinic's business hours (its own time zone), for the first-contact SLA.
@@ -212,6 +221,7 @@ class BaseConfig:
         self.INTAKE_ENCRYPTION_KEYS = split_keys(_env("INTAKE_ENCRYPTION_KEYS"))
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.INTAKE_CLINIC_NAME = _env("INTAKE_CLINIC_NAME", self.INTAKE_CLINIC_NAME)
+        self.INTAKE_CLINIC_NAME_ES = self._spanish("INTAKE_CLINIC_NAME")
         self.INTAKE_CLINIC_TIME_ZONE = _env("INTAKE_CLINIC_TIME_ZONE", self.INTAKE_CLINIC_TIME_ZONE)
         self.INTAKE_RESPONSE_TIME = _env("INTAKE_RESPONSE_TIME", self.INTAKE_RESPONSE_TIME)
         self.INTAKE_RESPONSE_TIME_ES = _env("INTAKE_RESPONSE_TIME_ES", self.INTAKE_RESPONSE_TIME_ES)
@@ -224,6 +234,7 @@ class BaseConfig:
         )
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.INTAKE_DRAFT_COOKIE_HOURS)
         self.INTAKE_PRIVACY_CONTACT = _env("INTAKE_PRIVACY_CONTACT", self.INTAKE_PRIVACY_CONTACT)
+        self.INTAKE_PRIVACY_CONTACT_ES = self._spanish("INTAKE_PRIVACY_CONTACT")
         self.INTAKE_MIN_FILL_SECONDS = _int_env(
             "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
         )
@@ -268,6 +279,13 @@ class BaseConfig:
             instance_path,
             visibility_timeout=_int_env("INTAKE_BROKER_VISIBILITY_TIMEOUT", 3600),
         )
+
+    def _spanish(self, name: str) -> str:
+        """``<name>_ES`` from the environment; unset, the Spanish default while the English
+        setting is its default too, else the English value (a clinic's own name or address)."""
+        english = getattr(self, name)
+        own = english != getattr(BaseConfig, name)
+        return _env(f"{name}_ES", english if own else getattr(BaseConfig, f"{name}_ES"))
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
@@ -32,24 +33,30 @@ CSP = "; ".join(
     )
 )
 
+# What each error page says: in the patient's language on patient pages, English for staff.
 ERROR_TEXT = {
-    400: ("Something went wrong with that request", "Please go back and try again."),
-    404: ("Page not found", "Check the address, or start from the inquiry form."),
-    405: ("That did not work", "Please go back and try again."),
-    410: ("This link has expired", "Links stop working after a while to keep your answers safe."),
+    400: (_("Something went wrong with that request"), _("Please go back and try again.")),
+    404: (_("Page not found"), _("Check the address, or start from the inquiry form.")),
+    405: (_("That did not work"), _("Please go back and try again.")),
+    410: (
+        _("This link has expired"),
+        _("Links stop working after a while to keep your answers safe."),
+    ),
     413: (
-        "That was too much text to send",
-        "Please go back, shorten your longest answers and send the form again.",
+        _("That was too much text to send"),
+        _("Please go back, shorten your longest answers and send the form again."),
     ),
     429: (
-        "Too many tries in a short time",
-        "Please wait a minute, then go back and send the form again. "
-        "Your browser's Back button keeps what you typed.",
+        _("Too many tries in a short time"),
+        _(
+            "Please wait a minute, then go back and send the form again. "
+            "Your browser's Back button keeps what you typed."
+        ),
     ),
-    500: ("Sorry, something went wrong on our side", "Please try again in a few minutes."),
+    500: (_("Sorry, something went wrong on our side"), _("Please try again in a few minutes.")),
     503: (
-        "We are briefly unavailable",
-        "Please wait a minute and try again. Your browser's Back button keeps what you typed.",
+        _("We are briefly unavailable"),
+        _("Please wait a minute and try again. Your browser's Back button keeps what you typed."),
     ),
 }
 
@@ -79,7 +86,8 @@ def _security_headers(response):
 
 def render_error(code: int):
     title, advice = ERROR_TEXT.get(code, ERROR_TEXT[500])
-    return render_template("error.html", code=code, title=title, advice=advice), code
+    page = render_template("error.html", code=code, title=str(title), advice=str(advice))
+    return page, code
 
 
 def _http_error(error: HTTPException):

@@ -14,8 +14,16 @@ from intake.messaging.sends import PATIENT_CADENCES, cancel_sends
 from intake.models import Consent, Lead
 from intake.models.sends import Suppression
 
-# The sentence the unsubscribe page shows; its hash is stored with each withdrawal it records.
-UNSUBSCRIBE_TEXT = (
+
+def N_(text: str) -> str:
+    """Mark ``text`` for the patient catalogue (Babel's keyword for it) and return it as it is:
+    the page translates it where it is shown."""
+    return text
+
+
+# The sentence the unsubscribe page shows (in the page's language); the hash of this English
+# source is stored with each withdrawal it records, its translations being of the same version.
+UNSUBSCRIBE_TEXT = N_(
     "We will stop sending you emails about your inquiry, including reminders and "
     "follow-up messages."
 )

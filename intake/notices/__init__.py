@@ -20,6 +20,8 @@ import nh3
 import yaml
 from markdown_it import MarkdownIt
 
+from intake.config import for_language
+
 DIRECTORY = Path(__file__).parent
 NAMES = ("privacy", "terms")
 PLACEHOLDERS = frozenset({"clinic_name", "privacy_contact", "retention_days", "resume_days"})
@@ -141,11 +143,12 @@ def translation_gaps(languages, directory: Path | None = None) -> list[str]:
     return gaps
 
 
-def placeholder_values(config: Mapping) -> dict[str, object]:
-    """The placeholders' values from the settings."""
+def placeholder_values(config: Mapping, language: str = "en") -> dict[str, object]:
+    """The placeholders' values from the settings, for the notices in ``language``
+    (``INTAKE_CLINIC_NAME_ES`` and ``INTAKE_PRIVACY_CONTACT_ES`` for Spanish)."""
     return {
-        "clinic_name": config["INTAKE_CLINIC_NAME"],
-        "privacy_contact": config["INTAKE_PRIVACY_CONTACT"],
+        "clinic_name": for_language(config, "INTAKE_CLINIC_NAME", language),
+        "privacy_contact": for_language(config, "INTAKE_PRIVACY_CONTACT", language),
         "retention_days": config["INTAKE_RETENTION_DAYS"],
         "resume_days": config["INTAKE_RESUME_DAYS"],
     }

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template, session
 
-from intake import jobs
+from intake import i18n, jobs
 from intake.extensions import db
 from intake.inquiries.save_later import WelcomeBack, save_for_later, where_left_off
 from intake.links import absolute_url
@@ -32,6 +32,7 @@ def render_saved(inquiry: Inquiry):
 @bp.post("/inquiry/forget")
 def forget_draft():
     """A shared device: this browser keeps nothing of the inquiry (the cookie is removed)."""
+    i18n.current_language()  # settled before the session goes: this page keeps its language
     session.clear()
     return render_template("public/forgotten.html")
 

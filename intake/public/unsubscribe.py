@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, request, session
+from flask_babel import gettext
 
+from intake import i18n
 from intake.extensions import db
 from intake.http import render_error
 from intake.log import add_ids
 from intake.messaging.unsubscribe import UNSUBSCRIBE_TEXT, read_unsubscribe_token, unsubscribe_lead
+from intake.models import Lead
 from intake.models.types import utcnow
 from intake.public import bp
 
@@ -19,7 +22,19 @@ def unsubscribe(token: str):
     if lead_id is None:
         return render_error(404)
     add_ids(lead_id=lead_id)
-    return render_template("public/unsubscribe.html", sentence=UNSUBSCRIBE_TEXT, token=token)
+    _speak_the_leads_language(lead_id)
+    sentence = gettext(UNSUBSCRIBE_TEXT)
+    return render_template("public/unsubscribe.html", sentence=sentence, token=token)
+
+
+def _speak_the_leads_language(lead_id: int) -> None:
+    """The link comes from one of the lead's emails: the page speaks the lead's language, unless
+    this browser has chosen one (by a link, the switch, or before)."""
+    if i18n.asked_for() or "lang" in session:
+        return
+    lead = db.session.get(Lead, lead_id)
+    if lead is not None:
+        i18n.remember(lead.language)
 
 
 @bp.post("/unsubscribe/<token>")

@@ -14,9 +14,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from intake import i18n, jobs
+from intake.config import for_language
 from intake.extensions import csrf, db, limiter
 from intake.inquiries.consents import has_consent
 from intake.inquiries.resume import redeem_resume_token
@@ -55,7 +57,7 @@ def _csrf_failed(form: StepForm) -> bool:
 def _render_step(form: StepForm, status: int = 200, message: str | None = None, welcome=None):
     questionnaire = flow.definition().questionnaire
     if _csrf_failed(form):
-        message = (
+        message = _(
             "This page was open for a while, so for your security please check your "
             "answers and press the button again. Everything you typed is still here."
         )
@@ -128,7 +130,7 @@ def contact_post():
         return _render_step(form, 422)
     if flow.looks_automated(form):
         return _render_step(
-            form, 422, message="Please check your answers, then press the button again."
+            form, 422, message=_("Please check your answers, then press the button again.")
         )
     inquiry = _save_contact(form, inquiry)
     return _after_save(inquiry, questionnaire.steps[0].id)
@@ -190,7 +192,7 @@ def step(step_id: str):
     if request.method == "GET":
         return _render_step(
             form,
-            message="Some questions here still need an answer."
+            message=_("Some questions here still need an answer.")
             if request.args.get("incomplete")
             else None,
             welcome=later.welcome_back(inquiry),
@@ -208,7 +210,7 @@ def _step_post(form: StepForm, inquiry):
     if not form.validate() and (not keeping or _csrf_failed(form)):
         return _render_step(form, 422)
     if sending and not _privacy_still_current():
-        return _render_step(form, 422, message=PRIVACY_CHANGED)
+        return _render_step(form, 422, message=_privacy_changed())
     save_step(
         inquiry=inquiry,
         questionnaire=flow.definition().questionnaire,
@@ -225,10 +227,11 @@ def _step_post(form: StepForm, inquiry):
     return _after_save(inquiry, form.step.id)
 
 
-PRIVACY_CHANGED = (
-    "We updated our privacy notice while you were filling in the form. Please read it again "
-    "before you send your inquiry. Your answers are still here."
-)
+def _privacy_changed() -> str:
+    return _(
+        "We updated our privacy notice while you were filling in the form. Please read it again "
+        "before you send your inquiry. Your answers are still here."
+    )
 
 
 def _redisplay_wanted() -> bool:
@@ -284,12 +287,13 @@ def sent():
     inquiry = find_inquiry(session.get("completed", ""))
     result = latest_eligibility(inquiry) if inquiry is not None else None
     key = result.patient_message if result else "next_step"
+    config, language = current_app.config, i18n.current_language()
     message = (
         flow.definition()
         .ruleset.messages[key]
         .format(
-            clinic=current_app.config["INTAKE_CLINIC_NAME"],
-            response_time=current_app.config["INTAKE_RESPONSE_TIME"],
+            clinic=for_language(config, "INTAKE_CLINIC_NAME", language),
+            response_time=for_language(config, "INTAKE_RESPONSE_TIME", language),
         )
     )
     lead = inquiry.lead if inquiry else None

@@ -1,5 +1,6 @@
 /* "Copy link" buttons: shown only where the browser can copy. Without script the link stays
-   on the page as text to select, so nothing depends on this file. */
+   on the page as text to select, so nothing depends on this file. The button carries what to
+   say after copying in the page's language (data-copied, data-copy-failed). */
 (function () {
   'use strict';
   if (!navigator.clipboard || !window.isSecureContext) { return; }
@@ -10,9 +11,9 @@
     button.hidden = false;
     button.addEventListener('click', function () {
       navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-        status.textContent = 'Link copied. You can paste it into a note or a message to yourself.';
+        status.textContent = button.getAttribute('data-copied');
       }, function () {
-        status.textContent = 'Copying did not work here. Please select the link and copy it.';
+        status.textContent = button.getAttribute('data-copy-failed');
       });
     });
   });
