@@ -18,6 +18,12 @@ SWITCH_ACTION = "lang:"  # a step form's button "lang:es" switches and keeps wha
 ENGLISH_ONLY = ("staff", "api")
 
 
+def N_(text: str) -> str:  # noqa: N802 (Babel's own keyword for it)
+    """Mark ``text`` for the catalogue and return it as it is: where it is shown, it is
+    translated (for a constant read outside any request, such as one stored or hashed)."""
+    return text
+
+
 def default_language() -> str:
     configured = current_app.config.get("INTAKE_DEFAULT_LANGUAGE", DEFAULT)
     return configured if configured in LANGUAGES else DEFAULT

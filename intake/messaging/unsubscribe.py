@@ -10,24 +10,18 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
 from intake.extensions import db, dialect_insert
+from intake.i18n import N_
 from intake.messaging.sends import PATIENT_CADENCES, cancel_sends
 from intake.models import Consent, Lead
 from intake.models.sends import Suppression
 
-
-def N_(text: str) -> str:
-    """Mark ``text`` for the patient catalogue (Babel's keyword for it) and return it as it is:
-    the page translates it where it is shown."""
-    return text
-
-
 # The sentence the unsubscribe page shows (in the page's language); the hash of this English
 # source is stored with each withdrawal it records, its translations being of the same version.
 UNSUBSCRIBE_TEXT = N_(
-    "We will stop sending you emails about your inquiry, including reminders and "
+    "We will stop sending you emails about your inquiry. This includes reminders and "
     "follow-up messages."
 )
-UNSUBSCRIBE_TEXT_VERSION = "unsubscribe-2026.1"
+UNSUBSCRIBE_TEXT_VERSION = "unsubscribe-2026.2"
 UNSUBSCRIBE_PURPOSES = ("contact_email", "follow_up_emails", "resume_reminders")
 _TEXT_HASH = hashlib.sha256(UNSUBSCRIBE_TEXT.encode()).hexdigest()
 

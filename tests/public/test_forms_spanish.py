@@ -65,7 +65,7 @@ STEP_ONE_MESSAGES = [
         {"last_name": "x" * 101},
         "last_name",
         "Please keep this to 100 characters or fewer.",
-        "Por favor, escriba 100 caracteres como máximo.",
+        "Por favor, no escriba más de 100 letras.",
     ),
     (
         "unknown-choice",
@@ -93,7 +93,7 @@ STEP_ONE_MESSAGES = [
         {"email": "ada.example.org"},
         "email",
         "Enter an email address like name@example.com.",
-        "Escriba un correo electrónico, por ejemplo nombre@example.com.",
+        "Escriba un correo como este: nombre@example.com.",
     ),
     (
         "phone-unreadable",
@@ -160,7 +160,7 @@ REQUIRED = {  # a question of each type, and what it says when left unanswered
         "Enter the day, month and year. For example, 27 3 1975.",
         "Escriba el día, el mes y el año. Por ejemplo, 27 3 1975.",
     ),
-    "not_medical_advice": ("Tick this box to continue.", "Marque esta casilla para continuar."),
+    "not_medical_advice": ("Tick this box to continue.", "Marque esta casilla para seguir."),
 }
 
 
@@ -177,7 +177,7 @@ def test_an_unanswered_question_of_each_type_is_explained_in_the_pages_language(
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("en", "Tick this box to continue."), ("es", "Marque esta casilla para continuar.")],
+    [("en", "Tick this box to continue."), ("es", "Marque esta casilla para seguir.")],
 )
 def test_a_box_that_must_be_ticked_says_so_on_the_form(forms_app, language, expected):
     form, _ = checked(forms_app, language, "consent", {})
@@ -195,7 +195,7 @@ def test_a_box_that_must_be_ticked_says_so_on_the_form(forms_app, language, expe
         (
             "es",
             "Correo electrónico o teléfono",
-            "Escriba un correo electrónico o un teléfono para que podamos responderle.",
+            "Denos un correo electrónico o un teléfono para poder responderle.",
         ),
     ],
 )

@@ -222,7 +222,7 @@ def test_the_review_and_the_consent_step_read_in_spanish(client):
     assert "1980" in page(review).select_one(".review").get_text()
     unticked = send_step(client, "/inquiry/consent", {**CONSENT, "not_medical_advice": ""})
     assert unticked.status_code == 422
-    assert_spanish(unticked, "Revise esta respuesta", "(necesario para enviar su solicitud)")
+    assert_spanish(unticked, "Revise esta respuesta", "(hace falta para enviar el formulario)")
 
 
 def test_the_confirmation_reads_in_spanish_with_the_spanish_response_time(client):
@@ -313,7 +313,7 @@ def test_the_unsubscribe_pages_speak_the_leads_language(app, client):
     assert_spanish(
         asked,
         "Dejar de recibir correos sobre su solicitud",
-        "Dejaremos de enviarle correos electrónicos sobre su solicitud",
+        "Ya no le vamos a enviar más correos sobre su solicitud",
     )
     done = reader.post(f"/unsubscribe/{token}", data=hidden_fields(asked), headers=ENGLISH)
     assert_spanish(done, "Ya no recibirá más correos sobre su solicitud")

@@ -76,11 +76,6 @@ def test_a_spanish_browser_is_confirmed_in_spanish_and_an_english_one_in_english
     assert "Sending this form does not commit you to anything." in confirmation(english)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="intake/public/views.py sent() fills {response_time} from INTAKE_RESPONSE_TIME, "
-    "not INTAKE_RESPONSE_TIME_ES, on a Spanish page (left to the owner of intake/public)",
-)
 def test_the_promised_response_time_is_in_spanish_too(client):
     client.get("/inquiry?lang=es")
     complete_inquiry(client)
