@@ -367,3 +367,11 @@ def shown_values(soup) -> MultiDict:
         for option in choice.find_all("option", selected=True):
             shown.add(choice["name"], option.get("value", ""))
     return shown
+
+
+def wire_header(raw: bytes, name: str) -> bytes:
+    """One header of an email as it crossed the wire (its bytes, folded lines joined back)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
+    prefix = name.encode("ascii").lower() + b":"
+    [line] = [line for line in head.split(b"\r\n") if line.lower().startswith(prefix)]
+    return line[len(prefix) :].strip()

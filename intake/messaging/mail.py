@@ -14,12 +14,14 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import func
 
 from intake.accounts.tokens import CADENCES as STAFF_TOKEN_CADENCES
@@ -27,40 +29,16 @@ from intake.accounts.tokens import staff_token_url
 from intake.crypto import DecryptionError
 from intake.display import local_time, zone_or
 from intake.extensions import db, dialect_insert
+from intake.i18n import DEFAULT, supported
 from intake.inquiries.answers import read_answers
 from intake.inquiries.resume import issue_resume_token
 from intake.links import absolute_url
 from intake.messaging.sends import PATIENT_CADENCES
+from intake.messaging.subjects import TEMPLATES, clinic_name, nurture_step, subject
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
 from intake.models.sends import CapturedEmail, Send
 from intake.routing.choice import ALERT_CASES
-
-SUBJECTS = {
-    "confirmation": "We have received your inquiry",
-    "resume_reminder": "Your saved inquiry is waiting for you",
-    "resume_link": "Your link to finish your inquiry",
-    "nurture": "",  # by step: NURTURE_SUBJECTS
-    "staff_new_lead": "A new lead has been assigned to you",
-    "staff_digest": "Your leads today",
-    "sla_reminder": "Reminder: a lead is waiting for first contact",
-    "sla_escalation": "A lead has passed its first-contact time",
-    "admin_alert": "A new lead matched no routing rule",  # by case: ALERT_SUBJECTS
-    "staff_invitation": "You are invited to the staff workspace",
-    # bandit B105 on the next line: an email subject keyed by template name, not a password.
-    "staff_password_reset": "Reset your staff password",  # nosec B105
-}
-ALERT_SUBJECTS = {
-    "no_rule": "A new lead matched no routing rule",
-    "no_member": "A team has a new lead but nobody who can take it",
-    "overdue": "An overdue lead has nobody else to take it",
-}
-NURTURE_SUBJECTS = {
-    1: "What to expect when we talk",
-    2: "Preparing your questions",
-    3: "How stem cell therapy is being studied",
-    4: "We are here when you are ready",
-}
 
 
 class MailError(Exception):
@@ -109,23 +87,27 @@ def message_id_for(send: Send) -> str:
 
 
 def render_message(*, send: Send, now: datetime) -> Message | None:
-    """The email for a ledger row, or None when it has nobody to go to."""
-    if send.template not in SUBJECTS:
+    """The email for a ledger row, or None when it has nobody to go to.
+
+    A patient email is written in the lead's language (subject, words, links and ``<html lang>``);
+    a staff email in English, even when rendered during a patient's Spanish request."""
+    if send.template not in TEMPLATES:
         raise ValueError(f"unknown email template {send.template!r}")
     patient = send.cadence in PATIENT_CADENCES
     recipient, context = (_patient_parts if patient else _staff_parts)(send, now)
     if recipient is None:
         return None
-    subject = _subject(send)
-    context.update(subject=subject, clinic=current_app.config["INTAKE_CLINIC_NAME"])
-    return Message(
-        recipient=recipient,
-        subject=subject,
-        text=_tidy(render_template(f"email/{send.template}.txt", **context)),
-        html=render_template(f"email/{send.template}.html", **context),
-        headers=_headers(send, now, context.get("unsubscribe_url")),
-        message_id=message_id_for(send),
-    )
+    with force_locale(context.setdefault("language", DEFAULT)):
+        title = subject(send.template, send.step, alert_case=_alert_case(send))
+        context.update(subject=title, clinic=clinic_name())
+        return Message(
+            recipient=recipient,
+            subject=title,
+            text=_tidy(render_template(f"email/{send.template}.txt", **context)),
+            html=render_template(f"email/{send.template}.html", **context),
+            headers=_headers(send, now, context.get("unsubscribe_url")),
+            message_id=message_id_for(send),
+        )
 
 
 def _tidy(text: str) -> str:
@@ -133,21 +115,9 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", text).strip() + "\n"
 
 
-def _subject(send: Send) -> str:
-    if send.template == "nurture":
-        return NURTURE_SUBJECTS[_nurture_step(send)]
-    if send.template == "admin_alert":
-        return ALERT_SUBJECTS[_alert_case(send)]
-    return SUBJECTS[send.template]
-
-
 def _alert_case(send: Send) -> str:
     """Which admin alert this is (its ledger step): no rule, no member, or overdue."""
     return ALERT_CASES[send.step] if 0 <= send.step < len(ALERT_CASES) else ALERT_CASES[0]
-
-
-def _nurture_step(send: Send) -> int:
-    return min(max(send.step, 1), len(NURTURE_SUBJECTS))
 
 
 def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
@@ -168,13 +138,18 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     recipient, name = patient_address(lead, inquiry) if lead else (None, None)
     if lead is None or recipient is None:
         return None, {}
+    # The lead's language, and the pages its links open in that language too.
+    language = supported(lead.language) or DEFAULT
     context = {
         "name": name,
-        "step": _nurture_step(send),
-        "unsubscribe_url": absolute_url("public.unsubscribe", token=unsubscribe_token(lead.id)),
+        "step": nurture_step(send.step),
+        "language": language,
+        "unsubscribe_url": absolute_url(
+            "public.unsubscribe", token=unsubscribe_token(lead.id), lang=language
+        ),
     }
     if send.template in ("resume_reminder", "resume_link"):
-        context["resume_url"] = _resume_url(send, now)
+        context["resume_url"] = _resume_url(send, now, language)
         context["days"] = current_app.config["INTAKE_RESUME_DAYS"]
         if context["resume_url"] is None:
             return None, {}
@@ -207,14 +182,14 @@ def patient_address(lead: Lead, inquiry: Inquiry | None = None) -> tuple[str | N
     return None, None
 
 
-def _resume_url(send: Send, now: datetime) -> str | None:
+def _resume_url(send: Send, now: datetime, language: str) -> str | None:
     """A fresh link to the draft; None once the inquiry is gone or already sent."""
     inquiry = db.session.get(Inquiry, send.inquiry_id) if send.inquiry_id else None
     if inquiry is None or inquiry.status != "draft":
         return None
     days = current_app.config["INTAKE_RESUME_DAYS"]
     token = issue_resume_token(inquiry=inquiry, now=now, valid_for=timedelta(days=days))
-    return absolute_url("public.resume", token=token)
+    return absolute_url("public.resume", token=token, lang=language)
 
 
 def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
@@ -301,8 +276,18 @@ def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> 
         _close(smtp)
 
 
+# Headers and bodies 7-bit clean on the wire, so that any server takes them as they are: a subject
+# or From name with accents or ñ becomes RFC 2047 encoded-words (=?utf-8?q?...?=), and a body
+# with them quoted-printable or base64 in UTF-8. (The default policy's cte_type "8bit" would send
+# a body of short non-ASCII lines as raw 8-bit, which smtplib does not announce with
+# BODY=8BITMIME.) RFC 6532 raw UTF-8 headers only when they cannot be avoided: smtplib switches to
+# SMTPUTF8 for a non-ASCII *address* alone, and only when the server offers it (else a permanent
+# error, SMTPNotSupportedError); encoded-words need nothing of the server or the reader's client.
+WIRE_POLICY = policy.SMTP.clone(cte_type="7bit")
+
+
 def _build(message: Message) -> EmailMessage:
-    email = EmailMessage()
+    email = EmailMessage(policy=WIRE_POLICY)
     email["From"] = current_app.config["INTAKE_MAIL_FROM"]
     email["To"] = message.recipient
     email["Subject"] = message.subject

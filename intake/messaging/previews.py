@@ -1,5 +1,6 @@
 """The cadence page: each cadence as documented settings, and previews of every email
-template rendered with made-up sample data (never a real lead)."""
+template rendered with made-up sample data (never a real lead): in English unless asked for
+another language we speak (patient emails only; staff emails are always English)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
+from intake.i18n import DEFAULT, supported
 from intake.messaging.cadences import Cadence, load_cadences
-from intake.messaging.mail import NURTURE_SUBJECTS, SUBJECTS
+from intake.messaging.subjects import PATIENT_TEMPLATES, clinic_name, nurture_step, subject
 
 SAMPLE_BASE = "https://clinic.example"
 # Obviously invented: nobody could mistake these for a patient or a colleague.
@@ -72,28 +75,37 @@ def previews() -> list[Preview]:
     return found
 
 
-def subject_for(template: str, step: int) -> str:
-    if template == "nurture":
-        return NURTURE_SUBJECTS[min(max(step, 1), len(NURTURE_SUBJECTS))]
-    return SUBJECTS[template]
+def preview_language(template: str, language: str | None) -> str:
+    """The language a preview is shown in: the one asked for if we speak it, for a patient
+    email; English otherwise."""
+    return (supported(language) if template in PATIENT_TEMPLATES else None) or DEFAULT
+
+
+def subject_for(template: str, step: int, language: str | None = None) -> str:
+    with force_locale(preview_language(template, language)):
+        return subject(template, step)
 
 
 def is_previewable(template: str, step: int) -> bool:
     return any(p.template == template and p.step == step for p in previews())
 
 
-def render_preview(*, template: str, step: int, kind: str) -> str:
-    """The template as ``text`` or ``html``, filled in with the sample data."""
-    context = {
-        **SAMPLE_CONTEXT,
-        "step": min(max(step, 1), len(NURTURE_SUBJECTS)),
-        "days": current_app.config["INTAKE_RESUME_DAYS"],
-        "subject": subject_for(template, step),
-        "clinic": current_app.config["INTAKE_CLINIC_NAME"],
-    }
-    if template in STAFF_TEMPLATES:
-        context.pop("unsubscribe_url")
-    body = render_template(f"email/{template}.{'txt' if kind == 'text' else 'html'}", **context)
+def render_preview(*, template: str, step: int, kind: str, language: str | None = None) -> str:
+    """The template as ``text`` or ``html``, filled in with the sample data, in English or
+    (a patient email) in ``language``."""
+    language = preview_language(template, language)
+    with force_locale(language):
+        context = {
+            **SAMPLE_CONTEXT,
+            "step": nurture_step(step),
+            "days": current_app.config["INTAKE_RESUME_DAYS"],
+            "subject": subject(template, step),
+            "clinic": clinic_name(),
+            "language": language,
+        }
+        if template in STAFF_TEMPLATES:
+            context.pop("unsubscribe_url")
+        body = render_template(f"email/{template}.{'txt' if kind == 'text' else 'html'}", **context)
     return _tidy(body) if kind == "text" else body
 
 

@@ -8,6 +8,7 @@ import socket
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
@@ -182,7 +183,9 @@ def test_patient_emails_offer_one_click_unsubscribe_in_headers_and_footer(ctx):
 
     link = re.fullmatch(r"<(.+)>", message.headers["List-Unsubscribe"]).group(1)
     assert link.startswith(f"{BASE}/unsubscribe/")
-    assert read_unsubscribe_token(link.rsplit("/", 1)[-1]) == lead.id
+    address = urlsplit(link)  # the page opens in the lead's language
+    assert read_unsubscribe_token(address.path.rsplit("/", 1)[-1]) == lead.id
+    assert address.query == "lang=en"
     assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert link in message.text and f'href="{link}"' in message.html
 

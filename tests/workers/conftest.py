@@ -193,6 +193,14 @@ def sends(app, cadence: str) -> list[Send]:
         ).all()
 
 
+def zone_where_it_is(local_hour: int) -> str:
+    """A fixed-offset zone where the clock now reads ``local_hour``, so a test of quiet hours
+    (or one that must not meet them) holds whenever it runs: "UTC" is night after 20:00 UTC."""
+    offset = (local_hour - utcnow().hour + 12) % 24 - 12  # -12 .. 11, all real Etc/GMT zones
+    # The Etc/GMT names are POSIX-style, the sign inverted: Etc/GMT-5 is UTC+5.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def first_nurture_step_due_now(app, lead: Lead, *, zone: str) -> int:
     """Plan the lead's follow-ups as the relay would, then move the clock past step 1."""
     with app.app_context():

@@ -24,6 +24,7 @@ from tests.workers.conftest import (
     publish,
     sends,
     the_lead,
+    zone_where_it_is,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -36,14 +37,6 @@ def mail_for(sink, rows: list[Send]) -> list:
         return [
             m for m in sink.messages if str(m["X-Intake-Idempotency-Key"] or "").strip() in keys
         ]
-
-
-def zone_where_it_is(local_hour: int) -> str:
-    """A fixed-offset zone where the clock now reads ``local_hour``, so a test of quiet hours
-    (or one that must not meet them) holds whenever it runs: "UTC" is night after 20:00 UTC."""
-    offset = (local_hour - utcnow().hour + 12) % 24 - 12  # -12 .. 11, all real Etc/GMT zones
-    # The Etc/GMT names are POSIX-style, the sign inverted: Etc/GMT-5 is UTC+5.
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def test_an_inquiry_is_confirmed_routed_and_its_owner_notified(worker_app, smtp_sink, start_worker):

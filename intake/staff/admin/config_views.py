@@ -3,7 +3,7 @@ with re-evaluation (``admin.questionnaire``)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, make_response, redirect, render_template, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from intake.display import label
@@ -125,10 +125,14 @@ def admin_cadence_reset(name: str):
 @bp.get("/admin/cadences/preview/<template>/<int:step>.html")
 @requires("admin.cadences")
 def admin_cadence_preview(template: str, step: int):
-    """The HTML version of one email, sample data, in a sandbox of its own."""
+    """The HTML version of one email, sample data, in a sandbox of its own; in English, or a
+    patient email in the language asked for (``?lang=es``)."""
     if not is_previewable(template, step):
         deny(target="cadence_preview", code=404)
-    response = make_response(render_preview(template=template, step=step, kind="html"))
+    language = request.args.get("lang")
+    response = make_response(
+        render_preview(template=template, step=step, kind="html", language=language)
+    )
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     audit_page_view(template=template, step=step)
     return response

@@ -62,6 +62,20 @@ def test_the_html_preview_is_served_on_its_own_inside_a_sandbox(app, staff_clien
     assert client.get("/staff/admin/cadences/preview/nurture/9.html").status_code == 404
 
 
+def test_a_patient_email_is_previewed_in_spanish_when_asked_and_a_staff_email_stays_english(
+    staff_client,
+):
+    client = staff_client("admin")
+    english = page(client.get("/staff/admin/cadences/preview/confirmation/1.html"))
+    spanish = page(client.get("/staff/admin/cadences/preview/confirmation/1.html?lang=es"))
+    staff = page(client.get("/staff/admin/cadences/preview/sla_reminder/1.html?lang=es"))
+
+    assert english.html["lang"] == "en" and english.p.get_text() == "Hello Sample,"
+    assert spanish.html["lang"] == "es" and spanish.p.get_text() == "Hola, Sample:"
+    assert spanish.title.get_text() == "Hemos recibido su solicitud"
+    assert staff.html["lang"] == "en" and "Hola" not in staff.get_text()
+
+
 def seed_completed_inquiries(app, now) -> list[int]:
     with app.app_context():
         add_demo_leads(now=now, count=8)
