@@ -1,5 +1,11 @@
 """CSV export of a filtered lead list: streamed in batches, contact and pipeline columns only
-(never health answers), every cell safe to open in a spreadsheet."""
+(never health answers), every cell safe to open in a spreadsheet.
+
+The columns, in order (``_columns``): id, created, status, owner, team, source, campaign,
+country, region, ms_type, outcome, incomplete, sla_due, first_contacted, first_name, last_name,
+email, phone, language. Codes are written as stored (status, source, ms_type, outcome; country
+as ISO 3166-1 alpha-2; language as ISO 639-1, "en" or "es"), times as ISO 8601 in UTC, yes/no
+for incomplete. The text is UTF-8 (names keep their accents and ñ)."""
 
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ def _columns(owner, team) -> list[tuple[str, ColumnElement]]:
         ("last_name", Lead.last_name),
         ("email", Lead.email),
         ("phone", Lead.phone),
+        ("language", Lead.language),
     ]
 
 

@@ -16,7 +16,7 @@ from tests.factories import LEAD, audit_count, saved_lead
 COLUMNS = [
     "id", "created", "status", "owner", "team", "source", "campaign", "country", "region",
     "ms_type", "outcome", "incomplete", "sla_due", "first_contacted", "first_name", "last_name",
-    "email", "phone",
+    "email", "phone", "language",
 ]  # fmt: skip
 
 
@@ -52,7 +52,19 @@ def test_the_export_streams_the_filtered_leads_with_contact_and_pipeline_columns
     assert (row["outcome"], row["incomplete"]) == ("needs_review", "no")
     assert (row["first_name"], row["last_name"]) == ("Ada", "Byron")
     assert row["email"] == "ada.byron@example.org"
+    assert row["language"] == "en"
     assert row["created"].startswith("2026-03-03T14:00:00")
+
+
+def test_names_keep_their_accents_and_the_language_is_its_iso_code(app, staff_client):
+    saved_lead(app, first_name="José", last_name="Muñoz Peña", language="es")
+
+    response = staff_client("admin").get("/staff/export.csv")
+
+    assert response.mimetype == "text/csv" and response.mimetype_params == {"charset": "utf-8"}
+    assert "José,Muñoz Peña".encode() in response.get_data()
+    [row] = rows(response)
+    assert (row["first_name"], row["last_name"], row["language"]) == ("José", "Muñoz Peña", "es")
 
 
 def test_the_export_reads_rows_in_batches_rather_than_all_at_once(app, staff_client, monkeypatch):
