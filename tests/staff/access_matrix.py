@@ -38,6 +38,7 @@ MATRIX: dict[str, Rule] = {
     "api.readyz": Rule(ANYONE),
     "public.home": Rule(ANYONE),
     "public.favicon": Rule(ANYONE),
+    "public.in_language": Rule(ANYONE),
     "public.contact": Rule(ANYONE),
     "public.contact_post": Rule(ANYONE),
     "public.step": Rule(ANYONE),
@@ -158,7 +159,7 @@ def world(app, make_staff):
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
                 "template": "confirmation", "step": 1, "token": "not-a-real-token",
                 "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
-                "pair_id": pair.id, "merge_id": merge.id}  # fmt: skip
+                "pair_id": pair.id, "merge_id": merge.id, "language": "es"}  # fmt: skip
     return ids, args
 
 
