@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intake.i18n import LANGUAGES
 from intake.questionnaire.definition import Questionnaire
 
 LABELS: dict[str, dict[str, str]] = {
@@ -162,6 +163,8 @@ LABELS: dict[str, dict[str, str]] = {
     "audience": {"patient": "the patient", "staff": "staff"},
     "per": {"inquiry": "inquiry", "lead": "lead", "request": "request"},
     "search": {"name": "name", "email": "email", "phone": "phone"},
+    # The lead's language, named in itself ("Español"): a page showing it marks it with lang.
+    "language": dict(LANGUAGES),
 }
 # Lead columns whose codes are a questionnaire item's options: the option's words are the label.
 QUESTIONNAIRE_KINDS = {

@@ -83,9 +83,16 @@ def celery_init_app(app: Flask) -> Celery:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """SQLite: enforce foreign keys, wait for locks, let reads run beside writes; and the
-    SHA-256 function the audit chain computes inside the database (PostgreSQL has its own)."""
+    SHA-256 function the audit chain computes inside the database, and the case fold staff search
+    compares names in (SQLite's ``lower`` leaves "Á" as it is; PostgreSQL has its own of both)."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
+    dbapi_connection.create_function(
+        "intake_casefold",
+        1,
+        lambda text: text.casefold() if isinstance(text, str) else text,
+        deterministic=True,
+    )
     dbapi_connection.create_function(
         "intake_sha256",
         1,

@@ -1,5 +1,13 @@
 """CSV export of a filtered lead list: streamed in batches, contact and pipeline columns only
-(never health answers), every cell safe to open in a spreadsheet."""
+(never health answers), every cell safe to open in a spreadsheet.
+
+The columns, in order (``_columns``): id, created, status, owner, team, source, campaign,
+country, region, ms_type, outcome, incomplete, sla_due, first_contacted, first_name, last_name,
+email, phone, language. Codes are written as stored (status, source, ms_type, outcome; country
+as ISO 3166-1 alpha-2; language as ISO 639-1, "en" or "es"), times as ISO 8601 in UTC, yes/no
+for incomplete. The text is UTF-8 (names keep their accents and ñ) and starts with a byte order
+mark: without one, Excel reads a CSV in the machine's legacy code page and shows "Muñoz" as
+"MuÃ±oz"; LibreOffice, Google Sheets and pandas skip it, and Python reads it as "utf-8-sig"."""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from intake.models import Lead, StaffUser, Team
 from intake.text import PLAIN_STARTS, starts_like_formula
 
 BATCH = 500
+BOM = "\ufeff"  # the byte order mark, so that Excel reads the file as UTF-8
 
 
 def _columns(owner, team) -> list[tuple[str, ColumnElement]]:
@@ -39,6 +48,7 @@ def _columns(owner, team) -> list[tuple[str, ColumnElement]]:
         ("last_name", Lead.last_name),
         ("email", Lead.email),
         ("phone", Lead.phone),
+        ("language", Lead.language),
     ]
 
 
@@ -76,7 +86,8 @@ def neutralise(value) -> str:
 
 
 def csv_chunks(statement: Select, *, batch: int = BATCH) -> Iterator[str]:
-    """The header, then one chunk of CSV text per batch of rows read from a streaming cursor."""
+    """The byte order mark and the header, then one chunk of CSV text per batch of rows read
+    from a streaming cursor."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -87,7 +98,7 @@ def csv_chunks(statement: Select, *, batch: int = BATCH) -> Iterator[str]:
         return text
 
     writer.writerow(export_header())
-    yield flush()
+    yield BOM + flush()
     result = db.session.execute(statement.execution_options(yield_per=batch))
     try:
         for rows in result.partitions():

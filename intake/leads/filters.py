@@ -37,6 +37,7 @@ class LeadQuery:
     created_to: date | None = None
     sla: str | None = None
     incomplete: bool | None = None
+    language: str | None = None  # the lead's, a code of intake.i18n.LANGUAGES
     time_zone: str = "UTC"  # the reader's: the created dates are their days
 
     def filters(self) -> dict:
@@ -52,6 +53,7 @@ class LeadQuery:
             "created_to": self.created_to and self.created_to.isoformat(),
             "sla": self.sla,
             "incomplete": self.incomplete,
+            "language": self.language,
         }
         return {name: value for name, value in values.items() if value not in (None, [])}
 
@@ -91,6 +93,7 @@ def _filter_conditions(query: LeadQuery, now: datetime) -> list[ColumnElement[bo
         (Lead.ms_type, query.ms_type),
         (Lead.source, query.source),
         (Lead.incomplete, query.incomplete),
+        (Lead.language, query.language),
     ):
         if value is not None:
             conditions.append(column == value)

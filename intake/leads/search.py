@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from sqlalchemy import ColumnElement, func, literal_column, select, union
+from sqlalchemy import ColumnElement, String, literal_column, select, union
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from intake.inquiries.contacts import InvalidContact, normalise_email
 from intake.models import Lead, LeadContact
@@ -55,9 +57,28 @@ def _phone_value(term: str, region: str) -> str:
     return ("+" + digits) if term.startswith("+") else digits
 
 
+class folded(FunctionElement):  # noqa: N801 (reads as the SQL function it is)
+    """A name case-folded as the typed term is (``str.casefold``), every letter, "Á" as well as
+    "A". PostgreSQL's ``lower`` does that (and the trigram index covers it); SQLite's folds only
+    A to Z, so there the fold is Python's, registered on each connection by intake.extensions."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(folded, "postgresql")
+def _folded_postgresql(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element, compiler, **kw):
+    return f"intake_casefold({compiler.process(element.clauses, **kw)})"
+
+
 def full_name_expression() -> ColumnElement[str]:
     """``lower((first_name || ' ') || last_name)``: the expression the trigram index covers."""
-    return func.lower(Lead.first_name.concat(literal_column("' '")).concat(Lead.last_name))
+    return folded(Lead.first_name.concat(literal_column("' '")).concat(Lead.last_name))
 
 
 SEARCH_CONTACT_KINDS = {
@@ -86,7 +107,7 @@ def search_condition(search: SearchTerm, *, dialect: str) -> ColumnElement[bool]
     pattern = f"%{escaped}%"
     value = LeadContact.value
     if search.kind == "name" and dialect != "postgresql":
-        value = func.lower(value)  # names keep their case; the term is case-folded
+        value = folded(value)  # names keep their case; the term is case-folded
     matching = union(
         select(Lead.id).where(_like(column, pattern, dialect)),
         select(LeadContact.lead_id).where(

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.display import LABELS
+from intake.i18n import LANGUAGES
 from intake.leads.filters import LeadQuery
 from intake.leads.pipeline import REASON_MAX, label
 from intake.models import STATUSES
@@ -44,6 +45,11 @@ SORT_LABELS = {
 SLA_LABELS = {code: LABELS["sla"][code] for code in SLA_STATES}
 OUTCOME_LABELS = LABELS["outcome"]
 INCOMPLETE_CHOICES = [("", "Complete or not"), ("yes", "Incomplete only"), ("no", "Complete only")]
+# Each language named in itself, and marked as such for screen readers ("Español", lang="es").
+LANGUAGE_CHOICES = [
+    SelectChoice("", "Any language"),
+    *(SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items()),
+]
 MOVABLE = [status for status in STATUSES if status != "merged"]
 CHOOSE = "Choose one of the options in the list."
 DATE_FORMAT_MESSAGE = "Enter a date like 2026-03-01."
@@ -95,6 +101,9 @@ class QueueFilterForm(Form):
         choices=options(INCOMPLETE_CHOICES),
         default="", invalid_choice_message=CHOOSE,
     )  # fmt: skip
+    language = SelectField(
+        "Language", choices=LANGUAGE_CHOICES, default="", invalid_choice_message=CHOOSE
+    )
     sort = SelectField(
         "Sort by",
         choices=options(SORT_LABELS.items()),
@@ -142,6 +151,7 @@ class QueueFilterForm(Form):
             created_to=value(self.created_to),
             sla=value(self.sla),
             incomplete=None if incomplete is None else incomplete == "yes",
+            language=value(self.language),
             time_zone=time_zone,
         )
 

@@ -55,7 +55,7 @@ from intake.staff.queries.queue import (
 
 FILTER_KEYS = (
     "view", "sort", "status", "owner", "team", "outcome", "ms_type", "source",
-    "created_from", "created_to", "sla", "incomplete",
+    "created_from", "created_to", "sla", "incomplete", "language",
 )  # fmt: skip
 BULK_ACTIONS = {"assign": "leads.bulk_assigned", "status": "leads.bulk_status_changed"}
 SEARCHES = "staff_searches"

@@ -133,6 +133,7 @@ def page_statement(
             Lead.sla_breached_at,
             Lead.first_contacted_at,
             Lead.incomplete,
+            Lead.language,
             total.label("total"),
         )
         .outerjoin(owner, owner.id == Lead.owner_id)

@@ -60,8 +60,13 @@ def contact(first: str, last: str, email: str, phone: str = PHONE) -> dict:
     return {**CONTACT, "first_name": first, "last_name": last, "email": email, "phone": phone}
 
 
-def start(app, first: str, last: str, email: str, phone: str = PHONE):
-    response = send_step(app.test_client(), "/inquiry", contact(first, last, email, phone))
+def start(app, first: str, last: str, email: str, phone: str = PHONE, language: str | None = None):
+    """Step 1 of an inquiry from a new browser; in ``language`` when the patient came by that
+    language's link (``/es/inquiry``)."""
+    client = app.test_client()
+    if language:
+        client.get(f"/{language}/inquiry")
+    response = send_step(client, "/inquiry", contact(first, last, email, phone))
     assert response.status_code == 302
     return response
 

@@ -3,6 +3,7 @@ contact and pipeline columns only, and safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 
@@ -16,12 +17,17 @@ from tests.factories import LEAD, audit_count, saved_lead
 COLUMNS = [
     "id", "created", "status", "owner", "team", "source", "campaign", "country", "region",
     "ms_type", "outcome", "incomplete", "sla_due", "first_contacted", "first_name", "last_name",
-    "email", "phone",
+    "email", "phone", "language",
 ]  # fmt: skip
 
 
+def text_of_csv(response) -> str:
+    """The export as a spreadsheet reads it: UTF-8 after its byte order mark."""
+    return response.get_data().decode("utf-8-sig")
+
+
 def rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    return list(csv.DictReader(io.StringIO(text_of_csv(response))))
 
 
 def test_the_export_streams_the_filtered_leads_with_contact_and_pipeline_columns(
@@ -43,7 +49,7 @@ def test_the_export_streams_the_filtered_leads_with_contact_and_pipeline_columns
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="leads-')
     assert response.headers["Cache-Control"] == "no-store"
-    text = response.get_data(as_text=True)
+    text = text_of_csv(response)
     assert text.splitlines()[0].split(",") == COLUMNS
     [row] = rows(response)
     assert row["id"] == str(wanted) and row["owner"] == "Cora Ordinator" and row["team"] == "East"
@@ -52,7 +58,22 @@ def test_the_export_streams_the_filtered_leads_with_contact_and_pipeline_columns
     assert (row["outcome"], row["incomplete"]) == ("needs_review", "no")
     assert (row["first_name"], row["last_name"]) == ("Ada", "Byron")
     assert row["email"] == "ada.byron@example.org"
+    assert row["language"] == "en"
     assert row["created"].startswith("2026-03-03T14:00:00")
+
+
+def test_names_keep_their_accents_in_utf8_that_excel_reads_and_the_language_is_its_iso_code(
+    app, staff_client
+):
+    saved_lead(app, first_name="José", last_name="Muñoz Peña", language="es")
+
+    response = staff_client("admin").get("/staff/export.csv")
+
+    assert response.mimetype == "text/csv" and response.mimetype_params == {"charset": "utf-8"}
+    assert response.get_data().startswith(codecs.BOM_UTF8 + b"id,created,")  # for Excel
+    assert "José,Muñoz Peña".encode() in response.get_data()
+    [row] = rows(response)
+    assert (row["first_name"], row["last_name"], row["language"]) == ("José", "Muñoz Peña", "es")
 
 
 def test_the_export_reads_rows_in_batches_rather_than_all_at_once(app, staff_client, monkeypatch):

@@ -230,3 +230,50 @@ def test_an_inquiry_sealed_before_contact_details_were_kept_reads_them_from_its_
         questionnaire = app.extensions["intake.definition"].questionnaire
         answers = all_answers(inquiry, questionnaire)
     assert (answers["first_name"], answers["email"]) == ("Ada", inquiry.lead.email)
+
+
+# Spanish names: two surnames, accents and ñ ---------------------------------------------------
+
+
+def test_a_second_inquiry_from_the_same_spanish_name_and_email_joins_the_first_ones_lead(
+    app, staff_client
+):
+    start(app, "José", "García Márquez", "jose@example.org", language="es")
+    start(app, "José", "García Márquez", "jose@example.org", phone="+44 20 7946 0958")
+
+    [lead] = leads(app)
+    assert (lead.first_name, lead.last_name, lead.email, lead.phone) == (
+        "José", "García Márquez", "jose@example.org", E164
+    )  # fmt: skip
+    assert pairs(app) == []
+    assert len(_inquiry_ids(app)) == 2
+    assert "José García Márquez" in text_of(staff_client("admin").get(f"/staff/leads/{lead.id}"))
+
+
+@pytest.mark.parametrize(("phone", "paired"), [(PHONE, True), ("+44 20 7946 0958", False)])
+def test_jose_garcia_with_another_email_is_never_joined_to_jose_garcia_marquez(app, phone, paired):
+    start(app, "José", "García Márquez", "jose@example.org")
+    start(app, "Jose", "Garcia", "jgarcia@example.org", phone=phone)
+
+    first, second = leads(app)
+    assert (first.first_name, first.last_name, first.email) == (
+        "José", "García Márquez", "jose@example.org"
+    )  # fmt: skip
+    assert (second.first_name, second.last_name, second.email) == (
+        "Jose", "Garcia", "jgarcia@example.org"
+    )  # fmt: skip
+    expected = [(first.id, second.id, "same phone, different name", "open")] if paired else []
+    assert pairs(app) == expected
+
+
+def test_a_name_typed_without_accents_then_with_them_joins_and_is_found_both_ways(
+    app, staff_client
+):
+    start(app, "Angela", "Alvarez Nunez", "angela@example.org")
+    start(app, "Ángela", "Álvarez Núñez", "angela@example.org")
+
+    [lead] = leads(app)
+    assert (lead.first_name, lead.last_name) == ("Angela", "Alvarez Nunez")
+    client = staff_client("admin")
+    for term in ("Alvarez", "Álvarez", "ÁLVAREZ", "Núñez", "ángela álvarez"):
+        assert shown_ids(client.get(search(client, term).location)) == [lead.id], term

@@ -162,6 +162,26 @@ def test_search_finds_a_lead_by_part_of_the_name_in_any_case(staff_client, seed)
     assert shown_ids(client.get(search(client, "grace hop").location)) == [wanted]
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "terms"),
+    [
+        ("José", "García Márquez", ("García", "Márquez", "garcía márquez", "José García")),
+        ("María", "Muñoz Peña", ("Muñoz", "Peña", "MUÑOZ", "muñoz peña", "María Muñoz Peña")),
+        ("Ángela", "Álvarez Núñez", ("Álvarez", "ÁLVAREZ", "Núñez", "ángela álvarez", "Ángela")),
+    ],
+)
+def test_search_finds_a_spanish_name_with_two_surnames_by_each_surname_accents_and_all(
+    staff_client, seed, first, last, terms
+):
+    wanted = seed(first_name=first, last_name=last)
+    seed(first_name="Jose", last_name="Garcia")  # the same letters without accents
+    seed(first_name="Ada", last_name="Byron")
+    client = staff_client("admin")
+
+    for term in terms:
+        assert shown_ids(client.get(search(client, term).location)) == [wanted], term
+
+
 def test_search_finds_a_lead_by_email_in_any_case(staff_client, seed):
     wanted = seed(email="grace.hopper@navy.example")
     seed(email="alan@example.org")
