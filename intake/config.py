@@ -43,10 +43,24 @@ def _float_env(name: str, default: float) -> float:
     return _number_env(name, default, float, "a number")
 
 
+# The settings patients read, in Spanish, while the English setting keeps its built-in default.
+SPANISH_DEFAULTS = {
+    "INTAKE_CLINIC_NAME": "la clínica",
+    "INTAKE_RESPONSE_TIME": "en un día laborable",
+    "INTAKE_PRIVACY_CONTACT": "la dirección de contacto de nuestro sitio web",
+}
+
+
 def for_language(config, name: str, language: str) -> str:
-    """A setting patients read, in ``language``: ``<name>_<LANGUAGE>`` where there is one
-    (``INTAKE_RESPONSE_TIME_ES`` for Spanish), else the English ``<name>``."""
-    return config.get(f"{name}_{language.upper()}") or config[name]
+    """A setting patients read, in ``language``: ``<name>_<LANGUAGE>`` where it is set
+    (``INTAKE_RESPONSE_TIME_ES``); else, while ``<name>`` is still the built-in English, the
+    built-in words of that language; else ``<name>`` as the clinic set it (its own name or
+    address reads the same in any language)."""
+    own = config.get(f"{name}_{language.upper()}")
+    if own:
+        return own
+    built_in = language == "es" and config[name] == getattr(BaseConfig, name)
+    return SPANISH_DEFAULTS[name] if built_in else config[name]
 
 
 def instance_secret(instance_path: Path, name: str, make) -> str:
@@ -168,17 +182,17 @@ class BaseConfig:
     INTAKE_UNMERGE_DAYS = 30
     INTAKE_RESUME_DAYS = 14
     INTAKE_CLINIC_NAME = "the clinic"
-    # For Spanish pages and emails (``for_language``); see ``_spanish`` for when they are unset.
-    INTAKE_CLINIC_NAME_ES = "la clínica"
+    # Each setting patients read has a Spanish one, <NAME>_ES (``for_language``), unset by default.
+    INTAKE_CLINIC_NAME_ES: str | None = None
     INTAKE_CLINIC_TIME_ZONE = "America/New_York"
     INTAKE_RESPONSE_TIME = "within one working day"
     # The same promise in Spanish, for Spanish pages and emails.
-    INTAKE_RESPONSE_TIME_ES = "en un día laborable"
+    INTAKE_RESPONSE_TIME_ES: str | None = None
     # The language of a patient page when neither the link nor the browser names one we speak.
     INTAKE_DEFAULT_LANGUAGE = "en"
     # Who patients write to about their data, as the privacy notice and terms name it.
     INTAKE_PRIVACY_CONTACT = "the contact address on our website"
-    INTAKE_PRIVACY_CONTACT_ES = "la dirección de contacto de nuestro sitio web"
+    INTAKE_PRIVACY_CONTACT_ES: str | None = None
     INTAKE_FIRST_ADMIN_EMAIL = "admin@intake.local"
     INTAKE_MAIL_FROM = "The clinic <no-reply@intake.local>"
     # The clinic's business hours (its own time zone), for the first-contact SLA.
@@ -221,10 +235,10 @@ class BaseConfig:
         self.INTAKE_ENCRYPTION_KEYS = split_keys(_env("INTAKE_ENCRYPTION_KEYS"))
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.INTAKE_CLINIC_NAME = _env("INTAKE_CLINIC_NAME", self.INTAKE_CLINIC_NAME)
-        self.INTAKE_CLINIC_NAME_ES = self._spanish("INTAKE_CLINIC_NAME")
+        self.INTAKE_CLINIC_NAME_ES = _env("INTAKE_CLINIC_NAME_ES")
         self.INTAKE_CLINIC_TIME_ZONE = _env("INTAKE_CLINIC_TIME_ZONE", self.INTAKE_CLINIC_TIME_ZONE)
         self.INTAKE_RESPONSE_TIME = _env("INTAKE_RESPONSE_TIME", self.INTAKE_RESPONSE_TIME)
-        self.INTAKE_RESPONSE_TIME_ES = _env("INTAKE_RESPONSE_TIME_ES", self.INTAKE_RESPONSE_TIME_ES)
+        self.INTAKE_RESPONSE_TIME_ES = _env("INTAKE_RESPONSE_TIME_ES")
         self.INTAKE_DEFAULT_LANGUAGE = _env("INTAKE_DEFAULT_LANGUAGE", self.INTAKE_DEFAULT_LANGUAGE)
         self.INTAKE_DEDUPE_DAYS = _int_env("INTAKE_DEDUPE_DAYS", self.INTAKE_DEDUPE_DAYS)
         self.INTAKE_UNMERGE_DAYS = _int_env("INTAKE_UNMERGE_DAYS", self.INTAKE_UNMERGE_DAYS)
@@ -234,7 +248,7 @@ class BaseConfig:
         )
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.INTAKE_DRAFT_COOKIE_HOURS)
         self.INTAKE_PRIVACY_CONTACT = _env("INTAKE_PRIVACY_CONTACT", self.INTAKE_PRIVACY_CONTACT)
-        self.INTAKE_PRIVACY_CONTACT_ES = self._spanish("INTAKE_PRIVACY_CONTACT")
+        self.INTAKE_PRIVACY_CONTACT_ES = _env("INTAKE_PRIVACY_CONTACT_ES")
         self.INTAKE_MIN_FILL_SECONDS = _int_env(
             "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
         )
@@ -279,13 +293,6 @@ class BaseConfig:
             instance_path,
             visibility_timeout=_int_env("INTAKE_BROKER_VISIBILITY_TIMEOUT", 3600),
         )
-
-    def _spanish(self, name: str) -> str:
-        """``<name>_ES`` from the environment; unset, the Spanish default while the English
-        setting is its default too, else the English value (a clinic's own name or address)."""
-        english = getattr(self, name)
-        own = english != getattr(BaseConfig, name)
-        return _env(f"{name}_ES", english if own else getattr(BaseConfig, f"{name}_ES"))
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}

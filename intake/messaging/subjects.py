@@ -10,12 +10,8 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
-from intake.config import BaseConfig
-
-
-def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark now, translate later")
-    return message
-
+from intake.config import for_language
+from intake.i18n import N_, current_language
 
 PATIENT_SUBJECTS = {
     "confirmation": N_("We have received your inquiry"),
@@ -65,7 +61,5 @@ def subject(template: str, step: int = 1, *, alert_case: str = "no_rule") -> str
 
 
 def clinic_name() -> str:
-    """The clinic's name in a patient email: as configured, except that the built-in
-    placeholder ("the clinic", a common noun) is written in the email's language."""
-    configured = current_app.config["INTAKE_CLINIC_NAME"]
-    return _("the clinic") if configured == BaseConfig.INTAKE_CLINIC_NAME else configured
+    """The clinic's name as an email in the current language writes it (``for_language``)."""
+    return for_language(current_app.config, "INTAKE_CLINIC_NAME", current_language())

@@ -145,7 +145,7 @@ def test_a2_the_whole_inquiry_can_be_completed_with_the_keyboard_alone(
     keys.send("Save and continue")
 
     on_step(page, 2, "About your MS")
-    keys.tab_to("diagnosed", most=3)  # past the skip link and the back link
+    keys.tab_to("diagnosed", most=4)  # past the skip link, the language switch, the back link
     page.keyboard.press("Space")  # Yes
     keys.choose("ms_type", 0)  # Relapsing-remitting
     keys.type_into("diagnosis_year", "2015")
@@ -175,7 +175,7 @@ def test_a2_the_whole_inquiry_can_be_completed_with_the_keyboard_alone(
 
     on_step(page, 4, "Check and send")
     expect(review_row(page, "First name of the person with MS")).to_have_text("Ada")
-    keys.tick("privacy_notice", most=7)  # past the back link, three "Change" links, the notice
+    keys.tick("privacy_notice", most=8)  # past the switch, back link, 3 "Change" links, notice
     keys.tick("consent_email")
     keys.tick("not_medical_advice", most=4)  # past the phone, text and follow-up consents
     keys.send("Send my inquiry")
