@@ -12,6 +12,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -60,7 +61,7 @@ def _load_user(token: str) -> StaffUser | None:
 @login_manager.unauthorized_handler
 def _sign_in_first():
     if session.pop("_user_id", None) is not None:
-        flash("You were signed out. Please sign in again to carry on.", "info")
+        flash(_("You were signed out. Please sign in again to carry on."), "info")
     # A form sent after the session ended cannot be replayed: come back to the page it was on.
     back = request.full_path.rstrip("?") if request.method == "GET" else _same_site_referrer()
     return redirect(url_for("staff.login", next=back))
@@ -91,7 +92,7 @@ def _form_expired(error: CSRFError):
     """A staff form whose security token expired or is missing: say so, and go back to the
     page it came from (same site only) rather than showing a bare 400."""
     flash(
-        "That form had been open too long to be sent safely. Please check it and send it again.",
+        _("That form had been open too long to be sent safely. Please check it and send it again."),
         "error",
     )
     return redirect(_same_site_referrer() or url_for("staff.queue"), code=303)

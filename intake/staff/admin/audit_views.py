@@ -16,6 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 
 from intake.audit.service import verify_audit_chain
 from intake.extensions import db
@@ -112,11 +113,11 @@ def admin_audit_verify():
     )
     db.session.commit()
     if check.intact:
-        flash(f"The audit chain is intact ({check.rows} rows checked).", "success")
+        flash(_("The audit chain is intact (%(rows)s rows checked).", rows=check.rows), "success")
     else:
-        flash(
-            f"The audit chain is broken: row {check.first_broken_seq} does not match "
-            "what came before it. Rows from there on may have been changed or removed.",
-            "error",
+        broken = _(
+            "The audit chain is broken: row %(seq)s does not match what came before it.",
+            seq=check.first_broken_seq,
         )
+        flash(f"{broken} {_('Rows from there on may have been changed or removed.')}", "error")
     return redirect(url_for("staff.admin_audit"))

@@ -4,6 +4,7 @@ with re-evaluation (``admin.questionnaire``)."""
 from __future__ import annotations
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from intake.display import label
@@ -101,7 +102,8 @@ def admin_cadence_save(name: str):
         else:
             audit("cadence.saved", target=f"cadence:{name}", detail={"enabled": form.enabled.data})
             db.session.commit()
-            flash(f"The {label(name, 'cadence').lower()} settings are saved.", "info")
+            cadence = label(name, "cadence").lower()
+            flash(_("The %(cadence)s settings are saved.", cadence=cadence), "info")
             return redirect(url_for("staff.admin_cadences", _anchor=f"cadence-{name}"), code=303)
     db.session.rollback()
     audit("cadence.saved", target=f"cadence:{name}", outcome="failed")
@@ -118,7 +120,8 @@ def admin_cadence_reset(name: str):
     reset = reset_cadence_setting(name=name)
     audit("cadence.reset", target=f"cadence:{name}", detail={"changed": reset})
     db.session.commit()
-    flash(f"The {label(name, 'cadence').lower()} settings are back to the defaults.", "info")
+    cadence = label(name, "cadence").lower()
+    flash(_("The %(cadence)s settings are back to the defaults.", cadence=cadence), "info")
     return redirect(url_for("staff.admin_cadences", _anchor=f"cadence-{name}"), code=303)
 
 
@@ -175,10 +178,13 @@ def admin_reevaluate():
         },
     )
     db.session.commit()
-    message = (
-        f"{done.count} inquiries were judged again with rule set {definition.ruleset.version}."
+    message = _(
+        "%(count)s inquiries were judged again with rule set %(version)s.",
+        count=done.count,
+        version=definition.ruleset.version,
     )
     if done.remaining:
-        message += f" {done.remaining} remain: press the button again to continue."
+        remain = _("%(count)s remain: press the button again to continue.", count=done.remaining)
+        message = f"{message} {remain}"
     flash(message, "success")
     return redirect(url_for("staff.admin_questionnaire"))

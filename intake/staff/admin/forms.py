@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -30,6 +31,7 @@ from intake.ids import MAX_ID
 from intake.models import OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.routing.choice import ROUTABLE_FIELDS
+from intake.staff.display import lazy_gettext as _l
 from intake.text import clean_line
 
 STRATEGY_LABELS = LABELS["strategy"]
@@ -47,37 +49,39 @@ class MultiCheckboxField(SelectMultipleField):
 
 class TeamForm(FlaskForm):
     name = StringField(
-        "Team name", [DataRequired("Enter a name."), Length(max=100)], filters=[clean_line]
+        _l("Team name"), [DataRequired(_l("Enter a name.")), Length(max=100)], filters=[clean_line]
     )
     strategy = SelectField(
-        "How leads are shared",
+        _l("How leads are shared"),
         choices=[SelectChoice(code, STRATEGY_LABELS[code]) for code in STRATEGIES],
         validators=[DataRequired()],
     )
     off_hours = SelectField(
-        "A lead that arrives outside every member's hours",
+        _l("A lead that arrives outside every member's hours"),
         choices=[SelectChoice(code, OFF_HOURS_LABELS[code]) for code in OFF_HOURS],
         validators=[DataRequired()],
         default="next_on_shift",
-        description="Either way the team has the lead at once, and its first-contact time "
-        "counts from the clinic's next business hours.",
+        description=_l(
+            "Either way the team has the lead at once, and its first-contact time "
+            "counts from the clinic's next business hours."
+        ),
     )
-    lead_staff_id = SelectField("Team lead", coerce=int, validate_choice=True)
-    member_ids = MultiCheckboxField("Members", coerce=int)
+    lead_staff_id = SelectField(_l("Team lead"), coerce=int, validate_choice=True)
+    member_ids = MultiCheckboxField(_l("Members"), coerce=int)
 
     def set_staff(self, staff) -> None:
         people = [SelectChoice(user.id, f"{user.name} ({_role(user.role)})") for user in staff]
-        self.lead_staff_id.choices = [SelectChoice(0, "No team lead"), *people]
+        self.lead_staff_id.choices = [SelectChoice(0, _("No team lead")), *people]
         self.member_ids.choices = people
 
 
 _HINTS = {
-    "country": "Two-letter codes, separated by commas, e.g. US, CA.",
-    "region": "As the patient chose them, e.g. Florida, Georgia.",
-    "eligibility_outcome": "Any of: " + ", ".join(OUTCOMES) + ".",
-    "ms_type": "Any of the questionnaire's codes, e.g. RRMS, SPMS.",
-    "utm_campaign": "Separated by commas.",
-    "source": "The answer codes, e.g. article, search.",
+    "country": _l("Two-letter codes, separated by commas, e.g. US, CA."),
+    "region": _l("As the patient chose them, e.g. Florida, Georgia."),
+    "eligibility_outcome": _l("Any of: %(codes)s.", codes=", ".join(OUTCOMES)),
+    "ms_type": _l("Any of the questionnaire's codes, e.g. RRMS, SPMS."),
+    "utm_campaign": _l("Separated by commas."),
+    "source": _l("The answer codes, e.g. article, search."),
 }
 CONDITION_LABELS = {name: (LABELS["routing_field"][name], hint) for name, hint in _HINTS.items()}
 
@@ -88,18 +92,18 @@ def split_values(text: str | None) -> list[str]:
 
 class RuleForm(FlaskForm):
     name = StringField(
-        "Rule name", [DataRequired("Enter a name."), Length(max=100)], filters=[clean_line]
+        _l("Rule name"), [DataRequired(_l("Enter a name.")), Length(max=100)], filters=[clean_line]
     )
     priority = IntegerField(
-        "Priority",
+        _l("Priority"),
         [
-            InputRequired("Enter a whole number, lowest first."),
-            NumberRange(0, 100000, "Enter a whole number from 0 to 100000."),
+            InputRequired(_l("Enter a whole number, lowest first.")),
+            NumberRange(0, 100000, _l("Enter a whole number from %(min)s to %(max)s.")),
         ],
-        description="Rules are tried from the lowest number up; the first that matches wins.",
+        description=_l("Rules are tried from the lowest number up; the first that matches wins."),
     )
-    team_id = SelectField("Team", coerce=int)
-    active = BooleanField("Active")
+    team_id = SelectField(_l("Team"), coerce=int)
+    active = BooleanField(_l("Active"))
 
     def conditions(self) -> dict[str, list[str]]:
         return {field: split_values(self[f"cond_{field}"].data) for field in ROUTABLE_FIELDS}
@@ -111,19 +115,21 @@ class RuleForm(FlaskForm):
     def validate_cond_country(self, field) -> None:
         bad = [v for v in split_values(field.data) if not re.fullmatch(r"[A-Za-z]{2}", v)]
         if bad:
-            raise ValidationError("Use two-letter country codes, such as US or CA.")
+            raise ValidationError(_("Use two-letter country codes, such as US or CA."))
 
     def validate_cond_eligibility_outcome(self, field) -> None:
         if set(split_values(field.data)) - set(OUTCOMES):
-            raise ValidationError("Use only: " + ", ".join(OUTCOMES) + ".")
+            raise ValidationError(_("Use only: %(codes)s.", codes=", ".join(OUTCOMES)))
 
     def validate_cond_ms_type(self, field) -> None:
         if set(split_values(field.data)) - self._ms_types:
-            raise ValidationError("Use only: " + ", ".join(sorted(self._ms_types)) + ".")
+            raise ValidationError(
+                _("Use only: %(codes)s.", codes=", ".join(sorted(self._ms_types)))
+            )
 
 
 for _field in ROUTABLE_FIELDS:
-    _label, _hint = CONDITION_LABELS.get(_field, (_field, "Separated by commas."))
+    _label, _hint = CONDITION_LABELS.get(_field, (_field, _l("Separated by commas.")))
     setattr(
         RuleForm,
         f"cond_{_field}",
@@ -137,45 +143,48 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = SelectField("Who", coerce=int, validators=[Optional()])
+    actor = SelectField(_l("Who"), coerce=int, validators=[Optional()])
     action = StringField(
-        "Action starts with",
+        _l("Action starts with"),
         [Optional(), Length(max=64)],
         filters=[clean_line],
-        description="The start of an action's name: lead. finds every lead action, signin. "
-        "every sign-in.",
+        description=_l(
+            "The start of an action's name: lead. finds every lead action, signin. every sign-in."
+        ),
     )
-    lead = IntegerField("Lead id", [Optional(), NumberRange(1, MAX_ID, "Enter a lead number.")])
+    lead = IntegerField(
+        _l("Lead id"), [Optional(), NumberRange(1, MAX_ID, _l("Enter a lead number."))]
+    )
     outcome = SelectField(
-        "Outcome",
+        _l("Outcome"),
         choices=[
-            SelectChoice("", "Any"),
+            SelectChoice("", _l("Any")),
             *(SelectChoice(o, LABELS["audit_outcome"].get(o, o)) for o in AUDIT_OUTCOMES),
         ],
         validators=[Optional()],
     )
-    date_from = DateField("From (date)", [Optional()])
-    date_to = DateField("To (date, inclusive)", [Optional()])
+    date_from = DateField(_l("From (date)"), [Optional()])
+    date_to = DateField(_l("To (date, inclusive)"), [Optional()])
 
     def set_actors(self, actors) -> None:
         self.actor.choices = [
-            SelectChoice(0, "Anyone"),
+            SelectChoice(0, _("Anyone")),
             *(SelectChoice(u.id, f"{u.name} ({_role(u.role)})") for u in actors),
         ]
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date must not be before the start date.")
+            raise ValidationError(_("The end date must not be before the start date."))
 
 
 class CadenceForm(FlaskForm):
     """One cadence's settings; the delays are checked against the cadence by the service."""
 
-    enabled = BooleanField("Send these emails")
+    enabled = BooleanField(_l("Send these emails"))
     steps = StringField(
-        "Delays after the start",
-        [DataRequired("Give at least one delay, like 1h or 3d."), Length(max=200)],
+        _l("Delays after the start"),
+        [DataRequired(_l("Give at least one delay, like 1h or 3d.")), Length(max=200)],
         filters=[clean_line],
-        description="Separated by commas, like 1h, 24h, 72h (m minutes, h hours, d days).",
+        description=_l("Separated by commas, like 1h, 24h, 72h (m minutes, h hours, d days)."),
     )
-    quiet_hours = BooleanField("Wait for the patient's daytime")
+    quiet_hours = BooleanField(_l("Wait for the patient's daytime"))

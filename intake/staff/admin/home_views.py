@@ -13,20 +13,32 @@ from intake.jobs import outbox_backlog
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import allowed, audit, requires
+from intake.staff.display import lazy_gettext as _l
 from intake.staff.queries.mail import count_dead_sends
 
 # (endpoint, permission, title, what it is for); H1's staff accounts page comes first.
+# fmt: off
 ADMIN_PAGES = (
-    ("staff.admin_staff", "admin.staff", "Staff accounts", "Invite, roles, teams, availability."),
-    ("staff.admin_teams", "admin.routing", "Teams", "Who works together and how leads are shared."),
-    ("staff.admin_rules", "admin.routing", "Routing rules", "Which team gets which lead."),
-    ("staff.admin_cadences", "admin.cadences", "Cadences and email templates", "Follow-ups."),
-    ("staff.admin_questionnaire", "admin.questionnaire", "Questionnaire and rules", "Versions."),
-    ("staff.admin_dead_letters", "admin.mail", "Dead letters", "Emails that gave up."),
-    ("staff.admin_outbox", "admin.mail", "Captured mail", "Mail kept locally instead of sent."),
-    ("staff.admin_audit", "admin.audit", "Audit log", "Who did what, and the chain check."),
-    ("staff.admin_retention", "admin.retention", "Retention and erasure", "Erasure requests."),
+    ("staff.admin_staff", "admin.staff", _l("Staff accounts"),
+     _l("Invite, roles, teams, availability.")),
+    ("staff.admin_teams", "admin.routing", _l("Teams"),
+     _l("Who works together and how leads are shared.")),
+    ("staff.admin_rules", "admin.routing", _l("Routing rules"),
+     _l("Which team gets which lead.")),
+    ("staff.admin_cadences", "admin.cadences", _l("Cadences and email templates"),
+     _l("Follow-ups.")),
+    ("staff.admin_questionnaire", "admin.questionnaire", _l("Questionnaire and rules"),
+     _l("Versions.")),
+    ("staff.admin_dead_letters", "admin.mail", _l("Dead letters"),
+     _l("Emails that gave up.")),
+    ("staff.admin_outbox", "admin.mail", _l("Captured mail"),
+     _l("Mail kept locally instead of sent.")),
+    ("staff.admin_audit", "admin.audit", _l("Audit log"),
+     _l("Who did what, and the chain check.")),
+    ("staff.admin_retention", "admin.retention", _l("Retention and erasure"),
+     _l("Erasure requests.")),
 )
+# fmt: on
 
 
 def optional_url(endpoint: str, **values) -> str | None:

@@ -4,6 +4,7 @@ mail of the embedded mode. Captured mail goes to patients, so every view of it i
 from __future__ import annotations
 
 from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from intake.extensions import db
 from intake.ids import parse_id
@@ -45,13 +46,12 @@ def admin_dead_letter_action(send_id: int, action: str):
         outcome="ok" if done else "failed",
     )
     db.session.commit()
-    if done:
-        flash(
-            f"Email {send_id} will be {'sent again shortly' if action == 'retry' else 'not sent'}.",
-            "success",
-        )
+    if done and action == "retry":
+        flash(_("Email %(id)s will be sent again shortly.", id=send_id), "success")
+    elif done:
+        flash(_("Email %(id)s will be not sent.", id=send_id), "success")
     else:
-        flash(f"Email {send_id} is no longer waiting for a decision.", "error")
+        flash(_("Email %(id)s is no longer waiting for a decision.", id=send_id), "error")
     return redirect(url_for("staff.admin_dead_letters"))
 
 

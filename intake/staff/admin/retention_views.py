@@ -4,6 +4,7 @@ waiting for an admin to carry them out."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -46,9 +47,12 @@ def admin_erase(lead_id: int):
     )
     db.session.commit()
     if erased:
-        flash(f"Lead {lead_id} is erased.", "success")
+        flash(_("Lead %(id)s is erased.", id=lead_id), "success")
     elif not confirmed:
-        flash(f"Nothing was erased: tick the box to confirm erasing lead {lead_id}.", "error")
+        flash(
+            _("Nothing was erased: tick the box to confirm erasing lead %(id)s.", id=lead_id),
+            "error",
+        )
     else:
-        flash(f"Lead {lead_id} has no erasure request waiting.", "error")
+        flash(_("Lead %(id)s has no erasure request waiting.", id=lead_id), "error")
     return redirect(url_for("staff.admin_retention"))

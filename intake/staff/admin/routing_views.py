@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from intake.extensions import db
 from intake.models import RoutingRule, Team
@@ -45,7 +46,7 @@ def admin_team(team_id: int | None = None):
         form.member_ids.data = member_ids(team.id) if team else []
         audit_page_view(team_id=team_id)
     elif form.validate_on_submit() and _saved_team(form, team):
-        flash("The team is saved.", "success")
+        flash(_("The team is saved."), "success")
         return redirect(url_for("staff.admin_teams"))
     else:
         _audit_failure("routing.team_saved", form, team_id)
@@ -117,7 +118,7 @@ def admin_rule(rule_id: int | None = None):
     if request.method == "GET":
         audit_page_view(rule_id=rule_id)
     elif form.validate_on_submit() and _saved_rule(form, rule):
-        flash("The routing rule is saved.", "success")
+        flash(_("The routing rule is saved."), "success")
         return redirect(url_for("staff.admin_rules"))
     else:
         _audit_failure("routing.rule_saved", form, rule_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from intake import jobs
@@ -79,7 +80,7 @@ def admin_staff_invite():
             audit("staff.invited", target=f"staff:{user.id}", detail={"role": user.role})
             db.session.commit()
             jobs.relay_soon()
-            flash("Invitation sent.", "info")
+            flash(_("Invitation sent."), "info")
             return redirect(url_for("staff.admin_staff"))
     failed = any(field.errors for field in form)
     return render_template("staff/admin/staff_invite.html", form=form), 422 if failed else 200
@@ -102,7 +103,7 @@ def admin_staff_edit(user_id: int):
         else:
             audit("staff.updated", target=f"staff:{user.id}", detail={"fields": changed})
             db.session.commit()
-            flash("Saved.", "info")
+            flash(_("Saved."), "info")
             return redirect(url_for("staff.admin_staff_edit", user_id=user.id))
     failed = any(field.errors for field in form)
     return render_template(
@@ -137,7 +138,7 @@ def admin_staff_disable(user_id: int):
 
     def change(user):
         set_active(user=user, actor=current_user, active=False, now=utcnow())
-        return "The account is disabled and signed out everywhere."
+        return _("The account is disabled and signed out everywhere.")
 
     return _act(user_id, "staff.disabled", change)
 
@@ -149,7 +150,7 @@ def admin_staff_enable(user_id: int):
 
     def change(user):
         set_active(user=user, actor=current_user, active=True, now=utcnow())
-        return "The account is enabled."
+        return _("The account is enabled.")
 
     return _act(user_id, "staff.enabled", change)
 
@@ -161,7 +162,7 @@ def admin_staff_reset_factor(user_id: int):
 
     def change(user):
         reset_second_factor(user=user, actor=current_user, now=utcnow())
-        return "Second factor reset. They will set up a new authenticator at their next sign-in."
+        return _("Second factor reset. They will set up a new authenticator at their next sign-in.")
 
     return _act(user_id, "staff.second_factor_reset", change)
 
@@ -173,7 +174,7 @@ def admin_staff_unlock(user_id: int):
 
     def change(user):
         unlock(user=user)
-        return "The account is unlocked."
+        return _("The account is unlocked.")
 
     return _act(user_id, "staff.unlocked", change)
 
@@ -185,7 +186,7 @@ def admin_staff_resend(user_id: int):
 
     def change(user):
         resend_invitation(user=user, now=utcnow(), valid_for=_invitation_days())
-        return "A new invitation is on its way."
+        return _("A new invitation is on its way.")
 
     return _act(user_id, "staff.invitation_resent", change)
 
@@ -197,9 +198,9 @@ def admin_staff_send_reset(user_id: int):
 
     def change(user):
         if not user.active:
-            raise StaffAccountError("Enable the account first.")
+            raise StaffAccountError(_("Enable the account first."))
         minutes = current_app.config["INTAKE_PASSWORD_RESET_MINUTES"]
         request_password_reset(email=user.email, now=utcnow(), valid_for=timedelta(minutes=minutes))
-        return "A password reset link is on its way."
+        return _("A password reset link is on its way.")
 
     return _act(user_id, "staff.password_reset_sent", change)

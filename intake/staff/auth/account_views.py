@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from intake.accounts.sessions import token_hash
@@ -48,7 +50,7 @@ def change_password():
         else:
             audit("password.changed")
             db.session.commit()
-            flash("Your password has been changed. Your other sessions were signed out.", "info")
+            flash(_("Your password has been changed. Your other sessions were signed out."), "info")
             return redirect(url_for("staff.account"))
     failed = any(field.errors for field in form)
     return render_template("staff/auth/change_password.html", form=form), 422 if failed else 200
@@ -90,7 +92,12 @@ def account_sessions():
     )
     audit("sessions.revoked", detail={"count": ended})
     db.session.commit()
-    flash(f"Signed out of {ended} other session{'s' if ended != 1 else ''}.", "info")
+    flash(
+        ngettext(
+            "Signed out of %(num)s other session.", "Signed out of %(num)s other sessions.", ended
+        ),
+        "info",
+    )
     return redirect(url_for("staff.account"))
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -36,6 +37,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from intake.accounts.staff import MIN_PASSWORD, Availability
 from intake.display import LABELS
 from intake.models import ROLES
+from intake.staff.display import lazy_gettext as _l
 from intake.text import clean_text
 
 MAX_PASSWORD = 1000
@@ -43,19 +45,27 @@ ROLE_CHOICES = [SelectChoice(role, LABELS["role"][role]) for role in ROLES]
 DAY_CHOICES = [
     SelectChoice(number, day)
     for number, day in enumerate(
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        (
+            _l("Monday"),
+            _l("Tuesday"),
+            _l("Wednesday"),
+            _l("Thursday"),
+            _l("Friday"),
+            _l("Saturday"),
+            _l("Sunday"),
+        )
     )
 ]
-_HOUR = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use the 24-hour form, like 09:00.")
+_HOUR = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message=_l("Use the 24-hour form, like 09:00."))
 
 
-def _email_field(label: str = "Email address") -> EmailField:
+def _email_field() -> EmailField:
     return EmailField(
-        label,
+        _l("Email address"),
         filters=[clean_text],
         validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254, message="That is too long for an email address."),
+            DataRequired(_l("Enter your email address.")),
+            Length(max=254, message=_l("That is too long for an email address.")),
         ],
     )
 
@@ -63,31 +73,33 @@ def _email_field(label: str = "Email address") -> EmailField:
 class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD)],
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=MAX_PASSWORD)],
     )
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code",
+        _l("Code"),
         filters=[clean_text],
-        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        description=_l(
+            "The 6-digit code from your authenticator app, or one of your recovery codes."
+        ),
         validators=[
-            DataRequired("Enter the code from your authenticator app."),
-            Length(max=40, message="That code is too long."),
+            DataRequired(_l("Enter the code from your authenticator app.")),
+            Length(max=40, message=_l("That code is too long.")),
         ],
     )
 
 
 class EnrolForm(FlaskForm):
     code = StringField(
-        "Code from the app",
+        _l("Code from the app"),
         filters=[clean_text],
-        description="After adding the account, your app shows a 6-digit code. Enter it here.",
+        description=_l("After adding the account, your app shows a 6-digit code. Enter it here."),
         validators=[
-            DataRequired("Enter the 6-digit code your app shows."),
-            Length(max=40, message="That code is too long."),
+            DataRequired(_l("Enter the 6-digit code your app shows.")),
+            Length(max=40, message=_l("That code is too long.")),
         ],
     )
 
@@ -98,27 +110,29 @@ class ActionForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     new_password = PasswordField(
-        "New password",
-        description=f"At least {MIN_PASSWORD} characters. A few unrelated words work well.",
+        _l("New password"),
+        description=_l(
+            "At least %(count)s characters. A few unrelated words work well.", count=MIN_PASSWORD
+        ),
         validators=[
-            DataRequired("Choose a new password."),
-            Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
-            Length(max=MAX_PASSWORD, message="That password is too long."),
+            DataRequired(_l("Choose a new password.")),
+            Length(min=MIN_PASSWORD, message=_l("Use at least %(min)d characters.")),
+            Length(max=MAX_PASSWORD, message=_l("That password is too long.")),
         ],
     )
     confirm = PasswordField(
-        "New password again",
+        _l("New password again"),
         validators=[
-            DataRequired("Type the new password again."),
-            EqualTo("new_password", message="The two passwords are not the same."),
+            DataRequired(_l("Type the new password again.")),
+            EqualTo("new_password", message=_l("The two passwords are not the same.")),
         ],
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=MAX_PASSWORD)],
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=MAX_PASSWORD)],
     )
 
 
@@ -128,30 +142,34 @@ class ResetRequestForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         filters=[clean_text],
         validators=[
-            DataRequired("Enter their email address."),
-            Length(max=254, message="That is too long for an email address."),
+            DataRequired(_l("Enter their email address.")),
+            Length(max=254, message=_l("That is too long for an email address.")),
             Email(
-                message="Enter an email address like name@example.org.", check_deliverability=False
+                message=_l("Enter an email address like name@example.org."),
+                check_deliverability=False,
             ),
         ],
     )
     name = StringField(
-        "Name",
+        _l("Name"),
         filters=[clean_text],
-        validators=[DataRequired("Enter their name."), Length(max=200)],
+        validators=[DataRequired(_l("Enter their name.")), Length(max=200)],
     )
     role = SelectField(
-        "Role", choices=ROLE_CHOICES, validators=[InputRequired()], render_kw={"required": False}
+        _l("Role"),
+        choices=ROLE_CHOICES,
+        validators=[InputRequired()],
+        render_kw={"required": False},
     )
-    team = SelectField("Team", coerce=str, choices=[], validators=[Optional()])
+    team = SelectField(_l("Team"), coerce=str, choices=[], validators=[Optional()])
 
     def set_teams(self, teams: list[tuple[int, str]]) -> None:
         """Offer these teams (and no team)."""
         self.team.choices = [
-            SelectChoice("", "No team yet"),
+            SelectChoice("", _("No team yet")),
             *(SelectChoice(str(team_id), name) for team_id, name in teams),
         ]
 
@@ -171,37 +189,40 @@ def time_zones() -> tuple[str, ...]:
 
 class StaffEditForm(FlaskForm):
     role = SelectField(
-        "Role", choices=ROLE_CHOICES, validators=[InputRequired()], render_kw={"required": False}
+        _l("Role"),
+        choices=ROLE_CHOICES,
+        validators=[InputRequired()],
+        render_kw={"required": False},
     )
-    teams = MultiCheckboxField("Teams", coerce=int, choices=[])
+    teams = MultiCheckboxField(_l("Teams"), coerce=int, choices=[])
     capacity = IntegerField(
-        "Open leads at most",
-        description="Routing stops giving them new leads at this many open leads.",
+        _l("Open leads at most"),
+        description=_l("Routing stops giving them new leads at this many open leads."),
         validators=[
-            InputRequired("Enter a number."),
-            NumberRange(min=0, max=10000, message="Enter a number from 0 to 10000."),
+            InputRequired(_l("Enter a number.")),
+            NumberRange(min=0, max=10000, message=_l("Enter a number from %(min)s to %(max)s.")),
         ],
     )
-    days = MultiCheckboxField("Working days", coerce=int, choices=DAY_CHOICES)
+    days = MultiCheckboxField(_l("Working days"), coerce=int, choices=DAY_CHOICES)
     start = StringField(
-        "Starts work at",
+        _l("Starts work at"),
         filters=[clean_text],
-        validators=[DataRequired("Enter a time like 09:00."), _HOUR],
+        validators=[DataRequired(_l("Enter a time like 09:00.")), _HOUR],
     )
     end = StringField(
-        "Finishes work at",
+        _l("Finishes work at"),
         filters=[clean_text],
-        validators=[DataRequired("Enter a time like 17:00."), _HOUR],
+        validators=[DataRequired(_l("Enter a time like 17:00.")), _HOUR],
     )
     time_zone = StringField(
-        "Time zone",
+        _l("Time zone"),
         filters=[clean_text],
-        description="A name like America/New_York or Europe/London.",
-        validators=[DataRequired("Enter a time zone."), Length(max=64)],
+        description=_l("A name like America/New_York or Europe/London."),
+        validators=[DataRequired(_l("Enter a time zone.")), Length(max=64)],
     )
     out_of_office_until = DateField(
-        "Out of office until",
-        description="Leave empty when they are in. They get new leads again the day after.",
+        _l("Out of office until"),
+        description=_l("Leave empty when they are in. They get new leads again the day after."),
         validators=[Optional()],
     )
 
@@ -211,11 +232,11 @@ class StaffEditForm(FlaskForm):
 
     def validate_time_zone(self, field) -> None:
         if field.data not in time_zones():
-            raise ValidationError("Enter a time zone name like America/New_York.")
+            raise ValidationError(_("Enter a time zone name like America/New_York."))
 
     def validate_end(self, field) -> None:
         if not self.start.errors and self.start.data and field.data <= self.start.data:
-            raise ValidationError("The end of the working day must be after its start.")
+            raise ValidationError(_("The end of the working day must be after its start."))
 
     def fill(self, user, team_ids: list[int]) -> None:
         """The account's current values, for the first showing of the form."""

@@ -11,6 +11,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from intake import jobs
@@ -44,8 +45,9 @@ from intake.staff.auth.forms import (
     NewPasswordForm,
     ResetRequestForm,
 )
+from intake.staff.display import lazy_gettext as _l
 
-NOT_RECOGNISED = "That email, password or code was not recognised. Please check and try again."
+NOT_RECOGNISED = _l("That email, password or code was not recognised. Please check and try again.")
 _PENDING = "staff_signin"
 PENDING_FOR = timedelta(minutes=5)
 
@@ -105,7 +107,7 @@ def _signed_in_since(user: StaffUser, at: float) -> bool:
 
 def _start_again():
     session.pop(_PENDING, None)
-    flash("Please sign in again: that took longer than five minutes.", "info")
+    flash(_("Please sign in again: that took longer than five minutes."), "info")
     return redirect(url_for("staff.login", next=_next()))
 
 
@@ -183,7 +185,7 @@ def login_code():
     _complete_sign_in(user, now)
     if attempt.method == "recovery_code":
         audit("recovery_code.used", detail={"codes_left": attempt.codes_left}, actor=user)
-        flash(f"You used a recovery code; {attempt.codes_left} left.", "info")
+        flash(_("You used a recovery code; %(left)s left.", left=attempt.codes_left), "info")
     else:
         audit("signin.succeeded", detail={"method": attempt.method}, actor=user)
     db.session.commit()
@@ -251,7 +253,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("staff.login"))
 
 
@@ -309,6 +311,6 @@ def _password_from_link(token: str, *, purpose: str, action: str):
             audit(action, actor=user)
             db.session.commit()
             session.pop(_PENDING, None)
-            flash("Your password is set. Sign in with it now.", "info")
+            flash(_("Your password is set. Sign in with it now."), "info")
             return redirect(url_for("staff.login"))
     return _page("staff/auth/set_password.html", form, purpose=purpose, user=user)

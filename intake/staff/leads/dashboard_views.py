@@ -4,6 +4,8 @@ drawn on the server (SVG, no scripts) beside tables of the same numbers."""
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from intake.accounts.permissions import lead_scope
@@ -44,11 +46,14 @@ def duration(seconds: float) -> str:
     """A wait in words: "under a minute", "45 min", "2 h 5 min", "3 days 4 h"."""
     minutes = int(seconds // 60)
     if minutes < 1:
-        return "under a minute"
+        return _("under a minute")
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
     if days:
-        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        whole_days = ngettext("%(num)s day", "%(num)s days", days)
+        return _("%(days)s %(hours)s h", days=whole_days, hours=hours) if hours else whole_days
+    if hours:
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return _("%(minutes)s min", minutes=minutes)
 
 
 @bp.get("/dashboard")

@@ -5,6 +5,7 @@ Every page and action writes exactly one audit row naming both leads."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from intake.accounts.permissions import lead_scope
@@ -86,7 +87,7 @@ def duplicate_merge(pair_id: int):
             detail = {"pair": pair.id, "kept": keep.id, "merge_id": event.data["merge_id"]}
             audit("lead.merged", lead_ids=[keep.id, duplicate.id], detail=detail)
             db.session.commit()
-            flash(f"Lead {duplicate.id} merged into this lead.", "success")
+            flash(_("Lead %(id)s merged into this lead.", id=duplicate.id), "success")
             return redirect(url_for("staff.lead", lead_id=keep.id), code=303)
     return _render_pair(pair_id, action="lead.merged", outcome="failed", posted={"merge": form})
 
@@ -105,7 +106,14 @@ def duplicate_dismiss(pair_id: int):
         else:
             audit("duplicate.dismissed", lead_ids=[first.id, second.id], detail={"pair": pair.id})
             db.session.commit()
-            flash(f"Leads {first.id} and {second.id} recorded as different people.", "success")
+            flash(
+                _(
+                    "Leads %(first)s and %(second)s recorded as different people.",
+                    first=first.id,
+                    second=second.id,
+                ),
+                "success",
+            )
             return redirect(url_for("staff.duplicates"), code=303)
     posted = {"dismiss": form}
     return _render_pair(pair_id, action="duplicate.dismissed", outcome="failed", posted=posted)
@@ -120,7 +128,7 @@ def merge_undo(merge_id: int):
         deny(target=f"merge:{merge_id}", code=404)
     kept, merged = load_lead(merge.kept_id), load_lead(merge.merged_id)
     lead_ids, form = [kept.id, merged.id], UndoMergeForm(prefix="undo")
-    error = "Tick the box to confirm the un-merge."
+    error = _("Tick the box to confirm the un-merge.")
     if form.validate_on_submit():
         try:
             unmerge(merge=merge, kept=kept, merged=merged, actor=current_user, now=utcnow(),
@@ -131,7 +139,7 @@ def merge_undo(merge_id: int):
         else:
             audit("lead.unmerged", lead_ids=lead_ids, detail={"merge_id": merge_id})
             db.session.commit()
-            flash(f"Merge undone: lead {lead_ids[1]} is its own lead again.", "success")
+            flash(_("Merge undone: lead %(id)s is its own lead again.", id=lead_ids[1]), "success")
             return redirect(url_for("staff.lead", lead_id=lead_ids[0]), code=303)
     audit("lead.unmerged", lead_ids=lead_ids, detail={"merge_id": merge_id}, outcome="failed")
     db.session.commit()

@@ -4,6 +4,7 @@ Every form has its own prefix, so several can sit on one page with distinct fiel
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -21,25 +22,28 @@ from intake.leads.pipeline import REASON_MAX, allowed_targets, label
 from intake.leads.timeline import CALL_LABELS, DECISION_LABELS
 from intake.leads.work import TEXT_MAX
 from intake.models import CALL_OUTCOMES, CLINICAL_DECISIONS
+from intake.staff.display import lazy_gettext as _l
 from intake.text import clean_text
 
 
 class StatusForm(FlaskForm):
     to = SelectField(
-        "New status", validators=[InputRequired(message="Choose the new status.")], choices=[]
+        _l("New status"),
+        validators=[InputRequired(message=_l("Choose the new status."))],
+        choices=[],
     )
     reason = TextAreaField(
-        "Reason (required when closing the lead)",
+        _l("Reason (required when closing the lead)"),
         filters=[clean_text],
         validators=[
             Optional(),
-            Length(max=REASON_MAX, message=f"Keep the reason under {REASON_MAX} characters."),
+            Length(max=REASON_MAX, message=_l("Keep the reason under %(max)d characters.")),
         ],
     )
 
     def for_status(self, status: str) -> StatusForm:
         """Offer only the moves allowed from ``status``."""
-        self.to.choices = [SelectChoice("", "Choose…")] + [
+        self.to.choices = [SelectChoice("", _("Choose…"))] + [
             SelectChoice(s, label(s)) for s in allowed_targets(status)
         ]
         return self
@@ -47,63 +51,64 @@ class StatusForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     text = TextAreaField(
-        "Note",
+        _l("Note"),
         filters=[clean_text],
         validators=[
-            DataRequired(message="Write the note before saving it."),
-            Length(max=TEXT_MAX, message=f"Keep the note under {TEXT_MAX} characters."),
+            DataRequired(message=_l("Write the note before saving it.")),
+            Length(max=TEXT_MAX, message=_l("Keep the note under %(max)d characters.")),
         ],
     )
 
 
 class CallForm(FlaskForm):
     outcome = RadioField(
-        "How did the call go?",
+        _l("How did the call go?"),
         choices=[SelectChoice(code, CALL_LABELS[code].capitalize()) for code in CALL_OUTCOMES],
-        validators=[InputRequired(message="Choose how the call went.")],
+        validators=[InputRequired(message=_l("Choose how the call went."))],
     )
     summary = TextAreaField(
-        "Summary (optional)",
+        _l("Summary (optional)"),
         filters=[clean_text],
         validators=[
             Optional(),
-            Length(max=TEXT_MAX, message=f"Keep the summary under {TEXT_MAX} characters."),
+            Length(max=TEXT_MAX, message=_l("Keep the summary under %(max)d characters.")),
         ],
     )
 
 
 class ConsultForm(FlaskForm):
     date = DateField(
-        "Consult date", validators=[InputRequired(message="Enter the date, like 2026-05-14.")]
+        _l("Consult date"),
+        validators=[InputRequired(message=_l("Enter the date, like 2026-05-14."))],
     )
     time = TimeField(
-        "Consult time", validators=[InputRequired(message="Enter the time, like 14:30.")]
+        _l("Consult time"), validators=[InputRequired(message=_l("Enter the time, like 14:30."))]
     )
 
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
-        "Decision",
+        _l("Decision"),
         choices=[SelectChoice(code, DECISION_LABELS[code]) for code in CLINICAL_DECISIONS],
-        validators=[InputRequired(message="Choose a decision.")],
+        validators=[InputRequired(message=_l("Choose a decision."))],
     )
     note = TextAreaField(
-        "Note explaining the decision",
+        _l("Note explaining the decision"),
         filters=[clean_text],
         validators=[
-            DataRequired(message="Write a note explaining the decision."),
-            Length(max=TEXT_MAX, message=f"Keep the note under {TEXT_MAX} characters."),
+            DataRequired(message=_l("Write a note explaining the decision.")),
+            Length(max=TEXT_MAX, message=_l("Keep the note under %(max)d characters.")),
         ],
     )
 
 
 class AssignForm(FlaskForm):
     owner = SelectField(
-        "Assign to",
+        _l("Assign to"),
         coerce=int,
         choices=[],
         validate_choice=True,
-        validators=[InputRequired(message="Choose a member of staff.")],
+        validators=[InputRequired(message=_l("Choose a member of staff."))],
         render_kw={"required": False},  # one is always chosen; HTML forbids it on such a list
     )
 
@@ -114,8 +119,8 @@ class AssignForm(FlaskForm):
 
 class DoNotContactForm(FlaskForm):
     confirm = BooleanField(
-        "The patient asked us not to contact them again",
-        validators=[DataRequired(message="Tick the box to confirm the patient's request.")],
+        _l("The patient asked us not to contact them again"),
+        validators=[DataRequired(message=_l("Tick the box to confirm the patient's request."))],
     )
 
 
@@ -125,6 +130,6 @@ class MergeForm(FlaskForm):
 
 class ErasureForm(FlaskForm):
     confirm = BooleanField(
-        "The patient asked for their details to be erased",
-        validators=[DataRequired(message="Tick the box to confirm the patient's request.")],
+        _l("The patient asked for their details to be erased"),
+        validators=[DataRequired(message=_l("Tick the box to confirm the patient's request."))],
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -146,7 +147,7 @@ def lead_status(lead_id: int):
             lead=lead, to=form.to.data, reason=form.reason.data, actor=current_user, now=utcnow()
         )
         detail = {"from": before, "to": lead.status, "event_id": event.id}
-        return [lead.id], detail, f"Status changed to '{label(lead.status)}'."
+        return [lead.id], detail, _("Status changed to '%(status)s'.", status=label(lead.status))
 
     return _act(lead_id, "status", "lead.status_changed", run, field="to")
 
@@ -158,7 +159,7 @@ def lead_note(lead_id: int):
 
     def run(lead, form):
         event = lead_work.add_note(lead=lead, text=form.text.data, actor=current_user, now=utcnow())
-        return [lead.id], {"event_id": event.id}, "Note added."
+        return [lead.id], {"event_id": event.id}, _("Note added.")
 
     return _act(lead_id, "note", "lead.note_added", run, field="text")
 
@@ -178,7 +179,7 @@ def lead_call(lead_id: int):
             now=utcnow(),
         )
         detail = {"outcome": form.outcome.data, "from": before, "to": lead.status}
-        return [lead.id], {**detail, "event_id": event.id}, "Call logged."
+        return [lead.id], {**detail, "event_id": event.id}, _("Call logged.")
 
     return _act(lead_id, "call", "lead.call_logged", run, field="outcome")
 
@@ -194,7 +195,11 @@ def lead_consult(lead_id: int):
             lead=lead, at=local.astimezone(UTC), actor=current_user, now=utcnow()
         )
         detail = {"status": lead.status, "event_id": event.id}
-        return [lead.id], detail, f"Consult booked for {viewer_time(lead.consult_at)}."
+        return (
+            [lead.id],
+            detail,
+            _("Consult booked for %(when)s.", when=viewer_time(lead.consult_at)),
+        )
 
     return _act(lead_id, "consult", "lead.consult_scheduled", run, field="date")
 
@@ -213,7 +218,7 @@ def lead_decision(lead_id: int):
             now=utcnow(),
         )
         detail = {"decision": form.decision.data, "event_id": event.id}
-        return [lead.id], detail, "Decision recorded."
+        return [lead.id], detail, _("Decision recorded.")
 
     return _act(lead_id, "decision", "lead.decision_recorded", run, field="decision")
 
@@ -228,7 +233,7 @@ def lead_assign(lead_id: int):
         before = lead.owner_id
         event = assign_lead(lead=lead, owner=owner, actor=current_user, now=utcnow())
         detail = {"from": before, "to": owner.id, "event_id": event.id}
-        return [lead.id], detail, f"Lead assigned to {owner.name}."
+        return [lead.id], detail, _("Lead assigned to %(name)s.", name=owner.name)
 
     return _act(lead_id, "assign", "lead.reassigned", run, field="owner")
 
@@ -242,7 +247,7 @@ def lead_do_not_contact(lead_id: int):
         before = lead.status
         event = lead_work.mark_do_not_contact(lead=lead, actor=current_user, now=utcnow())
         detail = {"from": before, "event_id": event.id}
-        return [lead.id], detail, "The lead is closed as do-not-contact."
+        return [lead.id], detail, _("The lead is closed as do-not-contact.")
 
     return _act(lead_id, "dnc", "lead.do_not_contact", run, field="confirm")
 
@@ -255,7 +260,7 @@ def lead_merge(lead_id: int):
     def run(lead, form):
         duplicate_id = parse_id(form.duplicate_id.data)
         if duplicate_id is None:
-            raise TransitionError("Choose a possible duplicate to merge.")
+            raise TransitionError(_("Choose a possible duplicate to merge."))
         duplicate = load_lead(duplicate_id)
         event = merges.merge_leads(keep=lead, duplicate=duplicate, actor=current_user, now=utcnow())
         detail = {
@@ -263,7 +268,8 @@ def lead_merge(lead_id: int):
             "inquiries": event.data["inquiries"],
             "merge_id": event.data["merge_id"],
         }
-        return [lead.id, duplicate.id], detail, f"Lead {duplicate.id} merged into this lead."
+        message = _("Lead %(id)s merged into this lead.", id=duplicate.id)
+        return [lead.id, duplicate.id], detail, message
 
     return _act(lead_id, "merge", "lead.merged", run, field="duplicate_id")
 
@@ -275,6 +281,6 @@ def lead_erasure(lead_id: int):
 
     def run(lead, form):
         event = lead_work.request_erasure(lead=lead, actor=current_user, now=utcnow())
-        return [lead.id], {"event_id": event.id}, "Erasure request recorded for an admin."
+        return [lead.id], {"event_id": event.id}, _("Erasure request recorded for an admin.")
 
     return _act(lead_id, "erasure", "lead.erasure_requested", run, field="confirm")
