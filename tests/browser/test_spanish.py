@@ -214,9 +214,7 @@ def test_every_spanish_page_state_has_no_axe_violations(app, live_server, page, 
     expect(page.get_by_role("alert")).to_be_visible()
     check("paso 4, enviado sin permisos")
     page.get_by_role("button", name="Leer el aviso de privacidad").click()
-    expect(page.get_by_role("button", name=re.compile("^Volver a sus respuestas"))).to_have_count(
-        2
-    )
+    expect(page.get_by_role("button", name=re.compile("^Volver a sus respuestas"))).to_have_count(2)
     check("aviso de privacidad, desde el paso 4")
     page.get_by_role("button", name=re.compile("^Volver a sus respuestas")).first.click()
     on_step(page, 4)

@@ -23,6 +23,7 @@ from intake.messaging.previews import (
     previews,
     render_preview,
 )
+from intake.messaging.subjects import PATIENT_TEMPLATES
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import audit, deny, requires
@@ -67,6 +68,7 @@ def _cadences_page(forms: dict, status: int = 200):
         defaults={cadence.name: cadence for cadence in cadences()},
         forms=forms,
         previews=shown,
+        patient_templates=PATIENT_TEMPLATES,
         describe_delay=describe_delay,
     )
     return page, status

@@ -74,6 +74,10 @@ def test_a_patient_email_is_previewed_in_spanish_when_asked_and_a_staff_email_st
     assert spanish.html["lang"] == "es" and spanish.p.get_text() == "Hola, Sample:"
     assert spanish.title.get_text() == "Hemos recibido su solicitud"
     assert staff.html["lang"] == "en" and "Hola" not in staff.get_text()
+    cadences = page(client.get("/staff/admin/cadences"))
+    spanish_links = {a["href"] for a in cadences.select('a[hreflang="es"]')}
+    assert "/staff/admin/cadences/preview/confirmation/1.html?lang=es" in spanish_links
+    assert not any("sla_reminder" in href for href in spanish_links)  # staff emails: English
 
 
 def seed_completed_inquiries(app, now) -> list[int]:
