@@ -10,7 +10,7 @@ Translations are Babel catalogues under ``intake/translations`` (``pybabel``; se
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import refresh
+from flask_babel import get_locale, refresh
 
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT = "en"
@@ -69,10 +69,9 @@ def remember_asked() -> None:
 
 
 def current_language() -> str:
-    from flask_babel import get_locale
-
+    """The language of the page or email being written (a ``LANGUAGES`` code)."""
     locale = get_locale()
-    return supported(str(locale)) or DEFAULT if locale else DEFAULT
+    return (supported(str(locale)) if locale else None) or DEFAULT
 
 
 def template_values() -> dict:
