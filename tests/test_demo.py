@@ -38,6 +38,7 @@ def test_the_demo_seeds_a_month_spread_over_days_hours_sources_statuses_and_owne
         assert len({lead.source for lead in leads}) >= 4
         assert len({lead.status for lead in leads}) >= 6
         assert len({lead.owner_id for lead in leads}) >= 3
+        assert sum(lead.language == "es" for lead in leads) == 12  # one in five, in Spanish
         outcomes = {lead.eligibility_outcome for lead in leads}
         assert {"no_exclusion_found", "needs_review"} <= outcomes
         # Routed like real leads: a team and a deadline each, with the decisions behind them.

@@ -27,7 +27,13 @@ from sqlalchemy import delete, func, select, update
 from intake.accounts.signin import hash_password
 from intake.demo.people import FIRST_NAMES, LAST_NAMES, PLACES, SOURCES, STAFF
 from intake.extensions import db
-from intake.inquiries.service import Attribution, complete_inquiry, save_step, start_inquiry
+from intake.inquiries.service import (
+    Attribution,
+    complete_inquiry,
+    keep_language,
+    save_step,
+    start_inquiry,
+)
 from intake.leads.pipeline import assign_lead, change_status
 from intake.leads.work import log_call, record_decision, schedule_consult
 from intake.messaging.followups import plan_followups
@@ -180,6 +186,7 @@ def _contact(rng: random.Random, index: int) -> dict:
     }
 
 
+SPANISH_EVERY = 5  # one inquiry in five in Spanish, as in a clinic's home state one adult in five
 CONSENT = {
     "privacy_notice": True,
     "consent_email": True,
@@ -207,6 +214,7 @@ def _inquire(month: _Month, index: int) -> Lead:
         dedupe_window=timedelta(0),
         now=born,
     )
+    keep_language(inquiry, "es" if index % SPANISH_EVERY == 0 else "en")
     db.session.flush()
     lead = inquiry.lead
     plan_followups(topic="inquiry.started", lead_id=lead.id, inquiry_id=inquiry.id, now=born)
