@@ -2,8 +2,13 @@
 
 Staff pages are in English; every word they show for a stored code comes from ``LABELS`` here
 (codes a clinic defines in the questionnaire, such as sources, read as the questionnaire's
-options), so a later translation has one place to look. Times are written in the reader's own
-time zone, with the zone named: "Mon 7 Dec 2026, 14:05 EST"."""
+options), so a later translation has one place to look: each is marked with ``N_`` for the
+``staff`` catalogue and translated by ``label`` when it is shown. Times are written in the
+reader's own time zone, with the zone named: "Mon 7 Dec 2026, 14:05 EST".
+
+``lazy_gettext`` (``_l``) marks staff text that is kept before it is shown (constants, form
+fields, the messages services raise): it is translated when it is shown, and escaped in HTML
+like any other text."""
 
 from __future__ import annotations
 
@@ -11,161 +16,178 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from intake.i18n import LANGUAGES
+from flask_babel import LazyString, gettext
+from markupsafe import Markup, escape
+
+from intake.i18n import LANGUAGES, N_
 from intake.questionnaire.definition import Questionnaire
+
+
+class LazyText(LazyString):
+    """Flask-Babel's lazy string, escaped in HTML like any other text: theirs marks itself as
+    safe markup, so "the patient's request" would reach a page with its apostrophe unescaped."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """Text translated when it is shown (``_l``): for labels, choices, messages and constants
+    defined before any request has a language. Outside a request it reads as written."""
+    return LazyText(gettext, string, **variables)
+
 
 LABELS: dict[str, dict[str, str]] = {
     "status": {
-        "new": "New",
-        "attempting_contact": "Attempting contact",
-        "contacted": "Contacted",
-        "screening": "Screening",
-        "consult_scheduled": "Consult scheduled",
-        "consult_done": "Consult done",
-        "treatment_planned": "Treatment planned",
-        "treated": "Treated",
-        "not_eligible": "Not eligible",
-        "not_interested": "Not interested",
-        "unreachable": "Unreachable",
-        "do_not_contact": "Do not contact",
-        "merged": "Merged",
+        "new": N_("New"),
+        "attempting_contact": N_("Attempting contact"),
+        "contacted": N_("Contacted"),
+        "screening": N_("Screening"),
+        "consult_scheduled": N_("Consult scheduled"),
+        "consult_done": N_("Consult done"),
+        "treatment_planned": N_("Treatment planned"),
+        "treated": N_("Treated"),
+        "not_eligible": N_("Not eligible"),
+        "not_interested": N_("Not interested"),
+        "unreachable": N_("Unreachable"),
+        "do_not_contact": N_("Do not contact"),
+        "merged": N_("Merged"),
     },
     "outcome": {
-        "no_exclusion_found": "No exclusion found",
-        "needs_review": "Needs clinical review",
-        "not_eligible": "Not eligible",
+        "no_exclusion_found": N_("No exclusion found"),
+        "needs_review": N_("Needs clinical review"),
+        "not_eligible": N_("Not eligible"),
     },
     # The first-contact deadline's state (intake.routing.sla.sla_state), on the queue and the
     # lead page alike.
     "sla": {
-        "breached": "SLA breached",
-        "due_soon": "Due soon",
-        "on_track": "On track",
-        "met": "Met",
+        "breached": N_("SLA breached"),
+        "due_soon": N_("Due soon"),
+        "on_track": N_("On track"),
+        "met": N_("Met"),
     },
     "cadence": {
-        "confirmation": "Confirmation email",
-        "resume_reminder": "Resume reminder email",
-        "nurture": "Nurture email",
-        "staff_new_lead": "New-lead notice to staff",
-        "staff_digest": "Staff digest",
-        "sla_reminder": "SLA reminder to the owner",
-        "sla_escalation": "SLA escalation",
-        "admin_alert": "Routing alert to admins",
-        "resume_link": "Link to finish later",
-        "staff_invitation": "Staff invitation",
-        # bandit B105 below: labels that mention passwords and links, not secrets.
-        "staff_password_reset": "Staff password reset",  # nosec B105
+        "confirmation": N_("Confirmation email"),
+        "resume_reminder": N_("Resume reminder email"),
+        "nurture": N_("Nurture email"),
+        "staff_new_lead": N_("New-lead notice to staff"),
+        "staff_digest": N_("Staff digest"),
+        "sla_reminder": N_("SLA reminder to the owner"),
+        "sla_escalation": N_("SLA escalation"),
+        "admin_alert": N_("Routing alert to admins"),
+        "resume_link": N_("Link to finish later"),
+        "staff_invitation": N_("Staff invitation"),
+        "staff_password_reset": N_("Staff password reset"),
     },
     # Why a message was not sent (the send ledger's finished reason).
     "stop_reason": {
-        "demo_history": "sample data: never sent",
-        "contacted": "the lead was contacted",
-        "closed": "the lead was closed",
-        "do_not_contact": "the patient asked not to be contacted",
-        "unsubscribed": "the patient unsubscribed",
-        "inquiry_completed": "the inquiry was completed",
-        "no_consent": "consent was not in force",
-        "merged": "the lead was merged into another lead",
-        "reassigned": "the lead was reassigned",
-        "staff_inactive": "the staff member is inactive",
-        "suppressed": "the address is suppressed",
-        "cadence_off": "the clinic switched these emails off",
-        "no_recipient": "there was no address to send to",
-        "gave_up": "it gave up after its tries",
-        "permanent_failure": "the mail server refused it",
-        "discarded": "an admin discarded it",
-        "erased": "the lead's details were erased",
-        # bandit B105: labels, not secrets.
-        "token_expired": "the link expired",  # nosec B105
-        "token_used": "the link was used",  # nosec B105
+        "demo_history": N_("sample data: never sent"),
+        "contacted": N_("the lead was contacted"),
+        "closed": N_("the lead was closed"),
+        "do_not_contact": N_("the patient asked not to be contacted"),
+        "unsubscribed": N_("the patient unsubscribed"),
+        "inquiry_completed": N_("the inquiry was completed"),
+        "no_consent": N_("consent was not in force"),
+        "merged": N_("the lead was merged into another lead"),
+        "reassigned": N_("the lead was reassigned"),
+        "staff_inactive": N_("the staff member is inactive"),
+        "suppressed": N_("the address is suppressed"),
+        "cadence_off": N_("the clinic switched these emails off"),
+        "no_recipient": N_("there was no address to send to"),
+        "gave_up": N_("it gave up after its tries"),
+        "permanent_failure": N_("the mail server refused it"),
+        "discarded": N_("an admin discarded it"),
+        "erased": N_("the lead's details were erased"),
+        "token_expired": N_("the link expired"),
+        "token_used": N_("the link was used"),
     },
     "consent": {
-        "privacy_notice": "privacy notice",
-        "contact_email": "contact by email",
-        "contact_phone": "contact by phone",
-        "contact_text": "contact by text message",
-        "follow_up_emails": "follow-up emails",
-        "resume_reminders": "resume reminders",
-        "not_medical_advice": "not medical advice",
+        "privacy_notice": N_("privacy notice"),
+        "contact_email": N_("contact by email"),
+        "contact_phone": N_("contact by phone"),
+        "contact_text": N_("contact by text message"),
+        "follow_up_emails": N_("follow-up emails"),
+        "resume_reminders": N_("resume reminders"),
+        "not_medical_advice": N_("not medical advice"),
     },
     "consent_source": {
-        "inquiry_form": "the inquiry form",
-        "unsubscribe": "unsubscribe link",
+        "inquiry_form": N_("the inquiry form"),
+        "unsubscribe": N_("unsubscribe link"),
     },
     "call": {
-        "reached": "reached the patient",
-        "voicemail": "left a voicemail",
-        "no_answer": "no answer",
-        "wrong_number": "wrong number",
-        "call_back_requested": "call back requested",
+        "reached": N_("reached the patient"),
+        "voicemail": N_("left a voicemail"),
+        "no_answer": N_("no answer"),
+        "wrong_number": N_("wrong number"),
+        "call_back_requested": N_("call back requested"),
     },
     "decision": {
-        "candidate": "Candidate",
-        "not_candidate": "Not a candidate",
-        "needs_more_information": "Needs more information",
+        "candidate": N_("Candidate"),
+        "not_candidate": N_("Not a candidate"),
+        "needs_more_information": N_("Needs more information"),
     },
     "event": {
-        "status_changed": "Status changed",
-        "call": "Call",
-        "note": "Note",
-        "consult_scheduled": "Consult scheduled",
-        "clinical_decision": "Clinical decision",
-        "assigned": "Assigned",
-        "merged": "Merged",
-        "erasure_requested": "Erasure requested",
-        "erased": "Contact details erased",
-        "unmerged": "Merge undone",
-        "not_duplicate": "Not the same person",
+        "status_changed": N_("Status changed"),
+        "call": N_("Call"),
+        "note": N_("Note"),
+        "consult_scheduled": N_("Consult scheduled"),
+        "clinical_decision": N_("Clinical decision"),
+        "assigned": N_("Assigned"),
+        "merged": N_("Merged"),
+        "erasure_requested": N_("Erasure requested"),
+        "erased": N_("Contact details erased"),
+        "unmerged": N_("Merge undone"),
+        "not_duplicate": N_("Not the same person"),
     },
     "strategy": {
-        "round_robin": "Round robin (members take turns)",
-        "least_loaded": "Least loaded (the member with the fewest open leads)",
+        "round_robin": N_("Round robin (members take turns)"),
+        "least_loaded": N_("Least loaded (the member with the fewest open leads)"),
     },
     "off_hours": {
-        "next_on_shift": "Assign it to the member whose hours start next",
-        "hold": "Hold it for the team until a member's hours start",
+        "next_on_shift": N_("Assign it to the member whose hours start next"),
+        "hold": N_("Hold it for the team until a member's hours start"),
     },
-    "role": {"admin": "Admin", "coordinator": "Coordinator", "clinician": "Clinician"},
-    "filled_by": {"self": "The patient", "someone_else": "Someone else, for the patient"},
+    "role": {"admin": N_("Admin"), "coordinator": N_("Coordinator"), "clinician": N_("Clinician")},
+    "filled_by": {"self": N_("The patient"), "someone_else": N_("Someone else, for the patient")},
     "time_zone_source": {
-        "browser": "from their browser",
-        "phone": "from their phone number",
-        "clinic": "the clinic's, as neither said",
+        "browser": N_("from their browser"),
+        "phone": N_("from their phone number"),
+        "clinic": N_("the clinic's, as neither said"),
     },
     "send_status": {
-        "scheduled": "Scheduled",
-        "sending": "Sending",
-        "sent": "Sent",
-        "cancelled": "Cancelled",
-        "dead": "Gave up",
+        "scheduled": N_("Scheduled"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent"),
+        "cancelled": N_("Cancelled"),
+        "dead": N_("Gave up"),
     },
-    "audit_outcome": {"ok": "Done", "failed": "Failed", "denied": "Refused"},
+    "audit_outcome": {"ok": N_("Done"), "failed": N_("Failed"), "denied": N_("Refused")},
     # The lead fields a routing rule reads.
     "routing_field": {
-        "country": "Countries",
-        "region": "States or regions",
-        "eligibility_outcome": "Eligibility outcomes",
-        "ms_type": "MS types",
-        "utm_campaign": "Campaigns (utm_campaign)",
-        "source": "How they heard of the clinic",
+        "country": N_("Countries"),
+        "region": N_("States or regions"),
+        "eligibility_outcome": N_("Eligibility outcomes"),
+        "ms_type": N_("MS types"),
+        "utm_campaign": N_("Campaigns (utm_campaign)"),
+        "source": N_("How they heard of the clinic"),
     },
     "cadence_trigger": {
-        "inquiry.started": "an inquiry is started",
-        "inquiry.completed": "an inquiry is sent",
-        "inquiry.saved_for_later": "the patient asks for a link to finish later",
+        "inquiry.started": N_("an inquiry is started"),
+        "inquiry.completed": N_("an inquiry is sent"),
+        "inquiry.saved_for_later": N_("the patient asks for a link to finish later"),
     },
     "cadence_stop": {
-        "inquiry_completed": "the inquiry is sent",
-        "contacted": "staff have made contact",
-        "closed": "the lead is closed",
+        "inquiry_completed": N_("the inquiry is sent"),
+        "contacted": N_("staff have made contact"),
+        "closed": N_("the lead is closed"),
     },
-    "audience": {"patient": "the patient", "staff": "staff"},
-    "per": {"inquiry": "inquiry", "lead": "lead", "request": "request"},
-    "search": {"name": "name", "email": "email", "phone": "phone"},
+    "audience": {"patient": N_("the patient"), "staff": N_("staff")},
+    "per": {"inquiry": N_("inquiry"), "lead": N_("lead"), "request": N_("request")},
+    "search": {"name": N_("name"), "email": N_("email"), "phone": N_("phone")},
     # The lead's language, named in itself ("Español"): a page showing it marks it with lang.
     "language": dict(LANGUAGES),
 }
+NAMED_IN_THEMSELVES = frozenset({"language"})  # never translated
 # Lead columns whose codes are a questionnaire item's options: the option's words are the label.
 QUESTIONNAIRE_KINDS = {
     "source": "heard_about",
@@ -173,6 +195,11 @@ QUESTIONNAIRE_KINDS = {
     "contact_method": "preferred_contact_method",
     "contact_time": "preferred_contact_time",
 }
+
+
+def labels(kind: str) -> dict[str, LazyText]:
+    """Every label of ``kind``, each translated when it is shown (for choices made at import)."""
+    return {code: LazyText(gettext, text) for code, text in LABELS[kind].items()}
 
 
 def humanise(code: str) -> str:
@@ -187,13 +214,14 @@ def label(
     questionnaire: Questionnaire | None = None,
     default: str = "—",
 ) -> str:
-    """The words staff read for a stored code of this kind; ``default`` when there is none."""
+    """The words staff read for a stored code of this kind, in the current language (a label of
+    ``LABELS``); ``default`` when there is none."""
     if code is None or code == "":
         return default
     code = str(code)
     known: Mapping[str, str] = LABELS.get(kind, {})
     if code in known:
-        return known[code]
+        return known[code] if kind in NAMED_IN_THEMSELVES else gettext(known[code])
     item = questionnaire.items.get(QUESTIONNAIRE_KINDS.get(kind, "")) if questionnaire else None
     if item is not None and any(option.code == code for option in item.options):
         return item.display_for(code)

@@ -19,6 +19,8 @@ from intake.accounts.signin import (
     revoke_other_sessions,
 )
 from intake.accounts.tokens import issue_staff_token, recently_issued
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.models import ROLES, StaffUser, Team, TeamMember
 
@@ -27,7 +29,8 @@ RESET_RESEND_AFTER = timedelta(minutes=1)
 
 
 class StaffAccountError(ValueError):
-    """The account cannot be created or changed as asked; the message says why."""
+    """The account cannot be created or changed as asked; the message says why (staff text,
+    translated when it is shown)."""
 
 
 class PasswordRejected(ValueError):
@@ -55,7 +58,7 @@ def _normal_email(email: str) -> str:
 def _check_new_email(email: str) -> str:
     email = _normal_email(email)
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
-        raise StaffAccountError(f"a staff account for {email} already exists")
+        raise StaffAccountError(_l("a staff account for %(email)s already exists", email=email))
     return email
 
 
@@ -106,7 +109,7 @@ def invite_staff_user(
 def resend_invitation(*, user: StaffUser, now: datetime, valid_for: timedelta) -> None:
     """A fresh invitation link for an account that has never signed in."""
     if user.last_sign_in_at is not None:
-        raise StaffAccountError("this person has already signed in; send a password reset")
+        raise StaffAccountError(_l("this person has already signed in; send a password reset"))
     issue_staff_token(user=user, purpose="invitation", now=now, valid_for=valid_for)
 
 
@@ -122,12 +125,12 @@ def request_password_reset(*, email: str, now: datetime, valid_for: timedelta) -
     return user
 
 
-def password_problem(*, password: str, email: str) -> str | None:
+def password_problem(*, password: str, email: str) -> LazyText | None:
     """Why this password will not do, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters."
+        return _l("Use at least %(min)d characters.", min=MIN_PASSWORD)
     if password.strip().lower() == email.strip().lower():
-        return "Do not use your email address as your password."
+        return _l("Do not use your email address as your password.")
     return None
 
 
@@ -144,9 +147,9 @@ def change_password(
 ) -> None:
     """The signed-in person's new password; their other sessions end."""
     if not password_matches(user, current):
-        raise StaffAccountError("That is not your current password.")
+        raise StaffAccountError(_l("That is not your current password."))
     if current == new:
-        raise PasswordRejected("Choose a password different from the one you have now.")
+        raise PasswordRejected(_l("Choose a password different from the one you have now."))
     _set_password(user, new)
     revoke_other_sessions(
         user_id=user.id, keep_token=keep_token, now=now, reason="password_changed"
@@ -161,14 +164,14 @@ def set_password_from_link(*, user: StaffUser, password: str, now: datetime) -> 
     revoke_user_sessions(user_id=user.id, now=now, reason="password_reset")
 
 
-def _not_yourself(user: StaffUser, actor: StaffUser, what: str) -> None:
+def _not_yourself(user: StaffUser, actor: StaffUser, message: LazyText) -> None:
     if user.id == actor.id:
-        raise StaffAccountError(f"You cannot {what} your own account; ask another admin.")
+        raise StaffAccountError(message)
 
 
 def set_active(*, user: StaffUser, actor: StaffUser, active: bool, now: datetime) -> None:
     """Disable (ending every session) or enable an account."""
-    _not_yourself(user, actor, "disable")
+    _not_yourself(user, actor, _l("You cannot disable your own account; ask another admin."))
     user.active = active
     if not active:
         revoke_user_sessions(user_id=user.id, now=now, reason="disabled")
@@ -176,7 +179,11 @@ def set_active(*, user: StaffUser, actor: StaffUser, active: bool, now: datetime
 
 def reset_second_factor(*, user: StaffUser, actor: StaffUser, now: datetime) -> None:
     """A lost phone: the account enrols a new authenticator at its next sign-in."""
-    _not_yourself(user, actor, "reset the second factor of")
+    _not_yourself(
+        user,
+        actor,
+        _l("You cannot reset the second factor of your own account; ask another admin."),
+    )
     clear_second_factor(user=user)
     revoke_user_sessions(user_id=user.id, now=now, reason="second_factor_reset")
 
@@ -199,7 +206,7 @@ def set_teams(*, user: StaffUser, team_ids: list[int]) -> None:
     wanted = set(team_ids)
     known = set(db.session.scalars(select(Team.id).where(Team.id.in_(wanted))))
     if known != wanted:
-        raise StaffAccountError("that team does not exist")
+        raise StaffAccountError(_l("that team does not exist"))
     db.session.execute(
         delete(TeamMember).where(
             TeamMember.staff_user_id == user.id, TeamMember.team_id.not_in(wanted)
@@ -218,7 +225,7 @@ def update_staff_user(*, user: StaffUser, actor: StaffUser, changes: Availabilit
     if changes.role not in ROLES:
         raise StaffAccountError(f"role must be one of {', '.join(ROLES)}")
     if user.id == actor.id and changes.role != user.role:
-        raise StaffAccountError("You cannot change your own role.")
+        raise StaffAccountError(_l("You cannot change your own role."))
     before = _snapshot(user)
     old_teams = sorted(team_ids(user.id))
     set_teams(user=user, team_ids=changes.team_ids)

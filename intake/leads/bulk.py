@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.leads.pipeline import TransitionError, assign_lead, change_status
 from intake.models import Lead, StaffUser
@@ -18,7 +20,7 @@ BULK_MAX = 200
 @dataclass
 class BulkResult:
     changed: list[int] = field(default_factory=list)
-    refused: dict[int, str] = field(default_factory=dict)  # lead id → why, in plain words
+    refused: dict[int, str | LazyText] = field(default_factory=dict)  # lead id → why, in words
 
 
 def bulk_assign(
@@ -65,7 +67,7 @@ def _each_lead(lead_ids: list[int], scope: ColumnElement[bool], change) -> BulkR
     for lead_id in lead_ids:
         lead = found.get(lead_id)
         if lead is None:
-            result.refused[lead_id] = "Not found among the leads you can see."
+            result.refused[lead_id] = _l("Not found among the leads you can see.")
             continue
         try:
             change(lead)

@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, case, or_, select
 from sqlalchemy.orm import aliased
 
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
-from intake.leads.identity import KIND_LABELS, lead_details, name_key, pair_condition
+from intake.leads.identity import kind_label, lead_details, name_key, pair_condition
 from intake.models import DuplicatePair, Lead, LeadContact, LeadMerge, StaffUser, Team
 
 PAIRS_SHOWN = 200
@@ -36,9 +38,9 @@ class Detail:
     """A contact detail with where and when it came from, ready to show."""
 
     kind: str
-    label: str
+    label: str | LazyText
     value: str
-    origin: str
+    origin: str | LazyText
     recorded_at: datetime | None
 
 
@@ -102,15 +104,15 @@ def lead_merges(lead_id: int) -> list[LeadMerge]:
     )
 
 
-def origin(row: LeadContact) -> str:
-    """Where a detail came from, in words."""
+def origin(row: LeadContact) -> str | LazyText:
+    """Where a detail came from, in words (translated when shown)."""
     where = {
-        "inquiry": f"inquiry {row.inquiry_id}",
-        "lead": "the lead's record",
-        "merge": "a merge",
+        "inquiry": _l("inquiry %(id)s", id=row.inquiry_id),
+        "lead": _l("the lead's record"),
+        "merge": _l("a merge"),
     }.get(row.source, row.source)
     if row.merged_from_id is not None:
-        return f"{where}, merged from lead {row.merged_from_id}"
+        return _l("%(where)s, merged from lead %(id)s", where=where, id=row.merged_from_id)
     return where
 
 
@@ -118,15 +120,13 @@ def contact_list(lead: Lead, rows: list[LeadContact]) -> list[Detail]:
     """Every detail on record in the order given, and the lead's own columns where no row
     holds them (a lead made before details were kept, or by an import)."""
     details = [
-        Detail(
-            row.kind, KIND_LABELS.get(row.kind, row.kind), row.value, origin(row), row.recorded_at
-        )  # fmt: skip
+        Detail(row.kind, kind_label(row.kind), row.value, origin(row), row.recorded_at)  # fmt: skip
         for row in rows
     ]
     held = {(d.kind, name_key(d.value)) for d in details}
     for kind, value in lead_details(lead):
         if (kind, name_key(value)) not in held:
-            details.insert(0, Detail(kind, KIND_LABELS[kind], value, "the lead's record", None))
+            details.insert(0, Detail(kind, kind_label(kind), value, _l("the lead's record"), None))
     return details
 
 

@@ -17,7 +17,10 @@ from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, tuple_, union
 
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
+from intake.i18n import N_
 from intake.models import DuplicatePair, Inquiry, Lead, LeadContact
 
 # kind → the answers that make it up (a name is its two parts joined by a space).
@@ -29,15 +32,20 @@ CONTACT_ANSWERS: dict[str, tuple[str, ...]] = {
     "caregiver_email": ("caregiver_email",),
     "caregiver_phone": ("caregiver_phone",),
 }
-KIND_LABELS = {
-    "name": "Name",
-    "email": "Email",
-    "phone": "Phone",
-    "caregiver_name": "Caregiver's name",
-    "caregiver_email": "Caregiver's email",
-    "caregiver_phone": "Caregiver's phone",
+KIND_LABELS = {  # staff text, translated where shown (``kind_label``)
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "phone": N_("Phone"),
+    "caregiver_name": N_("Caregiver's name"),
+    "caregiver_email": N_("Caregiver's email"),
+    "caregiver_phone": N_("Caregiver's phone"),
 }
 CANDIDATE_LIMIT = 20
+
+
+def kind_label(kind: str) -> str | LazyText:
+    """How staff read a kind of contact detail ("Caregiver's email"), translated when shown."""
+    return _l(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
 
 
 def name_key(value: str | None) -> str:

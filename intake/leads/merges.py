@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.leads.identity import pair_between, record_lead_details, shares_contact
 from intake.leads.pipeline import STAFF_CADENCES, TransitionError, add_event
@@ -57,14 +58,14 @@ def _move(model, ids: list[int], lead_id: int, **values) -> None:
 
 def _check_merge(keep: Lead, duplicate: Lead, pair: DuplicatePair | None) -> None:
     if keep.id == duplicate.id:
-        raise TransitionError("A lead cannot be merged into itself.")
+        raise TransitionError(_l("A lead cannot be merged into itself."))
     if "merged" in (keep.status, duplicate.status):
-        raise TransitionError("That lead has already been merged.")
+        raise TransitionError(_l("That lead has already been merged."))
     if pair is not None and pair.status == "not_same_person":
-        raise TransitionError("These leads were recorded as not the same person.")
+        raise TransitionError(_l("These leads were recorded as not the same person."))
     if (pair is None or pair.status != "open") and not shares_contact(keep, duplicate):
         raise TransitionError(
-            "Only a possible duplicate, or a lead with the same email or phone, can be merged."
+            _l("Only a possible duplicate, or a lead with the same email or phone, can be merged.")
         )
 
 
@@ -165,13 +166,13 @@ def unmerge(
     changed again since). Messages the merge cancelled stay cancelled (each is sent at most
     once)."""
     if merge.undone_at is not None:
-        raise TransitionError("This merge has already been undone.")
+        raise TransitionError(_l("This merge has already been undone."))
     if now > undo_deadline(merge, days):
-        raise TransitionError(f"A merge can be undone for {days} days only.")
+        raise TransitionError(_l("A merge can be undone for %(days)s days only.", days=days))
     if kept.status == "merged" or merged.merged_into_id != kept.id:
-        raise TransitionError("The kept lead was merged again since; undo that merge first.")
+        raise TransitionError(_l("The kept lead was merged again since; undo that merge first."))
     if kept.erased_at is not None or merged.erased_at is not None:
-        raise TransitionError("A lead of this merge has been erased; it cannot be undone.")
+        raise TransitionError(_l("A lead of this merge has been erased; it cannot be undone."))
     moved = merge.moved
     _move(Inquiry, moved.get("inquiries", []), merged.id)
     _move(EligibilityResult, moved.get("results", []), merged.id)
@@ -204,7 +205,7 @@ def dismiss_pair(
 ) -> None:
     """Record that the two leads are not the same person; the pair is never offered again."""
     if pair.status != "open":
-        raise TransitionError("This pair has already been decided.")
+        raise TransitionError(_l("This pair has already been decided."))
     pair.status, pair.decided_at, pair.decided_by_id = "not_same_person", now, _id(actor)
     for lead, other in ((first, second), (second, first)):
         add_event(lead=lead, kind="not_duplicate", actor=actor, now=now, data={"other": other.id})

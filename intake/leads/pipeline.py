@@ -38,8 +38,9 @@ from datetime import datetime
 
 from flask import current_app
 
-from intake.display import LABELS
+from intake.display import LABELS, LazyText
 from intake.display import label as display_label
+from intake.display import lazy_gettext as _l
 from intake.extensions import db, encryption
 from intake.messaging.sends import PATIENT_CADENCES, cancel_sends, schedule_send, send_key
 from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffUser
@@ -70,11 +71,12 @@ TRANSITIONS: dict[str, tuple[str, ...]] = _transitions()
 
 
 class TransitionError(ValueError):
-    """A status change or assignment that is not allowed; the message says why, plainly.
+    """A status change or assignment that is not allowed; the message says why, plainly (staff
+    text, translated when it is shown).
 
     ``field`` optionally names the form field the message belongs next to."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str | LazyText, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
@@ -92,26 +94,34 @@ def allowed_targets(status: str) -> tuple[str, ...]:
 def check_transition(current: str, to: str, reason: str | None = None) -> None:
     """Raise ``TransitionError`` unless ``current`` → ``to`` is allowed with this reason."""
     if to not in STATUS_LABELS:
-        raise TransitionError("Choose a status from the list.")
+        raise TransitionError(_l("Choose a status from the list."))
     if to == current:
-        raise TransitionError(f"The lead is already '{label(to)}'.")
+        raise TransitionError(_l("The lead is already '%(status)s'.", status=label(to)))
     if to == "merged":
-        raise TransitionError("A lead becomes 'Merged' only by merging it into another lead.")
+        raise TransitionError(_l("A lead becomes 'Merged' only by merging it into another lead."))
     if current == "merged":
-        raise TransitionError("This lead was merged into another lead; work on that one.")
+        raise TransitionError(_l("This lead was merged into another lead; work on that one."))
     if current == "do_not_contact":
-        raise TransitionError("The patient asked not to be contacted; the lead stays closed.")
+        raise TransitionError(_l("The patient asked not to be contacted; the lead stays closed."))
     if to not in TRANSITIONS.get(current, ()):
-        choices = ", ".join(f"'{label(s)}'" for s in allowed_targets(current)) or "none"
+        choices = ", ".join(f"'{label(s)}'" for s in allowed_targets(current)) or _l("none")
         raise TransitionError(
-            f"A lead cannot go from '{label(current)}' to '{label(to)}'. Allowed: {choices}."
+            _l(
+                "A lead cannot go from '%(current)s' to '%(to)s'. Allowed: %(choices)s.",
+                current=label(current),
+                to=label(to),
+                choices=choices,
+            )
         )
     if to in CLOSED and not (reason or "").strip():
         raise TransitionError(
-            f"Give a reason for closing the lead as '{label(to)}'.", field="reason"
+            _l("Give a reason for closing the lead as '%(status)s'.", status=label(to)),
+            field="reason",
         )
     if len(reason or "") > REASON_MAX:
-        raise TransitionError(f"Keep the reason under {REASON_MAX} characters.", field="reason")
+        raise TransitionError(
+            _l("Keep the reason under %(max)d characters.", max=REASON_MAX), field="reason"
+        )
 
 
 def event_context(event: LeadEvent) -> str:
@@ -214,11 +224,11 @@ def assign_lead(*, lead: Lead, owner: StaffUser, actor: StaffUser | None, now: d
     An uncontacted lead without a deadline starts its SLA clock now; an existing deadline is
     kept, so reassigning never buys time."""
     if lead.status == "merged":
-        raise TransitionError("This lead was merged into another lead; work on that one.")
+        raise TransitionError(_l("This lead was merged into another lead; work on that one."))
     if not owner.active:
-        raise TransitionError("Choose an active member of staff.")
+        raise TransitionError(_l("Choose an active member of staff."))
     if lead.owner_id == owner.id:
-        raise TransitionError(f"The lead is already assigned to {owner.name}.")
+        raise TransitionError(_l("The lead is already assigned to %(name)s.", name=owner.name))
     before = lead.owner_id
     lead.owner_id = owner.id
     lead.assigned_at = now

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, String, literal_column, select, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from intake.display import lazy_gettext as _l
 from intake.inquiries.contacts import InvalidContact, normalise_email
 from intake.models import Lead, LeadContact
 
@@ -33,9 +34,9 @@ def normalise_search(raw: str, *, region: str) -> SearchTerm:
     name, in the form the leads table stores."""
     term = " ".join((raw or "").split())
     if len(term) < 2:
-        raise InvalidSearch("Type at least 2 characters of a name, email or phone number.")
+        raise InvalidSearch(_l("Type at least 2 characters of a name, email or phone number."))
     if len(term) > 200:
-        raise InvalidSearch("Keep the search under 200 characters.")
+        raise InvalidSearch(_l("Keep the search under %(max)d characters.", max=200))
     if "@" in term:
         try:
             return SearchTerm("email", normalise_email(term))

@@ -3,7 +3,10 @@
 One query per source (sends, lead events, routing decisions, consents), never one per row; the
 lead's inquiries and the staff and team names are passed in, already loaded. Emails appear by
 cadence and step only, never their content. Free text on events is opened here; a clinical
-decision's note only for viewers allowed to see health information."""
+decision's note only for viewers allowed to see health information.
+
+Titles and details are staff text (the ``staff`` catalogue), translated when they are shown
+(``_l``); a routing decision's reason is shown as it was stored."""
 
 from __future__ import annotations
 
@@ -14,18 +17,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from intake.crypto import DecryptionError
-from intake.display import LABELS
+from intake.display import LazyText
 from intake.display import label as display_label
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
-from intake.leads.identity import KIND_LABELS
+from intake.leads.identity import kind_label
 from intake.leads.pipeline import event_text, label
 from intake.models import Consent, Inquiry, Lead, LeadContact, LeadEvent, RoutingDecision, Send
-
-CADENCE_LABELS = LABELS["cadence"]
-STOP_REASONS = LABELS["stop_reason"]
-CONSENT_LABELS = LABELS["consent"]
-CALL_LABELS = LABELS["call"]
-DECISION_LABELS = LABELS["decision"]
 
 
 @dataclass(frozen=True)
@@ -34,28 +32,28 @@ class Entry:
 
     at: datetime
     kind: str  # inquiry, email, status, note, call, consult, decision, assigned, ...
-    title: str
-    detail: str | None = None
-    actor: str | None = None
-    text: str | None = None  # free text a person typed, opened for display
+    title: str | LazyText
+    detail: str | LazyText | None = None
+    actor: str | LazyText | None = None
+    text: str | LazyText | None = None  # free text a person typed, opened for display
     when: datetime | None = None  # a second time the entry is about: a due or consult time
-    when_label: str = ""
+    when_label: str | LazyText = ""
 
 
-def _name(names: Mapping[int, str], staff_id: int | None) -> str | None:
+def _name(names: Mapping[int, str], staff_id: int | None) -> str | LazyText | None:
     if staff_id is None:
         return None
-    return names.get(staff_id, f"staff #{staff_id}")
+    return names[staff_id] if staff_id in names else _l("staff #%(id)s", id=staff_id)
 
 
 def _inquiry_entries(inquiries: Iterable[Inquiry]) -> list[Entry]:
     entries = []
     for inquiry in inquiries:
-        entries.append(Entry(inquiry.started_at, "inquiry", f"Inquiry {inquiry.id} started"))
+        started = _l("Inquiry %(id)s started", id=inquiry.id)
+        entries.append(Entry(inquiry.started_at, "inquiry", started))
         if inquiry.completed_at:
-            entries.append(
-                Entry(inquiry.completed_at, "inquiry", f"Inquiry {inquiry.id} completed")
-            )
+            completed = _l("Inquiry %(id)s completed", id=inquiry.id)
+            entries.append(Entry(inquiry.completed_at, "inquiry", completed))
     return entries
 
 
@@ -65,10 +63,8 @@ def _contact_entries(lead: Lead, contacts: Iterable[LeadContact]) -> list[Entry]
         Entry(
             row.recorded_at,
             "contact",
-            f"{KIND_LABELS.get(row.kind, row.kind)} added: {row.value}",
-            detail=f"from inquiry {row.inquiry_id}; the lead's own details are unchanged"
-            if lead.contact_fixed_at is not None and row.recorded_at >= lead.contact_fixed_at
-            else f"from inquiry {row.inquiry_id}",
+            _l("%(detail)s added: %(value)s", detail=kind_label(row.kind), value=row.value),
+            detail=_contact_origin(lead, row),
         )
         for row in contacts
         if row.source == "inquiry"
@@ -77,23 +73,34 @@ def _contact_entries(lead: Lead, contacts: Iterable[LeadContact]) -> list[Entry]
     ]
 
 
+def _contact_origin(lead: Lead, row: LeadContact) -> LazyText:
+    if lead.contact_fixed_at is not None and row.recorded_at >= lead.contact_fixed_at:
+        return _l("from inquiry %(id)s; the lead's own details are unchanged", id=row.inquiry_id)
+    return _l("from inquiry %(id)s", id=row.inquiry_id)
+
+
 def _send_entry(send: Send, names: Mapping[int, str]) -> Entry:
     what = display_label(send.cadence, "cadence")
     if send.step:
-        what = f"{what}, step {send.step}"
+        what = _l("%(what)s, step %(step)s", what=what, step=send.step)
     if send.staff_user_id:
         what = f"{what} ({_name(names, send.staff_user_id)})"
     if send.status == "sent":
-        return Entry(send.sent_at or send.due_at, "email", f"Sent: {what}")
+        return Entry(send.sent_at or send.due_at, "email", _l("Sent: %(what)s", what=what))
     if send.status == "cancelled":
-        reason = display_label(send.finished_reason, "stop_reason", default="unknown")
+        reason = display_label(send.finished_reason, "stop_reason", default=_l("unknown"))
         at = send.claimed_at or send.created_at
-        return Entry(at, "email-cancelled", f"Cancelled: {what}", detail=f"because {reason}")
+        title, detail = _l("Cancelled: %(what)s", what=what), _l("because %(why)s", why=reason)
+        return Entry(at, "email-cancelled", title, detail=detail)
     if send.status == "dead":
-        detail = f"gave up after {send.attempts} attempts"
-        return Entry(send.claimed_at or send.due_at, "email-dead", f"Not delivered: {what}", detail)
-    title = "Sending" if send.status == "sending" else "Scheduled"
-    return Entry(send.created_at, "email", f"{title}: {what}", when=send.due_at, when_label="due")
+        detail = _l("gave up after %(count)s attempts", count=send.attempts)
+        title = _l("Not delivered: %(what)s", what=what)
+        return Entry(send.claimed_at or send.due_at, "email-dead", title, detail)
+    if send.status == "sending":
+        title = _l("Sending: %(what)s", what=what)
+    else:
+        title = _l("Scheduled: %(what)s", what=what)
+    return Entry(send.created_at, "email", title, when=send.due_at, when_label=_l("due"))
 
 
 def _send_entries(lead_id: int, names) -> list[Entry]:
@@ -110,40 +117,43 @@ def _opened(event: LeadEvent) -> str | None:
     try:
         return event_text(event)
     except DecryptionError:
-        return "(this text cannot be opened with the current keys)"
+        return _l("(this text cannot be opened with the current keys)")
 
 
 def _event_title(event: LeadEvent, names: Mapping[int, str]) -> tuple[str, str | None]:
     data = event.data or {}
     kind = event.kind
     if kind == "status_changed":
-        cause = {"call": "after a call", "consult": "consult booked"}.get(data.get("cause"))
-        return f"Status: {label(data.get('from', '?'))} → {label(data.get('to', '?'))}", cause
+        cause = {"call": _l("after a call"), "consult": _l("consult booked")}.get(data.get("cause"))
+        before, after = label(data.get("from", "?")), label(data.get("to", "?"))
+        return _l("Status: %(before)s → %(after)s", before=before, after=after), cause
     if kind == "call":
-        return f"Call: {display_label(data.get('outcome'), 'call')}", None
+        return _l("Call: %(outcome)s", outcome=display_label(data.get("outcome"), "call")), None
     if kind == "consult_scheduled":
-        return "Consult scheduled", None
+        return _l("Consult scheduled"), None
     if kind == "clinical_decision":
         decision = display_label(data.get("decision"), "decision")
-        return f"Clinical decision: {decision}", None
+        return _l("Clinical decision: %(decision)s", decision=decision), None
     if kind == "assigned":
-        before = _name(names, data.get("from")) or "nobody"
-        return f"Assigned to {_name(names, data.get('to'))}", f"previously {before}"
+        before = _name(names, data.get("from")) or _l("nobody")
+        title = _l("Assigned to %(name)s", name=_name(names, data.get("to")))
+        return title, _l("previously %(name)s", name=before)
     if kind == "merged" and "into" in data:
-        return f"Merged into lead {data['into']}", None
+        return _l("Merged into lead %(id)s", id=data["into"]), None
     if kind == "merged":
-        return f"Lead {data.get('duplicate')} merged into this lead", (
-            f"{data.get('inquiries', 0)} inquiries and {data.get('contacts', 0)} contact details"
-            " moved"
+        return _l("Lead %(id)s merged into this lead", id=data.get("duplicate")), _l(
+            "%(inquiries)s inquiries and %(contacts)s contact details moved",
+            inquiries=data.get("inquiries", 0),
+            contacts=data.get("contacts", 0),
         )
     if kind == "unmerged" and "from" in data:
-        return f"Merge into lead {data['from']} undone", "this lead's inquiries are back"
+        title = _l("Merge into lead %(id)s undone", id=data["from"])
+        return title, _l("this lead's inquiries are back")
     if kind == "unmerged":
-        return f"Merge of lead {data.get('lead')} undone", (
-            f"{data.get('inquiries', 0)} inquiries moved back"
-        )
+        title = _l("Merge of lead %(id)s undone", id=data.get("lead"))
+        return title, _l("%(count)s inquiries moved back", count=data.get("inquiries", 0))
     if kind == "not_duplicate":
-        return f"Recorded as not the same person as lead {data.get('other')}", None
+        return _l("Recorded as not the same person as lead %(id)s", id=data.get("other")), None
     return display_label(kind, "event"), None
 
 
@@ -156,7 +166,7 @@ def _event_entries(lead_id: int, names, *, show_health: bool) -> list[Entry]:
         title, detail = _event_title(event, names)
         text = _opened(event)
         if event.kind == "clinical_decision" and not show_health and text:
-            text = "(the decision note is shown to clinical staff only)"
+            text = _l("(the decision note is shown to clinical staff only)")
         kind = {"status_changed": "status", "clinical_decision": "decision"}.get(
             event.kind, event.kind.replace("_", "-")
         )
@@ -170,7 +180,7 @@ def _event_entries(lead_id: int, names, *, show_health: bool) -> list[Entry]:
                 actor=_name(names, event.actor_id),
                 text=text,
                 when=when,
-                when_label="for",
+                when_label=_l("for"),
             )
         )
     return entries
@@ -184,15 +194,16 @@ def _routing_entries(lead_id: int, names, teams: Mapping[int, str]) -> list[Entr
     )
     entries = []
     for decision in decisions:
-        team = teams.get(decision.team_id, "no team")
+        team = teams[decision.team_id] if decision.team_id in teams else _l("no team")
+        name = _name(names, decision.staff_user_id)
         if decision.staff_user_id is None and decision.team_id is None:
-            title = "Routing: left unassigned (no team)"
+            title = _l("Routing: left unassigned (no team)")
         elif decision.staff_user_id is None:
-            title = f"Routing: held for the team {team}"
+            title = _l("Routing: held for the team %(team)s", team=team)
         elif decision.rule_id is None:
-            title = f"Routing: kept by {_name(names, decision.staff_user_id)} ({team})"
+            title = _l("Routing: kept by %(name)s (%(team)s)", name=name, team=team)
         else:
-            title = f"Routed to {_name(names, decision.staff_user_id)} ({team})"
+            title = _l("Routed to %(name)s (%(team)s)", name=name, team=team)
         entries.append(Entry(decision.decided_at, "routing", title, detail=decision.reason))
     return entries
 
@@ -204,24 +215,28 @@ def _consent_entries(lead_id: int) -> list[Entry]:
     entries = []
     for consent in consents:
         what = display_label(consent.purpose, "consent")
-        refused = "Consent not given" if consent.source == "inquiry_form" else "Consent withdrawn"
-        verb = "Consent given" if consent.granted else refused
+        if consent.granted:
+            title = _l("Consent given: %(what)s", what=what)
+        elif consent.source == "inquiry_form":
+            title = _l("Consent not given: %(what)s", what=what)
+        else:
+            title = _l("Consent withdrawn: %(what)s", what=what)
         how = display_label(consent.source, "consent_source").lower()
-        detail = f"{how}, text version {consent.text_version}"
-        entries.append(Entry(consent.recorded_at, "consent", f"{verb}: {what}", detail))
+        detail = _l("%(how)s, text version %(version)s", how=how, version=consent.text_version)
+        entries.append(Entry(consent.recorded_at, "consent", title, detail))
     return entries
 
 
 def _sla_entries(lead: Lead) -> list[Entry]:
     entries = []
     if lead.sla_reminded_at:
-        entries.append(Entry(lead.sla_reminded_at, "sla", "SLA reminder: first contact due soon"))
+        reminder = _l("SLA reminder: first contact due soon")
+        entries.append(Entry(lead.sla_reminded_at, "sla", reminder))
     if lead.sla_breached_at:
-        entries.append(
-            Entry(lead.sla_breached_at, "sla-breached", "SLA breached: no first contact in time")
-        )
+        breached = _l("SLA breached: no first contact in time")
+        entries.append(Entry(lead.sla_breached_at, "sla-breached", breached))
     if lead.first_contacted_at:
-        entries.append(Entry(lead.first_contacted_at, "sla", "First contact made"))
+        entries.append(Entry(lead.first_contacted_at, "sla", _l("First contact made")))
     return entries
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from intake.display import lazy_gettext as _l
 from intake.leads.pipeline import (
     TransitionError,
     add_event,
@@ -31,15 +32,17 @@ DO_NOT_CONTACT_REASON = "The patient asked not to be contacted."
 
 def _open_only(lead: Lead) -> None:
     if lead.status == "merged":
-        raise TransitionError("This lead was merged into another lead; work on that one.")
+        raise TransitionError(_l("This lead was merged into another lead; work on that one."))
 
 
 def add_note(*, lead: Lead, text: str, actor: StaffUser | None, now: datetime) -> LeadEvent:
     """Add a note to the lead's timeline (sealed at rest)."""
     if not (text or "").strip():
-        raise TransitionError("Write the note before saving it.", field="text")
+        raise TransitionError(_l("Write the note before saving it."), field="text")
     if len(text) > TEXT_MAX:
-        raise TransitionError(f"Keep the note under {TEXT_MAX} characters.", field="text")
+        raise TransitionError(
+            _l("Keep the note under %(max)d characters.", max=TEXT_MAX), field="text"
+        )
     return add_event(lead=lead, kind="note", actor=actor, now=now, text=text)
 
 
@@ -58,9 +61,11 @@ def log_call(
     """Record a call and its outcome; a first call or a reached patient moves the status on."""
     _open_only(lead)
     if outcome not in CALL_OUTCOMES:
-        raise TransitionError("Choose how the call went.")
+        raise TransitionError(_l("Choose how the call went."))
     if len(summary or "") > TEXT_MAX:
-        raise TransitionError(f"Keep the summary under {TEXT_MAX} characters.", field="summary")
+        raise TransitionError(
+            _l("Keep the summary under %(max)d characters.", max=TEXT_MAX), field="summary"
+        )
     if outcome == "reached":
         mark_contacted(lead, now)
     event = add_event(
@@ -80,9 +85,11 @@ def schedule_consult(
     if at.tzinfo is None:
         raise ValueError("the consult time must be time-zone aware")
     if at <= now:
-        raise TransitionError("Choose a consult time in the future.", field="date")
+        raise TransitionError(_l("Choose a consult time in the future."), field="date")
     if lead.status == "do_not_contact":
-        raise TransitionError("The patient asked not to be contacted; no consult can be booked.")
+        raise TransitionError(
+            _l("The patient asked not to be contacted; no consult can be booked.")
+        )
     lead.consult_at = at
     lead.updated_at = now
     event = add_event(
@@ -101,11 +108,11 @@ def record_decision(
     """Record the clinician's decision on candidacy, with their note (sealed)."""
     _open_only(lead)
     if decision not in CLINICAL_DECISIONS:
-        raise TransitionError("Choose a decision.")
+        raise TransitionError(_l("Choose a decision."))
     if not (note or "").strip():
-        raise TransitionError("Write a note explaining the decision.", field="note")
+        raise TransitionError(_l("Write a note explaining the decision."), field="note")
     if len(note) > TEXT_MAX:
-        raise TransitionError(f"Keep the note under {TEXT_MAX} characters.")
+        raise TransitionError(_l("Keep the note under %(max)d characters.", max=TEXT_MAX))
     lead.clinical_decision = decision
     lead.updated_at = now
     return add_event(
@@ -128,9 +135,9 @@ def mark_do_not_contact(*, lead: Lead, actor: StaffUser | None, now: datetime) -
 def request_erasure(*, lead: Lead, actor: StaffUser | None, now: datetime) -> LeadEvent:
     """Mark that the patient asked for erasure; an admin carries it out."""
     if lead.erasure_requested_at is not None:
-        raise TransitionError("Erasure has already been requested for this lead.")
+        raise TransitionError(_l("Erasure has already been requested for this lead."))
     if lead.erased_at is not None:
-        raise TransitionError("This lead's contact details have already been erased.")
+        raise TransitionError(_l("This lead's contact details have already been erased."))
     lead.erasure_requested_at = now
     lead.updated_at = now
     return add_event(lead=lead, kind="erasure_requested", actor=actor, now=now)

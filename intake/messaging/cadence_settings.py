@@ -9,15 +9,18 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.messaging.cadences import Cadence, CadenceError, load_cadences, parse_delay
 from intake.models import CadenceSetting, StaffUser
 
 
 class CadenceSettingError(ValueError):
-    """The change cannot be saved; ``field`` names the input at fault."""
+    """The change cannot be saved; ``field`` names the input at fault. The message is staff
+    text, translated when it is shown."""
 
-    def __init__(self, message: str, field: str = "steps") -> None:
+    def __init__(self, message: str | LazyText, field: str = "steps") -> None:
         super().__init__(message)
         self.field = field
 
@@ -48,20 +51,22 @@ def parse_steps(text: str, cadence: Cadence) -> list[str]:
     steps than the cadence has emails for, in increasing order."""
     steps = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
     if not steps:
-        raise CadenceSettingError("Give at least one delay, like 1h or 3d.")
+        raise CadenceSettingError(_l("Give at least one delay, like 1h or 3d."))
     if len(steps) > len(cadence.step_texts):
         raise CadenceSettingError(
-            f"This cadence has {len(cadence.step_texts)} emails, so at most "
-            f"{len(cadence.step_texts)} delays."
+            _l(
+                "This cadence has %(count)s emails, so at most %(count)s delays.",
+                count=len(cadence.step_texts),
+            )
         )
     try:
         delays = [parse_delay(step, "delay") for step in steps]
     except CadenceError:
         raise CadenceSettingError(
-            "Write each delay as a number and m, h or d, like 30m, 24h or 3d."
+            _l("Write each delay as a number and m, h or d, like 30m, 24h or 3d.")
         ) from None
     if delays != sorted(delays) or len(set(delays)) != len(delays):
-        raise CadenceSettingError("Put the delays in increasing order, each different.")
+        raise CadenceSettingError(_l("Put the delays in increasing order, each different."))
     return steps
 
 
@@ -77,7 +82,9 @@ def save_cadence_setting(
     """Store the admin's settings for one cadence of cadences.yaml."""
     cadence = load_cadences().get(name)
     if cadence is None:
-        raise CadenceSettingError(f"There is no cadence called {name}.", field="name")
+        raise CadenceSettingError(
+            _l("There is no cadence called %(name)s.", name=name), field="name"
+        )
     steps = parse_steps(steps_text, cadence)
     row = db.session.get(CadenceSetting, name) or CadenceSetting(name=name)
     row.enabled, row.steps, row.quiet_hours = enabled, steps, quiet_hours

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.models import OFF_HOURS, STRATEGIES, RoutingRule, StaffUser, Team, TeamMember
 from intake.routing.choice import ROUTABLE_FIELDS
 
 
 class AdminInputError(ValueError):
-    """The input breaks a rule the form cannot check; ``field`` names the form field."""
+    """The input breaks a rule the form cannot check; ``field`` names the form field, and the
+    message (staff text) is translated when it is shown."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str | LazyText) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
@@ -49,11 +52,11 @@ def _name_taken(model, name: str, own_id: int | None) -> bool:
 def save_team(*, team: Team | None, data: TeamData) -> Team:
     """Create or update a team and set its members exactly."""
     if data.strategy not in STRATEGIES:
-        raise AdminInputError("strategy", "Choose round robin or least loaded.")
+        raise AdminInputError("strategy", _l("Choose round robin or least loaded."))
     if data.off_hours not in OFF_HOURS:
-        raise AdminInputError("off_hours", "Choose what happens outside members' hours.")
+        raise AdminInputError("off_hours", _l("Choose what happens outside members' hours."))
     if _name_taken(Team, data.name, team.id if team else None):
-        raise AdminInputError("name", "Another team already has this name.")
+        raise AdminInputError("name", _l("Another team already has this name."))
     _check_staff(data)
     if team is None:
         team = Team(name=data.name)
@@ -76,20 +79,21 @@ def _check_staff(data: TeamData) -> None:
         return
     found = set(db.session.scalars(select(StaffUser.id).where(StaffUser.id.in_(wanted))))
     if data.lead_staff_id and data.lead_staff_id not in found:
-        raise AdminInputError("lead_staff_id", "Choose a member of staff from the list.")
+        raise AdminInputError("lead_staff_id", _l("Choose a member of staff from the list."))
     if wanted - found:
-        raise AdminInputError("member_ids", "Choose members of staff from the list.")
+        raise AdminInputError("member_ids", _l("Choose members of staff from the list."))
 
 
 def save_rule(*, rule: RoutingRule | None, data: RuleData) -> RoutingRule:
     """Create or update a routing rule."""
     if _name_taken(RoutingRule, data.name, rule.id if rule else None):
-        raise AdminInputError("name", "Another rule already has this name.")
+        raise AdminInputError("name", _l("Another rule already has this name."))
     if db.session.get(Team, data.team_id) is None:
-        raise AdminInputError("team_id", "Choose a team from the list.")
+        raise AdminInputError("team_id", _l("Choose a team from the list."))
     unknown = set(data.conditions) - set(ROUTABLE_FIELDS)
     if unknown:
-        raise AdminInputError("name", f"Unknown condition field {sorted(unknown)[0]}.")
+        unknown_field = sorted(unknown)[0]
+        raise AdminInputError("name", _l("Unknown condition field %(field)s.", field=unknown_field))
     if rule is None:
         rule = RoutingRule(name=data.name)
         db.session.add(rule)

@@ -2,7 +2,8 @@
 signed-in reader's own time zone, named; ``label`` gives the words for a stored code. Every staff
 template writes times and codes through these, so there is one format and one label map.
 
-``lazy_gettext`` marks staff text kept in constants and form fields (the ``staff`` catalogue)."""
+``lazy_gettext`` (from ``intake.display``) marks staff text kept in constants and form fields
+(the ``staff`` catalogue)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import LazyString, gettext
 from flask_login import current_user
-from markupsafe import Markup, escape
 
 from intake import display
+from intake.display import LazyText, lazy_gettext  # noqa: F401 (staff code imports _l here)
 from intake.staff import bp
-
-
-class LazyText(LazyString):
-    """Flask-Babel's lazy string, escaped in HTML like any other text: theirs marks itself as
-    safe markup, so "the patient's request" would reach a page with its apostrophe unescaped."""
-
-    def __html__(self) -> Markup:
-        return escape(str(self))
-
-
-def lazy_gettext(string: str, **variables) -> LazyText:
-    """Text translated when it is shown (``_l``): for labels, choices, messages and constants
-    defined before any request has a language."""
-    return LazyText(gettext, string, **variables)
 
 
 def viewer_zone() -> ZoneInfo:

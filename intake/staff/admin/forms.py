@@ -26,7 +26,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.audit.service import OUTCOMES as AUDIT_OUTCOMES
-from intake.display import LABELS
+from intake.display import LABELS, labels
 from intake.ids import MAX_ID
 from intake.models import OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
@@ -34,12 +34,12 @@ from intake.routing.choice import ROUTABLE_FIELDS
 from intake.staff.display import lazy_gettext as _l
 from intake.text import clean_line
 
-STRATEGY_LABELS = LABELS["strategy"]
-OFF_HOURS_LABELS = LABELS["off_hours"]
+STRATEGY_LABELS = labels("strategy")
+OFF_HOURS_LABELS = labels("off_hours")
 
 
 def _role(code: str) -> str:
-    return LABELS["role"].get(code, code).lower()
+    return _(LABELS["role"].get(code, code)).lower()
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -83,7 +83,7 @@ _HINTS = {
     "utm_campaign": _l("Separated by commas."),
     "source": _l("The answer codes, e.g. article, search."),
 }
-CONDITION_LABELS = {name: (LABELS["routing_field"][name], hint) for name, hint in _HINTS.items()}
+CONDITION_LABELS = {name: (labels("routing_field")[name], hint) for name, hint in _HINTS.items()}
 
 
 def split_values(text: str | None) -> list[str]:
@@ -159,7 +159,7 @@ class AuditFilterForm(FlaskForm):
         _l("Outcome"),
         choices=[
             SelectChoice("", _l("Any")),
-            *(SelectChoice(o, LABELS["audit_outcome"].get(o, o)) for o in AUDIT_OUTCOMES),
+            *(SelectChoice(o, labels("audit_outcome").get(o, o)) for o in AUDIT_OUTCOMES),
         ],
         validators=[Optional()],
     )

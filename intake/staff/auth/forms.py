@@ -35,13 +35,13 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.accounts.staff import MIN_PASSWORD, Availability
-from intake.display import LABELS
+from intake.display import labels
 from intake.models import ROLES
 from intake.staff.display import lazy_gettext as _l
 from intake.text import clean_text
 
 MAX_PASSWORD = 1000
-ROLE_CHOICES = [SelectChoice(role, LABELS["role"][role]) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role, labels("role")[role]) for role in ROLES]
 DAY_CHOICES = [
     SelectChoice(number, day)
     for number, day in enumerate(

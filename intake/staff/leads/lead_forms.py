@@ -18,12 +18,17 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from intake.display import LABELS, LazyText, labels
 from intake.leads.pipeline import REASON_MAX, allowed_targets, label
-from intake.leads.timeline import CALL_LABELS, DECISION_LABELS
 from intake.leads.work import TEXT_MAX
 from intake.models import CALL_OUTCOMES, CLINICAL_DECISIONS
 from intake.staff.display import lazy_gettext as _l
 from intake.text import clean_text
+
+
+def _capitalised(text: str) -> str:
+    """A call outcome as a choice: "Left a voicemail" (the timeline says "left a voicemail")."""
+    return _(text).capitalize()
 
 
 class StatusForm(FlaskForm):
@@ -63,7 +68,10 @@ class NoteForm(FlaskForm):
 class CallForm(FlaskForm):
     outcome = RadioField(
         _l("How did the call go?"),
-        choices=[SelectChoice(code, CALL_LABELS[code].capitalize()) for code in CALL_OUTCOMES],
+        choices=[
+            SelectChoice(code, LazyText(_capitalised, LABELS["call"][code]))
+            for code in CALL_OUTCOMES
+        ],
         validators=[InputRequired(message=_l("Choose how the call went."))],
     )
     summary = TextAreaField(
@@ -89,7 +97,7 @@ class ConsultForm(FlaskForm):
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[SelectChoice(code, DECISION_LABELS[code]) for code in CLINICAL_DECISIONS],
+        choices=[SelectChoice(code, labels("decision")[code]) for code in CLINICAL_DECISIONS],
         validators=[InputRequired(message=_l("Choose a decision."))],
     )
     note = TextAreaField(

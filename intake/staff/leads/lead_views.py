@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from intake.accounts.permissions import lead_scope
-from intake.display import LABELS
+from intake.display import labels
 from intake.extensions import db
 from intake.ids import parse_id
 from intake.leads import merges
@@ -99,9 +99,9 @@ def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, Flas
         # filters' words, so a template still calling them keeps the one format.
         clinic_time=viewer_time,
         label=label,
-        outcome_labels=LABELS["outcome"],
-        call_labels=LABELS["call"],
-        decision_labels=LABELS["decision"],
+        outcome_labels=labels("outcome"),
+        call_labels=labels("call"),
+        decision_labels=labels("decision"),
     )
     audit(action, lead_ids=[lead.id], detail={"answers_shown": show_answers}, outcome=outcome)
     db.session.commit()

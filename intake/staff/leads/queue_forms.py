@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeSerializer
 from wtforms import (
@@ -19,40 +20,46 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from intake.display import LABELS
+from intake.display import labels
 from intake.i18n import LANGUAGES
 from intake.leads.filters import LeadQuery
-from intake.leads.pipeline import REASON_MAX, label
+from intake.leads.pipeline import REASON_MAX
 from intake.models import STATUSES
 from intake.questionnaire.definition import Questionnaire
 from intake.routing.sla import SLA_STATES
+from intake.staff.display import lazy_gettext as _l
 from intake.staff.queries.queue import FilterOptions
 from intake.text import clean_text
 
 VIEW_LABELS = {
-    "mine": "My leads",
-    "team": "My teams",
-    "all": "All leads",
-    "review": "Needs clinical review",
-    "unassigned": "Unassigned",
+    "mine": _l("My leads"),
+    "team": _l("My teams"),
+    "all": _l("All leads"),
+    "review": _l("Needs clinical review"),
+    "unassigned": _l("Unassigned"),
 }
 SORT_LABELS = {
-    "sla": "SLA due soonest",
-    "newest": "Newest first",
-    "oldest": "Oldest first",
-    "updated": "Recently updated",
+    "sla": _l("SLA due soonest"),
+    "newest": _l("Newest first"),
+    "oldest": _l("Oldest first"),
+    "updated": _l("Recently updated"),
 }
-SLA_LABELS = {code: LABELS["sla"][code] for code in SLA_STATES}
-OUTCOME_LABELS = LABELS["outcome"]
-INCOMPLETE_CHOICES = [("", "Complete or not"), ("yes", "Incomplete only"), ("no", "Complete only")]
+SLA_LABELS = {code: labels("sla")[code] for code in SLA_STATES}
+OUTCOME_LABELS = labels("outcome")
+STATUS_LABELS = labels("status")
+INCOMPLETE_CHOICES = [
+    ("", _l("Complete or not")),
+    ("yes", _l("Incomplete only")),
+    ("no", _l("Complete only")),
+]
 # Each language named in itself, and marked as such for screen readers ("Español", lang="es").
 LANGUAGE_CHOICES = [
-    SelectChoice("", "Any language"),
+    SelectChoice("", _l("Any language")),
     *(SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items()),
 ]
 MOVABLE = [status for status in STATUSES if status != "merged"]
-CHOOSE = "Choose one of the options in the list."
-DATE_FORMAT_MESSAGE = "Enter a date like 2026-03-01."
+CHOOSE = _l("Choose one of the options in the list.")
+DATE_FORMAT_MESSAGE = _l("Enter a date like 2026-03-01.")
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -73,39 +80,41 @@ def option_labels(questionnaire: Questionnaire, link_id: str) -> dict[str, str]:
 class QueueFilterForm(Form):
     """The queue's filters, read from the query string (no CSRF: it changes nothing)."""
 
-    view = SelectField("View", choices=options(VIEW_LABELS.items()), invalid_choice_message=CHOOSE)
+    view = SelectField(
+        _l("View"), choices=options(VIEW_LABELS.items()), invalid_choice_message=CHOOSE
+    )
     status = SelectMultipleField(
-        "Status", choices=options((status, label(status)) for status in STATUSES),
+        _l("Status"), choices=options((status, STATUS_LABELS[status]) for status in STATUSES),
         invalid_choice_message=CHOOSE,
     )  # fmt: skip
-    owner = SelectField("Owner", default="", invalid_choice_message=CHOOSE)
-    team = SelectField("Team", default="", invalid_choice_message=CHOOSE)
+    owner = SelectField(_l("Owner"), default="", invalid_choice_message=CHOOSE)
+    team = SelectField(_l("Team"), default="", invalid_choice_message=CHOOSE)
     outcome = SelectField(
-        "Eligibility outcome", choices=_choices(OUTCOME_LABELS, "Any outcome"), default="",
-        invalid_choice_message=CHOOSE,
+        _l("Eligibility outcome"), choices=_choices(OUTCOME_LABELS, _l("Any outcome")),
+        default="", invalid_choice_message=CHOOSE,
     )  # fmt: skip
-    ms_type = SelectField("MS type", default="", invalid_choice_message=CHOOSE)
-    source = SelectField("Source", default="", invalid_choice_message=CHOOSE)
+    ms_type = SelectField(_l("MS type"), default="", invalid_choice_message=CHOOSE)
+    source = SelectField(_l("Source"), default="", invalid_choice_message=CHOOSE)
     created_from = DateField(
-        "Created from", validators=[Optional()], invalid_value_message=DATE_FORMAT_MESSAGE
+        _l("Created from"), validators=[Optional()], invalid_value_message=DATE_FORMAT_MESSAGE
     )
     created_to = DateField(
-        "Created to", validators=[Optional()], invalid_value_message=DATE_FORMAT_MESSAGE
+        _l("Created to"), validators=[Optional()], invalid_value_message=DATE_FORMAT_MESSAGE
     )
     sla = SelectField(
-        "SLA", choices=_choices(SLA_LABELS, "Any SLA state"), default="",
+        _l("SLA"), choices=_choices(SLA_LABELS, _l("Any SLA state")), default="",
         invalid_choice_message=CHOOSE,
     )  # fmt: skip
     incomplete = SelectField(
-        "Inquiry complete?",
+        _l("Inquiry complete?"),
         choices=options(INCOMPLETE_CHOICES),
         default="", invalid_choice_message=CHOOSE,
     )  # fmt: skip
     language = SelectField(
-        "Language", choices=LANGUAGE_CHOICES, default="", invalid_choice_message=CHOOSE
+        _l("Language"), choices=LANGUAGE_CHOICES, default="", invalid_choice_message=CHOOSE
     )
     sort = SelectField(
-        "Sort by",
+        _l("Sort by"),
         choices=options(SORT_LABELS.items()),
         default="sla",
         invalid_choice_message=CHOOSE,
@@ -114,20 +123,21 @@ class QueueFilterForm(Form):
     def __init__(self, formdata, *, choices: FilterOptions, questionnaire: Questionnaire):
         super().__init__(formdata)
         self.owner.choices = options(
-            [("", "Anyone"), ("none", "Nobody (unassigned)")]
+            [("", _("Anyone")), ("none", _("Nobody (unassigned)"))]
             + [(str(staff_id), name) for staff_id, name, _active in choices.staff]
         )
         self.team.choices = options(
-            [("", "Any team"), ("none", "No team")]
+            [("", _("Any team")), ("none", _("No team"))]
             + [(str(team_id), name) for team_id, name in choices.teams]
         )
-        self.ms_type.choices = _choices(option_labels(questionnaire, "ms_type"), "Any MS type")
-        self.source.choices = _choices(option_labels(questionnaire, "heard_about"), "Any source")
+        ms_types = option_labels(questionnaire, "ms_type")
+        self.ms_type.choices = _choices(ms_types, _("Any MS type"))
+        self.source.choices = _choices(option_labels(questionnaire, "heard_about"), _("Any source"))
 
     def validate_created_to(self, field) -> None:
         start = self.created_from.data
         if field.data and start and field.data < start and not self.created_from.errors:
-            raise ValidationError("The end date must be on or after the start date.")
+            raise ValidationError(_("The end date must be on or after the start date."))
 
     def to_query(self, default_view: str, time_zone: str = "UTC") -> LeadQuery:
         """The valid filters as a typed query; a field with an error is left out. The dates
@@ -164,11 +174,11 @@ def _id_value(raw: str | None) -> int | str | None:
 
 class SearchForm(FlaskForm):
     term = StringField(
-        "Search by name, email or phone",
+        _l("Search by name, email or phone"),
         filters=[clean_text],
         validators=[
-            InputRequired("Type a name, email address or phone number."),
-            Length(max=200, message="Keep the search under 200 characters."),
+            InputRequired(_l("Type a name, email address or phone number.")),
+            Length(max=200, message=_l("Keep the search under %(max)d characters.")),
         ],
     )
 
@@ -176,23 +186,27 @@ class SearchForm(FlaskForm):
 class BulkForm(FlaskForm):
     """Several leads at once: assign them, or move their status with a reason."""
 
-    action = SelectField(choices=options([("assign", "Assign"), ("status", "Change status")]))
-    owner = SelectField("Assign to", default="")
+    action = SelectField(
+        choices=options([("assign", _l("Assign")), ("status", _l("Change status"))])
+    )
+    owner = SelectField(_l("Assign to"), default="")
     status = SelectField(
-        "New status", default="",
-        choices=options([("", "Choose a status")] + [(s, label(s)) for s in MOVABLE]),
+        _l("New status"), default="",
+        choices=options(
+            [("", _l("Choose a status"))] + [(s, STATUS_LABELS[s]) for s in MOVABLE]
+        ),
     )  # fmt: skip
     reason = TextAreaField(
-        "Reason (needed when closing)",
+        _l("Reason (needed when closing)"),
         filters=[clean_text],
-        validators=[Length(max=REASON_MAX, message=f"Keep it under {REASON_MAX} characters.")],
+        validators=[Length(max=REASON_MAX, message=_l("Keep it under %(max)d characters."))],
     )
     return_to = StringField(filters=[clean_text])
 
     def __init__(self, *args, staff: Iterable[tuple[int, str, bool]] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.owner.choices = options(
-            [("", "Choose a person")]
+            [("", _("Choose a person"))]
             + [(str(staff_id), name) for staff_id, name, active in staff if active]
         )
 

@@ -19,6 +19,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -98,7 +100,7 @@ def recall_search(search_id: str | None) -> SearchTerm | None:
             except (DecryptionError, ValueError):
                 break
             return SearchTerm(kind, value)
-    flash("That search is no longer available. Please search again.", "info")
+    flash(_("That search is no longer available. Please search again."), "info")
     return None
 
 
@@ -115,7 +117,7 @@ def _read_cursor(token: str | None, sort: str) -> tuple | None:
     try:
         return decode_cursor(current_app.secret_key, token, sort)
     except ValueError:
-        flash("That page link was not valid, so this is the first page.", "info")
+        flash(_("That page link was not valid, so this is the first page."), "info")
         return None
 
 
@@ -267,23 +269,29 @@ def _posted_ids() -> list[int]:
 def _bulk_valid(form: BulkForm, lead_ids: list[int]) -> bool:
     valid = form.validate_on_submit()
     if not lead_ids:
-        form.action.errors = [*form.action.errors, "Select at least one lead."]
+        form.action.errors = [*form.action.errors, _("Select at least one lead.")]
     elif len(lead_ids) > BULK_MAX:
-        form.action.errors = [*form.action.errors, f"Select at most {BULK_MAX} leads at once."]
+        too_many = _("Select at most %(count)s leads at once.", count=BULK_MAX)
+        form.action.errors = [*form.action.errors, too_many]
     if form.action.data == "assign" and not form.owner.data:
-        form.owner.errors = [*form.owner.errors, "Choose who gets the leads."]
+        form.owner.errors = [*form.owner.errors, _("Choose who gets the leads.")]
     if form.action.data == "status" and not form.status.data:
-        form.status.errors = [*form.status.errors, "Choose the new status."]
+        form.status.errors = [*form.status.errors, _("Choose the new status.")]
     return valid and not (form.action.errors or form.owner.errors or form.status.errors)
 
 
 def _report(action: str, result) -> None:
-    verb = "Assigned" if action == "assign" else "Changed the status of"
     if result.changed:
         count = len(result.changed)
-        flash(f"{verb} {count} lead{'s' if count != 1 else ''}.", "info")
+        if action == "assign":
+            done = ngettext("Assigned %(num)d lead.", "Assigned %(num)d leads.", count)
+        else:
+            done = ngettext(
+                "Changed the status of %(num)d lead.", "Changed the status of %(num)d leads.", count
+            )
+        flash(done, "info")
     for lead_id, reason in sorted(result.refused.items()):
-        flash(f"Lead {lead_id} was not changed: {reason}", "error")
+        flash(_("Lead %(id)s was not changed: %(reason)s", id=lead_id, reason=reason), "error")
 
 
 @bp.get("/export.csv")

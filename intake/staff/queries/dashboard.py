@@ -8,22 +8,24 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, extract, func, or_, select
 
+from intake.display import LazyText
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.models import PIPELINE, STATUSES, Lead
 
 FUNNEL = (
-    ("new_leads", "New leads"),
-    ("contacted", "Contacted"),
-    ("consult_scheduled", "Consult scheduled"),
-    ("treated", "Treated"),
+    ("new_leads", _l("New leads")),
+    ("contacted", _l("Contacted")),
+    ("consult_scheduled", _l("Consult scheduled")),
+    ("treated", _l("Treated")),
 )
-NO_SOURCE = "(not given)"
+NO_SOURCE = _l("(not given)")
 
 
 @dataclass(frozen=True)
 class FunnelStage:
     key: str
-    label: str
+    label: str | LazyText
     count: int
     percent: float | None  # of the new leads
 
@@ -32,7 +34,7 @@ class FunnelStage:
 class Dashboard:
     since: datetime
     by_status: list[tuple[str, int]]
-    by_source: list[tuple[str, int]]
+    by_source: list[tuple[str | LazyText, int]]
     funnel: list[FunnelStage]
     median_first_contact_seconds: float | None
     sla_due: int

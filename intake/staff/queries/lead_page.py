@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from intake.crypto import DecryptionError
-from intake.display import LABELS
+from intake.display import LazyText, labels
+from intake.display import lazy_gettext as _l
 from intake.extensions import db, encryption
 from intake.inquiries.answers import read_answers
 from intake.leads.duplicates import Detail, LeadPair, contact_list, lead_merges, lead_pairs
@@ -27,7 +28,7 @@ from intake.models import EligibilityResult, Inquiry, Lead, LeadMerge, StaffUser
 from intake.questionnaire.definition import Questionnaire, RuleSet
 from intake.routing.sla import sla_state
 
-OUTCOME_LABELS = LABELS["outcome"]
+OUTCOME_LABELS = labels("outcome")
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,14 @@ class Eligibility:
     evaluated_at: datetime
     inquiry_id: int
     reasons: tuple[str, ...]  # empty unless the viewer may see health information
-    categories: tuple[str, ...] = ()  # each kind of reason once, in rule order
+    categories: tuple[str | LazyText, ...] = ()  # each kind of reason once, in rule order
     unreadable: bool = False
 
 
 @dataclass(frozen=True)
 class Answer:
     label: str
-    value: str
+    value: str | LazyText
 
 
 @dataclass
@@ -90,11 +91,11 @@ def _teams() -> dict[int, str]:
     return {row.id: row.name for row in db.session.execute(select(Team.id, Team.name))}
 
 
-def _format(item, value: Any) -> str:
+def _format(item, value: Any) -> str | LazyText:
     if item is None:
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     if item.type == "boolean":
-        return "Yes" if value else "No"
+        return _l("Yes") if value else _l("No")
     if isinstance(value, list):
         return ", ".join(item.display_for(str(v)) for v in value)
     if item.type == "choice":
@@ -122,10 +123,10 @@ def _opened_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> list[Answ
         return None
 
 
-UNCATEGORISED = "A reason shown to clinical staff"
+UNCATEGORISED = _l("A reason shown to clinical staff")
 
 
-def _category(rule: Mapping[str, Any], ruleset: RuleSet | None) -> str:
+def _category(rule: Mapping[str, Any], ruleset: RuleSet | None) -> str | LazyText:
     """The stored category; a result from before categories takes its rule's current one."""
     if rule.get("category"):
         return rule["category"]
