@@ -43,7 +43,7 @@ CONTROLS = {  # on step 2, one of each kind
     "checkbox": "#symptoms-0",
     "text field": "#diagnosis_year",
     "select": "#country",  # step 1
-    "button": "button[value=continue]",
+    "button": ".actions button[value=continue]",
     "link": "a.back-link",
 }
 DECODE = """async (data) => {
