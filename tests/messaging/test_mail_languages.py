@@ -98,7 +98,7 @@ def test_each_email_keeps_its_own_language_whatever_was_rendered_before_or_aroun
         "lang": ["en"]
     }
     assert spanish.subject == "¿Qué puede esperar cuando hablemos?"
-    assert "Cuando una persona de nuestro equipo" in spanish.text
+    assert "Una persona de nuestro equipo se pondrá" in spanish.text
     assert notice.subject == "A new lead has been assigned to you"
     assert "An automatic message from the patient inquiry system." in notice.text
     assert 'lang="en"' in notice.html and "Hola" not in notice.text

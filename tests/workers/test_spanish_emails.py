@@ -152,7 +152,7 @@ def test_a_spanish_leads_reminder_confirmation_and_nurture_note_arrive_in_spanis
         note,
         raw,
         FIRST_NOTE,
-        "Cuando una persona de nuestro equipo se ponga en contacto con usted",
+        "Una persona de nuestro equipo se pondrá en contacto con usted",
         "Un cordial saludo,\nEl equipo de atención al paciente de la clínica",
     )
     wait_until(lambda: sends(worker_app, "nurture")[0].status == "sent")
