@@ -30,6 +30,14 @@ def html_datetime(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment else ""
 
 
+def initial_capital(value: str) -> str:
+    """The first letter in capitals, the rest as written: "the clinic" → "The clinic", and a
+    clinic's own name ("Clínica del Sol") unchanged, where Jinja's ``capitalize`` would lower
+    every later letter ("Clínica del sol")."""
+    return value[:1].upper() + value[1:]
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(initial_capital)
     app.add_template_filter(long_date)
     app.add_template_filter(html_datetime)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from flask_babel import force_locale
 
-from intake.formats import long_date
+from intake.formats import initial_capital, long_date
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,12 @@ def test_a_long_date_speaks_the_pages_language_and_english_outside_a_request(app
 
 def test_no_date_is_an_empty_string():
     assert long_date(None) == long_date("") == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("the clinic", "The clinic"), ("la clínica", "La clínica"),
+     ("Clínica del Sol", "Clínica del Sol"), ("ÁBaco Health", "ÁBaco Health"), ("", "")],
+)  # fmt: skip
+def test_a_name_starts_with_a_capital_and_keeps_the_rest_as_written(name, shown):
+    assert initial_capital(name) == shown

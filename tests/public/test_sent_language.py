@@ -84,3 +84,11 @@ def test_the_promised_response_time_is_in_spanish_too(client):
 
     assert "se pondrá en contacto con usted en un día laborable" in text
     assert "within one working day" not in text
+
+
+def test_a_clinics_own_name_keeps_its_capitals_in_every_language(client):
+    """The name in the header and the title as the clinic wrote it ("Clínica Sol", not "sol")."""
+    for link in ("/inquiry?lang=es", "/inquiry?lang=en"):
+        shown = page(client.get(link))
+        assert shown.select_one(".site-name").get_text(strip=True) == CLINIC
+        assert shown.title.get_text().endswith(f"– {CLINIC}")

@@ -33,6 +33,7 @@ from intake.accounts.signin import (
 from intake.accounts.staff import PasswordRejected, request_password_reset, set_password_from_link
 from intake.accounts.tokens import find_staff_token, use_staff_token
 from intake.extensions import db, limiter
+from intake.formats import initial_capital
 from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.staff import bp
@@ -211,7 +212,7 @@ def login_enrol():
         _refused(attempt, "enrol")
         error = NOT_RECOGNISED
     secret = open_totp_secret(user)
-    issuer = current_app.config["INTAKE_CLINIC_NAME"].capitalize()
+    issuer = initial_capital(current_app.config["INTAKE_CLINIC_NAME"])
     qr = totp_qr_data_uri(secret=secret, account=user.email, issuer=issuer)
     return _page("staff/auth/enrol.html", form, error, qr=qr, secret=grouped(secret), issuer=issuer)
 
