@@ -10,6 +10,9 @@ from datetime import date
 import pytest
 from bs4 import BeautifulSoup
 from flask_babel import force_locale
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import InputRequired
 
 from intake.extensions import db
 from intake.inquiries.answers import read_answers
@@ -485,3 +488,20 @@ def test_a_spanish_name_with_two_surnames_typed_on_a_mac_is_kept_composed(app, c
     assert "ñ" in lead.last_name and "n\u0303" not in lead.last_name
     shown = page(client.get("/inquiry"))
     assert shown.find("input", id="last_name")["value"] == last
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "This field is required."), ("es", "Este campo es obligatorio.")],
+)
+def test_wtforms_own_messages_speak_the_pages_language(forms_app, language, expected):
+    """A message of WTForms itself, not ours, comes from its own catalogue (through
+    Flask-WTF and Flask-Babel) in the language of the page."""
+
+    class Small(FlaskForm):
+        name = StringField(validators=[InputRequired()])
+
+    with forms_app.test_request_context(method="POST"), force_locale(language):
+        form = Small(formdata=form_data({}, {}), meta={"csrf": False})
+        assert not form.validate()
+        assert form.name.errors == [expected]
