@@ -35,11 +35,16 @@ def supported(language: str | None) -> str | None:
     return code if code in LANGUAGES else None
 
 
+def english_only() -> bool:
+    """This request is for staff or the API, which speak English only."""
+    return request.blueprint in ENGLISH_ONLY or request.path.startswith(("/staff", "/api"))
+
+
 def choose_locale() -> str:
     """Flask-Babel's locale selector."""
     if not has_request_context():
         return DEFAULT  # staff emails; patient emails force the lead's language
-    if request.blueprint in ENGLISH_ONLY or request.path.startswith(("/staff", "/api")):
+    if english_only():
         return DEFAULT
     chosen = supported(session.get("lang"))
     if chosen:
@@ -79,5 +84,9 @@ def template_values() -> dict:
     language = current_language()
     return {
         "language": language,
-        "other_languages": {code: name for code, name in LANGUAGES.items() if code != language},
+        # None to switch to in an email, or on a staff or API page (their error pages use the
+        # patients' base template).
+        "other_languages": {}
+        if not has_request_context() or english_only()
+        else {code: name for code, name in LANGUAGES.items() if code != language},
     }
