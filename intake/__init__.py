@@ -19,7 +19,7 @@ def _resource_dir(name: str) -> str:
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from the environment, then ``config`` on top (tests pass one)."""
-    from intake import api, cli, formats, http, log, public, staff
+    from intake import api, cli, formats, hooks, http, log, public, staff
     from intake.config import load_config
     from intake.extensions import (
         babel,
@@ -88,6 +88,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     formats.register(app)
     public.register(app)
     api.register(app)
+    hooks.register(app)
     staff.register(app)
     cli.register(app)
     return app

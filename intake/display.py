@@ -71,6 +71,8 @@ LABELS: dict[str, dict[str, str]] = {
         "resume_reminder": N_("Resume reminder email"),
         "nurture": N_("Nurture email"),
         "staff_new_lead": N_("New-lead notice to staff"),
+        "staff_reply": N_("Reply notice to the owner"),
+        "conversation": N_("Message from staff"),
         "staff_digest": N_("Staff digest"),
         "sla_reminder": N_("SLA reminder to the owner"),
         "sla_escalation": N_("SLA escalation"),

@@ -35,6 +35,7 @@ STAFF_TEMPLATES = (
     "sla_reminder",
     "sla_escalation",
     "admin_alert",
+    "staff_reply",
 )
 
 

@@ -17,6 +17,7 @@ STAFF_SUBJECTS = {
     "admin_alert": N_("A new lead matched no routing rule"),  # by case: ALERT_SUBJECTS
     "staff_invitation": N_("You are invited to the staff workspace"),
     "staff_password_reset": N_("Reset your staff password"),
+    "staff_reply": N_("A patient replied to a message"),
 }
 ALERT_SUBJECTS = {
     "no_rule": N_("A new lead matched no routing rule"),

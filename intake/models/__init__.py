@@ -4,6 +4,15 @@ from intake.models.activity import CALL_OUTCOMES, CLINICAL_DECISIONS, EVENT_KIND
 from intake.models.audit import AuditEvent, AuditHead
 from intake.models.auth import TOKEN_PURPOSES, RecoveryCode, StaffSession, StaffToken
 from intake.models.consent import Consent
+from intake.models.conversation import (
+    CHANNELS,
+    MESSAGE_KINDS,
+    CapturedText,
+    ConversationMessage,
+    MailboxState,
+    MessageAttachment,
+    MessageTemplate,
+)
 from intake.models.eligibility import EligibilityResult
 from intake.models.identity import (
     CONTACT_KINDS,
@@ -28,6 +37,13 @@ from intake.models.settings import CadenceSetting
 from intake.models.staff import ROLES, StaffUser
 
 __all__ = [
+    "CHANNELS",
+    "MESSAGE_KINDS",
+    "CapturedText",
+    "ConversationMessage",
+    "MailboxState",
+    "MessageAttachment",
+    "MessageTemplate",
     "CALL_OUTCOMES",
     "CONTACT_KINDS",
     "PAIR_STATUSES",

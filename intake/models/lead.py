@@ -92,6 +92,9 @@ class Lead(db.Model):
     time_zone_source: Mapped[str] = mapped_column(String(16))
     # The language the patient chose (ISO 639-1): every later email and page uses it.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # Names the lead in its reply address (replies+<token>@...) without revealing anything;
+    # random, made when the first email that carries it is written.
+    reply_token: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
     caregiver_first_name: Mapped[str | None] = mapped_column(String(100))
     caregiver_last_name: Mapped[str | None] = mapped_column(String(100))

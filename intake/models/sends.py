@@ -41,6 +41,8 @@ class Send(db.Model):
     cadence: Mapped[str] = mapped_column(String(32))
     step: Mapped[int] = mapped_column(default=0)
     template: Mapped[str] = mapped_column(String(64))
+    # "email", or "text" for a text message (intake.models.conversation.CHANNELS).
+    channel: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
