@@ -89,7 +89,8 @@ class ConversationMessage(db.Model):
 
 
 class MessageAttachment(db.Model):
-    """A file a patient attached to a reply, kept sealed (within the size and type limits)."""
+    """A file a patient attached to a reply: kept sealed within the size and type limits, or
+    refused (``refused`` says why, and nothing of the file is kept) so nothing goes silently."""
 
     __tablename__ = "message_attachments"
 
@@ -98,7 +99,9 @@ class MessageAttachment(db.Model):
     filename_sealed: Mapped[str] = mapped_column(Text)
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
-    data_sealed: Mapped[str] = mapped_column(Text)
+    data_sealed: Mapped[str | None] = mapped_column(Text)
+    # "too_large" or "type" when it was not kept.
+    refused: Mapped[str | None] = mapped_column(String(16))
 
 
 class CapturedText(db.Model):

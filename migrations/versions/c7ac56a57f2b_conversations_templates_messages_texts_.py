@@ -86,7 +86,8 @@ def upgrade():
     sa.Column('filename_sealed', sa.Text(), nullable=False),
     sa.Column('content_type', sa.String(length=100), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('data_sealed', sa.Text(), nullable=False),
+    sa.Column('data_sealed', sa.Text(), nullable=True),
+    sa.Column('refused', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['message_id'], ['conversation_messages.id'], name=op.f('fk_message_attachments_message_id_conversation_messages')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_attachments'))
     )
