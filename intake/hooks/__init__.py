@@ -10,4 +10,6 @@ bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 def register(app: Flask) -> None:
     """Attach the webhook views to the blueprint (once per process) and add it to ``app``."""
+    from intake.hooks import texts  # noqa: F401  (the inbound-text webhook)
+
     app.register_blueprint(bp)

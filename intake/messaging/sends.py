@@ -56,11 +56,24 @@ def schedule_send(
     return db.session.execute(statement).first() is not None
 
 
-def cancel_sends(*, lead_id: int, cadences: tuple[str, ...], reason: str, now: datetime) -> int:
-    """Cancel the lead's still-scheduled messages of these cadences; returns how many."""
+def cancel_sends(
+    *,
+    lead_id: int,
+    cadences: tuple[str, ...] | None = None,
+    reason: str,
+    now: datetime,
+    channel: str | None = None,
+) -> int:
+    """Cancel the lead's still-scheduled messages of these cadences (None: of every cadence),
+    only those of one ``channel`` ("email" or "text") when given; returns how many."""
+    where = [Send.lead_id == lead_id, Send.status == "scheduled"]
+    if cadences is not None:
+        where.append(Send.cadence.in_(cadences))
+    if channel is not None:
+        where.append(Send.channel == channel)
     return db.session.execute(
         update(Send)
-        .where(Send.lead_id == lead_id, Send.cadence.in_(cadences), Send.status == "scheduled")
+        .where(*where)
         .values(status="cancelled", finished_reason=reason, claimed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount

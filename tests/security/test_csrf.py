@@ -8,7 +8,9 @@ Left out on purpose: ``public.unsubscribe_post``, which RFC 8058 one-click mail 
 without cookies or token; its capability is the signed token in its URL
 (tests/public/test_unsubscribe.py covers it). And ``public.forget_draft`` ("this is a shared
 device"), which only empties the caller's own session cookie: a forged post (which SameSite=Lax
-would send without that cookie anyway) can change nothing stored.
+would send without that cookie anyway) can change nothing stored. And ``hooks.inbound_text``, the
+text provider's webhook, which no browser sends: the provider's signature is its check
+(tests/hooks/test_inbound_texts.py).
 
 The patient's side of the bar, a patient idle past the token's lifetime keeping their answers, is
 tests/public/test_robustness.py::test_an_expired_csrf_token_keeps_every_answer_and_the_fresh_
@@ -50,7 +52,7 @@ STAFF_POSTS = {
     "staff.duplicate_merge", "staff.duplicate_dismiss", "staff.merge_undo",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
-EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft"}
+EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text"}
 VARIANTS = ("missing", "foreign", "expired")
 
 

@@ -49,6 +49,8 @@ MATRIX: dict[str, Rule] = {
     "public.privacy": Rule(ANYONE),
     "public.terms": Rule(ANYONE),
     "public.forget_draft": Rule(ANYONE),
+    # The text provider's webhook: no session, its signature is the check (404 without SMS_URL).
+    "hooks.inbound_text": Rule(ANYONE),
     # Signing in, before there is a session.
     "staff.login": Rule(ANYONE),
     "staff.login_code": Rule(ANYONE),
