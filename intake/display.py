@@ -88,6 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
         "closed": N_("the lead was closed"),
         "do_not_contact": N_("the patient asked not to be contacted"),
         "unsubscribed": N_("the patient unsubscribed"),
+        "text_stop": N_("the patient texted STOP"),
         "inquiry_completed": N_("the inquiry was completed"),
         "no_consent": N_("consent was not in force"),
         "merged": N_("the lead was merged into another lead"),
@@ -115,6 +116,7 @@ LABELS: dict[str, dict[str, str]] = {
     "consent_source": {
         "inquiry_form": N_("the inquiry form"),
         "unsubscribe": N_("unsubscribe link"),
+        "text_keyword": N_("a text message keyword (STOP or START)"),
     },
     "call": {
         "reached": N_("reached the patient"),

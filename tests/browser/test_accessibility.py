@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
+from intake.messaging.texts import TextMessage, deliver_text
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead, StaffUser
 from tests.browser.conftest import (
@@ -200,6 +201,9 @@ def admin_and_leads(app, make_staff):
     with app.app_context():
         lead_id = db.session.scalar(db.select(Lead.id).order_by(Lead.id))
         secret = open_totp_secret(db.session.get(StaffUser, admin))
+        body = "Hi Ada, we tried to call you.\nCan we call you tomorrow?"  # Ada's number
+        deliver_text(TextMessage(recipient="+12025550143", body=body, message_id="text-axe"))
+        db.session.commit()
     return lead_id, secret
 
 
@@ -235,6 +239,7 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
         ("team form (outside members' hours)", "/staff/admin/teams/new"),
         ("cadences", "/staff/admin/cadences"),
         ("audit log", "/staff/admin/audit"),
+        ("captured texts", "/staff/admin/mail/texts"),
         ("possible duplicates", "/staff/duplicates"),
     ]
     for name, path in pages:

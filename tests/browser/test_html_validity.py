@@ -20,6 +20,7 @@ from pathlib import Path
 
 from intake.extensions import db
 from intake.http import ERROR_TEXT, render_error
+from intake.messaging.texts import TextMessage, deliver_text
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import Lead
 from tests.conftest import (
@@ -150,12 +151,16 @@ def staff_pages(app, make_staff, sign_in) -> dict[str, str]:
     client = sign_in(app.test_client(), admin)
     with app.app_context():
         lead_id = db.session.scalar(db.select(Lead.id))
+        text = TextMessage(recipient="+12025550143", body="Hi.\nCall us?", message_id="text-vnu")
+        deliver_text(text)
+        db.session.commit()
     for name, path in (
         ("staff queue", "/staff/"),
         ("lead page", f"/staff/leads/{lead_id}"),
         ("administration home", "/staff/admin/"),
         ("staff member", f"/staff/admin/staff/{other}"),
         ("audit log", "/staff/admin/audit"),
+        ("captured texts", "/staff/admin/mail/texts"),
         ("account", "/staff/account"),
     ):
         pages[name] = html(client.get(path))

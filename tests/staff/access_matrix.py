@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import pytest
 
 from intake.extensions import db
-from intake.models import CapturedEmail, DuplicatePair, LeadMerge, RoutingRule, Send, Team
+from intake.models import (
+    CapturedEmail,
+    CapturedText,
+    DuplicatePair,
+    LeadMerge,
+    RoutingRule,
+    Send,
+    Team,
+)
 from intake.models.types import utcnow
 from tests.factories import make_lead
 
@@ -118,6 +126,7 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_outbox",
             "staff.admin_outbox_message",
             "staff.admin_outbox_html",
+            "staff.admin_texts",
             "staff.admin_audit",
             "staff.admin_audit_export",
             "staff.admin_audit_verify",
@@ -149,7 +158,8 @@ def world(app, make_staff):
                     template="nurture", status="dead", due_at=now, attempts=6)  # fmt: skip
         mail = CapturedEmail(message_id="<matrix@intake.test>", recipient=lead.email,
                              subject="Hi", headers={}, text_body="Hi", html_body="-")  # fmt: skip
-        db.session.add_all([rule, dead, mail])
+        text = CapturedText(message_id="text-matrix", recipient=lead.phone, body="Hi", segments=1)
+        db.session.add_all([rule, dead, mail, text])
         twin = make_lead(owner_id=ids["coordinator"], team_id=team.id)
         gone = make_lead(team_id=team.id, status="merged", merged_into_id=lead.id)
         pair = DuplicatePair(lead_id=lead.id, other_id=twin.id, reason="same phone, different name")

@@ -33,6 +33,8 @@ ADMIN_PAGES = (
      _l("Emails that gave up.")),
     ("staff.admin_outbox", "admin.mail", _l("Captured mail"),
      _l("Mail kept locally instead of sent.")),
+    ("staff.admin_texts", "admin.mail", _l("Captured texts"),
+     _l("Text messages kept locally instead of sent.")),
     ("staff.admin_audit", "admin.audit", _l("Audit log"),
      _l("Who did what, and the chain check.")),
     ("staff.admin_retention", "admin.retention", _l("Retention and erasure"),

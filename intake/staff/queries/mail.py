@@ -1,11 +1,14 @@
-"""The mail pages: messages that gave up (dead letters) and the local capture of sent mail."""
+"""The mail pages: messages that gave up (dead letters) and the local capture of sent mail and
+texts."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import func, or_, select
 
 from intake.extensions import db
-from intake.models import CapturedEmail, Lead, Send
+from intake.models import CapturedEmail, CapturedText, Lead, Send
 
 
 def dead_sends(*, limit: int = 200) -> list[Send]:
@@ -53,3 +56,33 @@ def leads_for_address(address: str) -> list[int]:
             .order_by(Lead.id)
         )
     )
+
+
+def captured_texts_page(
+    *, before_id: int | None = None, limit: int = 50
+) -> tuple[list[CapturedText], int | None]:
+    """One page of captured texts, newest first, and the ``before`` cursor of the next page."""
+    query = select(CapturedText).order_by(CapturedText.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(CapturedText.id < before_id)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
+
+
+def leads_for_numbers(numbers: Iterable[str]) -> dict[str, list[int]]:
+    """The leads each captured text went to (their own or their caregiver's phone, E.164)."""
+    numbers = sorted(set(numbers))
+    found: dict[str, list[int]] = {number: [] for number in numbers}
+    if not numbers:
+        return found
+    rows = db.session.execute(
+        select(Lead.id, Lead.phone, Lead.caregiver_phone)
+        .where(or_(Lead.phone.in_(numbers), Lead.caregiver_phone.in_(numbers)))
+        .order_by(Lead.id)
+    )
+    for lead_id, phone, caregiver_phone in rows:
+        for number in {phone, caregiver_phone} & found.keys():
+            found[number].append(lead_id)
+    return found
