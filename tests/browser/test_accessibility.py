@@ -234,6 +234,10 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
         ("staff list", "/staff/admin/staff"),
         ("team form (outside members' hours)", "/staff/admin/teams/new"),
         ("cadences", "/staff/admin/cadences"),
+        ("message templates", "/staff/admin/templates"),
+        ("message template (email)", "/staff/admin/templates/first_reply/email/en"),
+        ("message template (Spanish text)", "/staff/admin/templates/not_candidate/text/es"),
+        ("message template, a version", "/staff/admin/templates/first_reply/email/es/versions/0"),
         ("audit log", "/staff/admin/audit"),
         ("possible duplicates", "/staff/duplicates"),
     ]
