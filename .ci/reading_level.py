@@ -8,8 +8,10 @@ What is measured, in each language of ``intake.i18n.LANGUAGES``: the ``messages`
 (``messages.pot`` msgids are the English, each language's ``messages.po`` msgstrs its words), the
 questionnaire as ``load_definition`` gives it in that language (step intros and links back, each
 question with its help, each choice, the eligibility messages) and the notices (``privacy.md``,
-``terms.md``, their ``.<language>.md`` translations), front matter and Markdown taken out. One
-text is one message, one question with its help, one choice, one paragraph or list item. A
+``terms.md``, their ``.<language>.md`` translations), front matter and Markdown taken out, and
+the built-in message templates staff send (``intake/conversations/templates.yaml``: each body in
+that language; an email's subject counts as a title). One text is one message, one question
+with its help, one choice, one paragraph or list item, one template's body. A
 missing source file of a language we speak fails the check; a text a translation leaves in
 English is not measured as that language (``.ci/i18n.py check`` reports it).
 
@@ -266,7 +268,34 @@ def notice_texts(language: str, directory: Path | None = None) -> Found:
     return texts, missing
 
 
-SOURCES: tuple[Callable[[str], Found], ...] = (catalogue_texts, questionnaire_texts, notice_texts)
+def message_template_texts(language: str, path: Path | None = None) -> Found:
+    """The built-in message templates staff send (``intake/conversations/templates.yaml``):
+    each body in ``language`` is one text; an email's subject is a label, like a title."""
+    import yaml
+
+    path = path or ROOT / "intake" / "conversations" / "templates.yaml"
+    if not path.exists():
+        return [], [_relative(path)]
+    texts, missing = [], []
+    for key, channels in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+        for channel, languages in channels.items():
+            where = f"{_relative(path)} {key}.{channel}.{language}"
+            entry = languages.get(language)
+            if entry is None:
+                missing.append(where)
+                continue
+            if entry.get("subject"):
+                texts.append(Text(f"{where}.subject", entry["subject"], label=True))
+            texts.append(Text(f"{where}.body", entry["body"]))
+    return texts, missing
+
+
+SOURCES: tuple[Callable[[str], Found], ...] = (
+    catalogue_texts,
+    questionnaire_texts,
+    notice_texts,
+    message_template_texts,
+)
 
 
 def gather(language: str, sources: Iterable[Callable[[str], Found]] = SOURCES) -> Found:

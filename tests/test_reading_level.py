@@ -343,3 +343,46 @@ def test_a_missing_spanish_file_fails_unless_missing_files_are_allowed():
 
     assert (problems, notes) == (["es: b.es.md is missing"], [])
     assert (allowed, noted) == ([], ["es: b.es.md is missing"])
+
+
+TEMPLATES = """first_reply:
+  email:
+    en:
+      subject: Thank you for your inquiry
+      body: |
+        Hello {{ first_name }},
+
+        We will call you soon. You can ask us any question.
+    es:
+      subject: Gracias por su solicitud
+      body: Hola, {{ first_name }}. Le vamos a llamar pronto.
+  text:
+    en:
+      body: Hello {{ first_name }}, this is {{ staff_first_name }}. When can we call you?
+"""
+
+
+def test_each_message_template_body_is_a_text_and_its_subject_a_label(tmp_path):
+    path = tmp_path / "templates.yaml"
+    path.write_text(TEMPLATES, encoding="utf-8")
+    texts, missing = reading.message_template_texts("en", path)
+    assert missing == []
+    assert [(text.where.split()[-1], text.label) for text in texts] == [
+        ("first_reply.email.en.subject", True),
+        ("first_reply.email.en.body", False),
+        ("first_reply.text.en.body", False),
+    ]
+    report = reading.assess("en", texts)
+    assert [m.prose for m in report.measured][0] == (
+        "Hello name. We will call you soon. You can ask us any question."
+    )
+    texts, missing = reading.message_template_texts("es", path)
+    assert [text.raw for text in texts][-1] == "Hola, {{ first_name }}. Le vamos a llamar pronto."
+    assert missing == [f"{path} first_reply.text.es"]
+
+
+def test_the_built_in_message_templates_are_measured_in_every_language():
+    for language in ("en", "es"):
+        texts, missing = reading.message_template_texts(language)
+        assert missing == [] and len([text for text in texts if not text.label]) == 10
+    assert reading.message_template_texts in reading.SOURCES

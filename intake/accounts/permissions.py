@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.staff": frozenset({ADMIN}),
     "admin.routing": frozenset({ADMIN}),
     "admin.cadences": frozenset({ADMIN}),
+    "admin.templates": frozenset({ADMIN}),
     "admin.questionnaire": frozenset({ADMIN}),
     "admin.mail": frozenset({ADMIN}),
     "admin.audit": frozenset({ADMIN}),

@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
         retention_views,
         routing_views,
         staff_views,
+        template_views,
         text_views,
     )
     from intake.staff.auth import account_views, views  # noqa: F401

@@ -162,8 +162,16 @@ def staff_pages(app, make_staff, sign_in) -> dict[str, str]:
         ("audit log", "/staff/admin/audit"),
         ("captured texts", "/staff/admin/mail/texts"),
         ("account", "/staff/account"),
+        ("message templates", "/staff/admin/templates"),
+        ("message template (email)", "/staff/admin/templates/first_reply/email/en"),
+        ("message template (Spanish text)", "/staff/admin/templates/not_candidate/text/es"),
+        ("message template, a version", "/staff/admin/templates/first_reply/email/es/versions/0"),
     ):
         pages[name] = html(client.get(path))
+    template = "/staff/admin/templates/first_reply/email/en"
+    refused = {**hidden_fields(client.get(template)), "action": "save", "subject": "Hi",
+               "body": "About your {{ ms_type }}"}  # fmt: skip
+    pages["message template, refused"] = html(client.post(template, data=refused), 422)
     return pages
 
 

@@ -50,6 +50,7 @@ STAFF_POSTS = {
     "staff.login_enrol", "staff.login_finish", "staff.logout", "staff.reset_password",
     "staff.reset_request", "staff.search",
     "staff.duplicate_merge", "staff.duplicate_dismiss", "staff.merge_undo",
+    "staff.admin_template_save", "staff.admin_template_preview",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text"}

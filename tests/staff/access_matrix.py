@@ -119,6 +119,11 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_cadence_preview",
             "staff.admin_cadence_save",
             "staff.admin_cadence_reset",
+            "staff.admin_templates",
+            "staff.admin_template",
+            "staff.admin_template_save",
+            "staff.admin_template_preview",
+            "staff.admin_template_version",
             "staff.admin_questionnaire",
             "staff.admin_reevaluate",
             "staff.admin_dead_letters",
@@ -171,7 +176,8 @@ def world(app, make_staff):
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
                 "template": "confirmation", "step": 1, "token": "not-a-real-token",
                 "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
-                "language": "es", "pair_id": pair.id, "merge_id": merge.id}  # fmt: skip
+                "language": "es", "pair_id": pair.id, "merge_id": merge.id,
+                "key": "first_reply", "channel": "text", "version": 0}  # fmt: skip
     return ids, args
 
 

@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -32,7 +33,7 @@ from intake.models import OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.routing.choice import ROUTABLE_FIELDS
 from intake.staff.display import lazy_gettext as _l
-from intake.text import clean_line
+from intake.text import clean_line, clean_text
 
 STRATEGY_LABELS = labels("strategy")
 OFF_HOURS_LABELS = labels("off_hours")
@@ -188,3 +189,19 @@ class CadenceForm(FlaskForm):
         description=_l("Separated by commas, like 1h, 24h, 72h (m minutes, h hours, d days)."),
     )
     quiet_hours = BooleanField(_l("Wait for the patient's daytime"))
+
+
+class MessageTemplateForm(FlaskForm):
+    """A new version of a message template; what it may say is checked by the service
+    (intake.conversations.templates.problems), with each error shown by its field."""
+
+    subject = StringField(_l("Subject"), filters=[clean_line])
+    body = TextAreaField(
+        _l("Message"),
+        filters=[clean_text],
+        render_kw={"rows": 14},
+        description=_l(
+            "Placeholders: {{ first_name }}, {{ clinic_name }}, {{ staff_first_name }}, "
+            "{{ privacy_link }}, {{ inquiry_link }}. Nothing about the patient's health."
+        ),
+    )

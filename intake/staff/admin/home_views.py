@@ -27,6 +27,8 @@ ADMIN_PAGES = (
      _l("Which team gets which lead.")),
     ("staff.admin_cadences", "admin.cadences", _l("Cadences and email templates"),
      _l("Follow-ups.")),
+    ("staff.admin_templates", "admin.templates", _l("Message templates"),
+     _l("What staff send patients by email and text, with versions.")),
     ("staff.admin_questionnaire", "admin.questionnaire", _l("Questionnaire and rules"),
      _l("Versions.")),
     ("staff.admin_dead_letters", "admin.mail", _l("Dead letters"),
