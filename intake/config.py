@@ -225,10 +225,8 @@ class BaseConfig:
     # Contact details of leads closed this many days ago are purged (answers and notes too).
     INTAKE_RETENTION_DAYS = 730
     INTAKE_PASSWORD_RESET_MINUTES = 60
-    # Conversations (intake.conversations): where replies to patient emails go, plus-addressed
-    # per lead (replies+<token>@...); unset: the INTAKE_MAIL_FROM address's domain, "replies@".
-    INTAKE_REPLY_ADDRESS: str | None = None
-    # Attachments on patient replies: kept sealed up to this size each, of these types.
+    # Replies go to INTAKE_REPLY_ADDRESS plus-addressed per lead (unset: replies@ the domain of
+    # INTAKE_MAIL_FROM); their attachments are kept sealed up to this size, of these types.
     INTAKE_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
     INTAKE_ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/heic")
 
@@ -237,11 +235,9 @@ class BaseConfig:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("DATABASE_URL"))
         self.REDIS_URL = _env("REDIS_URL")
         self.SMTP_URL = _env("SMTP_URL")
-        # Text messages: e.g. twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15550100;
-        # unset: texts are captured locally for staff to read.
+        # twilio://SID:TOKEN@api.twilio.com?from=%2B15550100; unset: texts captured locally.
         self.SMS_URL = _env("SMS_URL")
-        # The clinic's reply mailbox, read over IMAP: imaps://user:pass@host:993/INBOX; unset:
-        # replies are not read (the embedded default has no mailbox).
+        # imaps://user:pass@host:993/INBOX; unset: the embedded default reads no mailbox.
         self.REPLY_MAILBOX_URL = _env("REPLY_MAILBOX_URL")
         self.INTAKE_REPLY_ADDRESS = _env("INTAKE_REPLY_ADDRESS")
         self.SECRET_KEY = _env("SECRET_KEY")

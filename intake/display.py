@@ -97,6 +97,7 @@ LABELS: dict[str, dict[str, str]] = {
         "suppressed": N_("the address is suppressed"),
         "cadence_off": N_("the clinic switched these emails off"),
         "no_recipient": N_("there was no address to send to"),
+        "replied": N_("the patient replied"),
         "gave_up": N_("it gave up after its tries"),
         "permanent_failure": N_("the mail server refused it"),
         "discarded": N_("an admin discarded it"),
@@ -166,6 +167,26 @@ LABELS: dict[str, dict[str, str]] = {
         "dead": N_("Gave up"),
     },
     "audit_outcome": {"ok": N_("Done"), "failed": N_("Failed"), "denied": N_("Refused")},
+    # Conversations (intake.staff.queries.conversation): the channel, and each message's state.
+    "channel": {"email": N_("email"), "text": N_("text message")},
+    "message_state": {
+        "queued": N_("Queued"),
+        "sent": N_("Sent"),
+        "failed": N_("Not delivered"),
+        "not_sent": N_("Not sent"),
+        "bounced": N_("Bounced"),
+        "replied": N_("Replied"),
+        "reply": N_("Reply"),
+        "auto_reply": N_("Automatic reply"),
+        "bounce": N_("Bounce notice"),
+        "stop": N_("Asked to stop texts (STOP)"),
+        "start": N_("Asked for texts again (START)"),
+        "help": N_("Asked for help (HELP)"),
+    },
+    "attachment_refused": {
+        "too_large": N_("it was too large"),
+        "type": N_("files of this type are not kept"),
+    },
     # The lead fields a routing rule reads.
     "routing_field": {
         "country": N_("Countries"),

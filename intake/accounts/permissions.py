@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "leads.view_answers": frozenset({ADMIN, CLINICIAN}),
     "leads.work": frozenset({ADMIN, COORDINATOR}),
     "leads.note": EVERYONE,
+    # Writing to the patient by email or text from the lead page.
+    "leads.message": frozenset({ADMIN, COORDINATOR}),
     "leads.decide": frozenset({CLINICIAN}),
     "leads.assign": frozenset({ADMIN, COORDINATOR}),
     "leads.merge": frozenset({ADMIN, COORDINATOR}),

@@ -11,7 +11,6 @@ The lead page uses ``choices``, ``current``, ``values_for``, ``render``, ``check
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -31,6 +30,7 @@ from intake.extensions import db
 from intake.i18n import LANGUAGES
 from intake.links import absolute_url
 from intake.messaging.mail import patient_address
+from intake.messaging.texts import Segments, measure
 from intake.models import Lead, MessageTemplate, StaffUser
 from intake.models.conversation import CHANNELS
 
@@ -72,45 +72,6 @@ class TemplateText:
     version: int  # 0: the built-in default
     subject: str | None
     body: str
-
-
-# --- text messages: how many parts the provider counts ----------------------------------------
-
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")  # two septets each (an escape, then the character)
-
-
-@dataclass(frozen=True)
-class Segments:
-    encoding: str  # "GSM-7" or "UCS-2"
-    length: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
-    count: int
-
-
-def text_segments(body: str) -> Segments:
-    """How many parts a text goes as: GSM-7 holds 160 septets in one part or 153 a part when
-    split; anything outside GSM-7 (such as á, í, ó, ú or an emoji) makes the whole text UCS-2,
-    70 code units in one part or 67 a part. A character is never split between two parts."""
-    if set(body) <= GSM7_BASIC | GSM7_EXTENDED:
-        units = [2 if char in GSM7_EXTENDED else 1 for char in body]
-        return Segments("GSM-7", sum(units), _parts(units, 160, 153))
-    units = [len(char.encode("utf-16-le")) // 2 for char in body]
-    return Segments("UCS-2", sum(units), _parts(units, 70, 67))
-
-
-def _parts(units: list[int], single: int, each: int) -> int:
-    total = sum(units)
-    if total <= single:
-        return 1 if total else 0
-    parts, room = 1, each
-    for size in units:
-        if size > room:
-            parts, room = parts + 1, each
-        room -= size
-    return max(parts, math.ceil(total / each))
 
 
 # --- the templates ----------------------------------------------------------------------------
@@ -255,7 +216,7 @@ def preview(*, channel: str, language: str, subject: str | None, body: str | Non
         filled_subject, filled_body = render_text(typed, sample_values(language))
     except TemplateError:
         return Preview(None, None, None, errors)
-    segments = text_segments(filled_body) if channel == "text" else None
+    segments = measure(filled_body) if channel == "text" else None
     return Preview(filled_subject, filled_body, segments, errors)
 
 
@@ -269,7 +230,7 @@ def _length_errors(channel: str, language: str, body: str) -> list[str]:
             _("Keep it under %(max)s characters (it has %(count)s).", max=limit, count=len(body))
         ]
     if channel == "text":
-        parts = text_segments(fill(body, sample_values(language))).count
+        parts = measure(fill(body, sample_values(language))).count
         if parts > TEXT_MAX_SEGMENTS:
             return [
                 _(

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, select, true
 
 from intake.extensions import db
 from intake.leads.search import SearchTerm, search_condition
-from intake.models import Lead, StaffUser, TeamMember
+from intake.models import ConversationMessage, Lead, StaffUser, TeamMember
 from intake.routing.sla import sla_condition
 
 VIEWS = ("mine", "team", "all", "review", "unassigned")
@@ -38,6 +38,7 @@ class LeadQuery:
     sla: str | None = None
     incomplete: bool | None = None
     language: str | None = None  # the lead's, a code of intake.i18n.LANGUAGES
+    replied: bool | None = None  # True: only leads with a patient's reply nobody has read
     time_zone: str = "UTC"  # the reader's: the created dates are their days
 
     def filters(self) -> dict:
@@ -54,8 +55,16 @@ class LeadQuery:
             "sla": self.sla,
             "incomplete": self.incomplete,
             "language": self.language,
+            "replied": self.replied,
         }
         return {name: value for name, value in values.items() if value not in (None, [])}
+
+
+def unread_replies():
+    """The leads with a patient's reply nobody has read yet (a partial index holds just these)."""
+    return select(ConversationMessage.lead_id).where(
+        ConversationMessage.kind == "reply", ConversationMessage.read_at.is_(None)
+    )
 
 
 def _view_condition(view: str, user: StaffUser) -> ColumnElement[bool]:
@@ -104,6 +113,8 @@ def _filter_conditions(query: LeadQuery, now: datetime) -> list[ColumnElement[bo
         conditions.append(Lead.created_at < until)
     if query.sla is not None:
         conditions.append(sla_condition(query.sla, now))
+    if query.replied:
+        conditions.append(Lead.id.in_(unread_replies()))
     return conditions
 
 

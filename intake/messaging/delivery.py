@@ -15,11 +15,19 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, update
 
+from intake.conversations import outgoing
 from intake.extensions import db
 from intake.messaging.followups import deferred_until, stop_reason
 from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
+from intake.messaging.texts import (
+    PermanentTextError,
+    TextMessage,
+    TransientTextError,
+    deliver_text,
+    text_message_id,
+)
 from intake.messaging.unsubscribe import is_suppressed, suppress_address
-from intake.models import Send
+from intake.models import Lead, Send
 
 logger = logging.getLogger(__name__)
 
@@ -121,21 +129,25 @@ def _retry_later(send: Send, error: Exception, now: datetime) -> str:
 def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> str:
     """Send a claimed row unless a stop condition now holds; returns what happened.
 
-    ``commit`` is the caller's: it runs the moment the mail server accepts the message, so the
-    row says "sent" before anything else can go wrong (a worker killed during the goodbye
-    would otherwise send it again)."""
+    ``commit`` is the caller's: it runs the moment the mail server (or the text provider)
+    accepts the message, so the row says "sent" before anything else can go wrong (a worker
+    killed during the goodbye would otherwise send it again)."""
     send = db.session.get(Send, send_id)
     if send is None or send.status != "sending":
         return "skipped"
-    reason = stop_reason(send)
+    written = send.cadence == outgoing.CADENCE  # by staff, from the lead page
+    reason = outgoing.send_time_stop(send) if written else stop_reason(send)
     if reason is not None:
         return _finish(send, "cancelled", reason, now)
-    later = deferred_until(send, now)
+    later = outgoing.quiet_until(send, now) if written else deferred_until(send, now)
     if later is not None:  # not a try: the claim's attempt is given back
         send.status, send.due_at, send.enqueued_at = "scheduled", later, None
         send.attempts -= 1
         return "deferred"
-    message = render_message(send=send, now=now)
+    words = outgoing.sent_words(send) if written else None
+    if send.channel == "text":
+        return _finish_text(send, words, now, commit)
+    message = render_message(send=send, now=now, words=words)
     if message is None:
         return _finish(send, "cancelled", "no_recipient", now)
     if is_suppressed(message.recipient):
@@ -154,6 +166,31 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
         send.last_error = str(error)[:200]
         if error.bounced:  # the server refused this address, not, say, our credentials
             suppress_address(email=message.recipient, reason="bounce", now=now)
+        return _finish(send, "dead", "permanent_failure", now)
+    return "sent"
+
+
+def _finish_text(
+    send: Send, words: tuple[str | None, str] | None, now: datetime, commit: Callable[[], None]
+) -> str:
+    """Send a text message row through the provider (or the local capture)."""
+    lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
+    number = outgoing.patient_phone(lead) if lead is not None else None
+    if words is None or number is None:
+        return _finish(send, "cancelled", "no_recipient", now)
+    text = TextMessage(recipient=number, body=words[1], message_id=text_message_id(send.key))
+
+    def record_sent() -> None:
+        send.message_id = text.message_id
+        _finish(send, "sent", None, now)
+        commit()
+
+    try:
+        deliver_text(text, accepted=record_sent)
+    except TransientTextError as error:
+        return _retry_later(send, error, now)
+    except PermanentTextError as error:
+        send.last_error = str(error)[:200]
         return _finish(send, "dead", "permanent_failure", now)
     return "sent"
 

@@ -86,26 +86,37 @@ def message_id_for(send: Send) -> str:
     return f"<{_sha256(send.key)[:32]}@{_mail_domain()}>"
 
 
-def render_message(*, send: Send, now: datetime) -> Message | None:
+# A message a member of staff wrote (intake.conversations): its words come with the call.
+CONVERSATION = "conversation"
+
+
+def render_message(
+    *, send: Send, now: datetime, words: tuple[str | None, str] | None = None
+) -> Message | None:
     """The email for a ledger row, or None when it has nobody to go to.
 
     A patient email is written in the lead's language (subject, words, links and ``<html lang>``);
-    a staff email in English, even when rendered during a patient's Spanish request."""
-    if send.template not in TEMPLATES:
+    a staff email in English, even when rendered during a patient's Spanish request. A staff-
+    written message (template ``conversation``) is the subject and body in ``words``."""
+    written = send.template == CONVERSATION
+    if send.template not in TEMPLATES and not written:
         raise ValueError(f"unknown email template {send.template!r}")
-    patient = send.cadence in PATIENT_CADENCES
+    patient = send.cadence in PATIENT_CADENCES or written
     recipient, context = (_patient_parts if patient else _staff_parts)(send, now)
-    if recipient is None:
+    if recipient is None or (written and words is None):
         return None
     with force_locale(context.setdefault("language", DEFAULT)):
-        title = subject(send.template, send.step, alert_case=_alert_case(send))
+        if written:
+            title, context["body"] = words
+        else:
+            title = subject(send.template, send.step, alert_case=_alert_case(send))
         context.update(subject=title, clinic=clinic_name())
         return Message(
             recipient=recipient,
             subject=title,
             text=_tidy(render_template(f"email/{send.template}.txt", **context)),
             html=render_template(f"email/{send.template}.html", **context),
-            headers=_headers(send, now, context.get("unsubscribe_url")),
+            headers=_headers(send, now, context.get("unsubscribe_url"), automatic=not written),
             message_id=message_id_for(send),
         )
 
@@ -120,12 +131,12 @@ def _alert_case(send: Send) -> str:
     return ALERT_CASES[send.step] if 0 <= send.step < len(ALERT_CASES) else ALERT_CASES[0]
 
 
-def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
-    headers = {
-        "Date": format_datetime(now),
-        "Auto-Submitted": "auto-generated",
-        "X-Intake-Idempotency-Key": _sha256(send.key),
-    }
+def _headers(
+    send: Send, now: datetime, unsubscribe_url: str | None, *, automatic: bool = True
+) -> dict:
+    headers = {"Date": format_datetime(now), "X-Intake-Idempotency-Key": _sha256(send.key)}
+    if automatic:  # RFC 3834: a message a person wrote is not auto-generated
+        headers["Auto-Submitted"] = "auto-generated"
     if unsubscribe_url:  # RFC 8058 one-click unsubscribe, for patient emails
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

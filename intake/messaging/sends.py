@@ -32,6 +32,7 @@ def schedule_send(
     lead_id: int | None = None,
     inquiry_id: int | None = None,
     staff_user_id: int | None = None,
+    channel: str = "email",
 ) -> bool:
     """Add a message to the ledger unless its key is already there; True when added."""
     statement = (
@@ -41,6 +42,7 @@ def schedule_send(
             cadence=cadence,
             step=step,
             template=template,
+            channel=channel,
             due_at=due_at,
             created_at=now,
             lead_id=lead_id,

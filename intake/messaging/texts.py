@@ -102,17 +102,29 @@ def _parts(units: list[int], single: int, each: int) -> int:
     return parts
 
 
-def segments(body: str) -> int:
-    """How many parts the provider bills ``body`` as (0 for an empty body).
+@dataclass(frozen=True)
+class Segments:
+    encoding: str  # "GSM-7" or "UCS-2"
+    length: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    count: int
+
+
+def measure(body: str) -> Segments:
+    """How the provider bills ``body``: its encoding, length and parts (0 for an empty body).
 
     GSM-7 when every character is in the GSM basic set or its extension table (which take two
     septets): 160 in one part, 153 a part when split; otherwise UCS-2, counted in UTF-16 code
     units: 70 in one part, 67 a part."""
     if all(char in GSM_BASIC or char in GSM_EXTENSION for char in body):
         units = [2 if char in GSM_EXTENSION else 1 for char in body]
-        return _parts(units, *GSM_LIMITS)
+        return Segments("GSM-7", sum(units), _parts(units, *GSM_LIMITS))
     units = [2 if ord(char) > 0xFFFF else 1 for char in body]
-    return _parts(units, *UCS2_LIMITS)
+    return Segments("UCS-2", sum(units), _parts(units, *UCS2_LIMITS))
+
+
+def segments(body: str) -> int:
+    """How many parts the provider bills ``body`` as (0 for an empty body)."""
+    return measure(body).count
 
 
 def text_message_id(send_key: str) -> str:

@@ -64,7 +64,9 @@ def unsubscribe_lead(*, lead_id: int, now: datetime, source: str) -> None:
         for purpose in UNSUBSCRIBE_PURPOSES
         if latest.get(purpose) is not False
     )
-    cancel_sends(lead_id=lead_id, cadences=PATIENT_CADENCES, reason="unsubscribed", now=now)
+    cancel_sends(
+        lead_id=lead_id, cadences=PATIENT_CADENCES, channel="email", reason="unsubscribed", now=now
+    )
 
 
 def _latest_consents(lead_id: int) -> dict[str, bool]:

@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
         dashboard_views,
         duplicate_views,
         lead_views,
+        message_views,
         queue_views,
     )
 

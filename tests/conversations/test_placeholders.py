@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from intake.conversations.placeholders import SAFE_FIELDS, TemplateError, check, fill
-from intake.conversations.templates import text_segments
+from intake.messaging.texts import measure
 from tests.factories import INQUIRY_FORM
 
 HEALTH = "is a health answer. Templates cannot include health information."
@@ -109,5 +109,5 @@ def test_fill_refuses_a_placeholder_without_a_value_or_outside_the_safe_fields()
     ],
 )
 def test_a_text_is_counted_in_parts_as_the_provider_counts_them(body, encoding, length, count):
-    segments = text_segments(body)
+    segments = measure(body)
     assert (segments.encoding, segments.length, segments.count) == (encoding, length, count)

@@ -18,11 +18,11 @@ from intake.conversations.templates import (
     current,
     render,
     save_version,
-    text_segments,
     values_for,
 )
 from intake.extensions import db
 from intake.i18n import LANGUAGES
+from intake.messaging.texts import measure
 from intake.models import MessageTemplate
 from intake.models.conversation import CHANNELS
 from tests.factories import NOW, make_lead, make_staff
@@ -50,7 +50,7 @@ def test_every_template_has_built_in_words_in_every_language_that_may_be_sent(ct
                 assert found == {}, (key, channel, language, found)
                 if channel == "text":  # one or two parts, with the sample values
                     filled = templates.fill(text.body, templates.sample_values(language))
-                    assert text_segments(filled).count <= 2, (key, language, filled)
+                    assert measure(filled).count <= 2, (key, language, filled)
     spanish = templates.defaults()["first_reply", "email", "es"]
     assert spanish.body.startswith("Hola, {{ first_name }}:") and "usted" in spanish.body
 

@@ -88,6 +88,8 @@ MATRIX: dict[str, Rule] = {
     "staff.lead_assign": Rule(WORKERS, lead=True),
     "staff.lead_merge": Rule(WORKERS, lead=True),
     "staff.lead_erasure": Rule(WORKERS, lead=True),
+    "staff.lead_message": Rule(WORKERS, lead=True),
+    "staff.lead_replies_read": Rule(WORKERS, lead=True),
     "staff.lead_decision": Rule(CLINICIANS, lead=True),
     # Possible duplicates: both leads of a pair (or a merge) must be in scope.
     "staff.duplicates": Rule(WORKERS),

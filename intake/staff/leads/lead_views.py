@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from intake.accounts.permissions import lead_scope
+from intake.conversations.templates import DECISION_TEMPLATES
 from intake.display import labels
 from intake.extensions import db
 from intake.ids import parse_id
@@ -37,6 +38,7 @@ from intake.staff.leads.lead_forms import (
     NoteForm,
     StatusForm,
 )
+from intake.staff.leads.message_forms import MessageForm
 from intake.staff.queries.lead_page import build_lead_page
 
 # form key → (form class, permission that shows it)
@@ -50,6 +52,7 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
     "dnc": (DoNotContactForm, "leads.work"),
     "merge": (MergeForm, "leads.merge"),
     "erasure": (ErasureForm, "leads.erasure"),
+    "message": (MessageForm, "leads.message"),
 }
 
 
@@ -60,6 +63,11 @@ def _make_form(key: str, lead, page=None, *, posted: bool = False) -> FlaskForm:
         form.for_status(lead.status)
     if key == "assign":
         form.for_staff(page.active_staff if page else _active_staff())
+    if key == "message":
+        form.for_templates()
+        if not posted:  # the patient's preferred channel, and a decision's own template
+            form.channel.data = "text" if lead.preferred_contact_method == "text" else "email"
+            form.template.data = DECISION_TEMPLATES.get(lead.clinical_decision or "", "")
     return form
 
 
@@ -72,8 +80,17 @@ def _active_staff() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
-def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, FlaskForm] = None):
-    """Build and show the page; this request's one audit row is ``action``."""
+def _render(
+    lead,
+    *,
+    action="lead.viewed",
+    outcome="ok",
+    posted: tuple[str, FlaskForm] = None,
+    detail: dict | None = None,
+    **shown,
+):
+    """Build and show the page; this request's one audit row is ``action``. ``shown`` are
+    more values for the page (a message's preview)."""
     show_answers = allowed("leads.view_answers")
     definition = current_app.extensions["intake.definition"]
     page = build_lead_page(
@@ -102,8 +119,10 @@ def _render(lead, *, action="lead.viewed", outcome="ok", posted: tuple[str, Flas
         outcome_labels=labels("outcome"),
         call_labels=labels("call"),
         decision_labels=labels("decision"),
+        **shown,
     )
-    audit(action, lead_ids=[lead.id], detail={"answers_shown": show_answers}, outcome=outcome)
+    detail = {"answers_shown": show_answers, **(detail or {})}
+    audit(action, lead_ids=[lead.id], detail=detail, outcome=outcome)
     db.session.commit()
     return body, (422 if outcome == "failed" else 200)
 

@@ -47,6 +47,7 @@ SORT_LABELS = {
 SLA_LABELS = {code: labels("sla")[code] for code in SLA_STATES}
 OUTCOME_LABELS = labels("outcome")
 STATUS_LABELS = labels("status")
+REPLIED_CHOICES = [("", _l("With or without new replies")), ("yes", _l("New replies only"))]
 INCOMPLETE_CHOICES = [
     ("", _l("Complete or not")),
     ("yes", _l("Incomplete only")),
@@ -113,6 +114,9 @@ class QueueFilterForm(Form):
     language = SelectField(
         _l("Language"), choices=LANGUAGE_CHOICES, default="", invalid_choice_message=CHOOSE
     )
+    replied = SelectField(
+        _l("Replies"), choices=options(REPLIED_CHOICES), default="", invalid_choice_message=CHOOSE
+    )
     sort = SelectField(
         _l("Sort by"),
         choices=options(SORT_LABELS.items()),
@@ -162,6 +166,7 @@ class QueueFilterForm(Form):
             sla=value(self.sla),
             incomplete=None if incomplete is None else incomplete == "yes",
             language=value(self.language),
+            replied=True if value(self.replied) == "yes" else None,
             time_zone=time_zone,
         )
 

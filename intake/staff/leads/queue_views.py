@@ -57,7 +57,7 @@ from intake.staff.queries.queue import (
 
 FILTER_KEYS = (
     "view", "sort", "status", "owner", "team", "outcome", "ms_type", "source",
-    "created_from", "created_to", "sla", "incomplete", "language",
+    "created_from", "created_to", "sla", "incomplete", "language", "replied",
 )  # fmt: skip
 BULK_ACTIONS = {"assign": "leads.bulk_assigned", "status": "leads.bulk_status_changed"}
 SEARCHES = "staff_searches"
@@ -157,7 +157,7 @@ def _queue_page(
 ):
     """Render one page of the queue and audit it: 5 SQL statements in all, with the guard's."""
     now = utcnow()
-    options = load_filter_options()
+    options = load_filter_options(current_user.id)
     filters, query = _read_query(args, options)
     search_id = args.get("search") or None
     search = recall_search(search_id)
@@ -180,6 +180,7 @@ def _queue_page(
         carried=carried,
         sla_state=lambda row: sla_state(row, now),
         labels=_labels(),
+        my_replies=options.my_replies,
         **_page_links(carried, query.sort, page.next_after, after),
     )
     audit(

@@ -2,9 +2,10 @@
 
 Queries, whatever the lead's history: its inquiries, its eligibility results, its contact
 details on record, its open possible-duplicate pairs, its merges that can still be undone,
-staff names, team names, and the timeline's four sources. Answers and triggered rules are opened
-only here, and answers and the rules' reasons (which name the health condition) only when the
-caller says the viewer may see them; everyone else gets each reason's category."""
+staff names, team names, its conversation, and the timeline's four sources. Answers and
+triggered rules are opened only here, and answers and the rules' reasons (which name the health
+condition) only when the caller says the viewer may see them; everyone else gets each reason's
+category."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from intake.leads.timeline import Entry, build_timeline
 from intake.models import EligibilityResult, Inquiry, Lead, LeadMerge, StaffUser, Team
 from intake.questionnaire.definition import Questionnaire, RuleSet
 from intake.routing.sla import sla_state
+from intake.staff.queries.conversation import ThreadItem, build_thread
 
 OUTCOME_LABELS = labels("outcome")
 
@@ -77,6 +79,7 @@ class LeadPage:
     merges: list[MergeView]
     timeline: list[Entry]
     staff: dict[int, str] = field(default_factory=dict)
+    thread: list[ThreadItem] = field(default_factory=list)
     active_staff: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -185,7 +188,7 @@ def build_lead_page(
     ruleset: RuleSet | None = None,
 ) -> LeadPage:
     """Gather the lead page: contact details, eligibility, inquiries, possible duplicates,
-    merges and the timeline.
+    merges, the conversation and the timeline.
 
     ``show_answers`` also decides whether the eligibility reasons are shown, or only their
     categories (the rule set in force names the category of a result stored before them)."""
@@ -226,5 +229,6 @@ def build_lead_page(
             show_health=show_answers,
         ),
         staff=names,
+        thread=build_thread(lead.id, names),
         active_staff=active,
     )

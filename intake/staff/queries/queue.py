@@ -24,7 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from intake.extensions import db
-from intake.leads.filters import LeadQuery, descending, lead_conditions, order_by, sort_column
+from intake.leads.filters import (
+    LeadQuery,
+    descending,
+    lead_conditions,
+    order_by,
+    sort_column,
+    unread_replies,
+)
 from intake.leads.search import SearchTerm
 from intake.models import Lead, StaffUser, Team
 
@@ -36,6 +43,7 @@ PAGE_SIZE = 50
 class FilterOptions:
     staff: list[tuple[int, str, bool]] = field(default_factory=list)  # id, name, active
     teams: list[tuple[int, str]] = field(default_factory=list)
+    my_replies: int = 0  # the reader's own leads with a reply nobody has read
 
 
 @dataclass(frozen=True)
@@ -56,19 +64,30 @@ def default_view(role: str) -> str:
     return {"coordinator": "mine", "clinician": "review"}.get(role, "all")
 
 
-def load_filter_options() -> FilterOptions:
-    """Every member of staff and every team, for the filters and bulk assignment: one query."""
+def load_filter_options(reader_id: int | None = None) -> FilterOptions:
+    """Every member of staff and every team, for the filters and bulk assignment, and how many
+    of the reader's own leads have a reply to read (the count on "My leads"): one query."""
     staff = select(literal("staff").label("kind"), StaffUser.id, StaffUser.name, StaffUser.active)
     teams = select(literal("team").label("kind"), Team.id, Team.name, true().label("active"))
-    options = FilterOptions()
-    for kind, row_id, name, active in db.session.execute(union_all(staff, teams)):
+    parts = [staff, teams]
+    if reader_id is not None:
+        mine = select(func.count(Lead.id)).where(
+            Lead.owner_id == reader_id, Lead.id.in_(unread_replies())
+        )
+        parts.append(select(literal("replies"), mine.scalar_subquery(), literal(""), true()))
+    staff_rows, team_rows, replies = [], [], 0
+    for kind, row_id, name, active in db.session.execute(union_all(*parts)):
         if kind == "staff":
-            options.staff.append((row_id, name, bool(active)))
+            staff_rows.append((row_id, name, bool(active)))
+        elif kind == "team":
+            team_rows.append((row_id, name))
         else:
-            options.teams.append((row_id, name))
-    options.staff.sort(key=lambda row: row[1].casefold())
-    options.teams.sort(key=lambda row: row[1].casefold())
-    return options
+            replies = row_id
+    return FilterOptions(
+        staff=sorted(staff_rows, key=lambda row: row[1].casefold()),
+        teams=sorted(team_rows, key=lambda row: row[1].casefold()),
+        my_replies=replies,
+    )
 
 
 def after_condition(
@@ -134,6 +153,7 @@ def page_statement(
             Lead.first_contacted_at,
             Lead.incomplete,
             Lead.language,
+            Lead.id.in_(unread_replies()).label("unread_replies"),
             total.label("total"),
         )
         .outerjoin(owner, owner.id == Lead.owner_id)

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from intake.conversations.inbound import record_inbound
 from intake.extensions import db
 from intake.messaging.sends import schedule_send
-from intake.models import AuditEvent, Consent, Lead, LeadEvent, TeamMember
+from intake.models import AuditEvent, Consent, Lead, LeadEvent, MessageAttachment, TeamMember
 from intake.staff.leads import lead_views
 from tests.conftest import HEALTH, complete_inquiry, page, text_of
 from tests.factories import NOW, audit_count, make_inquiry, seeded_lead
@@ -224,15 +225,20 @@ def _busy_history(app, lead_id: int, n: int) -> None:
             db.session.add(LeadEvent(lead_id=lead_id, kind="note", at=NOW, data={}))
             schedule_send(key=f"{lead_id}:x:{number}", cadence="nurture", template="nurture",
                           step=number, due_at=NOW, now=NOW, lead_id=lead_id)  # fmt: skip
+            reply = record_inbound(lead=lead, channel="email", kind="reply", now=NOW,
+                                   external_id=f"<r{number}@x.org>", body="Thanks")  # fmt: skip
+            db.session.add(MessageAttachment(message_id=reply.id, filename_sealed="-", size=1,
+                                             content_type="image/png", refused="type"))  # fmt: skip
         db.session.commit()
 
 
 # The session with its user (1), the lead in scope (1), its inquiries, eligibility results,
 # contact details on record, staff names, team names, possible-duplicate pairs and merges that
-# can be undone (7), the timeline's sends, events, routing decisions and consents (4), and the
-# audit row: chain head and insert (2). The same on both backends and whatever the lead's
-# history. (13 before contact details and merges were kept: each is one more statement.)
-LEAD_PAGE_QUERIES = 15
+# can be undone (7), the conversation with its attachments (1), the timeline's sends, events,
+# routing decisions and consents (4), and the audit row: chain head and insert (2). The same on
+# both backends and whatever the lead's history. (13 before contact details and merges were
+# kept, 15 before the conversation: each is one more statement.)
+LEAD_PAGE_QUERIES = 16
 
 
 @pytest.mark.parametrize("history", [1, 6])

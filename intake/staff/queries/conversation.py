@@ -1,0 +1,104 @@
+"""The lead's conversation as staff read it: one thread of email and text, in and out, oldest
+first (newest last), each message opened, with its delivery state and who wrote it.
+
+One query whatever the thread's length."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from intake.conversations.inbound import open_text
+from intake.crypto import DecryptionError
+from intake.extensions import db
+from intake.models import ConversationMessage, MessageAttachment, Send
+
+# A ledger status as the thread says it; "bounced" and "replied" come from what came back.
+SENT_STATES = {"scheduled": "queued", "sending": "queued", "sent": "sent", "dead": "failed",
+               "cancelled": "not_sent"}  # fmt: skip
+
+
+@dataclass
+class ThreadItem:
+    message: ConversationMessage
+    state: str  # out: queued, sent, failed, not_sent, bounced, replied; in: its kind
+    author: str | None = None  # the member of staff who wrote it
+    reason: str | None = None  # why it was not sent (a stop reason code)
+    subject: str | None = None
+    body: str | None = None
+    unreadable: bool = False
+    attachments: list[AttachmentView] = field(default_factory=list)
+
+    @property
+    def unread(self) -> bool:
+        return self.message.kind == "reply" and self.message.read_at is None
+
+
+def _state(message: ConversationMessage, status: str | None, answers: Mapping[int, str]) -> str:
+    if message.direction == "in":
+        return message.kind
+    state = SENT_STATES.get(status or "", "queued")
+    if state == "sent" and message.id in answers:
+        return "bounced" if answers[message.id] == "bounce" else "replied"
+    return state
+
+
+def _open(item: ThreadItem) -> None:
+    try:
+        item.subject = open_text(item.message, "subject")
+        item.body = open_text(item.message, "body")
+    except DecryptionError:
+        item.unreadable = True
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """An attachment as the thread lists it: never its bytes (they load only to download)."""
+
+    id: int
+    content_type: str
+    size: int
+    refused: str | None
+
+
+def build_thread(lead_id: int, names: Mapping[int, str]) -> list[ThreadItem]:
+    """The lead's thread, newest last; ``names`` are staff names by id, already loaded.
+
+    One statement: each message with its ledger row and, joined, its attachments' facts (a
+    message with two attachments comes twice)."""
+    rows = db.session.execute(
+        select(
+            ConversationMessage,
+            Send.status,
+            Send.finished_reason,
+            MessageAttachment.id,
+            MessageAttachment.content_type,
+            MessageAttachment.size,
+            MessageAttachment.refused,
+        )
+        .outerjoin(Send, Send.id == ConversationMessage.send_id)
+        .outerjoin(MessageAttachment, MessageAttachment.message_id == ConversationMessage.id)
+        .where(ConversationMessage.lead_id == lead_id)
+        .order_by(ConversationMessage.at, ConversationMessage.id, MessageAttachment.id)
+    ).all()
+    # What came back about each outgoing message: a bounce outranks a reply.
+    answers: dict[int, str] = {}
+    for message, *_rest in rows:
+        if message.in_reply_to_id and answers.get(message.in_reply_to_id) != "bounce":
+            answers[message.in_reply_to_id] = message.kind
+    items: dict[int, ThreadItem] = {}
+    for message, status, reason, *attachment in rows:
+        item = items.get(message.id)
+        if item is None:
+            item = items[message.id] = ThreadItem(
+                message=message,
+                state=_state(message, status, answers),
+                author=names.get(message.staff_user_id) if message.staff_user_id else None,
+                reason=reason if status == "cancelled" else None,
+            )
+            _open(item)
+        if attachment[0] is not None:
+            item.attachments.append(AttachmentView(*attachment))
+    return list(items.values())
