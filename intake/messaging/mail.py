@@ -26,6 +26,7 @@ from sqlalchemy import func
 
 from intake.accounts.tokens import CADENCES as STAFF_TOKEN_CADENCES
 from intake.accounts.tokens import staff_token_url
+from intake.conversations.replies import reply_address
 from intake.crypto import DecryptionError
 from intake.display import local_time, zone_or
 from intake.extensions import db, dialect_insert
@@ -105,7 +106,7 @@ def render_message(*, send: Send, now: datetime) -> Message | None:
             subject=title,
             text=_tidy(render_template(f"email/{send.template}.txt", **context)),
             html=render_template(f"email/{send.template}.html", **context),
-            headers=_headers(send, now, context.get("unsubscribe_url")),
+            headers=_headers(send, now, context.get("unsubscribe_url"), context.get("reply_to")),
             message_id=message_id_for(send),
         )
 
@@ -120,7 +121,7 @@ def _alert_case(send: Send) -> str:
     return ALERT_CASES[send.step] if 0 <= send.step < len(ALERT_CASES) else ALERT_CASES[0]
 
 
-def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
+def _headers(send: Send, now: datetime, unsubscribe_url: str | None, reply_to: str | None) -> dict:
     headers = {
         "Date": format_datetime(now),
         "Auto-Submitted": "auto-generated",
@@ -129,6 +130,8 @@ def _headers(send: Send, now: datetime, unsubscribe_url: str | None) -> dict:
     if unsubscribe_url:  # RFC 8058 one-click unsubscribe, for patient emails
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if reply_to:  # patient emails: a reply comes back to the lead (intake.conversations)
+        headers["Reply-To"] = reply_to
     return headers
 
 
@@ -147,6 +150,7 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         "unsubscribe_url": absolute_url(
             "public.unsubscribe", token=unsubscribe_token(lead.id), lang=language
         ),
+        "reply_to": reply_address(lead),
     }
     if send.template in ("resume_reminder", "resume_link"):
         context["resume_url"] = _resume_url(send, now, language)
