@@ -11,6 +11,7 @@ user. Without Dovecot these tests skip, or fail when INTAKE_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import getpass
+import grp
 import os
 import pwd
 import socket
@@ -44,6 +45,7 @@ class Dovecot:
     def __init__(self, root: Path) -> None:
         self.root, self.port = root, free_port()
         self.process: subprocess.Popen | None = None
+        self.group = ""  # as root, Debian's own: the dovecot group
         self.config = root / "dovecot.conf"
         for folder in ("run", "state", "mail"):
             (root / folder).mkdir(parents=True)
@@ -55,10 +57,12 @@ class Dovecot:
         else:
             ids, home = (os.getuid(), os.getgid()), str(root / "mail")
             users = (getpass.getuser(),) * 2
+            self.group = f"default_internal_group = {grp.getgrgid(os.getgid()).gr_name}\n"
         (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{ids[0]}:{ids[1]}::{home}::\n")
         self.config.write_text(self._config(*users))
 
     def _config(self, internal_user: str, login_user: str) -> str:
+        # Only root may chroot: otherwise the services that do by default must not.
         chroot = "" if os.geteuid() == 0 else "\n  chroot ="
         return f"""\
 protocols = imap
@@ -71,7 +75,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal_user}
 default_login_user = {login_user}
-first_valid_uid = 0
+{self.group}first_valid_uid = 0
 first_valid_gid = 0
 valid_chroot_dirs = {self.root}
 mail_location = maildir:~/Maildir
@@ -91,6 +95,8 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}{chroot}
+}}
+service anvil {{{chroot}
 }}
 """
 

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from intake.conversations.mailbox import MailboxError, mailbox_settings, sweep_mailbox
 from intake.extensions import db
-from intake.models import ConversationMessage, Lead, MailboxState, Send
+from intake.models import ConversationMessage, Lead, MailboxState, Send, StaffUser
 from tests.conversations.conftest import (
     LATER,
     count,
@@ -25,6 +25,7 @@ from tests.conversations.conftest import (
     sweep,
     thread,
 )
+from tests.factories import make_send
 from workers.tasks import sweep_replies
 
 SPANISH = "Hola, sí: llámenme mañana por la tarde, después de las 5. ¡Gracias! — Adá Peña"
@@ -74,6 +75,49 @@ def test_a_reply_without_the_token_is_found_by_in_reply_to_or_references(mailbox
     assert [body for _kind, _subject, body, _id in thread(mailbox_app, grace.lead_id)] == [
         "By References"
     ]
+
+
+def test_a_reply_to_a_message_staff_wrote_points_at_it(mailbox_app, dovecot):
+    ada = patient(mailbox_app)
+    with mailbox_app.app_context():
+        lead = db.session.get(Lead, ada.lead_id)
+        send = make_send("conversation", lead=lead)  # whatever cadence staff messages use
+        send.status, send.message_id = "sent", "<written-by-staff@intake.local>"
+        written = ConversationMessage(
+            lead_id=lead.id, direction="out", channel="email", kind="message", send_id=send.id,
+            staff_user_id=ada.owner_id,
+        )  # fmt: skip
+        db.session.add(written)
+        db.session.commit()
+        written_id = written.id
+    dovecot.append(
+        email(to=ada.reply_to, body="con token", message_id="<r1@x>",
+              In_Reply_To="<written-by-staff@intake.local>"),
+        email(to="replies@intake.local", body="sin token", message_id="<r2@x>",
+              In_Reply_To="<written-by-staff@intake.local>"),
+    )  # fmt: skip
+
+    sweep(mailbox_app)
+    assert thread(mailbox_app, ada.lead_id)[1:] == [
+        ("reply", "Re: your inquiry", "con token", written_id),
+        ("reply", "Re: your inquiry", "sin token", written_id),
+    ]
+
+
+def test_a_reply_to_a_staff_email_is_not_the_patients(mailbox_app, dovecot):
+    ada = patient(mailbox_app)
+    with mailbox_app.app_context():
+        lead, owner = db.session.get(Lead, ada.lead_id), db.session.get(StaffUser, ada.owner_id)
+        notice = make_send("staff_new_lead", lead=lead, staff=owner)
+        notice.status, notice.message_id = "sent", "<notice@intake.local>"
+        db.session.commit()
+    dovecot.append(
+        email(to="replies@intake.local", sender="casey@clinic.example", body="on it",
+              In_Reply_To="<notice@intake.local>")
+    )  # fmt: skip
+
+    assert sweep(mailbox_app) == {**NOTHING, "unmatched": 1}
+    assert thread(mailbox_app, ada.lead_id) == []
 
 
 def test_forged_unknown_or_unmatched_replies_are_recorded_nowhere(mailbox_app, dovecot):
@@ -130,9 +174,12 @@ def test_automatic_answers_are_recorded_and_change_nothing(mailbox_app, dovecot)
 
 def test_auto_submitted_no_is_a_person_writing(mailbox_app, dovecot):
     ada = patient(mailbox_app)
-    dovecot.append(email(to=ada.reply_to, body="Sí, gracias.", Auto_Submitted="no"))
+    [uid] = dovecot.append(email(to=ada.reply_to, body="Sí, gracias.", Auto_Submitted="no"))
 
     assert sweep(mailbox_app) == {**NOTHING, "reply": 1}
+    with mailbox_app.app_context():  # no Message-ID: named by the folder and its UID
+        [external_id] = db.session.scalars(db.select(ConversationMessage.external_id))
+    assert external_id == f"imap:{place(mailbox_app)[0]}:{uid}"
 
 
 def test_an_html_only_reply_is_kept_as_text_never_as_html(mailbox_app, dovecot):
