@@ -84,7 +84,7 @@ def _message_ids(value: str) -> list[str]:
 def is_bounce(email: EmailMessage) -> bool:
     return (
         email.get_content_type() == "multipart/report"
-        and (email.get_param("report-type") or "").lower() == "delivery-status"
+        and str(email.get_param("report-type") or "").lower() == "delivery-status"
     )
 
 
