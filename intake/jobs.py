@@ -46,6 +46,7 @@ ASSIGN_HELD_LEADS = "periodic.assign_held_leads"
 SWEEP_SLA = "periodic.sweep_sla"
 STAFF_DIGEST = "periodic.staff_digest"
 PURGE_RETENTION = "periodic.purge_retention"
+SWEEP_REPLIES = "periodic.sweep_replies"
 
 # --- What services hand over, and the task each becomes ---------------------------------------
 

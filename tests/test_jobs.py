@@ -23,6 +23,7 @@ TASK_NAMES = {
     "SWEEP_SLA": "periodic.sweep_sla",
     "STAFF_DIGEST": "periodic.staff_digest",
     "PURGE_RETENTION": "periodic.purge_retention",
+    "SWEEP_REPLIES": "periodic.sweep_replies",
 }
 
 

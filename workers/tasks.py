@@ -10,6 +10,7 @@ from celery import shared_task
 from flask import current_app
 
 from intake import jobs
+from intake.conversations import mailbox
 from intake.extensions import db
 from intake.leads import retention
 from intake.messaging import delivery, digest
@@ -106,3 +107,20 @@ def purge_retention() -> int:
         purged += done
         if done < batch:
             return purged
+
+
+@shared_task(name=jobs.SWEEP_REPLIES, ignore_result=True)
+def sweep_replies() -> dict:
+    """Read the reply mailbox (each message committed as it is read); then send the owners'
+    notices. An unreachable mailbox is logged and left to the next run."""
+    try:
+        counts = mailbox.sweep_mailbox(now=utcnow(), commit=db.session.commit)
+    except mailbox.MailboxError as error:
+        db.session.rollback()
+        logger.warning(
+            "reply mailbox sweep failed; the next run retries", extra={"error": str(error)}
+        )
+        counts = {"error": str(error)}
+    db.session.commit()
+    sweep_sends()  # the owners' notices of the replies read, even when the mailbox then failed
+    return counts

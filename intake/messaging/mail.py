@@ -26,6 +26,7 @@ from sqlalchemy import func
 
 from intake.accounts.tokens import CADENCES as STAFF_TOKEN_CADENCES
 from intake.accounts.tokens import staff_token_url
+from intake.conversations.replies import reply_address
 from intake.crypto import DecryptionError
 from intake.display import local_time, zone_or
 from intake.extensions import db, dialect_insert
@@ -116,7 +117,10 @@ def render_message(
             subject=title,
             text=_tidy(render_template(f"email/{send.template}.txt", **context)),
             html=render_template(f"email/{send.template}.html", **context),
-            headers=_headers(send, now, context.get("unsubscribe_url"), automatic=not written),
+            headers=_headers(
+                send, now, context.get("unsubscribe_url"), context.get("reply_to"),
+                automatic=not written,
+            ),  # fmt: skip
             message_id=message_id_for(send),
         )
 
@@ -132,7 +136,12 @@ def _alert_case(send: Send) -> str:
 
 
 def _headers(
-    send: Send, now: datetime, unsubscribe_url: str | None, *, automatic: bool = True
+    send: Send,
+    now: datetime,
+    unsubscribe_url: str | None,
+    reply_to: str | None,
+    *,
+    automatic: bool = True,
 ) -> dict:
     headers = {"Date": format_datetime(now), "X-Intake-Idempotency-Key": _sha256(send.key)}
     if automatic:  # RFC 3834: a message a person wrote is not auto-generated
@@ -140,6 +149,8 @@ def _headers(
     if unsubscribe_url:  # RFC 8058 one-click unsubscribe, for patient emails
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if reply_to:  # patient emails: a reply comes back to the lead (intake.conversations)
+        headers["Reply-To"] = reply_to
     return headers
 
 
@@ -158,6 +169,7 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         "unsubscribe_url": absolute_url(
             "public.unsubscribe", token=unsubscribe_token(lead.id), lang=language
         ),
+        "reply_to": reply_address(lead),
     }
     if send.template in ("resume_reminder", "resume_link"):
         context["resume_url"] = _resume_url(send, now, language)

@@ -54,7 +54,8 @@ class Send(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     # The error's class and SMTP code only: never an address or message content.
     last_error: Mapped[str | None] = mapped_column(String(200))
-    message_id: Mapped[str | None] = mapped_column(String(200))
+    # Found again by the reply mailbox sweep: a reply or a bounce names it (In-Reply-To).
+    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class CapturedEmail(db.Model):
