@@ -12,12 +12,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from intake.extensions import db
+from intake.conversations.attachments import attachment_context
+from intake.extensions import db, encryption
 from intake.models import (
     CapturedEmail,
     CapturedText,
+    ConversationMessage,
     DuplicatePair,
     LeadMerge,
+    MessageAttachment,
     RoutingRule,
     Send,
     Team,
@@ -90,6 +93,7 @@ MATRIX: dict[str, Rule] = {
     "staff.lead_erasure": Rule(WORKERS, lead=True),
     "staff.lead_message": Rule(WORKERS, lead=True),
     "staff.lead_replies_read": Rule(WORKERS, lead=True),
+    "staff.lead_attachment": Rule(STAFF, lead=True),
     "staff.lead_decision": Rule(CLINICIANS, lead=True),
     # Possible duplicates: both leads of a pair (or a merge) must be in scope.
     "staff.duplicates": Rule(WORKERS),
@@ -173,14 +177,32 @@ def world(app, make_staff):
         merge = LeadMerge(kept_id=lead.id, merged_id=gone.id, merged_at=now, moved={},
                           before={"kept": {}, "merged": {"status": "new"}})  # fmt: skip
         db.session.add_all([pair, merge])
+        attachment = _attachment(lead)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
                 "template": "confirmation", "step": 1, "token": "not-a-real-token",
                 "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
                 "language": "es", "pair_id": pair.id, "merge_id": merge.id,
-                "key": "first_reply", "channel": "text", "version": 0}  # fmt: skip
+                "key": "first_reply", "channel": "text", "version": 0,
+                "attachment_id": attachment.id}  # fmt: skip
     return ids, args
+
+
+def _attachment(lead) -> MessageAttachment:
+    """A reply from ``lead`` with a small PDF kept, sealed as the mailbox sweep keeps it."""
+    reply = ConversationMessage(lead_id=lead.id, direction="in", channel="email", kind="reply",
+                                external_id="<matrix-reply@example.org>")  # fmt: skip
+    db.session.add(reply)
+    db.session.flush()
+    row = MessageAttachment(message_id=reply.id, filename_sealed="", content_type="application/pdf",
+                            size=8, data_sealed="")  # fmt: skip
+    db.session.add(row)
+    db.session.flush()
+    for part, value in (("filename", b"letter.pdf"), ("data", b"%PDF-1.4")):
+        sealed = encryption.keyring.seal(value, context=attachment_context(row, part))
+        setattr(row, f"{part}_sealed", sealed)
+    return row
 
 
 def requests_for(app, args) -> list[tuple[str, str, str]]:

@@ -7,16 +7,19 @@ goes is what the sender saw. Each request writes one audit row; the words never 
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from io import BytesIO
+
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from intake import jobs
 from intake.conversations import outgoing
+from intake.conversations.attachments import attachment_filename, open_attachment
 from intake.conversations.templates import current, render, values_for
 from intake.extensions import db
 from intake.messaging.mail import render_message
-from intake.models import ConversationMessage, Send
+from intake.models import ConversationMessage, MessageAttachment, Send
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import audit, load_lead, requires
@@ -117,3 +120,23 @@ def lead_replies_read(lead_id: int):
     audit("lead.replies_read", lead_ids=[lead.id], detail={"count": count})
     db.session.commit()
     return redirect(url_for("staff.lead", lead_id=lead.id, _anchor="conversation"), code=303)
+
+
+@bp.get("/leads/<int:lead_id>/attachments/<int:attachment_id>")
+@requires("leads.view")
+def lead_attachment(lead_id: int, attachment_id: int):
+    """A file the patient attached to a reply, opened, as a download (never shown inline)."""
+    lead = load_lead(lead_id)
+    row = db.session.scalar(
+        db.select(MessageAttachment)
+        .join(ConversationMessage, ConversationMessage.id == MessageAttachment.message_id)
+        .where(MessageAttachment.id == attachment_id, ConversationMessage.lead_id == lead.id)
+    )
+    if row is None or row.data_sealed is None:
+        abort(404)
+    data, name = open_attachment(row), attachment_filename(row)
+    audit("lead.attachment_downloaded", lead_ids=[lead.id], detail={"attachment_id": row.id})
+    db.session.commit()
+    return send_file(
+        BytesIO(data), mimetype=row.content_type, as_attachment=True, download_name=name
+    )
