@@ -118,7 +118,10 @@ def render_message(
             text=_tidy(render_template(f"email/{send.template}.txt", **context)),
             html=render_template(f"email/{send.template}.html", **context),
             headers=_headers(
-                send, now, context.get("unsubscribe_url"), context.get("reply_to"),
+                send,
+                now,
+                context.get("unsubscribe_url"),
+                context.get("reply_to"),
                 automatic=not written,
             ),  # fmt: skip
             message_id=message_id_for(send),
