@@ -9,9 +9,10 @@ import json
 import pytest
 from sqlalchemy import select
 
+from intake.conversations.attachments import attachment_context
 from intake.conversations.inbound import open_text, record_inbound
-from intake.extensions import db
-from intake.models import AuditEvent, ConversationMessage, Lead, Send
+from intake.extensions import db, encryption
+from intake.models import AuditEvent, ConversationMessage, Lead, MessageAttachment, Send
 from tests.conftest import page, text_of
 from tests.factories import EMAIL_PURPOSES, NOW, audit_count, saved_lead
 from tests.leads.conftest import only_audit_row, the_lead
@@ -230,3 +231,41 @@ def test_a_new_reply_shows_until_marked_read(app, staff_client):
         assert db.session.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc())) == (
             "lead.viewed"
         )
+
+
+def test_an_attachment_downloads_opened_and_audited_and_a_refused_one_says_why(app, staff_client):
+    lead_id = saved_lead(app, consents=EMAIL_PURPOSES)
+    with app.app_context():
+        lead = db.session.get(Lead, lead_id)
+        reply = record_inbound(lead=lead, channel="email", kind="reply", now=NOW,
+                               external_id="<att@example.org>", body="My letter")  # fmt: skip
+        kept = MessageAttachment(message_id=reply.id, filename_sealed="", size=8,
+                                 content_type="application/pdf")  # fmt: skip
+        refused = MessageAttachment(message_id=reply.id, filename_sealed="", size=99_000_000,
+                                    content_type="application/zip", refused="type")  # fmt: skip
+        db.session.add_all([kept, refused])
+        db.session.flush()
+        for row, name in ((kept, b"letter.pdf"), (refused, b"all.zip")):
+            row.filename_sealed = seal(name, row, "filename")
+        kept.data_sealed = seal(b"%PDF-1.4", kept, "data")
+        db.session.commit()
+        kept_id = kept.id
+    client = staff_client("coordinator")
+    thread_html = page(client.get(f"/staff/leads/{lead_id}")).select_one("#conversation")
+    assert "files of this type are not kept" in thread_html.get_text()
+    (link,) = thread_html.select("a[href*='/attachments/']")
+    before = audit_count(app)
+
+    response = client.get(link["href"])
+
+    assert response.status_code == 200 and response.data == b"%PDF-1.4"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "letter.pdf" in response.headers["Content-Disposition"]
+    assert audit_count(app) == before + 1
+    assert last_audit_row(app).action == "lead.attachment_downloaded"
+    other = saved_lead(app, consents=EMAIL_PURPOSES, email="someone@example.org")
+    assert client.get(f"/staff/leads/{other}/attachments/{kept_id}").status_code == 404
+
+
+def seal(value: bytes, row, part: str) -> str:
+    return encryption.keyring.seal(value, context=attachment_context(row, part))
