@@ -169,6 +169,11 @@ LABELS: dict[str, dict[str, str]] = {
     "audit_outcome": {"ok": N_("Done"), "failed": N_("Failed"), "denied": N_("Refused")},
     # Conversations (intake.staff.queries.conversation): the channel, and each message's state.
     "channel": {"email": N_("email"), "text": N_("text message")},
+    # A ledger row that went by text (intake.messaging.cadence_texts); others keep "cadence".
+    "cadence_text": {
+        "confirmation": N_("Confirmation text"),
+        "conversation": N_("Text message from staff"),
+    },
     "message_state": {
         "queued": N_("Queued"),
         "sent": N_("Sent"),

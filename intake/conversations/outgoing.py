@@ -25,7 +25,7 @@ from intake.leads.pipeline import TransitionError, move_status
 from intake.messaging.followups import patient_daytime
 from intake.messaging.mail import patient_address
 from intake.messaging.sends import schedule_send, send_key
-from intake.messaging.texts import segments
+from intake.messaging.texts import patient_number, segments
 from intake.messaging.unsubscribe import is_suppressed
 from intake.models import CHANNELS, ConversationMessage, Lead, Send, StaffUser
 
@@ -65,17 +65,8 @@ class Draft:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def patient_phone(lead: Lead) -> str | None:
-    """The number texts go to: the patient's, else the caregiver's when they filled it in."""
-    if lead.phone:
-        return lead.phone
-    if lead.filled_by == "someone_else" and lead.caregiver_phone:
-        return lead.caregiver_phone
-    return None
-
-
 def recipient(lead: Lead, channel: str) -> str | None:
-    return patient_address(lead)[0] if channel == "email" else patient_phone(lead)
+    return patient_address(lead)[0] if channel == "email" else patient_number(lead)
 
 
 def stop(lead: Lead, channel: str) -> str | None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from intake.crypto import DecryptionError
-from intake.display import LazyText
+from intake.display import LABELS, LazyText
 from intake.display import label as display_label
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
@@ -80,7 +80,8 @@ def _contact_origin(lead: Lead, row: LeadContact) -> LazyText:
 
 
 def _send_entry(send: Send, names: Mapping[int, str]) -> Entry:
-    what = display_label(send.cadence, "cadence")
+    by_text = send.channel == "text" and send.cadence in LABELS["cadence_text"]
+    what = display_label(send.cadence, "cadence_text" if by_text else "cadence")
     if send.step:
         what = _l("%(what)s, step %(step)s", what=what, step=send.step)
     if send.staff_user_id:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, update
 
 from intake.conversations import outgoing
 from intake.extensions import db
+from intake.messaging.cadence_texts import cadence_text
 from intake.messaging.followups import deferred_until, stop_reason
 from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
 from intake.messaging.texts import (
@@ -24,6 +25,7 @@ from intake.messaging.texts import (
     TextMessage,
     TransientTextError,
     deliver_text,
+    patient_number,
     text_message_id,
 )
 from intake.messaging.unsubscribe import is_suppressed, suppress_address
@@ -146,6 +148,7 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
         return "deferred"
     words = outgoing.sent_words(send) if written else None
     if send.channel == "text":
+        words = words if written else cadence_text(send)
         return _finish_text(send, words, now, commit)
     message = render_message(send=send, now=now, words=words)
     if message is None:
@@ -175,7 +178,7 @@ def _finish_text(
 ) -> str:
     """Send a text message row through the provider (or the local capture)."""
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
-    number = outgoing.patient_phone(lead) if lead is not None else None
+    number = patient_number(lead) if lead is not None else None
     if words is None or number is None:
         return _finish(send, "cancelled", "no_recipient", now)
     text = TextMessage(recipient=number, body=words[1], message_id=text_message_id(send.key))

@@ -1,5 +1,6 @@
 """Planning follow-ups when an inquiry starts or completes, and checking at send time that
-each one may still go."""
+each one may still go. A patient who prefers texts and agreed to them gets the confirmation by
+text instead of email (``intake.messaging.cadence_texts``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from intake.accounts.tokens import staff_token_stop
 from intake.extensions import db
 from intake.inquiries.consents import has_consent
 from intake.messaging.cadence_settings import effective_cadences
+from intake.messaging.cadence_texts import cadence_channel, consent_for
 from intake.messaging.cadences import Cadence, outside_quiet_hours
 from intake.messaging.sends import cancel_sends, schedule_send, send_key
 from intake.models import CLOSED, Inquiry, Lead, Send, StaffUser
@@ -47,7 +49,9 @@ def plan_followups(*, topic: str, lead_id: int, inquiry_id: int, now: datetime) 
     for cadence in effective_cadences().values():
         if cadence.trigger != topic or not cadence.enabled:
             continue
-        if cadence.consent and not has_consent(lead_id=lead_id, purpose=cadence.consent):
+        channel = cadence_channel(lead, cadence) if cadence.audience == "patient" else "email"
+        consent = consent_for(cadence, channel)
+        if consent and not has_consent(lead_id=lead_id, purpose=consent):
             continue
         for step, delay in enumerate(cadence.steps, start=1):
             due = now + delay
@@ -62,6 +66,7 @@ def plan_followups(*, topic: str, lead_id: int, inquiry_id: int, now: datetime) 
                 now=now,
                 lead_id=lead_id,
                 inquiry_id=inquiry_id,
+                channel=channel,
             )
     return planned
 
@@ -72,7 +77,8 @@ def _patient_stop(send: Send, cadence: Cadence) -> str | None:
         return "do_not_contact"
     if "closed" in cadence.stops and lead.status in CLOSED:
         return "closed"
-    if cadence.consent and not has_consent(lead_id=lead.id, purpose=cadence.consent):
+    consent = consent_for(cadence, send.channel)
+    if consent and not has_consent(lead_id=lead.id, purpose=consent):
         return "no_consent"
     if "contacted" in cadence.stops and (lead.first_contacted_at or lead.status != "new"):
         return "contacted"

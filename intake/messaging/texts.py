@@ -25,7 +25,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from intake.extensions import db, dialect_insert
-from intake.models import CapturedText
+from intake.models import CapturedText, Lead
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +125,15 @@ def measure(body: str) -> Segments:
 def segments(body: str) -> int:
     """How many parts the provider bills ``body`` as (0 for an empty body)."""
     return measure(body).count
+
+
+def patient_number(lead: Lead) -> str | None:
+    """The number texts go to: the patient's, else the caregiver's when they filled it in."""
+    if lead.phone:
+        return lead.phone
+    if lead.filled_by == "someone_else" and lead.caregiver_phone:
+        return lead.caregiver_phone
+    return None
 
 
 def text_message_id(send_key: str) -> str:
