@@ -39,8 +39,8 @@ def consent_for(cadence: Cadence, channel: str) -> str | None:
 
 
 def cadence_channel(lead: Lead, cadence: Cadence) -> str:
-    """"text" when the patient prefers texts, agreed to them, has a number, and this cadence
-    may go by text; else "email"."""
+    """The text channel when the patient prefers texts, agreed to them, has a number, and this
+    cadence may go by text; else email."""
     if (
         cadence.template in CADENCE_TEXTS
         and cadence.consent in TEXT_INSTEAD
