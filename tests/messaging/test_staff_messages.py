@@ -11,6 +11,7 @@ from email import policy
 import pytest
 
 from intake.conversations import outgoing
+from intake.conversations.inbound import record_inbound
 from intake.extensions import db
 from intake.messaging.delivery import finish_send
 from intake.messaging.unsubscribe import unsubscribe_lead
@@ -132,3 +133,22 @@ def test_the_sealed_words_are_bound_to_their_row(ctx):
 
     (first, second) = build_thread(lead.id, {})
     assert first.body.strip() == WORDS and second.unreadable
+
+
+def test_the_owner_hears_of_a_reply_by_a_link_without_a_word_of_it(ctx):
+    owner = make_staff("coordinator")
+    lead = make_lead(owner_id=owner.id)
+    message = record_inbound(lead=lead, channel="email", kind="reply", now=NOW,
+                             external_id="<r@example.org>", body="My MRI is attached")  # fmt: skip
+    db.session.commit()
+    notice = db.session.scalar(
+        db.select(Send.id).where(Send.cadence == "staff_reply", Send.lead_id == lead.id)
+    )
+
+    assert deliver_row(notice) == "sent"
+
+    (sent,) = db.session.scalars(db.select(CapturedEmail)).all()
+    assert sent.subject == "A patient replied to a message"
+    assert f"/staff/leads/{lead.id}" in sent.text_body
+    assert "MRI" not in sent.text_body + sent.html_body and "Ada" not in sent.text_body
+    assert message.kind == "reply"
