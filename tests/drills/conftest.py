@@ -1,7 +1,8 @@
 """Shared parts for the worker drills: the tests/workers fixtures on PostgreSQL only (the
 production shape), an SMTP sink that takes a little time to accept each message and notes when
-it did, Celery workers that a drill may ``kill -9`` (and the ways to drive a batch through kills
-and to put the killed workers' messages back), and the one-line ``DRILL`` report."""
+it did, a loopback text provider that does the same for texts, Celery workers that a drill may
+``kill -9`` (and the ways to kill them and to put their orphaned messages back), and the
+one-line ``DRILL`` report."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from intake.extensions import db
 from intake.jobs import SWEEP_SENDS
 from tests.conftest import empty_tables
 from tests.drills.broker import DrillSink, ThrowawayRedis
+from tests.drills.provider import DrillTextProvider
 from tests.live import poll
 from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
     Sink,
@@ -261,6 +263,17 @@ def drive_through_kills(
             next_check = now + 1.0
         time.sleep(0.02)
     return Batch(worker, kills, started, time.monotonic() - started)
+
+
+@pytest.fixture
+def text_provider():
+    """The loopback text provider (tests/drills/provider.py); its ``url`` is the SMS_URL."""
+    provider = DrillTextProvider()
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
 
 
 @pytest.fixture
