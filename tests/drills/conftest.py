@@ -1,6 +1,8 @@
 """Shared parts for the worker drills: the tests/workers fixtures on PostgreSQL only (the
 production shape), an SMTP sink that takes a little time to accept each message and notes when
-it did, Celery workers that a drill may ``kill -9``, and the one-line ``DRILL`` report."""
+it did, a loopback text provider that does the same for texts, Celery workers that a drill may
+``kill -9`` (and the ways to kill them and to put their orphaned messages back), and the
+one-line ``DRILL`` report."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
@@ -23,8 +27,11 @@ from intake import create_app
 from intake.config import celery_settings
 from intake.crypto import generate_key
 from intake.extensions import db
+from intake.jobs import SWEEP_SENDS
 from tests.conftest import empty_tables
 from tests.drills.broker import DrillSink, ThrowawayRedis
+from tests.drills.provider import DrillTextProvider
+from tests.live import poll
 from tests.workers.conftest import (  # noqa: F401 (fixtures, used by name)
     Sink,
     free_port,
@@ -184,6 +191,89 @@ def killable_workers(worker_settings):  # noqa: F811 (the imported fixture, by n
     yield build
     for workers in made:
         workers.stop_all()
+
+
+@dataclass
+class Kill:
+    at_accepted: int
+    at_seconds: float
+
+
+def kill_while_every_message_is_recorded(
+    sink, workers, worker, kills: list[Kill], started: float, *, also=()
+):
+    """Hold new messages back before acceptance (at the SMTP sink, and at every one of ``also``
+    that can pause: the text provider), give every accepted one time to be recorded as sent,
+    then kill -9: no message is between its acceptance and its ledger commit."""
+    receivers = (sink, *also)
+    for receiver in receivers:
+        receiver.paused = True
+    time.sleep(2.0)
+    workers.kill(worker)
+    accepted = sum(receiver.accepted for receiver in receivers)
+    kills.append(Kill(accepted, round(time.monotonic() - started, 1)))
+    time.sleep(0.5)  # the dead connections' handlers are cancelled, never accepted
+    for receiver in receivers:
+        receiver.paused = False
+
+
+def restore_orphans(*, redis_url: str, workers, worker, last_kill: float, visibility: float):
+    """Once the killed workers' messages are older than the visibility timeout, start a fresh
+    worker: its start-up scan puts them back, marked redelivered, and they must change nothing.
+    Returns the new worker and how many messages were put back."""
+    orphans = unacked(redis_url)
+    visible_at = last_kill + visibility + 1
+    time.sleep(max(0.0, visible_at - time.monotonic()))
+    workers.stop(worker)
+    worker = workers.start(concurrency=4)
+    assert poll(lambda: queues_idle(redis_url), timeout=45), unacked(redis_url)
+    return worker, orphans
+
+
+@dataclass
+class Batch:
+    worker: subprocess.Popen  # the one running at the end
+    kills: list[Kill]
+    started: float  # time.monotonic() when the first worker started
+    seconds: float
+
+
+def drive_through_kills(
+    *, app, workers, thresholds, landed, kill, done, deadline: float, sweep_every: float
+) -> Batch:
+    """Start a worker and sweep the ledger every ``sweep_every`` seconds, as beat would, only
+    more often; each time ``landed()`` (messages received) reaches the next of ``thresholds``,
+    ``kill(workers, worker, kills, started)`` and start a fresh worker; until ``done()`` (asked
+    every second) or ``deadline`` seconds."""
+    started = time.monotonic()
+    worker = workers.start(concurrency=4)
+    kills: list[Kill] = []
+    next_sweep = next_check = 0.0
+    while time.monotonic() - started < deadline:
+        now = time.monotonic()
+        if now >= next_sweep:
+            app.extensions["celery"].send_task(SWEEP_SENDS)
+            next_sweep = now + sweep_every
+        if len(kills) < len(thresholds) and landed() >= thresholds[len(kills)]:
+            kill(workers, worker, kills, started)
+            worker = workers.start(concurrency=4)
+        if now >= next_check:
+            if done():
+                break
+            next_check = now + 1.0
+        time.sleep(0.02)
+    return Batch(worker, kills, started, time.monotonic() - started)
+
+
+@pytest.fixture
+def text_provider():
+    """The loopback text provider (tests/drills/provider.py); its ``url`` is the SMS_URL."""
+    provider = DrillTextProvider()
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
 
 
 @pytest.fixture

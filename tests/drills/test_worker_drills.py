@@ -42,7 +42,15 @@ from intake.models.types import utcnow
 from intake.public import views
 from intake.questionnaire.definition import load_definition
 from tests.conftest import ABOUT_MS, CONSENT, CONTACT, HEALTH, form_data, hidden_fields
-from tests.drills.conftest import duplicates, queues_idle, unacked
+from tests.drills.conftest import (
+    Kill,
+    drive_through_kills,
+    duplicates,
+    kill_while_every_message_is_recorded,
+    queues_idle,
+    restore_orphans,
+    unacked,
+)
 from tests.factories import add_patient, schedule_step
 from tests.live import NoRedirect, Rendezvous, poll, serving
 
@@ -113,12 +121,6 @@ def seed_confirmations(app, count: int) -> None:
     assert ledger(app, "confirmation") == {"scheduled": count}
 
 
-@dataclass
-class Kill:
-    at_accepted: int
-    at_seconds: float
-
-
 def kill_while_a_message_is_unrecorded(sink, workers, worker, kills: list[Kill], started):
     """The sink has accepted message N and is slow to answer its QUIT: its worker has had the
     ``250`` and is saying goodbye. Kill -9 now: the row must already say "sent"."""
@@ -135,30 +137,6 @@ def kill_while_a_message_is_unrecorded(sink, workers, worker, kills: list[Kill],
     sink.paused = False
 
 
-def kill_while_every_message_is_recorded(sink, workers, worker, kills: list[Kill], started):
-    """Hold new messages back before acceptance, give every accepted one time to be recorded
-    as sent, then kill -9: no message is between its ``250`` and its ledger commit."""
-    sink.paused = True
-    time.sleep(2.0)
-    workers.kill(worker)
-    kills.append(Kill(sink.accepted, round(time.monotonic() - started, 1)))
-    time.sleep(0.5)  # the dead connections' handlers are cancelled, never accepted
-    sink.paused = False
-
-
-def restore_orphans(*, redis_url: str, workers, worker, last_kill: float):
-    """Once the killed workers' messages are older than the visibility timeout, start a fresh
-    worker: its start-up scan puts them back, marked redelivered, and they must change nothing.
-    Returns the new worker and how many messages were put back."""
-    orphans = unacked(redis_url)
-    visible_at = last_kill + R1_TIMEOUTS["INTAKE_BROKER_VISIBILITY_TIMEOUT"] + 1
-    time.sleep(max(0.0, visible_at - time.monotonic()))
-    workers.stop(worker)
-    worker = workers.start(concurrency=4)
-    assert poll(lambda: queues_idle(redis_url), timeout=45), unacked(redis_url)
-    return worker, orphans
-
-
 def run_r1(*, app, redis_url, sink, workers, kill, restore: bool, emails: int) -> dict:
     """Send ``emails`` confirmations through a worker killed twice; the figures seen."""
     seed_confirmations(app, emails)
@@ -166,24 +144,17 @@ def run_r1(*, app, redis_url, sink, workers, kill, restore: bool, emails: int) -
     thresholds = [int(emails * fraction) for fraction in R1_KILL_AT]
     if kill is kill_while_a_message_is_unrecorded:
         sink.slow_goodbyes = set(thresholds)
-    started = time.monotonic()
-    worker = workers.start(concurrency=4)
-    kills: list[Kill] = []
-    next_sweep = next_ledger_check = 0.0
-    while time.monotonic() - started < R1_DEADLINE:
-        now = time.monotonic()
-        if now >= next_sweep:
-            publish(app, "periodic.sweep_sends")
-            next_sweep = now + R1_SWEEP_EVERY
-        if len(kills) < len(thresholds) and sink.accepted >= thresholds[len(kills)]:
-            kill(sink, workers, worker, kills, started)
-            worker = workers.start(concurrency=4)
-        if now >= next_ledger_check:
-            if ledger(app, "confirmation").get("sent") == emails:
-                break
-            next_ledger_check = now + 1.0
-        time.sleep(0.02)
-    batch_seconds = time.monotonic() - started
+    batch = drive_through_kills(
+        app=app,
+        workers=workers,
+        thresholds=thresholds,
+        landed=lambda: sink.accepted,
+        kill=lambda *args: kill(sink, *args),
+        done=lambda: ledger(app, "confirmation").get("sent") == emails,
+        deadline=R1_DEADLINE,
+        sweep_every=R1_SWEEP_EVERY,
+    )
+    worker, kills, started, batch_seconds = batch.worker, batch.kills, batch.started, batch.seconds
     orphans = unacked(redis_url)
     if restore and len(kills) == len(thresholds):
         worker, orphans = restore_orphans(
@@ -191,6 +162,7 @@ def run_r1(*, app, redis_url, sink, workers, kill, restore: bool, emails: int) -
             workers=workers,
             worker=worker,
             last_kill=started + kills[-1].at_seconds,
+            visibility=R1_TIMEOUTS["INTAKE_BROKER_VISIBILITY_TIMEOUT"],
         )
     # Anything still to come (a second copy from a re-swept row) arrives before we count.
     poll(lambda: queues_idle(redis_url, orphans=orphans), timeout=30)
