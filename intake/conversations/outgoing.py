@@ -24,12 +24,12 @@ from intake.inquiries.consents import has_consent
 from intake.leads.pipeline import TransitionError, move_status
 from intake.messaging.followups import patient_daytime
 from intake.messaging.mail import patient_address
-from intake.messaging.sends import schedule_send, send_key
+from intake.messaging.sends import CONVERSATION, schedule_send, send_key
 from intake.messaging.texts import patient_number, segments
 from intake.messaging.unsubscribe import is_suppressed
 from intake.models import CHANNELS, ConversationMessage, Lead, Send, StaffUser
 
-CADENCE = "conversation"
+CADENCE = CONVERSATION
 CHANNEL_CONSENT = {"email": "contact_email", "text": "contact_text"}
 # What the patient asked for, or the state of the lead, that stops a message.
 STOP_WORDS: dict[str, LazyText] = {

@@ -34,7 +34,7 @@ from intake.i18n import DEFAULT, supported
 from intake.inquiries.answers import read_answers
 from intake.inquiries.resume import issue_resume_token
 from intake.links import absolute_url
-from intake.messaging.sends import PATIENT_CADENCES
+from intake.messaging.sends import CONVERSATION, PATIENT_CADENCES
 from intake.messaging.subjects import TEMPLATES, clinic_name, nurture_step, subject
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
@@ -85,10 +85,6 @@ def _mail_domain() -> str:
 def message_id_for(send: Send) -> str:
     """The same Message-ID for every attempt at one ledger row, so resends can be recognised."""
     return f"<{_sha256(send.key)[:32]}@{_mail_domain()}>"
-
-
-# A message a member of staff wrote (intake.conversations): its words come with the call.
-CONVERSATION = "conversation"
 
 
 def render_message(

@@ -15,6 +15,9 @@ from intake.extensions import db, dialect_insert
 from intake.models import Send
 
 PATIENT_CADENCES = ("confirmation", "resume_reminder", "resume_link", "nurture")
+# What a member of staff wrote to the patient (intake.conversations.outgoing): its own cadence,
+# so closing a lead, which stops the automatic ones, leaves a message staff chose to send.
+CONVERSATION = "conversation"
 
 
 def send_key(*parts: object) -> str:

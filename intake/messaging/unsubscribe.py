@@ -11,7 +11,7 @@ from itsdangerous import BadData, URLSafeSerializer
 
 from intake.extensions import db, dialect_insert
 from intake.i18n import N_
-from intake.messaging.sends import PATIENT_CADENCES, cancel_sends
+from intake.messaging.sends import CONVERSATION, PATIENT_CADENCES, cancel_sends
 from intake.models import Consent, Lead
 from intake.models.sends import Suppression
 
@@ -64,8 +64,13 @@ def unsubscribe_lead(*, lead_id: int, now: datetime, source: str) -> None:
         for purpose in UNSUBSCRIBE_PURPOSES
         if latest.get(purpose) is not False
     )
+    # Every email still queued for the patient, a message staff wrote included.
     cancel_sends(
-        lead_id=lead_id, cadences=PATIENT_CADENCES, channel="email", reason="unsubscribed", now=now
+        lead_id=lead_id,
+        cadences=(*PATIENT_CADENCES, CONVERSATION),
+        channel="email",
+        reason="unsubscribed",
+        now=now,
     )
 
 

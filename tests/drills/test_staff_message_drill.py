@@ -349,6 +349,8 @@ def test_r8_no_staff_message_goes_after_an_unsubscribe_or_stop_that_came_while_i
         channel = channels[number][0]
         if number in STOPPED_BY_TEXT:  # the STOP itself cancelled the queued text
             assert by_lead[lead_id] == ("text", "cancelled", "text_stop"), number
+        elif number in UNSUBSCRIBED:  # the unsubscribe itself cancelled the queued email
+            assert by_lead[lead_id] == ("email", "cancelled", "unsubscribed"), number
         elif number in stopped:  # found at send time
             assert by_lead[lead_id] == (channel, "cancelled", "no_consent"), number
         else:

@@ -94,7 +94,7 @@ def test_an_email_may_go_at_night(ctx):
 @pytest.mark.parametrize(
     ("channel", "consents", "change", "reason"),
     [
-        ("email", EMAIL_PURPOSES, "unsubscribe", "no_consent"),
+        ("email", EMAIL_PURPOSES, "unsubscribe", "unsubscribed"),
         ("text", ("contact_text",), "stop", "no_consent"),
         ("email", EMAIL_PURPOSES, "do_not_contact", "do_not_contact"),
         ("text", ("contact_text",), "do_not_contact", "do_not_contact"),
@@ -113,7 +113,10 @@ def test_nothing_goes_after_a_change_that_arrived_while_it_waited(
         lead.status = "do_not_contact"
     db.session.commit()
 
-    assert deliver_row(send_id, NOW + timedelta(seconds=2)) == "cancelled"
+    if reason == "unsubscribed":  # the unsubscribe cancels the queued email there and then
+        assert not claim(send_id, NOW + timedelta(seconds=2))
+    else:  # found at send time
+        assert deliver_row(send_id, NOW + timedelta(seconds=2)) == "cancelled"
 
     assert (row(send_id).status, row(send_id).finished_reason) == ("cancelled", reason)
     assert db.session.scalars(db.select(CapturedEmail)).all() == []
