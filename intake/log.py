@@ -40,6 +40,9 @@ def _mask(value):
 # gunicorn's own loggers do not pass records up to the root logger, so they are masked apart:
 # the access log (request line, referrer, headers) and the error log ("Error handling request").
 GUNICORN_LOGGERS = ("gunicorn.access", "gunicorn.error")
+# Libraries that log what passes over the wire at DEBUG: IMAPClient logs every line the reply
+# mailbox sends, a patient's whole email among them. Never below INFO, whatever LOG_LEVEL says.
+WIRE_LOGGERS = ("imapclient",)
 
 
 def configure(app: Flask) -> None:
@@ -57,6 +60,9 @@ def configure(app: Flask) -> None:
         handler._intake = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    for name in WIRE_LOGGERS:
+        wire = logging.getLogger(name)
+        wire.setLevel(max(wire.level, logging.INFO))
     app.before_request(_start_request)
     app.after_request(_log_request)
 

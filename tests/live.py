@@ -52,10 +52,13 @@ class LiveClient:
     def get(self, path: str) -> LiveResponse:
         return self._open(urllib.request.Request(self.base_url + path))
 
-    def post(self, path: str, data) -> LiveResponse:
+    def post(self, path: str, data, headers: dict | None = None) -> LiveResponse:
         items = data.items(multi=True) if hasattr(data, "items") else data
         body = urllib.parse.urlencode(list(items)).encode()
-        return self._open(urllib.request.Request(self.base_url + path, data=body, method="POST"))
+        request = urllib.request.Request(
+            self.base_url + path, data=body, headers=headers or {}, method="POST"
+        )
+        return self._open(request)
 
 
 def free_port() -> int:

@@ -6,6 +6,12 @@ import logging
 
 from intake.log import MaskTokens
 from tests.conftest import CONTACT, complete_inquiry, page, send_step
+from tests.conversations import conftest as conversation_fixtures
+from tests.conversations.conftest import email, patient, sweep
+
+# The reply mailbox's fixtures: a real Dovecot, and the app reading it.
+dovecot = conversation_fixtures.dovecot
+mailbox_app = conversation_fixtures.mailbox_app
 
 
 def test_a_whole_inquiry_logs_ids_but_no_patient_data(app, caplog):
@@ -34,3 +40,15 @@ def test_resume_tokens_are_masked_in_logged_urls(app):
     MaskTokens().filter(record)
     assert token not in record.getMessage()
     assert "/inquiry/resume/<token>" in record.getMessage()
+
+
+def test_the_reply_mailbox_sweep_logs_no_email_even_at_debug(mailbox_app, dovecot, caplog):
+    """IMAPClient logs every line the server sends at DEBUG (a patient's whole email): its
+    loggers are held at INFO, whatever LOG_LEVEL says."""
+    caplog.set_level(logging.DEBUG)
+    ada = patient(mailbox_app)
+    dovecot.append(email(to=ada.reply_to, body="Secretumab-CANARY after 5", subject="Re: CANARY",
+                         message_id="<log-1@example.org>"))  # fmt: skip
+    assert sweep(mailbox_app)["reply"] == 1
+    logged = caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert "CANARY" not in logged and "ada.byron" not in logged

@@ -1,8 +1,12 @@
-"""Erasure and retention: removing a person's contact details, answers and notes for good.
+"""Erasure and retention: removing a person's contact details, answers, notes and conversation
+for good.
 
 What stays is what the clinic must keep and what names nobody: the lead row and its ids, the
 status history, consents given or withdrawn (the proof of what was agreed), eligibility
-outcomes without their reasons, and the audit trail. Erasing twice changes nothing."""
+outcomes without their reasons, the shape of the conversation (who wrote when, by which
+channel, and its delivery state, without subjects, words or attachments), and the audit trail.
+The lead's reply address stops naming it, and the mail and texts kept locally for its addresses
+and numbers go. Erasing twice changes nothing."""
 
 from __future__ import annotations
 
@@ -12,14 +16,18 @@ from sqlalchemy import delete, or_, select, update
 
 from intake.audit.service import record_audit
 from intake.extensions import db, encryption
+from intake.inquiries.contacts import InvalidContact, normalise_phone
 from intake.models import (
     CLOSED,
     CapturedEmail,
+    CapturedText,
+    ConversationMessage,
     EligibilityResult,
     Inquiry,
     Lead,
     LeadContact,
     LeadEvent,
+    MessageAttachment,
     Send,
     StaffUser,
 )
@@ -61,15 +69,11 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
     was already erased. The caller audits and commits."""
     if lead.erased_at is not None:
         return False
-    given = db.session.scalars(
-        select(LeadContact.value).where(
-            LeadContact.lead_id == lead.id, LeadContact.kind.in_(("email", "caregiver_email"))
-        )
-    )
-    addresses = sorted({a for a in (lead.email, lead.caregiver_email, *given) if a})
+    addresses, numbers = _contact_points(lead)
     for column, value in _BLANKED.items():
         setattr(lead, column, value)
     lead.erased_at = now
+    lead.reply_token = None  # a later reply to the old address matches nothing
     data = {}
     if lead.status not in CLOSED:  # nobody may contact, remind about or route an erased lead
         data = {"from": lead.status, "to": "do_not_contact"}
@@ -84,11 +88,62 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
         .values(text_sealed=None)
         .execution_options(synchronize_session=False)
     )
+    _drop_conversation(lead.id)
     _stop_mail(lead.id, addresses, now)
+    _drop_captured_texts(numbers)
     actor_id = actor.id if actor is not None else None
     db.session.add(LeadEvent(lead_id=lead.id, at=now, actor_id=actor_id, kind="erased", data=data))
     db.session.flush()
     return True
+
+
+def _contact_points(lead: Lead) -> tuple[list[str], list[str]]:
+    """Every email address and phone number (E.164) ever given for the lead, moved here by a
+    merge included: the local capture of mail and texts is kept by these."""
+    given = db.session.execute(
+        select(LeadContact.kind, LeadContact.value).where(
+            LeadContact.lead_id == lead.id,
+            LeadContact.kind.in_(("email", "caregiver_email", "phone", "caregiver_phone")),
+        )
+    ).all()
+    addresses = {lead.email, lead.caregiver_email}
+    addresses.update(value for kind, value in given if kind.endswith("email"))
+    numbers = set()
+    for raw in (lead.phone, lead.caregiver_phone,
+                *(value for kind, value in given if kind.endswith("phone"))):  # fmt: skip
+        if not raw:
+            continue
+        numbers.add(raw)
+        try:
+            numbers.add(normalise_phone(raw, lead.country))
+        except InvalidContact:
+            continue
+    return sorted(a for a in addresses if a), sorted(numbers)
+
+
+def _drop_conversation(lead_id: int) -> None:
+    """The thread keeps its shape; its subjects and words go, and its attachments entirely."""
+    messages = select(ConversationMessage.id).where(ConversationMessage.lead_id == lead_id)
+    db.session.execute(
+        delete(MessageAttachment)
+        .where(MessageAttachment.message_id.in_(messages))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(ConversationMessage)
+        .where(ConversationMessage.lead_id == lead_id)
+        .values(subject_sealed=None, body_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _drop_captured_texts(numbers: list[str]) -> None:
+    if numbers:
+        db.session.execute(
+            delete(CapturedText)
+            .where(CapturedText.recipient.in_(numbers))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _drop_answers(lead_id: int) -> None:

@@ -7,13 +7,10 @@ from sqlalchemy import func, select
 
 from intake.extensions import db
 from intake.leads.retention import purge_expired
-from intake.models import (
-    AuditEvent,
-    Lead,
-)
+from intake.models import AuditEvent, ConversationMessage, Lead
 from intake.models.types import utcnow
 from tests.factories import audit_count, make_lead
-from tests.leads.conftest import age, full_lead
+from tests.leads.conftest import age, assert_conversation_erased, full_lead
 from workers.tasks import purge_retention
 
 
@@ -40,6 +37,13 @@ def test_the_purge_erases_only_closed_leads_past_retention(app):
         lead = db.session.get(Lead, expired)
         assert lead.erased_at is not None and lead.email is None and lead.caregiver_email is None
         assert purge_expired(now=utcnow(), retention_days=30) == 0  # never twice
+    assert_conversation_erased(app, expired)
+    with app.app_context():  # the leads kept keep their conversation
+        kept = db.session.scalars(
+            select(ConversationMessage.body_sealed).where(ConversationMessage.lead_id == recent)
+        ).all()
+        assert len(kept) == 2 and None not in kept
+        assert db.session.get(Lead, recent).reply_token is not None
 
 
 def test_the_periodic_task_purges_in_batches_until_done(app_factory):

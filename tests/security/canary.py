@@ -2,9 +2,10 @@
 
 Every canary string shares the prefix ``zqcanary7`` (matched without regard to case), so one
 search finds any of them, also inside base64 (Celery message bodies) and URL encoding. The
-phone number is matched by its digits. Health answers, and the staff's free text, have their own
-canaries: they must never be found in plain text in a database dump, where names and contact
-details are, by design (staff search them)."""
+phone number is matched by its digits. Health answers, the staff's free text (notes, messages to
+the patient) and what the patient writes back have their own canaries: they must never be found
+in plain text in a database dump, where names and contact details are, by design (staff search
+them)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,25 @@ SEALED = (
 )  # fmt: skip
 # Kept in plain lead columns by design, for search: a dump without them was not searched.
 PLAIN = ("zqcanary7first", "zqcanary7region")
+# The conversation: what staff write to the patient (email and text), and what the patient writes
+# back (by email, with a file attached, and by text). All of it is sealed at rest like notes.
+# The staff's words reach the patient (their mail, their phone) by design; the patient's reach
+# nobody, the owner's notice of a reply holding a link only.
+STAFF_SUBJECT = "Zqcanary7staffsubject: your inquiry"
+STAFF_EMAIL = "Zqcanary7staffemail, when may we call you?"
+STAFF_TEXT = "Zqcanary7stafftext: please call the clinic back."
+REPLY_SUBJECT = "Re: Zqcanary7replysubject"
+REPLY_EMAIL = "Zqcanary7replyemail: after 5 pm, please."
+REPLY_TEXT = "Zqcanary7replytext call me after 5"
+ATTACHMENT_NAME = "zqcanary7scan.pdf"
+ATTACHMENT_DATA = b"%PDF-1.4\n% zqcanary7pdfbytes\n%%EOF\n"
+# The webhook ignores a text's media; its address names a canary to show nothing repeats it.
+MEDIA_URL = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/zqcanary7photo"
+STAFF_WORDS = ("zqcanary7staffsubject", "zqcanary7staffemail", "zqcanary7stafftext")
+PATIENT_WORDS = (
+    "zqcanary7replysubject", "zqcanary7replyemail", "zqcanary7replytext", "zqcanary7scan",
+    "zqcanary7pdfbytes", "zqcanary7photo",
+)  # fmt: skip
 
 # The test's SMTP server (aiosmtpd) logs each line it receives at DEBUG: the mail provider's
 # log, not the app's, so it is left out.

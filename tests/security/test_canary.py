@@ -1,12 +1,22 @@
 """S-canary: a patient's whole journey with canary data, then a search for it everywhere it
 must not be: logs (this process at DEBUG, the live server's access log, the worker and beat
-logs), every command sent to Redis and every key left there (Celery messages included), email
-subjects, emails to staff, health answers in the patient's emails (the resume link asked for
-with "Save and finish later" among them), error pages, and a database dump (for the sealed
-answers and notes).
+logs), every command sent to Redis and every key left there (Celery messages and their task
+arguments included), email subjects, emails to staff (the owner's notices of the patient's
+replies among them), audit rows, health answers and the patient's own replies in the emails and
+texts sent to the patient (the resume link asked for with "Save and finish later" among them),
+error pages, and a database dump (for the sealed answers, notes and conversation).
+
+The conversation (canary_conversation.py): staff write by email and text from the lead page; the
+patient answers by email with a file attached (read from the reply mailbox by the worker) and by
+text (the signed webhook). The staff's words reach the patient by design, so they are looked
+for everywhere but there. Locally kept mail and texts (``captured_emails``, ``captured_texts``)
+are the patient's own inbox and phone standing in for SMTP and the provider, plain by design
+and erased with the lead: here both are configured, so both tables must stay empty and the
+dump must hold no staff or patient words at all.
 
 Real parts: a live server (werkzeug, in a thread), a Celery worker and beat with Redis, an SMTP
-sink, the test database (SQLite and PostgreSQL)."""
+sink, an IMAP server (Dovecot), a loopback server taking the text provider library's requests,
+the test database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,17 +29,26 @@ from pathlib import Path
 import pytest
 import redis
 
+from intake.extensions import db
+from intake.models import AuditEvent, CapturedEmail, CapturedText
 from intake.models.types import utcnow
 from tests.browser import conftest as browser_fixtures
 from tests.conftest import CONSENT, HEALTH, complete_inquiry, page, send_step
+from tests.conversations import conftest as conversation_fixtures
 from tests.live import LiveClient, wait_until
+from tests.security import canary_conversation
 from tests.security.canary import (
     ABOUT_MS,
+    ATTACHMENT_DATA,
     CONTACT,
     DATE_OF_BIRTH,
     NOTE,
+    PATIENT_WORDS,
     PLAIN,
     SEALED,
+    STAFF_SUBJECT,
+    STAFF_TEXT,
+    STAFF_WORDS,
     LogCapture,
     RedisMonitor,
     database_bytes,
@@ -46,7 +65,7 @@ from tests.workers.conftest import (
     the_lead,
 )
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(300)
 
 # Fixtures used by name: the browser tests' live server.
 live_server = browser_fixtures.live_server
@@ -56,13 +75,19 @@ smtp_sink = worker_fixtures.smtp_sink
 start_worker = worker_fixtures.start_worker
 worker_app = worker_fixtures.worker_app
 worker_settings = worker_fixtures.worker_settings
+# ... and the conversation's reply mailbox and text provider.
+dovecot = conversation_fixtures.dovecot
+text_provider = canary_conversation.text_provider
 STAFF_ADDRESS = "coordinator@clinic.example"
 PATIENT_ADDRESSES = {CONTACT["email"], CONTACT["caregiver_email"]}
 
 
 @pytest.fixture
-def app(worker_app):
+def app(worker_app, worker_settings, dovecot, text_provider):
     """The live server, the staff fixtures and the workers all share the workers' settings."""
+    canary_conversation.conversation_settings(
+        worker_app, worker_settings, dovecot, text_provider[0]
+    )
     return worker_app
 
 
@@ -82,7 +107,7 @@ def journey(app, base_url: str, admin) -> dict[str, bytes]:
         inquiry=CONTACT,
         about_ms=ABOUT_MS,
         health={**HEALTH, "date_of_birth": date.fromisoformat(DATE_OF_BIRTH)},
-        consent={**CONSENT, "consent_email": "y", "consent_follow_up": "y"},
+        consent={**CONSENT, "consent_email": "y", "consent_follow_up": "y", "consent_text": "y"},
     )
     lead = the_lead(app)
     shown = admin.get(f"/staff/leads/{lead.id}")
@@ -124,11 +149,38 @@ def possible_duplicate_merged_and_undone(base_url: str, admin, lead) -> int:
     return int(pair_url.rsplit("/", 1)[-1])
 
 
+def attachment_downloaded(admin, lead_id: int) -> bytes:
+    """The patient's file, from the link on the lead page (staff read it; nothing else may)."""
+    shown = page(admin.get(f"/staff/leads/{lead_id}"))
+    link = shown.find("a", href=lambda h: h and "/attachments/" in h)
+    downloaded = admin.get(link["href"])
+    assert downloaded.status_code == 200 and downloaded.get_data() == ATTACHMENT_DATA
+    assert "zqcanary7scan.pdf" in downloaded.headers["Content-Disposition"]
+    return admin.get(f"/staff/leads/{lead_id}/attachments/999999").get_data()
+
+
+def audit_rows(app) -> list[str]:
+    """Every audit row's action, target and detail, as JSON."""
+    with app.app_context():
+        rows = db.session.execute(db.select(AuditEvent.action, AuditEvent.target,
+                                            AuditEvent.detail)).all()  # fmt: skip
+        return [json.dumps(list(row), default=str) for row in rows]
+
+
+def captured_rows(app) -> int:
+    with app.app_context():
+        return sum(
+            db.session.scalar(db.select(db.func.count()).select_from(model))
+            for model in (CapturedEmail, CapturedText)
+        )
+
+
 def test_canary_patient_data_is_found_nowhere_it_must_not_be(
     app, database_url, redis_url, smtp_sink, start_worker, live_server, make_staff, sign_in,
-    worker_settings, capsys,
+    worker_settings, dovecot, text_provider, capsys,
 ):  # fmt: skip
     sink, _ = smtp_sink
+    texts = text_provider[1]
     add_coordinator(app, STAFF_ADDRESS)
     admin = sign_in(app.test_client(), make_staff("admin"))
     with LogCapture() as logs, RedisMonitor(redis_url) as monitor:
@@ -140,14 +192,23 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         step_id = first_nurture_step_due_now(app, the_lead(app), zone=daytime_zone(utcnow()))
         publish(app, "email.deliver", send_id=step_id)
         wait_until(lambda: len([m for m in sink.messages if m["To"] == CONTACT["email"]]) >= 3)
-        pair_id = possible_duplicate_merged_and_undone(live_server, admin, the_lead(app))
+        lead = the_lead(app)
+        pair_id = possible_duplicate_merged_and_undone(live_server, admin, lead)
         error_pages["pair 404"] = admin.get(f"/staff/duplicates/{pair_id + 1000}").get_data()
+        canary_conversation.conversation(
+            app, live_server, admin, lead.id, sink, dovecot, texts, STAFF_ADDRESS
+        )
+        error_pages["attachment 404"] = attachment_downloaded(admin, lead.id)
         left_in_redis = redis_snapshot(redis_url)
     instance = Path(worker_settings["INTAKE_INSTANCE_PATH"])
     worker_logs = b"".join(path.read_bytes() for path in instance.glob("*.log"))
     access = [line for line in logs.lines if '"name": "werkzeug"' in line]
     staff_mail = [m for m in sink.messages if m["To"] not in PATIENT_ADDRESSES]
     patient_mail = [m for m in sink.messages if m["To"] in PATIENT_ADDRESSES]
+    # The subject staff wrote is the patient's email's subject, as written; nothing else may be.
+    subjects = [str(m["Subject"]).replace(STAFF_SUBJECT, "") for m in sink.messages]
+    patient_texts = canary_conversation.text_bodies(texts)
+    audit = audit_rows(app)
     dump = database_bytes(database_url)
     counts = {
         "app_logs": hits("\n".join(logs.lines)),
@@ -155,11 +216,16 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         "worker_logs": hits(worker_logs),
         "redis_commands": hits("\n".join(monitor.commands)),
         "redis_keys": hits(left_in_redis),
-        "subjects": hits("\n".join(str(m["Subject"]) for m in sink.messages)),
+        "subjects": hits("\n".join(subjects)),
         "staff_mail": hits(b"".join(m.as_bytes() for m in staff_mail)),
-        "patient_mail_sealed": hits(b"".join(m.as_bytes() for m in patient_mail), SEALED),
+        "patient_mail_sealed": hits(
+            b"".join(m.as_bytes() for m in patient_mail), SEALED + PATIENT_WORDS
+        ),
+        "patient_texts_sealed": hits("\n".join(patient_texts), SEALED + PATIENT_WORDS),
         "error_pages": hits(b"".join(error_pages.values())),
-        "dump_sealed": hits(dump, SEALED),
+        "audit_rows": hits("\n".join(audit)),
+        "captured_rows": captured_rows(app),
+        "dump_sealed": hits(dump, SEALED + STAFF_WORDS + PATIENT_WORDS),
     }
     # Each place was really searched: it holds what it should, and plain columns are in the dump.
     seen = {
@@ -172,6 +238,13 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         ),  # fmt: skip
         "emails": len(sink.messages),
         "staff_emails": len(staff_mail),
+        "reply_notices": sum(
+            canary_conversation.REPLY_NOTICE in str(m["Subject"]) for m in staff_mail
+        ),  # fmt: skip
+        "message_audit_rows": sum('"lead.message_sent"' in row for row in audit),
+        "reply_sweeps": sum("periodic.sweep_replies" in c for c in monitor.commands),
+        "patient_texts": sum(STAFF_TEXT in body for body in patient_texts),
+        "staff_words_to_patient": hits(b"".join(m.as_bytes() for m in patient_mail), STAFF_WORDS),
         "dump_plain": hits(dump, PLAIN),
     }
     with capsys.disabled():
@@ -180,6 +253,10 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
     assert all(count == 0 for count in counts.values()), counts
     assert seen["access_lines"] >= 5 and seen["task_messages"] >= 2, seen
     assert seen["staff_emails"] >= 1 and seen["dump_plain"] >= 2, seen
+    assert seen["reply_notices"] == 2 and seen["reply_sweeps"] >= 1, seen
+    assert seen["patient_texts"] == 1 and seen["staff_words_to_patient"] >= 2, seen
+    assert seen["message_audit_rows"] == 2, seen
+    assert b"text delivered" in worker_logs, "the worker sent no text"
     assert b"received" in worker_logs, "the worker logged nothing at INFO"
 
 

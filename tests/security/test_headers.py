@@ -1,6 +1,7 @@
 """S-headers: every route in the URL map (anonymous, and signed in with a role that may use it),
-the error pages (404, 405, 413, 429, 500, a refused CSRF token) and the static files carry a
-strict Content-Security-Policy, HSTS, nosniff, and ``Cache-Control: no-store`` on staff pages.
+the error pages (404, 405, 413, 429, 500, a refused CSRF token), the static files, a patient's
+attachment downloaded by staff and the text provider's webhook (signed and not) carry a strict
+Content-Security-Policy, HSTS, nosniff, and ``Cache-Control: no-store`` on staff pages.
 
 Requests go over HTTPS (``base_url``), as behind the production proxy: HSTS is sent over HTTPS
 only, as RFC 6797 asks. The CSP is parsed into directives, not matched as a string.
@@ -9,6 +10,7 @@ only, as RFC 6797 asks. The CSP is parsed into directives, not matched as a stri
 from __future__ import annotations
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from intake.questionnaire.definition import load_definition
 from tests.conftest import CONTACT, form_data, hidden_fields
@@ -18,6 +20,7 @@ from tests.staff.access_matrix import requests_for
 HTTPS = "https://localhost"
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
 STATIC = ("/static/intake.css", "/static/staff.css", "/static/inquiry.js")
+TEXT_HOOK, TEXT_TOKEN = "/hooks/texts/twilio", "headers-token"
 
 
 def parse_csp(header: str) -> dict[str, list[str]]:
@@ -148,3 +151,34 @@ def test_every_error_page_carries_the_security_headers(error_app, make_staff, si
     assert limited.status_code == 429
     problems += header_problems(limited, "/inquiry (429)")
     assert problems == []
+
+
+def test_a_downloaded_attachment_is_never_stored_or_sniffed(app, world, sign_in):
+    """The patient's file, sent as a download: no-store and nosniff like every staff page, so no
+    cache keeps it and no browser runs it as something else."""
+    ids, args = world
+    client = sign_in(app.test_client(), ids["coordinator"])
+    url = f"/staff/leads/{args['lead_id']}/attachments/{args['attachment_id']}"
+    response = fetch(client, "GET", url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert header_problems(response, url) == []
+
+
+@pytest.fixture
+def texting_app(app_factory):
+    """The text provider configured, so its webhook answers (it is 404 without SMS_URL)."""
+    return app_factory(SMS_URL=f"twilio://AC1:{TEXT_TOKEN}@api.twilio.com?from=%2B15550100",
+                       INTAKE_BASE_URL=HTTPS)  # fmt: skip
+
+
+def test_the_text_webhook_carries_the_security_headers_signed_or_not(texting_app):
+    form = {"MessageSid": "SMheaders1", "From": "+12025550100", "Body": "hello"}
+    signature = RequestValidator(TEXT_TOKEN).compute_signature(HTTPS + TEXT_HOOK, form)
+    client = texting_app.test_client()
+    refused = fetch(client, "POST", TEXT_HOOK, data=form)
+    answered = fetch(client, "POST", TEXT_HOOK, data=form,
+                     headers={"X-Twilio-Signature": signature})  # fmt: skip
+    assert (refused.status_code, answered.status_code) == (403, 200)
+    assert answered.mimetype == "text/xml"
+    assert header_problems(refused, TEXT_HOOK) + header_problems(answered, TEXT_HOOK) == []

@@ -17,7 +17,7 @@ from intake.models import (
 )
 from intake.models.types import utcnow
 from tests.factories import audit_count, make_lead
-from tests.leads.conftest import ADDRESS, CAREGIVER, full_lead
+from tests.leads.conftest import ADDRESS, CAREGIVER, assert_conversation_erased, full_lead
 from tests.staff.conftest import csrf_token, page
 
 
@@ -58,6 +58,7 @@ def assert_erased(app, lead_id: int) -> None:
         assert (
             db.session.scalar(select(func.count()).select_from(CapturedEmail)) == 1
         )  # someone else's
+    assert_conversation_erased(app, lead_id)
 
 
 def test_the_page_shows_the_retention_period_and_waiting_requests(app, staff_client):
