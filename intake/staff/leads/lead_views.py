@@ -56,7 +56,7 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
 }
 
 
-def _make_form(key: str, lead, page=None, *, posted: bool = False) -> FlaskForm:
+def lead_form(key: str, lead, page=None, *, posted: bool = False) -> FlaskForm:
     form_class = FORMS[key][0]
     form = form_class(prefix=key) if posted else form_class(prefix=key, formdata=None)
     if key == "status":
@@ -80,7 +80,7 @@ def _active_staff() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
-def _render(
+def render_lead_page(
     lead,
     *,
     action="lead.viewed",
@@ -102,7 +102,7 @@ def _render(
         unmerge_days=current_app.config["INTAKE_UNMERGE_DAYS"],
         ruleset=definition.ruleset,
     )
-    forms = {key: _make_form(key, lead, page) for key, (_, perm) in FORMS.items() if allowed(perm)}
+    forms = {key: lead_form(key, lead, page) for key, (_, perm) in FORMS.items() if allowed(perm)}
     if posted is not None:
         forms[posted[0]] = posted[1]
     # Rendered before the commit, which would expire every loaded row and reload them one by one.
@@ -131,7 +131,7 @@ def _render(
 @requires("leads.view")
 def lead(lead_id: int):
     """Everything about one lead on one page."""
-    return _render(load_lead(lead_id))
+    return render_lead_page(load_lead(lead_id))
 
 
 def _act(lead_id: int, key: str, action: str, run: Callable, *, field: str):
@@ -139,7 +139,7 @@ def _act(lead_id: int, key: str, action: str, run: Callable, *, field: str):
 
     ``run(lead, form)`` returns (lead ids touched, audit detail, flash message)."""
     lead = load_lead(lead_id)
-    form = _make_form(key, lead, posted=True)
+    form = lead_form(key, lead, posted=True)
     if form.validate_on_submit():
         try:
             lead_ids, detail, message = run(lead, form)
@@ -152,7 +152,7 @@ def _act(lead_id: int, key: str, action: str, run: Callable, *, field: str):
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("staff.lead", lead_id=lead_id), code=303)
-    return _render(load_lead(lead_id), action=action, outcome="failed", posted=(key, form))
+    return render_lead_page(load_lead(lead_id), action=action, outcome="failed", posted=(key, form))
 
 
 @bp.post("/leads/<int:lead_id>/status")

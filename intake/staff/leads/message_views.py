@@ -23,7 +23,7 @@ from intake.models import ConversationMessage, MessageAttachment, Send
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import audit, load_lead, requires
-from intake.staff.leads.lead_views import _make_form, _render
+from intake.staff.leads.lead_views import lead_form, render_lead_page
 from intake.staff.leads.message_forms import ACTIONS
 
 
@@ -64,13 +64,13 @@ def mark_replies_read(lead_id: int, now) -> int:
 def lead_message(lead_id: int):
     """Fill from a template, preview, or send a message to the patient."""
     lead = load_lead(lead_id)
-    form = _make_form("message", lead, posted=True)
+    form = lead_form("message", lead, posted=True)
     step = request.form.get("message-action", "preview")
     step = step if step in ACTIONS else "preview"
     action = "lead.message_sent" if step == "send" else "lead.message_previewed"
     detail = {"channel": form.channel.data, "template": form.template.data or None}
     if not form.validate_on_submit():
-        return _render(lead, action=action, outcome="failed", posted=("message", form))
+        return render_lead_page(lead, action=action, outcome="failed", posted=("message", form))
     now = utcnow()
     try:
         if step == "template":
@@ -82,12 +82,13 @@ def lead_message(lead_id: int):
         db.session.rollback()
         target = getattr(form, exc.field or "body")
         target.errors = [*target.errors, str(exc)]
-        return _render(lead, action=action, outcome="failed", posted=("message", form),
-                       detail=detail)  # fmt: skip
+        return render_lead_page(
+            lead, action=action, outcome="failed", posted=("message", form), detail=detail
+        )
     changed = step == "send" and form.digest.data != message.digest
     if step != "send" or changed:
         form.digest.data = message.digest
-        return _render(
+        return render_lead_page(
             lead,
             action="lead.message_previewed",
             posted=("message", form),
@@ -97,9 +98,9 @@ def lead_message(lead_id: int):
             preview_changed=changed,
         )
     template = None
-    if form.template.data:
-        template = (form.template.data, current(form.template.data, message.channel,
-                                                 lead.language).version)  # fmt: skip
+    if form.template.data:  # what it was written from: the version in force
+        version = current(form.template.data, message.channel, lead.language).version
+        template = (form.template.data, version)
     row = outgoing.queue_message(
         lead=lead, message=message, actor=current_user, now=now, template=template
     )
