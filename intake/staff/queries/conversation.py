@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from intake.conversations.inbound import open_text
 from intake.crypto import DecryptionError
+from intake.display import label
+from intake.display import lazy_gettext as _l
 from intake.extensions import db
+from intake.leads.timeline import Entry
 from intake.models import ConversationMessage, MessageAttachment, Send
 
 # A ledger status as the thread says it; "bounced" and "replied" come from what came back.
@@ -102,3 +105,25 @@ def build_thread(lead_id: int, names: Mapping[int, str]) -> list[ThreadItem]:
         if attachment[0] is not None:
             item.attachments.append(AttachmentView(*attachment))
     return list(items.values())
+
+
+def timeline_entries(items: list[ThreadItem]) -> list[Entry]:
+    """What came back, for the lead's timeline (what went out is there as its ledger row): a
+    reply, an automatic answer, a bounce or a keyword by its kind, and each attachment that was
+    not kept and why, so nothing is lost silently. Never the words."""
+    entries = []
+    for item in items:
+        message = item.message
+        if message.direction != "in":
+            continue
+        what = label(message.kind, "message_state")
+        channel = label(message.channel, "channel")
+        title = _l("%(what)s by %(channel)s", what=what, channel=channel)
+        entries.append(Entry(message.at, f"message-{message.kind}", title))
+        for attachment in item.attachments:
+            if attachment.refused:
+                why = label(attachment.refused, "attachment_refused")
+                title = _l("An attachment was not kept: %(why)s", why=why)
+                detail = f"{attachment.content_type}, {attachment.size:,} bytes"
+                entries.append(Entry(message.at, "attachment-refused", title, detail=detail))
+    return entries

@@ -28,7 +28,7 @@ from intake.leads.timeline import Entry, build_timeline
 from intake.models import EligibilityResult, Inquiry, Lead, LeadMerge, StaffUser, Team
 from intake.questionnaire.definition import Questionnaire, RuleSet
 from intake.routing.sla import sla_state
-from intake.staff.queries.conversation import ThreadItem, build_thread
+from intake.staff.queries.conversation import ThreadItem, build_thread, timeline_entries
 
 OUTCOME_LABELS = labels("outcome")
 
@@ -203,6 +203,17 @@ def build_lead_page(
     contacts = lead_contacts(lead.id)
     names, active = _staff()
     teams = _teams()
+    thread = build_thread(lead.id, names)
+    timeline = build_timeline(
+        lead=lead,
+        inquiries=inquiries,
+        contacts=contacts,
+        names=names,
+        teams=teams,
+        show_health=show_answers,
+    )
+    # Stable: what came back sorts among the rest by its time.
+    timeline = sorted(timeline + timeline_entries(thread), key=lambda e: e.at, reverse=True)
     return LeadPage(
         lead=lead,
         owner=names.get(lead.owner_id) if lead.owner_id else None,
@@ -220,15 +231,8 @@ def build_lead_page(
             )
             for merge in lead_merges(lead.id)
         ],
-        timeline=build_timeline(
-            lead=lead,
-            inquiries=inquiries,
-            contacts=contacts,
-            names=names,
-            teams=teams,
-            show_health=show_answers,
-        ),
+        timeline=timeline,
         staff=names,
-        thread=build_thread(lead.id, names),
+        thread=thread,
         active_staff=active,
     )

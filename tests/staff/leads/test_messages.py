@@ -251,8 +251,13 @@ def test_an_attachment_downloads_opened_and_audited_and_a_refused_one_says_why(a
         db.session.commit()
         kept_id = kept.id
     client = staff_client("coordinator")
-    thread_html = page(client.get(f"/staff/leads/{lead_id}")).select_one("#conversation")
+    shown = page(client.get(f"/staff/leads/{lead_id}"))
+    thread_html = shown.select_one("#conversation")
     assert "files of this type are not kept" in thread_html.get_text()
+    timeline = shown.select_one(".lead-timeline").get_text(" ", strip=True)
+    assert "Reply by email" in timeline
+    assert "An attachment was not kept: files of this type are not kept" in timeline
+    assert "My letter" not in timeline
     (link,) = thread_html.select("a[href*='/attachments/']")
     before = audit_count(app)
 
