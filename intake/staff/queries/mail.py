@@ -29,17 +29,23 @@ def find_send(send_id: int) -> Send | None:
     return db.session.get(Send, send_id)
 
 
-def captured_page(
-    *, before_id: int | None = None, limit: int = 50
-) -> tuple[list[CapturedEmail], int | None]:
-    """One page of captured mail, newest first, and the ``before`` cursor of the next page."""
-    query = select(CapturedEmail).order_by(CapturedEmail.id.desc()).limit(limit + 1)
+def _newest_first(model, before_id: int | None, limit: int) -> tuple[list, int | None]:
+    """One page of captured rows of ``model``, newest first, and the ``before`` cursor of the
+    next page."""
+    query = select(model).order_by(model.id.desc()).limit(limit + 1)
     if before_id is not None:
-        query = query.where(CapturedEmail.id < before_id)
+        query = query.where(model.id < before_id)
     rows = list(db.session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more else None)
+
+
+def captured_page(
+    *, before_id: int | None = None, limit: int = 50
+) -> tuple[list[CapturedEmail], int | None]:
+    """One page of captured mail, newest first, and the ``before`` cursor of the next page."""
+    return _newest_first(CapturedEmail, before_id, limit)
 
 
 def find_captured(message_id: int) -> CapturedEmail | None:
@@ -62,13 +68,7 @@ def captured_texts_page(
     *, before_id: int | None = None, limit: int = 50
 ) -> tuple[list[CapturedText], int | None]:
     """One page of captured texts, newest first, and the ``before`` cursor of the next page."""
-    query = select(CapturedText).order_by(CapturedText.id.desc()).limit(limit + 1)
-    if before_id is not None:
-        query = query.where(CapturedText.id < before_id)
-    rows = list(db.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more else None)
+    return _newest_first(CapturedText, before_id, limit)
 
 
 def leads_for_numbers(numbers: Iterable[str]) -> dict[str, list[int]]:
