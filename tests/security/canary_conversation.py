@@ -15,7 +15,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from intake import jobs
-from intake.models.types import utcnow
+from tests.factories import NOW
 from tests.live import LiveClient, wait_until
 from tests.messaging.test_texts import TOKEN, provider, sms_url
 from tests.security.canary import (
@@ -71,7 +71,7 @@ def reply_email(to: str, in_reply_to: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = f"{CONTACT['first_name']} <{CONTACT['email']}>"
     message["To"], message["Subject"] = to, REPLY_SUBJECT
-    message["Date"] = format_datetime(utcnow())
+    message["Date"] = format_datetime(NOW)  # nothing reads it: a fixed time, not the clock
     message["Message-ID"] = "<canary-reply-1@mail.example.org>"
     message["In-Reply-To"] = in_reply_to
     message.set_content(REPLY_EMAIL)
