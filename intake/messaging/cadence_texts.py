@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from intake.config import for_language
+from intake.conversations.templates import addressee_first_name
 from intake.extensions import db
 from intake.i18n import DEFAULT, N_, supported
 from intake.inquiries.consents import has_consent
@@ -58,8 +59,7 @@ def cadence_text(send: Send) -> tuple[None, str] | None:
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
     if lead is None or send.template not in CADENCE_TEXTS:
         return None
-    to_caregiver = not lead.phone and lead.filled_by == "someone_else"
-    name = (lead.caregiver_first_name if to_caregiver else lead.first_name) or ""
+    name = addressee_first_name(lead, "text")
     language = supported(lead.language) or DEFAULT
     with force_locale(language):
         words = _(
