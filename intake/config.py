@@ -146,6 +146,18 @@ def trusted_hosts(base_url: str, extra: list[str]) -> list[str]:
     return list(dict.fromkeys([base_url_host(base_url), *extra, *LOOPBACK_HOSTS]))
 
 
+# Numeric settings read from the environment under their own names (int or float, as defaulted).
+_NUMBER_NAMES = """
+    INTAKE_DEDUPE_DAYS INTAKE_UNMERGE_DAYS INTAKE_RESUME_DAYS INTAKE_DRAFT_COOKIE_HOURS
+    INTAKE_MIN_FILL_SECONDS INTAKE_SLA_HOURS INTAKE_SLA_REMINDER_FRACTION
+    INTAKE_SEND_CLAIM_TIMEOUT INTAKE_SEND_REENQUEUE_AFTER INTAKE_STAFF_IDLE_MINUTES
+    INTAKE_STAFF_ABSOLUTE_HOURS INTAKE_RETENTION_DAYS INTAKE_CONSULT_MIN_NOTICE_HOURS
+    INTAKE_CONSULT_CHANGE_CUTOFF_HOURS INTAKE_CONSULT_HORIZON_DAYS INTAKE_CONSULT_LINK_DAYS
+    INTAKE_CONSULT_SLOT_MINUTES INTAKE_TASK_ESCALATE_HOURS
+"""
+_NUMBERS = _NUMBER_NAMES.split()
+
+
 class BaseConfig:
     """Defaults shared by every environment; each is safe on its own."""
 
@@ -228,6 +240,17 @@ class BaseConfig:
     # Replies go to INTAKE_REPLY_ADDRESS plus-addressed per lead (unset: replies@ the domain of
     # INTAKE_MAIL_FROM); their attachments are kept sealed up to this size, of these types.
     INTAKE_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    # Consults: the earliest a slot may be booked, the last moment a patient may move or cancel
+    # it themselves, how far ahead slots are offered, how long a booking link works, the step
+    # between slot starts, and the reminders (hours before the consult).
+    INTAKE_CONSULT_MIN_NOTICE_HOURS = 12
+    INTAKE_CONSULT_CHANGE_CUTOFF_HOURS = 12
+    INTAKE_CONSULT_HORIZON_DAYS = 28
+    INTAKE_CONSULT_LINK_DAYS = 14
+    INTAKE_CONSULT_SLOT_MINUTES = 30
+    INTAKE_CONSULT_REMINDER_HOURS: tuple[float, ...] = (24.0, 2.0)
+    # A staff task still open this many hours after its due time goes to the team lead.
+    INTAKE_TASK_ESCALATE_HOURS = 4
     INTAKE_ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/heic")
 
     def __init__(self, instance_path: Path) -> None:
@@ -249,41 +272,23 @@ class BaseConfig:
         self.INTAKE_RESPONSE_TIME = _env("INTAKE_RESPONSE_TIME", self.INTAKE_RESPONSE_TIME)
         self.INTAKE_RESPONSE_TIME_ES = _env("INTAKE_RESPONSE_TIME_ES")
         self.INTAKE_DEFAULT_LANGUAGE = _env("INTAKE_DEFAULT_LANGUAGE", self.INTAKE_DEFAULT_LANGUAGE)
-        self.INTAKE_DEDUPE_DAYS = _int_env("INTAKE_DEDUPE_DAYS", self.INTAKE_DEDUPE_DAYS)
-        self.INTAKE_UNMERGE_DAYS = _int_env("INTAKE_UNMERGE_DAYS", self.INTAKE_UNMERGE_DAYS)
-        self.INTAKE_RESUME_DAYS = _int_env("INTAKE_RESUME_DAYS", self.INTAKE_RESUME_DAYS)
-        self.INTAKE_DRAFT_COOKIE_HOURS = _int_env(
-            "INTAKE_DRAFT_COOKIE_HOURS", self.INTAKE_DRAFT_COOKIE_HOURS
-        )
+        # Every number above may be set from the environment under its own name.
+        for name in _NUMBERS:
+            read = _float_env if isinstance(getattr(self, name), float) else _int_env
+            setattr(self, name, read(name, getattr(self, name)))
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.INTAKE_DRAFT_COOKIE_HOURS)
         self.INTAKE_PRIVACY_CONTACT = _env("INTAKE_PRIVACY_CONTACT", self.INTAKE_PRIVACY_CONTACT)
         self.INTAKE_PRIVACY_CONTACT_ES = _env("INTAKE_PRIVACY_CONTACT_ES")
-        self.INTAKE_MIN_FILL_SECONDS = _int_env(
-            "INTAKE_MIN_FILL_SECONDS", self.INTAKE_MIN_FILL_SECONDS
-        )
         self.INTAKE_BASE_URL = _env("INTAKE_BASE_URL", "http://127.0.0.1:5000")
         base_url_host(self.INTAKE_BASE_URL)
         self.INTAKE_TRUSTED_HOSTS = split_keys(_env("INTAKE_TRUSTED_HOSTS"))
         self.INTAKE_MAIL_FROM = _env("INTAKE_MAIL_FROM", self.INTAKE_MAIL_FROM)
         self.INTAKE_HOLIDAYS = split_keys(_env("INTAKE_HOLIDAYS"))
-        self.INTAKE_SLA_HOURS = _float_env("INTAKE_SLA_HOURS", self.INTAKE_SLA_HOURS)
+        reminders = split_keys(_env("INTAKE_CONSULT_REMINDER_HOURS"))
+        if reminders:  # "24,2"
+            self.INTAKE_CONSULT_REMINDER_HOURS = tuple(float(hours) for hours in reminders)
         self.INTAKE_INQUIRY_RATE_LIMIT = _env(
             "INTAKE_INQUIRY_RATE_LIMIT", self.INTAKE_INQUIRY_RATE_LIMIT
-        )
-        self.INTAKE_SLA_REMINDER_FRACTION = _float_env(
-            "INTAKE_SLA_REMINDER_FRACTION", self.INTAKE_SLA_REMINDER_FRACTION
-        )
-        self.INTAKE_SEND_CLAIM_TIMEOUT = _int_env(
-            "INTAKE_SEND_CLAIM_TIMEOUT", self.INTAKE_SEND_CLAIM_TIMEOUT
-        )
-        self.INTAKE_SEND_REENQUEUE_AFTER = _int_env(
-            "INTAKE_SEND_REENQUEUE_AFTER", self.INTAKE_SEND_REENQUEUE_AFTER
-        )
-        self.INTAKE_STAFF_IDLE_MINUTES = _int_env(
-            "INTAKE_STAFF_IDLE_MINUTES", self.INTAKE_STAFF_IDLE_MINUTES
-        )
-        self.INTAKE_STAFF_ABSOLUTE_HOURS = _int_env(
-            "INTAKE_STAFF_ABSOLUTE_HOURS", self.INTAKE_STAFF_ABSOLUTE_HOURS
         )
         # PostgreSQL: the role the app connects as, granted its privileges by `intake db upgrade`
         # (run as the schema owner) with the audit log append-only. Unset: no grants.
@@ -291,12 +296,8 @@ class BaseConfig:
         # Behind this many trusted reverse proxies, take the client address and scheme from
         # their X-Forwarded-For/-Proto headers (rate limits and the audit log use the address).
         self.INTAKE_PROXY_HOPS = _int_env("INTAKE_PROXY_HOPS", 0)
-        self.INTAKE_RETENTION_DAYS = _int_env("INTAKE_RETENTION_DAYS", self.INTAKE_RETENTION_DAYS)
-        self.INTAKE_COORDINATORS_SEE_ANSWERS = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "") in (
-            "1",
-            "true",
-            "yes",
-        )
+        see_answers = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "")
+        self.INTAKE_COORDINATORS_SEE_ANSWERS = see_answers in ("1", "true", "yes")
         self.CELERY = celery_settings(
             self.REDIS_URL,
             instance_path,

@@ -36,6 +36,7 @@ def schedule_send(
     inquiry_id: int | None = None,
     staff_user_id: int | None = None,
     channel: str = "email",
+    consult_id: int | None = None,
 ) -> bool:
     """Add a message to the ledger unless its key is already there; True when added."""
     statement = (
@@ -51,6 +52,7 @@ def schedule_send(
             lead_id=lead_id,
             inquiry_id=inquiry_id,
             staff_user_id=staff_user_id,
+            consult_id=consult_id,
             status="scheduled",
             attempts=0,
         )

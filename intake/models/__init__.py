@@ -4,6 +4,17 @@ from intake.models.activity import CALL_OUTCOMES, CLINICAL_DECISIONS, EVENT_KIND
 from intake.models.audit import AuditEvent, AuditHead
 from intake.models.auth import TOKEN_PURPOSES, RecoveryCode, StaffSession, StaffToken
 from intake.models.consent import Consent
+from intake.models.consult import (
+    BOOKED_BY,
+    CONSULT_KINDS,
+    CONSULT_STATUSES,
+    AvailabilityException,
+    AvailabilityWindow,
+    CalendarFeed,
+    Consult,
+    ConsultType,
+    ConsultTypeHost,
+)
 from intake.models.conversation import (
     CHANNELS,
     MESSAGE_KINDS,
@@ -35,8 +46,21 @@ from intake.models.routing import (
 from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
 from intake.models.settings import CadenceSetting
 from intake.models.staff import ROLES, StaffUser
+from intake.models.task import TASK_KINDS, TASK_STATUSES, StaffTask
 
 __all__ = [
+    "BOOKED_BY",
+    "CONSULT_KINDS",
+    "CONSULT_STATUSES",
+    "AvailabilityException",
+    "AvailabilityWindow",
+    "CalendarFeed",
+    "Consult",
+    "ConsultType",
+    "ConsultTypeHost",
+    "TASK_KINDS",
+    "TASK_STATUSES",
+    "StaffTask",
     "CHANNELS",
     "MESSAGE_KINDS",
     "CapturedText",

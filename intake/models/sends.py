@@ -56,6 +56,8 @@ class Send(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
     # Found again by the reply mailbox sweep: a reply or a bounce names it (In-Reply-To).
     message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    # A consult's confirmation, update, cancellation or reminder (intake.consults.messages).
+    consult_id: Mapped[int | None] = mapped_column(ForeignKey("consults.id"))
 
 
 class CapturedEmail(db.Model):
