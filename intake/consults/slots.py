@@ -95,24 +95,29 @@ def _day_periods(host: Host, day: date, holidays: frozenset[date]) -> list[Perio
     return [(start, end) for start, end in periods if start < end]
 
 
+def _whole_periods(
+    host: Host, start: datetime, end: datetime, holidays: frozenset[date]
+) -> list[Period]:
+    """The host's open periods that overlap [start, end), whole (not clipped), in order."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("pass aware datetimes (UTC); naive times are ambiguous")
+    day = start.astimezone(host.tz).date() - timedelta(days=1)
+    last = end.astimezone(host.tz).date() + timedelta(days=1)
+    periods: list[Period] = []
+    while day <= last:
+        periods += [p for p in _day_periods(host, day, holidays) if p[0] < end and start < p[1]]
+        day += timedelta(days=1)
+    return sorted(periods)
+
+
 def open_periods(
     host: Host, *, start: datetime, end: datetime, holidays: Iterable[date] = ()
 ) -> list[Period]:
     """The host's open periods that overlap [start, end), clipped to it, in order."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("pass aware datetimes (UTC); naive times are ambiguous")
-    holidays = frozenset(holidays)
-    first = start.astimezone(host.tz).date() - timedelta(days=1)
-    last = end.astimezone(host.tz).date() + timedelta(days=1)
-    periods: list[Period] = []
-    day = first
-    while day <= last:
-        for opens, closes in _day_periods(host, day, holidays):
-            opens, closes = max(opens, start), min(closes, end)
-            if opens < closes:
-                periods.append((opens, closes))
-        day += timedelta(days=1)
-    return sorted(periods)
+    return [
+        (max(opens, start), min(closes, end))
+        for opens, closes in _whole_periods(host, start, end, frozenset(holidays))
+    ]
 
 
 def _overlaps(start: datetime, end: datetime, busy: Sequence[Period]) -> bool:
@@ -134,8 +139,9 @@ def host_slots(
     if duration <= timedelta(0) or step <= timedelta(0):
         raise ValueError("duration and step must be positive")
     slots: list[Slot] = []
-    # Periods are taken a duration past ``end`` so a slot starting before it can finish.
-    for opens, closes in open_periods(host, start=start, end=end + duration, holidays=holidays):
+    # Whole periods, so starts keep to the opening hour whatever ``start`` is; taken a duration
+    # past ``end`` so a slot starting before it can finish.
+    for opens, closes in _whole_periods(host, start, end + duration, frozenset(holidays)):
         at = opens
         while at + duration <= closes and at < end:
             if at >= start and not _overlaps(at, at + duration, host.busy):
