@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from intake.demo.seed import add_demo_leads
 from intake.extensions import db
 from intake.models import (
+    Consult,
     EligibilityResult,
     Inquiry,
     Lead,
@@ -48,6 +49,13 @@ def test_the_demo_seeds_a_month_spread_over_days_hours_sources_statuses_and_owne
             select(Inquiry.id).where(Inquiry.status == "complete")
         )
         assert count(select(LeadEvent.id).where(LeadEvent.kind == "call")) >= 30
+        # Consults booked in free slots through the booking service: held ones and coming ones.
+        consults = list(db.session.scalars(select(Consult)))
+        assert {"done", "booked"} <= {consult.status for consult in consults}
+        # Each one over by now has its outcome; only the last hour's may still be open.
+        assert all(c.status != "booked" or c.starts_at > NOW - timedelta(hours=1) for c in consults)
+        held = {c.lead_id for c in consults if c.status == "done"}
+        assert all(lead.status != "consult_scheduled" for lead in leads if lead.id in held)
         # History, not a backlog: nothing dated after now, nothing left for the relay.
         assert max(event.at for event in db.session.scalars(select(LeadEvent))) <= NOW
         assert count(select(OutboxEvent.id).where(OutboxEvent.published_at.is_(None))) == 0

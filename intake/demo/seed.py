@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from intake.accounts.signin import hash_password
+from intake.demo.consults import add_consult_types, book_demo_consult, close_demo_consult
 from intake.demo.people import FIRST_NAMES, LAST_NAMES, PLACES, SOURCES, STAFF
 from intake.extensions import db
 from intake.inquiries.service import (
@@ -35,9 +36,18 @@ from intake.inquiries.service import (
     start_inquiry,
 )
 from intake.leads.pipeline import assign_lead, change_status
-from intake.leads.work import log_call, record_decision, schedule_consult
+from intake.leads.work import log_call, record_decision
 from intake.messaging.followups import plan_followups
-from intake.models import Lead, OutboxEvent, RoutingRule, Send, StaffUser, Team, TeamMember
+from intake.models import (
+    ConsultType,
+    Lead,
+    OutboxEvent,
+    RoutingRule,
+    Send,
+    StaffUser,
+    Team,
+    TeamMember,
+)
 from intake.routing.business_hours import BusinessCalendar, add_business_hours
 from intake.routing.service import (
     DEFAULT_TEAM,
@@ -58,6 +68,7 @@ class _Month:
     calendar: BusinessCalendar
     coordinators: list[StaffUser]
     clinician: StaffUser
+    consult_type: ConsultType
 
 
 def _staff(now: datetime) -> tuple[list[StaffUser], StaffUser] | None:
@@ -310,12 +321,11 @@ def _pipeline(month: _Month, lead: Lead, owner: StaffUser, at: datetime) -> None
             return _close(lead, "not_interested", "Decided not to go ahead for now.", owner, at)
         if to == "screening":
             change_status(lead=lead, to="screening", reason=None, actor=owner, now=at)
-    consult = _later(month, at, rng.uniform(16, 80))
-    schedule_consult(lead=lead, at=consult, actor=owner, now=at)
-    if consult + timedelta(hours=1) > now:
+    consult = book_demo_consult(rng, month.consult_type, lead, owner, at)
+    if consult is None or consult + timedelta(hours=1) > now:
         return None
-    change_status(lead=lead, to="consult_done", reason=None, actor=owner,
-                  now=consult + timedelta(hours=1))  # fmt: skip
+    if not close_demo_consult(rng, lead, owner):
+        return None
     planned = _later(month, consult, rng.uniform(16, 60))
     if planned <= now and rng.random() < 0.5:
         change_status(lead=lead, to="treatment_planned", reason=None, actor=owner, now=planned)
@@ -350,7 +360,8 @@ def add_demo_leads(*, now: datetime, count: int = 100) -> int:
     # bandit B311: seeded on purpose so the demo repeats; nothing secret is drawn.
     rng = random.Random(7)  # noqa: S311  # nosec B311
     calendar = BusinessCalendar.from_config(current_app.config)
-    month = _Month(rng, now, calendar, coordinators, clinician)
+    consult_type = add_consult_types([*coordinators, clinician])
+    month = _Month(rng, now, calendar, coordinators, clinician, consult_type)
     first_event = db.session.scalar(select(func.coalesce(func.max(OutboxEvent.id), 0)))
     first_send = db.session.scalar(select(func.coalesce(func.max(Send.id), 0)))
     leads = sorted(
