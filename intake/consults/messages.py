@@ -110,8 +110,8 @@ def send_time_stop(send: Send, now: datetime) -> str | None:
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
     if consult is None or lead is None:
         return "gone"
-    if lead.status == "do_not_contact":
-        return "do_not_contact"
+    if lead.status in ("do_not_contact", "merged"):
+        return lead.status
     if not has_consent(lead_id=lead.id, purpose=CONSENT):
         return "no_consent"
     if send.cadence == CONSULT_REBOOK:

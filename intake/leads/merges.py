@@ -20,6 +20,7 @@ from intake.leads.identity import pair_between, record_lead_details, shares_cont
 from intake.leads.pipeline import STAFF_CADENCES, TransitionError, add_event
 from intake.messaging.sends import PATIENT_CADENCES, cancel_sends
 from intake.models import (
+    Consult,
     DuplicatePair,
     EligibilityResult,
     Inquiry,
@@ -27,6 +28,8 @@ from intake.models import (
     LeadContact,
     LeadEvent,
     LeadMerge,
+    Send,
+    StaffTask,
     StaffUser,
 )
 
@@ -56,6 +59,27 @@ def _move(model, ids: list[int], lead_id: int, **values) -> None:
         )
 
 
+def _move_consults(moved: dict, giver: Lead, taker: Lead) -> None:
+    """The same person's consults and tasks go with them, and so do the consults' messages still
+    waiting (a reminder is for the person, whichever lead they are on)."""
+    consults = moved.get("consults", [])
+    _move(Consult, consults, taker.id)
+    _move(StaffTask, moved.get("tasks", []), taker.id)
+    if not consults:
+        return
+    db.session.execute(
+        update(Send)
+        .where(Send.consult_id.in_(consults), Send.status == "scheduled")
+        .values(lead_id=taker.id)
+        .execution_options(synchronize_session=False)
+    )
+    booked = select(Consult.starts_at).where(
+        Consult.lead_id == taker.id, Consult.status == "booked"
+    )
+    taker.consult_at = db.session.scalar(booked) or taker.consult_at
+    giver.consult_at = None
+
+
 def _check_merge(keep: Lead, duplicate: Lead, pair: DuplicatePair | None) -> None:
     if keep.id == duplicate.id:
         raise TransitionError(_l("A lead cannot be merged into itself."))
@@ -63,6 +87,13 @@ def _check_merge(keep: Lead, duplicate: Lead, pair: DuplicatePair | None) -> Non
         raise TransitionError(_l("That lead has already been merged."))
     if pair is not None and pair.status == "not_same_person":
         raise TransitionError(_l("These leads were recorded as not the same person."))
+    booked = select(Consult.lead_id).where(
+        Consult.lead_id.in_((keep.id, duplicate.id)), Consult.status == "booked"
+    )
+    if len(db.session.scalars(booked).all()) == 2:
+        raise TransitionError(
+            _l("Both leads have a consult booked. Cancel one of them before merging.")
+        )
     if (pair is None or pair.status != "open") and not shares_contact(keep, duplicate):
         raise TransitionError(
             _l("Only a possible duplicate, or a lead with the same email or phone, can be merged.")
@@ -83,6 +114,8 @@ def merge_leads(
         "inquiries": _ids(Inquiry.id, Inquiry.lead_id == duplicate.id),
         "results": _ids(EligibilityResult.id, EligibilityResult.lead_id == duplicate.id),
         "contacts": _ids(LeadContact.id, LeadContact.lead_id == duplicate.id),
+        "consults": _ids(Consult.id, Consult.lead_id == duplicate.id),
+        "tasks": _ids(StaffTask.id, StaffTask.lead_id == duplicate.id),
     }
     before = {
         "kept": {name: _plain(getattr(keep, name)) for name in KEPT_FIELDS},
@@ -91,6 +124,7 @@ def merge_leads(
     _move(Inquiry, moved["inquiries"], keep.id)
     _move(EligibilityResult, moved["results"], keep.id)
     _move(LeadContact, moved["contacts"], keep.id, merged_from_id=duplicate.id)
+    _move_consults(moved, duplicate, keep)
     cancel_sends(
         lead_id=duplicate.id, cadences=PATIENT_CADENCES + STAFF_CADENCES, reason="merged", now=now
     )
@@ -177,6 +211,7 @@ def unmerge(
     _move(Inquiry, moved.get("inquiries", []), merged.id)
     _move(EligibilityResult, moved.get("results", []), merged.id)
     _move(LeadContact, moved.get("contacts", []), merged.id, merged_from_id=None)
+    _move_consults(moved, kept, merged)
     after = merge.before.get("kept_after", {})
     for name, value in merge.before["kept"].items():
         if name in after and _plain(getattr(kept, name)) != after[name]:
