@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.consults import messages
 from intake.consults.availability import open_slots
+from intake.consults.closing import booked_consult, withdraw
 from intake.consults.slots import Slot, first_per_time
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
@@ -62,13 +63,6 @@ def _bookable(lead: Lead) -> None:
         )
     if lead.status in CLOSED or lead.erased_at is not None:
         raise TransitionError(_l("This lead is closed; no consult can be booked."))
-
-
-def booked_consult(lead_id: int) -> Consult | None:
-    """The lead's booked consult (at most one), if any."""
-    return db.session.scalar(
-        select(Consult).where(Consult.lead_id == lead_id, Consult.status == "booked")
-    )
 
 
 def _free_slot(
@@ -260,12 +254,7 @@ def cancel(*, consult: Consult, actor: StaffUser | None, now: datetime) -> Consu
     """Cancel a booked consult; the patient gets a cancellation, and no reminder."""
     _changeable(consult)
     lead = db.session.get(Lead, consult.lead_id)
-    consult.status = "cancelled"
-    consult.sequence += 1
-    consult.cancelled_at = now
-    consult.updated_at = now
-    lead.consult_at = None
-    lead.updated_at = now
+    withdraw(consult, lead, now, notify=True)
     add_event(
         lead=lead,
         kind="consult_cancelled",
@@ -273,7 +262,6 @@ def cancel(*, consult: Consult, actor: StaffUser | None, now: datetime) -> Consu
         now=now,
         data={"at": consult.starts_at.isoformat(), "consult_id": consult.id, "by": _by(actor)},
     )
-    messages.plan_cancelled(consult, now)
     return consult
 
 

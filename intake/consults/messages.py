@@ -55,7 +55,7 @@ def _reminders(consult: Consult, now: datetime) -> None:
             _schedule(consult, "reminder", due, now, n)
 
 
-def _supersede(consult: Consult, now: datetime) -> int:
+def supersede(consult: Consult, now: datetime) -> int:
     """Cancel the waiting rows of the consult's earlier sequences (its old time's messages)."""
     return db.session.execute(
         update(Send)
@@ -78,14 +78,14 @@ def plan_booked(consult: Consult, now: datetime) -> None:
 
 def plan_moved(consult: Consult, now: datetime) -> None:
     """An update now (the calendar entry moves), new reminders, the old time's withdrawn."""
-    _supersede(consult, now)
+    supersede(consult, now)
     _schedule(consult, "update", now, now)
     _reminders(consult, now)
 
 
 def plan_cancelled(consult: Consult, now: datetime) -> None:
     """A cancellation now (the calendar entry goes); nothing else for this consult."""
-    _supersede(consult, now)
+    supersede(consult, now)
     _schedule(consult, "cancellation", now, now)
 
 

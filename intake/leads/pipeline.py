@@ -37,13 +37,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import update
 
+from intake.consults.closing import booked_consult, withdraw
 from intake.display import LABELS, LazyText
 from intake.display import label as display_label
 from intake.display import lazy_gettext as _l
 from intake.extensions import db, encryption
 from intake.messaging.sends import PATIENT_CADENCES, cancel_sends, schedule_send, send_key
-from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffUser
+from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffTask, StaffUser
 from intake.routing.business_hours import BusinessCalendar, add_business_hours
 
 STAFF_CADENCES = ("staff_new_lead", "sla_reminder", "sla_escalation", "admin_alert", "staff_reply")
@@ -165,7 +167,10 @@ def mark_contacted(lead: Lead, now: datetime) -> None:
 
 
 def stop_followups(lead: Lead, *, to: str, now: datetime) -> None:
-    """Cancel the scheduled messages that no longer apply once the lead is in ``to``."""
+    """Cancel the scheduled messages that no longer apply once the lead is in ``to``; closing
+    also withdraws a booked consult and the open tasks."""
+    if to in CLOSED:
+        withdraw_for_closed(lead, now, notify=to not in ("do_not_contact", "merged"))
     if to == "do_not_contact":
         everything = PATIENT_CADENCES + STAFF_CADENCES
         cancel_sends(lead_id=lead.id, cadences=everything, reason="do_not_contact", now=now)
@@ -173,6 +178,23 @@ def stop_followups(lead: Lead, *, to: str, now: datetime) -> None:
         cancel_sends(lead_id=lead.id, cadences=PATIENT_CADENCES, reason="closed", now=now)
     elif to != "new":
         cancel_sends(lead_id=lead.id, cadences=("nurture",), reason="contacted", now=now)
+
+
+def withdraw_for_closed(lead: Lead, now: datetime, *, notify: bool) -> None:
+    """A closed or erased lead keeps no consult in anyone's diary and no task on anyone's list;
+    the patient is told of the cancelled consult unless ``notify`` is False."""
+    consult = booked_consult(lead.id)
+    if consult is not None:
+        withdraw(consult, lead, now, notify=notify)
+        add_event(lead=lead, kind="consult_cancelled", actor=None, now=now,
+                  data={"at": consult.starts_at.isoformat(), "consult_id": consult.id,
+                        "by": "closed"})  # fmt: skip
+    db.session.execute(
+        update(StaffTask)
+        .where(StaffTask.lead_id == lead.id, StaffTask.status == "open")
+        .values(status="cancelled", done_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def move_status(

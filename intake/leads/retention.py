@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from intake.audit.service import record_audit
 from intake.extensions import db, encryption
 from intake.inquiries.contacts import InvalidContact, normalise_phone
+from intake.leads.pipeline import withdraw_for_closed
 from intake.models import (
     CLOSED,
     CapturedEmail,
@@ -29,6 +30,7 @@ from intake.models import (
     LeadEvent,
     MessageAttachment,
     Send,
+    StaffTask,
     StaffUser,
 )
 from intake.models.inquiry import ResumeToken
@@ -89,6 +91,13 @@ def erase_lead(*, lead: Lead, actor: StaffUser | None, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     _drop_conversation(lead.id)
+    withdraw_for_closed(lead, now, notify=False)
+    db.session.execute(
+        update(StaffTask)
+        .where(StaffTask.lead_id == lead.id)
+        .values(note_sealed=None)
+        .execution_options(synchronize_session=False)
+    )
     _stop_mail(lead.id, addresses, now)
     _drop_captured_texts(numbers)
     actor_id = actor.id if actor is not None else None
