@@ -65,15 +65,15 @@ def _bookable(lead: Lead) -> None:
         raise TransitionError(_l("This lead is closed; no consult can be booked."))
 
 
-def _free_slot(
+def _free_hosts(
     consult_type: ConsultType,
     starts_at: datetime,
     *,
     now: datetime,
     staff_user_id: int | None,
     ignore_consult_id: int | None = None,
-) -> Slot | None:
-    """The slot starting at ``starts_at`` if one is free (with the given host, or any)."""
+) -> list[int]:
+    """The hosts free for a consult starting at ``starts_at`` (the given one, or any), by id."""
     slots = open_slots(
         consult_type,
         now=now,
@@ -82,7 +82,7 @@ def _free_slot(
         staff_ids=None if staff_user_id is None else [staff_user_id],
         ignore_consult_id=ignore_consult_id,
     )
-    return next((slot for slot in slots if slot.starts_at == starts_at), None)
+    return [slot.staff_user_id for slot in slots if slot.starts_at == starts_at]
 
 
 def next_free(consult_type: ConsultType, *, after: datetime, now: datetime) -> list[Slot]:
@@ -102,30 +102,17 @@ def _host_for(
     staff_user_id: int | None,
     ignore_consult_id: int | None = None,
 ) -> int:
-    """Lock and return the host who will hold the consult at ``starts_at``, or raise."""
-    slot = _free_slot(
-        consult_type,
-        starts_at,
-        now=now,
-        staff_user_id=staff_user_id,
-        ignore_consult_id=ignore_consult_id,
-    )
-    if slot is None:
-        raise _taken(consult_type, starts_at, now)
-    _lock_host(slot.staff_user_id)
-    # Read again behind the lock: another booking may have committed in between.
-    if (
-        _free_slot(
-            consult_type,
-            starts_at,
-            now=now,
-            staff_user_id=slot.staff_user_id,
-            ignore_consult_id=ignore_consult_id,
-        )
-        is None
-    ):
-        raise _taken(consult_type, starts_at, now)
-    return slot.staff_user_id
+    """Lock and return a host who is free at ``starts_at``, or raise ``SlotTaken``.
+
+    Each candidate is locked, in id order (so two bookings never wait on each other in a
+    circle), and read again behind the lock: a booking may have committed in between."""
+    for host in _free_hosts(consult_type, starts_at, now=now, staff_user_id=staff_user_id,
+                            ignore_consult_id=ignore_consult_id):  # fmt: skip
+        _lock_host(host)
+        if _free_hosts(consult_type, starts_at, now=now, staff_user_id=host,
+                       ignore_consult_id=ignore_consult_id):  # fmt: skip
+            return host
+    raise _taken(consult_type, starts_at, now)
 
 
 def _flush_or_taken(consult_type: ConsultType, starts_at: datetime, now: datetime) -> None:
@@ -233,11 +220,7 @@ def move(
     if starts_at == consult.starts_at and staff_user_id in (None, consult.staff_user_id):
         return consult
     host = _host_for(
-        consult_type,
-        starts_at,
-        now=now,
-        staff_user_id=staff_user_id,
-        ignore_consult_id=consult.id,
+        consult_type, starts_at, now=now, staff_user_id=staff_user_id, ignore_consult_id=consult.id
     )
     consult.staff_user_id = host
     consult.starts_at = starts_at
