@@ -168,6 +168,8 @@ def book(
     _flush_or_taken(consult_type, starts_at, now)
     _after_booking(lead, consult, "consult_scheduled", actor, now)
     messages.plan_booked(consult, now)
+    if actor is None:
+        messages.notify_staff(consult, lead, now)
     if "consult_scheduled" in allowed_targets(lead.status):
         move_status(
             lead=lead, to="consult_scheduled", actor=actor, now=now, data={"cause": "consult"}
@@ -230,6 +232,8 @@ def move(
     _flush_or_taken(consult_type, starts_at, now)
     _after_booking(lead, consult, "consult_moved", actor, now)
     messages.plan_moved(consult, now)
+    if actor is None:
+        messages.notify_staff(consult, lead, now)
     return consult
 
 
@@ -238,6 +242,8 @@ def cancel(*, consult: Consult, actor: StaffUser | None, now: datetime) -> Consu
     _changeable(consult)
     lead = db.session.get(Lead, consult.lead_id)
     withdraw(consult, lead, now, notify=True)
+    if actor is None:
+        messages.notify_staff(consult, lead, now)
     add_event(
         lead=lead,
         kind="consult_cancelled",

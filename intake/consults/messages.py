@@ -33,6 +33,8 @@ TEMPLATES = {
 # After a no-show: invitations to choose a new time, this long after it was marked.
 REBOOK_AFTER = (timedelta(days=1), timedelta(days=4))
 CONSENT = "contact_email"
+# The notice to staff when the patient books, moves or cancels from their link.
+STAFF_NOTICE = "staff_consult"
 
 
 def _schedule(consult: Consult, kind: str, due_at: datetime, now: datetime, n: int = 0) -> bool:
@@ -102,6 +104,20 @@ def plan_no_show(consult: Consult, now: datetime) -> None:
             lead_id=consult.lead_id,
             consult_id=consult.id,
         )
+
+
+def notify_staff(consult: Consult, lead: Lead, now: datetime) -> bool:
+    """Tell the lead's owner (else the host) that the patient changed their booking: a link to
+    the lead, nothing else."""
+    return schedule_send(
+        key=send_key(lead.id, STAFF_NOTICE, consult.id, consult.sequence),
+        cadence=STAFF_NOTICE,
+        template=STAFF_NOTICE,
+        due_at=now,
+        now=now,
+        lead_id=lead.id,
+        staff_user_id=lead.owner_id or consult.staff_user_id,
+    )
 
 
 def send_time_stop(send: Send, now: datetime) -> str | None:

@@ -36,6 +36,7 @@ STAFF_TEMPLATES = (
     "sla_escalation",
     "admin_alert",
     "staff_reply",
+    "staff_consult",
 )
 
 

@@ -18,6 +18,7 @@ STAFF_SUBJECTS = {
     "staff_invitation": N_("You are invited to the staff workspace"),
     "staff_password_reset": N_("Reset your staff password"),
     "staff_reply": N_("A patient replied to a message"),
+    "staff_consult": N_("A patient changed a consult booking"),
 }
 ALERT_SUBJECTS = {
     "no_rule": N_("A new lead matched no routing rule"),

@@ -13,6 +13,7 @@ from intake.consults import booking
 from intake.consults.messages import send_time_stop
 from intake.extensions import db
 from intake.leads.pipeline import TransitionError
+from intake.messaging.mail import render_message
 from intake.models import Consult, LeadEvent, Send
 from tests.consults.support import NOW, TUESDAY_TEN, make_consult_type
 from tests.factories import make_lead, make_staff
@@ -179,3 +180,22 @@ def test_a_host_who_leaves_offers_no_more_times(ctx):
     assert taken.value.next_free == []
     make_staff()  # someone else, not a host of this type, changes nothing
     assert booking.next_free(consult_type, after=NOW, now=NOW) == []
+
+
+def test_a_patients_own_change_tells_the_owner_with_a_link_only(ctx):
+    consult_type, (host,) = make_consult_type()
+    owner = make_staff()
+    lead = make_lead(owner_id=owner.id)
+    consult = booking.book(lead=lead, consult_type=consult_type, starts_at=TUESDAY_TEN,
+                           booked_by="patient", actor=None, now=NOW)  # fmt: skip
+    booking.move(consult=consult, starts_at=TUESDAY_TEN + HALF_HOUR, actor=host, now=NOW)
+    booking.cancel(consult=consult, actor=None, now=NOW)
+    notices = db.session.scalars(select(Send).where(Send.cadence == "staff_consult")).all()
+    # Booked and cancelled by the patient (sequences 0 and 2); the move was the host's.
+    sent_for = [(row.staff_user_id, row.key.rsplit(":", 1)[1]) for row in notices]
+    assert sent_for == [(owner.id, "0"), (owner.id, "2")]
+    message = render_message(send=notices[0], now=NOW)
+    assert message.recipient == owner.email
+    assert f"/staff/leads/{lead.id}" in message.text
+    for private in ("Ada", "Byron", lead.email, lead.phone):
+        assert private not in message.text + message.html + message.subject
