@@ -333,10 +333,10 @@ def _capture(message: Message) -> None:
     """Keep the message for staff to read; a second delivery of the same one adds nothing."""
     headers = {**message.headers, "From": current_app.config["INTAKE_MAIL_FROM"]}
     if message.attachments:  # no column for them: staff reading captured mail see their names
-        headers["X-Intake-Attachments"] = [
-            {"filename": part.filename, "content_type": part.content_type, "size": len(part.data)}
+        headers["X-Intake-Attachments"] = "; ".join(
+            f"{part.filename} ({part.content_type}, {len(part.data)} bytes)"
             for part in message.attachments
-        ]
+        )
     # An insert that skips a duplicate Message-ID, so even two racing workers store it once.
     db.session.execute(
         dialect_insert()(CapturedEmail)

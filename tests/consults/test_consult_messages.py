@@ -142,9 +142,9 @@ def test_the_confirmation_is_captured_with_its_invitation_named(consult_app):
     [confirmation] = rows(consult, "consult_confirmation")
     assert deliver(confirmation, NOW) == "sent"
     captured = db.session.scalars(db.select(CapturedEmail)).one()
-    [attached] = captured.headers["X-Intake-Attachments"]
-    assert attached["filename"] == "invite.ics"
-    assert attached["content_type"] == "text/calendar; method=REQUEST; charset=UTF-8"
+    assert captured.headers["X-Intake-Attachments"].startswith(
+        "invite.ics (text/calendar; method=REQUEST; charset=UTF-8, "
+    )
 
 
 def test_over_smtp_the_invitation_is_a_calendar_part_with_its_method(consult_app):
@@ -227,3 +227,25 @@ def test_moving_and_cancelling_say_so_with_a_new_sequence(consult_app):
     assert message.subject == "Su consulta está cancelada"
     assert "method=CANCEL" in message.attachments[0].content_type
     assert f"{BASE}/consult/" in message.text  # to choose a new time
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "invite"),
+    [
+        ("en", "Choose a new time for your consultation", "you can choose a new time here:"),
+        ("es", "Elija una nueva hora para su consulta", "puede elegir una nueva hora aquí:"),
+    ],
+)
+def test_after_a_no_show_the_patient_is_invited_to_choose_a_new_time(
+    consult_app, language, subject, invite
+):
+    consult = book(language=language)
+    after = STARTS + timedelta(hours=1)
+    booking.record_outcome(consult=consult, outcome="no_show", actor=make_staff(), now=after)
+    first = rows(consult, "consult_rebook")[0]
+    message = render_message(send=first, now=after + timedelta(days=1))
+    assert message.subject == subject and invite in message.text
+    assert f"{BASE}/consult/" in message.text and message.attachments == ()
+    assert message.headers["List-Unsubscribe"] and message.headers["Reply-To"]
+    for word in HEALTH_WORDS:
+        assert word not in (message.text + message.html).lower()
