@@ -23,6 +23,7 @@ from tests.conftest import empty_tables
 from tests.consults.conftest import ADDRESS, VIDEO_URL, consult_lead, make_consult_type
 from tests.factories import NOW, make_staff, record_consent
 from tests.messaging.conftest import Recorder, smtp_server
+from tests.security import canary
 
 BASE = "http://127.0.0.1:5000"
 STARTS = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)  # Thursday 10:00 in New York (EST)
@@ -249,3 +250,25 @@ def test_after_a_no_show_the_patient_is_invited_to_choose_a_new_time(
     assert message.headers["List-Unsubscribe"] and message.headers["Reply-To"]
     for word in HEALTH_WORDS:
         assert word not in (message.text + message.html).lower()
+
+
+def test_canary_contact_details_reach_neither_the_invitation_nor_anything_but_the_greeting(
+    consult_app,
+):
+    """S-canary for consult mail: the patient's canary name, address and phone are in no
+    attachment, link or header, and the body names only their first name, to greet them."""
+    consult = book(
+        first_name="Zqcanary7first", last_name="Zqcanary7last", email="zqcanary7@example.org",
+        phone="+12025550199",
+    )  # fmt: skip
+    booking.move(consult=consult, starts_at=MOVED, actor=None, now=NOW)
+    update, reminder = rows(consult, "consult_update")[0], rows(consult, "consult_reminder")[-1]
+    assert (update.status, reminder.status, reminder.step) == ("scheduled", "scheduled", 1)
+    for send in (update, reminder):
+        message = render_message(send=send, now=NOW)
+        for attachment in message.attachments:
+            assert canary.hits(attachment.data) == 0
+        headers = "\n".join(f"{k}: {v}" for k, v in message.headers.items())
+        assert canary.hits(headers) == 0 and canary.hits(message.subject) == 0
+        body = (message.text + message.html).replace("Zqcanary7first", "")
+        assert canary.hits(body) == 0
