@@ -42,7 +42,7 @@ def make_consult_type(
         )
     kind_row = add(
         ConsultType(
-            name=f"{kind} consult",
+            name=f"{kind} consult with host {host.id}",
             kind=kind,
             duration_minutes=30,
             video_url=VIDEO_URL if kind == "video" else None,
