@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, update
 
+from intake.consults import messages as consult_messages
 from intake.conversations import outgoing
 from intake.extensions import db
 from intake.messaging.cadence_texts import cadence_text
-from intake.messaging.followups import deferred_until, stop_reason
+from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
 from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
 from intake.messaging.texts import (
     PermanentTextError,
@@ -138,10 +139,10 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
     if send is None or send.status != "sending":
         return "skipped"
     written = send.cadence == outgoing.CADENCE  # by staff, from the lead page
-    reason = outgoing.send_time_stop(send) if written else stop_reason(send)
+    reason = _stop(send, now, written)
     if reason is not None:
         return _finish(send, "cancelled", reason, now)
-    later = outgoing.quiet_until(send, now) if written else deferred_until(send, now)
+    later = _later(send, now, written)
     if later is not None:  # not a try: the claim's attempt is given back
         send.status, send.due_at, send.enqueued_at = "scheduled", later, None
         send.attempts -= 1
@@ -171,6 +172,30 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
             suppress_address(email=message.recipient, reason="bounce", now=now)
         return _finish(send, "dead", "permanent_failure", now)
     return "sent"
+
+
+def _stop(send: Send, now: datetime, written: bool) -> str | None:
+    """Why the row must not go now, by who planned it; None when it may."""
+    if written:
+        return outgoing.send_time_stop(send)
+    if send.cadence in consult_messages.CADENCES:
+        return consult_messages.send_time_stop(send, now)
+    return stop_reason(send)
+
+
+def _later(send: Send, now: datetime, written: bool) -> datetime | None:
+    """When a row that came due in the patient's quiet hours should go instead; None for now.
+    A consult's own messages go at once (a reminder is bound to its time); an invitation to
+    book again waits for the patient's daytime."""
+    if written:
+        return outgoing.quiet_until(send, now)
+    if send.cadence == consult_messages.CONSULT_REBOOK:
+        lead = db.session.get(Lead, send.lead_id)
+        later = patient_daytime(now, lead.time_zone)
+        return later if later > now else None
+    if send.cadence in consult_messages.CADENCES:
+        return None
+    return deferred_until(send, now)
 
 
 def _finish_text(

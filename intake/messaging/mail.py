@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import smtplib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, parseaddr
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -26,6 +25,8 @@ from sqlalchemy import func
 
 from intake.accounts.tokens import CADENCES as STAFF_TOKEN_CADENCES
 from intake.accounts.tokens import staff_token_url
+from intake.consults.mail_context import consult_context
+from intake.consults.messages import CADENCES as CONSULT_CADENCES
 from intake.conversations.replies import reply_address
 from intake.crypto import DecryptionError
 from intake.display import local_time, zone_or
@@ -35,6 +36,11 @@ from intake.inquiries.answers import read_answers
 from intake.inquiries.resume import issue_resume_token
 from intake.links import absolute_url
 from intake.messaging.sends import CONVERSATION, PATIENT_CADENCES
+from intake.messaging.smtp import PermanentMailError as PermanentMailError  # re-exported
+from intake.messaging.smtp import TransientMailError as TransientMailError  # re-exported
+from intake.messaging.smtp import classify
+from intake.messaging.smtp import close as _close
+from intake.messaging.smtp import connect as _connect
 from intake.messaging.subjects import TEMPLATES, clinic_name, nurture_step, subject
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
@@ -42,25 +48,10 @@ from intake.models.sends import CapturedEmail, Send
 from intake.routing.choice import ALERT_CASES
 
 
-class MailError(Exception):
-    """A delivery failed; the message holds the error class and SMTP code, never content."""
-
-    def __init__(self, error: str, code: int | None = None) -> None:
-        super().__init__(f"{error} {code}" if code else error)
-        self.code = code
-
-
-class TransientMailError(MailError):
-    """Worth retrying later: a 4xx reply, a refused or dropped connection, a timeout."""
-
-
-class PermanentMailError(MailError):
-    """Retrying will not help: a 5xx reply. ``bounced`` when the recipient itself was refused
-    (only then should the address be suppressed; a 5xx to our login or sender is our setup)."""
-
-    def __init__(self, error: str, code: int | None = None, *, bounced: bool = False) -> None:
-        super().__init__(error, code)
-        self.bounced = bounced
+class Attachment(NamedTuple):
+    filename: str
+    content_type: str  # with its parameters: "text/calendar; method=REQUEST; charset=UTF-8"
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -71,6 +62,7 @@ class Message:
     html: str
     headers: dict
     message_id: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def _sha256(value: str) -> str:
@@ -98,7 +90,7 @@ def render_message(
     written = send.template == CONVERSATION
     if send.template not in TEMPLATES and not written:
         raise ValueError(f"unknown email template {send.template!r}")
-    patient = send.cadence in PATIENT_CADENCES or written
+    patient = send.cadence in (*PATIENT_CADENCES, *CONSULT_CADENCES) or written
     recipient, context = (_patient_parts if patient else _staff_parts)(send, now)
     if recipient is None or (written and words is None):
         return None
@@ -121,6 +113,7 @@ def render_message(
                 automatic=not written,
             ),  # fmt: skip
             message_id=message_id_for(send),
+            attachments=tuple(Attachment(*part) for part in context.get("attachments", ())),
         )
 
 
@@ -175,6 +168,9 @@ def _patient_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
         context["days"] = current_app.config["INTAKE_RESUME_DAYS"]
         if context["resume_url"] is None:
             return None, {}
+    if send.cadence in CONSULT_CADENCES:
+        found = consult_context(send, lead, now=now, language=language)
+        return (recipient, {**context, **found}) if found is not None else (None, {})
     return recipient, context
 
 
@@ -290,7 +286,7 @@ def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> 
             _close(smtp)
             raise
     except (smtplib.SMTPException, OSError) as exc:
-        raise _classify(exc) from None  # from None: the server's text may name the address
+        raise classify(exc) from None  # from None: the server's text may name the address
     try:
         if accepted:
             accepted()
@@ -320,61 +316,27 @@ def _build(message: Message) -> EmailMessage:
             email[name] = value
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
+    for part in message.attachments:
+        _attach(email, part)
     return email
 
 
-def _connect(url: str, timeout: float) -> smtplib.SMTP:
-    """Open, secure and log in to the server named by ``smtp://`` or ``smtps://`` URL."""
-    parts = urlsplit(url)
-    starttls = parse_qs(parts.query).get("starttls", [""])[0].lower() in ("1", "true", "yes")
-    host = parts.hostname or "localhost"
-    if parts.scheme == "smtps":
-        context = ssl.create_default_context()
-        smtp = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)
-    elif parts.scheme == "smtp":
-        smtp = smtplib.SMTP(host, parts.port or (587 if starttls else 25), timeout=timeout)
-    else:
-        raise PermanentMailError("UnsupportedSMTPScheme")
-    try:
-        if starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-    except BaseException:
-        smtp.close()
-        raise
-    return smtp
-
-
-def _close(smtp: smtplib.SMTP) -> None:
-    """Say goodbye politely; a failure here cannot undo a message already accepted."""
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
-
-
-def _classify(exc: Exception) -> MailError:
-    """Transient or permanent, named by class and SMTP code only."""
-    name = type(exc).__name__
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _reply in exc.recipients.values()]
-        worst = max(codes, default=None)
-        if worst is not None and worst >= 500:
-            return PermanentMailError(name, worst, bounced=True)
-        return TransientMailError(name, worst)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        if 500 <= exc.smtp_code < 600:
-            return PermanentMailError(name, exc.smtp_code)
-        return TransientMailError(name, exc.smtp_code)
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return PermanentMailError(name)  # e.g. STARTTLS asked of a server without it
-    return TransientMailError(name)  # disconnects, refused or reset connections, timeouts
+def _attach(email: EmailMessage, part: Attachment) -> None:
+    """Add a file, its content type's parameters (a calendar's ``method``) kept."""
+    maintype, _slash, rest = part.content_type.partition("/")
+    subtype, *params = (value.strip() for value in rest.split(";"))
+    parameters = dict(param.split("=", 1) for param in params)
+    email.add_attachment(part.data, maintype, subtype, filename=part.filename, params=parameters)
 
 
 def _capture(message: Message) -> None:
     """Keep the message for staff to read; a second delivery of the same one adds nothing."""
     headers = {**message.headers, "From": current_app.config["INTAKE_MAIL_FROM"]}
+    if message.attachments:  # no column for them: staff reading captured mail see their names
+        headers["X-Intake-Attachments"] = "; ".join(
+            f"{part.filename} ({part.content_type}, {len(part.data)} bytes)"
+            for part in message.attachments
+        )
     # An insert that skips a duplicate Message-ID, so even two racing workers store it once.
     db.session.execute(
         dialect_insert()(CapturedEmail)

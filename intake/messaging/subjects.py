@@ -19,6 +19,11 @@ PATIENT_SUBJECTS = {
     "confirmation": N_("We have received your inquiry"),
     "resume_reminder": N_("Your saved inquiry is waiting for you"),
     "resume_link": N_("Your link to finish your inquiry"),
+    "consult_confirmation": N_("Your consultation is booked"),
+    "consult_update": N_("Your consultation has a new time"),
+    "consult_cancellation": N_("Your consultation is cancelled"),
+    "consult_reminder": N_("A reminder of your consultation"),
+    "consult_rebook": N_("Choose a new time for your consultation"),
 }
 NURTURE_SUBJECTS = {
     1: N_("What to expect when we talk"),

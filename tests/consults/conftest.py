@@ -1,0 +1,59 @@
+"""Consults for the message tests: a consult type with a host who keeps weekly hours, a lead
+who may be emailed, and (in a test app only) a stand-in for the booking page, so its links can
+be built before the page itself lands."""
+
+from __future__ import annotations
+
+import pytest
+
+from intake.extensions import db
+from intake.models import AvailabilityWindow, ConsultType, ConsultTypeHost, Lead, StaffUser
+from tests.factories import add, make_lead, make_staff
+
+VIDEO_URL = "https://meet.example/room-7"
+ADDRESS = "12 Harbour Street, Springfield"
+
+
+def add_booking_page_stand_in(app) -> None:
+    """The booking page's endpoint, answering nothing: only so ``booking_url`` can build."""
+    app.add_url_rule(
+        "/consult/<token>", endpoint="public.consult_booking", view_func=lambda token: ("", 204)
+    )
+
+
+@pytest.fixture
+def consult_app(app_factory):
+    app = app_factory()
+    add_booking_page_stand_in(app)
+    with app.app_context():
+        yield app
+
+
+def make_consult_type(
+    *, kind: str = "video", host_zone: str = "America/New_York", host_name: str = "Maria Lopez"
+) -> tuple[ConsultType, StaffUser]:
+    """A 30-minute consult type and its one host, who works 08:00-18:00 every day in their zone."""
+    host = make_staff(name=host_name, time_zone=host_zone)
+    for weekday in range(7):
+        db.session.add(
+            AvailabilityWindow(
+                staff_user_id=host.id, weekday=weekday, start_time="08:00", end_time="18:00"
+            )
+        )
+    kind_row = add(
+        ConsultType(
+            name=f"{kind} consult with host {host.id}",
+            kind=kind,
+            duration_minutes=30,
+            video_url=VIDEO_URL if kind == "video" else None,
+            location=ADDRESS if kind == "in_person" else None,
+        )
+    )
+    db.session.add(ConsultTypeHost(consult_type_id=kind_row.id, staff_user_id=host.id))
+    db.session.flush()
+    return kind_row, host
+
+
+def consult_lead(**fields) -> Lead:
+    """Ada Byron, who agreed to email, at the screening stage."""
+    return make_lead(**{"status": "screening", **fields})
