@@ -95,9 +95,13 @@ def parse_slot(value: str | None) -> datetime | None:
 
 
 def free_times(booking: Booking, *, now: datetime) -> list[Slot]:
-    """Every free time of the link's consult type, one per start (a move may keep its own)."""
-    ignore = booking.consult.id if booking.consult is not None else None
-    return first_per_time(open_slots(booking.consult_type, now=now, ignore_consult_id=ignore))
+    """Every free time of the link's consult type, one per start. To move a consult, its own
+    time frees the times it overlaps, and is not offered itself."""
+    if booking.consult is None:
+        return first_per_time(open_slots(booking.consult_type, now=now))
+    own = booking.consult
+    slots = open_slots(booking.consult_type, now=now, ignore_consult_id=own.id)
+    return [slot for slot in first_per_time(slots) if slot.starts_at != own.starts_at]
 
 
 def choices(slots: list[Slot], zone: ZoneInfo, start: date | None) -> Choices:

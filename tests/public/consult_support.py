@@ -82,3 +82,42 @@ def other_lead(app) -> int:
         lead = make_lead(email="someone.else@example.org", status="contacted")
         db.session.commit()
         return lead.id
+
+
+def served(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def booking_pages(app, language: str) -> dict[str, str]:
+    """Every state of the booking page as served, for the HTML checker: choosing, a clash, a
+    refused choice, booked, moving, asked to cancel, cancelled, past the cut-off, no free
+    times, and a link that does not work."""
+    from unittest import mock
+
+    from tests.conftest import hidden_fields
+
+    pages: dict[str, str] = {}
+    with mock.patch.object(consult_views, "utcnow", lambda: NOW):
+        world = make_world(app, language=language)
+        client = app.test_client()
+        shown = client.get(world.url)
+        pages["booking: choose"] = shown.get_data(as_text=True)
+        form = hidden_fields(shown)
+        pages["booking: refused choice"] = served(client.post(world.url, data=form))
+        book_directly(app, world, at("2026-03-04 14:00"), lead_id=other_lead(app))
+        clash = client.post(world.url, data={**form, "slot": "2026-03-04T14:00Z"})
+        pages["booking: clash"] = served(clash)
+        done = client.post(world.url, data={**form, "slot": "2026-03-04T14:30Z"})
+        pages["booking: booked"] = served(client.get(done.headers["Location"]))
+        pages["booking: choose another"] = served(client.get(f"{world.url}?change=1"))
+        pages["booking: later times"] = served(client.get(f"{world.url}?change=1&from=2026-03-13"))
+        pages["booking: confirm cancel"] = served(client.get(f"{world.url}/cancel"))
+        done = client.post(f"{world.url}/cancel", data=form)
+        pages["booking: cancelled"] = served(client.get(done.headers["Location"]))
+        pages["booking: invalid link"] = served(client.get("/consult/not-a-token"))
+        client.post(world.url, data={**form, "slot": "2026-03-05T14:00Z"})
+    with mock.patch.object(consult_views, "utcnow", lambda: at("2026-03-05 03:00")):
+        pages["booking: past the cut-off"] = served(client.get(world.url))
+        none_free = make_world(app, language=language, hours=("09:00", "09:10"))
+        pages["booking: no free times"] = served(client.get(none_free.url))
+    return pages

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 
 from intake.consults.slots import Slot
 from intake.extensions import db
@@ -17,6 +18,7 @@ from tests.factories import NOW
 from tests.public.consult_support import (
     at,
     book_directly,
+    booking_pages,
     consults,
     make_world,
     other_lead,
@@ -40,6 +42,10 @@ def choose(client, url: str, value: str, **extra):
     shown = client.get(url)
     data = {**hidden_fields(shown), "slot": value, **extra}
     return client.post(url.split("?")[0], data=data)
+
+
+def page_of(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
 
 
 def words(element) -> str:
@@ -97,6 +103,8 @@ def test_a_booked_patient_moves_to_another_time_in_one_step(app, client, world):
     choose(client, world.url, value(FIRST))
     shown = text_of(client.get(world.url))
     assert "Choose another time" in shown and "Cancel this consult" in shown
+    offered = page(client.get(f"{world.url}?change=1")).select("input[name=slot]")
+    assert offered[0]["value"] == value(SECOND)  # the booked time itself is not offered
 
     response = choose(client, f"{world.url}?change=1", value(AFTER_DST))
 
@@ -336,3 +344,25 @@ def test_booking_posts_are_rate_limited_like_the_inquiry(app_factory, monkeypatc
         assert client.post(world.url, data={"slot": "garbage"}).status_code == 422
     assert client.post(world.url, data={"slot": "garbage"}).status_code == 429
     assert client.post(f"{world.url}/cancel", data={}).status_code == 429
+
+
+def test_every_state_the_html_check_is_shown_is_the_state_it_is_named_for(app):
+    pages = booking_pages(app, "en")
+    headings = {
+        name: " ".join(page_of(html).h1.get_text(" ").split()) for name, html in pages.items()
+    }
+    assert headings == {
+        "booking: choose": "Choose a time for your consult",
+        "booking: refused choice": "Choose a time for your consult",
+        "booking: clash": "Choose a time for your consult",
+        "booking: booked": "You are booked",
+        "booking: choose another": "Choose another time",
+        "booking: later times": "Choose another time",
+        "booking: confirm cancel": "Cancel your consult?",
+        "booking: cancelled": "Your consult is cancelled",
+        "booking: invalid link": "This booking link does not work",
+        "booking: past the cut-off": "Your consult",
+        "booking: no free times": "No free times right now",
+    }
+    assert "That time is not free any more" in pages["booking: clash"]
+    assert "it can no longer be changed here" in pages["booking: past the cut-off"]
