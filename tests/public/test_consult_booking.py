@@ -4,6 +4,7 @@ works; in the patient's language and time zone (daylight saving included)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from intake.extensions import db
 from intake.models import ConsultType, Lead, LeadEvent
 from intake.public import consult_views
 from tests.conftest import hidden_fields, page, text_of
-from tests.factories import NOW
+from tests.factories import ADDRESS, NOW
 from tests.public.consult_support import (
     at,
     book_directly,
@@ -366,3 +367,17 @@ def test_every_state_the_html_check_is_shown_is_the_state_it_is_named_for(app):
     }
     assert "That time is not free any more" in pages["booking: clash"]
     assert "it can no longer be changed here" in pages["booking: past the cut-off"]
+
+
+def test_booking_moving_and_cancelling_log_ids_and_never_the_patient(app, client, world, caplog):
+    caplog.set_level(logging.DEBUG)
+    choose(client, world.url, value(FIRST))
+    choose(client, f"{world.url}?change=1", value(SECOND))
+    client.post(f"{world.url}/cancel", data=hidden_fields(client.get(f"{world.url}/cancel")))
+
+    assert consults(app, world.lead_id) == [("cancelled", SECOND)]
+    # every field of every record, the extras included (what a JSON log line would hold)
+    logged = " ".join(str(record.__dict__) for record in caplog.records).lower()
+    assert f"'lead_id': {world.lead_id}" in logged  # the requests were logged, by id
+    for detail in (ADDRESS, "ada", "byron", "+12025550143", "madrid"):
+        assert detail.lower() not in logged
