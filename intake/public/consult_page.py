@@ -8,7 +8,7 @@ the booked consult, then the free times of the whole booking horizon (``open_slo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_location, get_timezone_name
@@ -84,13 +84,14 @@ class Choices:
 def slot_value(slot: Slot | datetime) -> str:
     """A time as a radio button's value: its UTC start, to the minute."""
     moment = slot.starts_at if isinstance(slot, Slot) else slot
-    return moment.strftime("%Y-%m-%dT%H:%MZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def parse_slot(value: str | None) -> datetime | None:
+    """A radio button's value read back: an aware UTC time, or None for anything else."""
     try:
-        return datetime.strptime(value or "", "%Y-%m-%dT%H:%M%z")
-    except ValueError:
+        return datetime.strptime(value or "", "%Y-%m-%dT%H:%M%z").astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
 
 
