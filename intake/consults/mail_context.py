@@ -9,14 +9,12 @@ the patient's health; the invitation holds no patient detail at all.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from babel.dates import format_date, format_time, get_timezone_name
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from werkzeug.routing import BuildError
 
 from intake.consults.calendar import FILENAME, Invitation, content_type, invitation_ics, method_for
 from intake.consults.links import booking_token, booking_url, invitation_token
@@ -25,8 +23,6 @@ from intake.display import zone_or
 from intake.extensions import db
 from intake.messaging.subjects import clinic_name
 from intake.models import Consult, ConsultType, Lead, Send, StaffUser
-
-logger = logging.getLogger(__name__)
 
 # The messages that carry the calendar invitation: the entry is made, moved or removed.
 INVITING = frozenset(TEMPLATES[kind] for kind in ("confirmation", "update", "cancellation"))
@@ -47,16 +43,6 @@ def spoken_time(moment: datetime, time_zone: str | None, language: str) -> str:
 
 def first_name(name: str) -> str:
     return name.split()[0] if name.strip() else name
-
-
-def _link(token: str, language: str) -> str | None:
-    """The booking page's address; None (the email leaves the link out) if this build has no
-    booking page yet, rather than no email at all."""
-    try:
-        return booking_url(token, language)
-    except BuildError:
-        logger.warning("no booking page to link to")
-        return None
 
 
 def consult_context(send: Send, lead: Lead, *, now: datetime, language: str) -> dict | None:
@@ -84,10 +70,10 @@ def _context(send: Send, lead: Lead, *, now: datetime, language: str) -> dict | 
         token = booking_token(
             lead_id=lead.id, consult_type_id=kind.id, expires_at=consult.starts_at
         )
-        context["manage_url"] = _link(token, language)
+        context["manage_url"] = booking_url(token, language)
     else:  # cancelled, or a no-show: a link to choose a new time
         token = invitation_token(lead_id=lead.id, consult_type_id=kind.id, now=now)
-        context["book_url"] = _link(token, language)
+        context["book_url"] = booking_url(token, language)
     if send.template in INVITING:
         context["attachments"] = [_invitation(consult, context, now)]
     return context

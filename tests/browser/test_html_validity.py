@@ -34,6 +34,7 @@ from tests.conftest import (
     send_step,
     service_unavailable,
 )
+from tests.public.consult_support import booking_pages
 
 VNU_JAR = Path("node_modules/vnu-jar/build/dist/vnu.jar")
 DEFAULT_PREFIX = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "intake-vnu"
@@ -127,6 +128,7 @@ def public_pages(app, language: str = "en") -> dict[str, str]:
     pages["unsubscribe"] = html(later.get(f"/unsubscribe/{token}"))
     data = hidden_fields(later.get(f"/unsubscribe/{token}"))
     pages["unsubscribed"] = html(later.post(f"/unsubscribe/{token}", data=data))
+    pages.update(booking_pages(app, language))
     with app.test_request_context("/", headers={"Accept-Language": language}):
         for code in ERROR_TEXT:
             body, status = render_error(code)

@@ -1,6 +1,5 @@
-"""Consults for the message tests: a consult type with a host who keeps weekly hours, a lead
-who may be emailed, and (in a test app only) a stand-in for the booking page, so its links can
-be built before the page itself lands."""
+"""Consults for the message tests: a consult type with a host who keeps weekly hours, and a
+lead who may be emailed."""
 
 from __future__ import annotations
 
@@ -14,17 +13,9 @@ VIDEO_URL = "https://meet.example/room-7"
 ADDRESS = "12 Harbour Street, Springfield"
 
 
-def add_booking_page_stand_in(app) -> None:
-    """The booking page's endpoint, answering nothing: only so ``booking_url`` can build."""
-    app.add_url_rule(
-        "/consult/<token>", endpoint="public.consult_booking", view_func=lambda token: ("", 204)
-    )
-
-
 @pytest.fixture
 def consult_app(app_factory):
     app = app_factory()
-    add_booking_page_stand_in(app)
     with app.app_context():
         yield app
 

@@ -26,6 +26,7 @@ from itsdangerous.timed import TimestampSigner
 
 from intake.questionnaire.definition import load_definition
 from tests.conftest import STEPS, form_data, hidden_fields, page, send_step, shown_values
+from tests.public.consult_support import make_world, set_clock
 from tests.security.conftest import changed_tables, role_for, table_fingerprints
 from tests.staff.access_matrix import requests_for
 from tests.staff.conftest import csrf_token
@@ -54,6 +55,8 @@ STAFF_POSTS = {
     "staff.lead_message", "staff.lead_replies_read",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
+# The patient's booking page: each form checks its own token; a refusal is the page again.
+BOOKING_POSTS = {"public.consult_booking_post", "public.consult_cancel"}
 EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text"}
 VARIANTS = ("missing", "foreign", "expired")
 
@@ -86,8 +89,9 @@ def post_routes(app, args) -> list[tuple[str, str]]:
 def test_every_post_route_is_known_so_none_escapes_the_probe(app, world):
     _ids, args = world
     posted = {endpoint for endpoint, _url in post_routes(app, args)}
-    assert posted - (STAFF_POSTS | INQUIRY_POSTS | EXEMPT_POSTS) == set(), "unprobed POST routes"
-    assert (STAFF_POSTS | INQUIRY_POSTS | EXEMPT_POSTS) - posted == set(), "routes gone"
+    known = STAFF_POSTS | INQUIRY_POSTS | BOOKING_POSTS | EXEMPT_POSTS
+    assert posted - known == set(), "unprobed POST routes"
+    assert known - posted == set(), "routes gone"
 
 
 def test_a_staff_form_without_a_foreign_or_an_expired_token_is_refused_and_changes_nothing(
@@ -167,6 +171,29 @@ def test_an_inquiry_step_without_a_foreign_or_an_expired_token_keeps_the_answers
         del typed["action"]
         for name in typed:
             assert shown.getlist(name) == typed.getlist(name), name
+
+    assert changed_tables(before, table_fingerprints(app)) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_booking_moving_or_cancelling_without_a_foreign_or_an_expired_token_changes_nothing(
+    app, variant, monkeypatch
+):
+    set_clock(monkeypatch)
+    world = make_world(app)
+    patient, stranger = app.test_client(), app.test_client()
+    foreign = hidden_fields(stranger.get(world.url))["csrf_token"]
+    own = hidden_fields(patient.get(world.url))["csrf_token"]
+    slot = page(patient.get(world.url)).select_one("input[name=slot]")["value"]
+    # one booking made properly, so moving and cancelling are open too
+    assert patient.post(world.url, data={"csrf_token": own, "slot": slot}).status_code == 303
+    before = table_fingerprints(app)
+
+    for url, data in ((world.url, {"slot": slot}), (f"{world.url}/cancel", {})):
+        with later(app) if variant == "expired" else nullcontext():
+            response = patient.post(url, data=with_token(data, variant, own, foreign))
+        assert response.status_code == 422, (url, response.status_code)
+        assert "This page was open for a while" in page(response).get_text()
 
     assert changed_tables(before, table_fingerprints(app)) == []
 

@@ -60,6 +60,11 @@ MATRIX: dict[str, Rule] = {
     "public.privacy": Rule(ANYONE),
     "public.terms": Rule(ANYONE),
     "public.forget_draft": Rule(ANYONE),
+    # The patient's booking page: the signed link is the capability (tests/public).
+    "public.consult_in_language": Rule(ANYONE),
+    "public.consult_booking": Rule(ANYONE),
+    "public.consult_booking_post": Rule(ANYONE),
+    "public.consult_cancel": Rule(ANYONE),
     # The text provider's webhook: no session, its signature is the check (404 without SMS_URL).
     "hooks.inbound_text": Rule(ANYONE),
     # Signing in, before there is a session.
