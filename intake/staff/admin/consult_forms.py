@@ -38,7 +38,6 @@ class ConsultTypeForm(FlaskForm):
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(code, KIND_LABELS[code]) for code in CONSULT_KINDS],
-        validators=[DataRequired(_l("Choose phone, video or in person."))],
     )
     duration_minutes = IntegerField(
         _l("Length in minutes"),
@@ -95,13 +94,17 @@ class RealDateField(DateField):
             self.data = None
             raise ValueError(str(REAL_DATE)) from None
 
+    def _value(self) -> str:
+        # A date input cannot hold a day that does not exist (a browser never sends one): shown
+        # empty, with the error beside it, rather than as invalid HTML.
+        return "" if self.process_errors else super()._value()
+
 
 class DayChangeForm(FlaskForm):
     day = RealDateField(_l("Date"), [InputRequired(REAL_DATE)])
     kind = SelectField(
         _l("What changes"),
         choices=[SelectChoice(code, DAY_CHANGE_LABELS[code]) for code in DAY_CHANGE_KINDS],
-        validators=[DataRequired(_l("Choose what changes that day."))],
     )
     start = StringField(_l("From"), filters=[clean_line], description=TIME_HINT)
     end = StringField(_l("To"), filters=[clean_line], description=TIME_HINT)

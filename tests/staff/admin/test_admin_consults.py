@@ -294,7 +294,9 @@ def test_a_wrong_day_change_is_refused_beside_the_field(
     response = client.post("/staff/account/day-changes", data={"csrf_token": token, **data})
     assert response.status_code == 422
     assert error_beside(response, field) and message in error_beside(response, field)
-    assert page(response).find("input", {"name": "day"})["value"] == data["day"]
+    shown = page(response).find("input", {"name": "day"})["value"]
+    assert shown == ("" if data["day"] == "2026-02-30" else data["day"])  # a date input's rule
+    assert page(response).find("input", {"name": "end"})["value"] == data.get("end", "")
     with app.app_context():
         assert db.session.scalar(select(AvailabilityException.id)) is None
 
