@@ -301,3 +301,9 @@ def test_the_feed_secret_is_masked_in_the_access_log():
     )
     MaskTokens().filter(record)
     assert record.getMessage() == '127.0.0.1 "GET /staff/calendar/feed/<token> HTTP/1.1"'
+
+
+def test_every_member_reaches_their_calendar_from_the_staff_menu(app, staff_client):
+    for role in ("admin", "coordinator", "clinician"):
+        menu = page(staff_client(role).get("/staff/account")).find("nav", {"aria-label": "Staff"})
+        assert menu.find("a", string="Calendar")["href"] == "/staff/calendar/week", role

@@ -5,7 +5,7 @@ Admins edit anyone's (``admin.consults``); everyone edits their own from their a
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -95,10 +95,10 @@ def _back(user: StaffUser, admin: bool) -> str:
 
 def _page(user, *, admin: bool, hours_form=None, change_form=None, status: int = 200):
     if hours_form is None:
-        hours_form = HoursForm()
+        hours_form = HoursForm(formdata=None)
         for weekday, periods in weekly_hours(user.id).items():
             hours_form[f"day{weekday}"].data = ", ".join(map(str, periods))
-    zone = zone_or(user.time_zone, "UTC")
+    zone = zone_or(user.time_zone, current_app.config["INTAKE_CLINIC_TIME_ZONE"])
     changes = day_changes(user.id, since=utcnow().astimezone(zone).date())
     return render_template(
         "staff/admin/hours.html",

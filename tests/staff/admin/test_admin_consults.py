@@ -378,3 +378,19 @@ def test_slots_follow_the_saved_hours_across_a_daylight_saving_change(
         "08 13:00", "08 13:30",  # Sunday, EDT (UTC-4) from 02:00 that morning
         "09 13:00", "09 13:30",
     ]  # fmt: skip
+
+
+def test_a_refused_day_change_keeps_the_saved_weekly_hours_on_the_page(app, make_staff, sign_in):
+    me = make_staff("clinician")
+    client = sign_in(app.test_client(), me)
+    client.post(
+        "/staff/account/hours", data=hours_form(client, "/staff/account/hours", day3="09:00-11:00")
+    )
+    token = csrf_token(client, "/staff/account/hours")
+    wrong = {"csrf_token": token, "day": "2026-03-10", "kind": "extra", "start": "14:00"}
+    response = client.post("/staff/account/day-changes", data=wrong)
+    assert response.status_code == 422
+    soup = page(response)
+    assert soup.find("input", {"name": "day3"})["value"] == "09:00–11:00"
+    assert soup.find("input", {"name": "start"})["value"] == "14:00"
+    assert not soup.find(id="day3-error")
