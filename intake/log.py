@@ -14,8 +14,8 @@ from pythonjsonlogger.json import JsonFormatter
 logger = logging.getLogger(__name__)
 
 # Secret-bearing path segments (resume and unsubscribe links, staff invitations and password
-# resets) are masked wherever a URL is logged.
-_TOKEN_PATH = re.compile(r"/(resume|unsubscribe|invitation|reset)/[^\s\"?]+")
+# resets, staff calendar feeds) are masked wherever a URL is logged.
+_TOKEN_PATH = re.compile(r"/(resume|unsubscribe|invitation|reset|feed)/[^\s\"?]+")
 
 
 class MaskTokens(logging.Filter):

@@ -1,5 +1,6 @@
 """gunicorn's access log, with the web command Compose runs, never holds a resume, unsubscribe
-or staff password-reset token: not in the request line, not in the referrer."""
+or staff password-reset token, nor a calendar feed's secret: not in the request line, not in the
+referrer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from intake.accounts.tokens import issue_staff_token
+from intake.consults.feeds import create_feed
 from intake.crypto import generate_key
 from intake.extensions import db
 from intake.inquiries.resume import issue_resume_token
@@ -59,10 +61,12 @@ def link_tokens(app, staff_id: int) -> dict[str, str]:
         issue_staff_token(user=db.session.get(StaffUser, staff_id), purpose="password_reset",
                           now=utcnow(), valid_for=timedelta(hours=1))  # fmt: skip
         unsubscribe = unsubscribe_token(lead.id)
+        feed = create_feed(staff_user_id=staff_id, now=utcnow())
         db.session.commit()
     [email] = deliver_due_mail(app)
     reset = link_in(email, "reset").rsplit("/", 1)[-1]
-    return {"/inquiry/resume/": resume, "/unsubscribe/": unsubscribe, "/staff/reset/": reset}
+    return {"/inquiry/resume/": resume, "/unsubscribe/": unsubscribe, "/staff/reset/": reset,
+            "/staff/calendar/feed/": f"{feed}.ics"}  # fmt: skip
 
 
 def wait_until_up(base_url: str, process: subprocess.Popen) -> None:
@@ -106,7 +110,8 @@ def test_gunicorns_access_log_masks_every_link_token(app, database_url, make_sta
     finally:
         stop_process_group(process, signal.SIGINT)  # quick shutdown: nothing is in flight
 
-    assert statuses == {"/inquiry/resume/": 302, "/unsubscribe/": 200, "/staff/reset/": 200}
+    assert statuses == {"/inquiry/resume/": 302, "/unsubscribe/": 200, "/staff/reset/": 200,
+                        "/staff/calendar/feed/": 200}  # fmt: skip
     assert one_click.status_code == 200
     logged = log_path.read_text()
     assert [token for token in tokens.values() if token in logged] == []

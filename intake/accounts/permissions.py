@@ -32,6 +32,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "leads.erasure": frozenset({ADMIN, COORDINATOR}),
     "leads.export": frozenset({ADMIN, COORDINATOR}),
     "dashboard.view": EVERYONE,
+    # The staff calendar: everyone sees their own consults; admins anyone's.
+    "calendar.view": EVERYONE,
+    "calendar.view_all": frozenset({ADMIN}),
     # Administration.
     "admin.staff": frozenset({ADMIN}),
     "admin.routing": frozenset({ADMIN}),
@@ -41,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.mail": frozenset({ADMIN}),
     "admin.audit": frozenset({ADMIN}),
     "admin.retention": frozenset({ADMIN}),
+    # Consult types and anyone's hours (each person edits their own from their account).
+    "admin.consults": frozenset({ADMIN}),
 }
 
 

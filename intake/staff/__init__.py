@@ -15,7 +15,9 @@ def register(app: Flask) -> None:
     from intake.staff.admin import (  # noqa: F401
         audit_views,
         config_views,
+        consult_views,
         home_views,
+        hours_views,
         mail_views,
         retention_views,
         routing_views,
@@ -24,6 +26,7 @@ def register(app: Flask) -> None:
         text_views,
     )
     from intake.staff.auth import account_views, views  # noqa: F401
+    from intake.staff.calendar import calendar_views, feed_views  # noqa: F401
     from intake.staff.leads import (  # noqa: F401
         dashboard_views,
         duplicate_views,

@@ -53,6 +53,11 @@ STAFF_POSTS = {
     "staff.duplicate_merge", "staff.duplicate_dismiss", "staff.merge_undo",
     "staff.admin_template_save", "staff.admin_template_preview",
     "staff.lead_message", "staff.lead_replies_read",
+    # Consult types, hours and the calendar feed (issue 14).
+    "staff.admin_consult_type", "staff.admin_consult_type_new", "staff.admin_staff_hours",
+    "staff.admin_staff_day_change", "staff.admin_staff_day_change_remove",
+    "staff.account_hours", "staff.account_day_change", "staff.account_day_change_remove",
+    "staff.account_calendar_feed_create", "staff.account_calendar_feed_revoke",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.

@@ -15,8 +15,10 @@ import pytest
 from intake.conversations.attachments import attachment_context
 from intake.extensions import db, encryption
 from intake.models import (
+    AvailabilityException,
     CapturedEmail,
     CapturedText,
+    ConsultType,
     ConversationMessage,
     DuplicatePair,
     LeadMerge,
@@ -81,6 +83,16 @@ MATRIX: dict[str, Rule] = {
     "staff.account_recovery_codes": Rule(STAFF),
     "staff.account_sessions": Rule(STAFF),
     "staff.change_password": Rule(STAFF),
+    "staff.account_hours": Rule(STAFF),
+    "staff.account_day_change": Rule(STAFF),
+    "staff.account_day_change_remove": Rule(STAFF),
+    "staff.account_calendar_feed": Rule(STAFF),
+    "staff.account_calendar_feed_create": Rule(STAFF),
+    "staff.account_calendar_feed_revoke": Rule(STAFF),
+    # The staff calendar; its feed is read with a secret address, no sign-in (404 without one).
+    "staff.calendar_day": Rule(STAFF),
+    "staff.calendar_week": Rule(STAFF),
+    "staff.calendar_feed": Rule(ANYONE),
     # Leads.
     "staff.queue": Rule(STAFF),
     "staff.search": Rule(STAFF),
@@ -148,6 +160,12 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_audit_verify",
             "staff.admin_retention",
             "staff.admin_erase",
+            "staff.admin_consult_types",
+            "staff.admin_consult_type",
+            "staff.admin_consult_type_new",
+            "staff.admin_staff_hours",
+            "staff.admin_staff_day_change",
+            "staff.admin_staff_day_change_remove",
         )
     },
 }
@@ -182,6 +200,9 @@ def world(app, make_staff):
         merge = LeadMerge(kept_id=lead.id, merged_id=gone.id, merged_at=now, moved={},
                           before={"kept": {}, "merged": {"status": "new"}})  # fmt: skip
         db.session.add_all([pair, merge])
+        consult_type = ConsultType(name="Matrix consult", kind="phone")
+        day_change = AvailabilityException(staff_user_id=victim, day=now.date())
+        db.session.add_all([consult_type, day_change])
         attachment = _attachment(lead)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
@@ -190,7 +211,8 @@ def world(app, make_staff):
                 "step_id": "about_ms", "filename": "intake.css", "name": "nurture",
                 "language": "es", "pair_id": pair.id, "merge_id": merge.id,
                 "key": "first_reply", "channel": "text", "version": 0,
-                "attachment_id": attachment.id}  # fmt: skip
+                "attachment_id": attachment.id, "type_id": consult_type.id,
+                "change_id": day_change.id}  # fmt: skip
     return ids, args
 
 

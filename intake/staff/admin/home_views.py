@@ -25,6 +25,8 @@ ADMIN_PAGES = (
      _l("Who works together and how leads are shared.")),
     ("staff.admin_rules", "admin.routing", _l("Routing rules"),
      _l("Which team gets which lead.")),
+    ("staff.admin_consult_types", "admin.consults", _l("Consult types"),
+     _l("Phone, video and in-person consults, and who holds them.")),
     ("staff.admin_cadences", "admin.cadences", _l("Cadences and email templates"),
      _l("Follow-ups.")),
     ("staff.admin_templates", "admin.templates", _l("Message templates"),
