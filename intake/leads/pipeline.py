@@ -46,7 +46,15 @@ from intake.messaging.sends import PATIENT_CADENCES, cancel_sends, schedule_send
 from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffUser
 from intake.routing.business_hours import BusinessCalendar, add_business_hours
 
-STAFF_CADENCES = ("staff_new_lead", "sla_reminder", "sla_escalation", "admin_alert", "staff_reply")
+STAFF_CADENCES = (
+    "staff_new_lead",
+    "sla_reminder",
+    "sla_escalation",
+    "admin_alert",
+    "staff_reply",
+    "task_reminder",
+    "task_escalation",
+)
 REOPENABLE = ("not_eligible", "not_interested", "unreachable")
 CLOSE_TARGETS = ("not_eligible", "not_interested", "unreachable", "do_not_contact")
 REASON_MAX = 500

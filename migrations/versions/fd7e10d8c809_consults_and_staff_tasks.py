@@ -129,7 +129,9 @@ def upgrade():
         batch_op.create_index('ix_staff_tasks_open_due', ['due_at'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.create_index('ix_staff_tasks_open_lead', ['lead_id', 'due_at'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
 
-    with op.batch_alter_table('sends', schema=None) as batch_op:
+    # resolve_fks=False: SQLite's copy of `sends` need not reflect `leads`, whose PostgreSQL-only
+    # expression index SQLAlchemy warns it cannot reflect (an error under the test settings).
+    with op.batch_alter_table('sends', schema=None, reflect_kwargs={'resolve_fks': False}) as batch_op:
         batch_op.add_column(sa.Column('consult_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_sends_consult_id_consults'), 'consults', ['consult_id'], ['id'])
     # ### end Alembic commands ###

@@ -52,6 +52,7 @@ STAFF_POSTS = {
     "staff.duplicate_merge", "staff.duplicate_dismiss", "staff.merge_undo",
     "staff.admin_template_save", "staff.admin_template_preview",
     "staff.lead_message", "staff.lead_replies_read",
+    "staff.lead_task", "staff.task_done", "staff.task_cancel",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text"}
