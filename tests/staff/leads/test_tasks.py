@@ -124,7 +124,11 @@ def test_the_lead_page_shows_open_tasks_and_adds_one_for_a_chosen_colleague(
         datetime(2026, 3, 5, 15, 0, tzinfo=UTC),
     )
     assert "travel" not in made.note_sealed
-    section = page(client.get(f"/staff/leads/{lead_id}")).find(id="tasks")
+    shown = page(client.get(f"/staff/leads/{lead_id}"))
+    assert "Task added: Follow up (for Cora Colleague) due Thu 5 Mar 2026, 10:00 EST" in " ".join(
+        shown.get_text(" ").split()
+    )
+    section = shown.find(id="tasks")
     assert "Follow up Cora Colleague Thu 5 Mar 2026, 10:00 EST" in " ".join(
         section.select_one("tbody tr").get_text(" ").split()
     )
