@@ -27,7 +27,8 @@ skipped step is a deliberate choice, never a slip of the dropdown.
 
 Follow-ups change through the send ledger: leaving ``new`` cancels the nurture cadence (it is
 for leads nobody has talked to yet); closing cancels every patient message still scheduled;
-``do_not_contact`` cancels everything still scheduled for the lead, staff notices included.
+``do_not_contact`` cancels everything still scheduled for the lead, staff notices included, and
+its open staff tasks.
 Reaching ``contacted`` (or any later pipeline status) sets ``first_contacted_at`` once, which
 stops the first-contact SLA clock.
 """
@@ -37,13 +38,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import update
 
 from intake.display import LABELS, LazyText
 from intake.display import label as display_label
 from intake.display import lazy_gettext as _l
 from intake.extensions import db, encryption
 from intake.messaging.sends import PATIENT_CADENCES, cancel_sends, schedule_send, send_key
-from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffUser
+from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffTask, StaffUser
 from intake.routing.business_hours import BusinessCalendar, add_business_hours
 
 STAFF_CADENCES = (
@@ -172,11 +174,22 @@ def mark_contacted(lead: Lead, now: datetime) -> None:
         lead.first_contacted_at = now
 
 
+def _cancel_open_tasks(lead: Lead, now: datetime) -> None:
+    """Nobody may call a patient who asked not to be contacted: their open tasks end too."""
+    db.session.execute(
+        update(StaffTask)
+        .where(StaffTask.lead_id == lead.id, StaffTask.status == "open")
+        .values(status="cancelled", done_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def stop_followups(lead: Lead, *, to: str, now: datetime) -> None:
     """Cancel the scheduled messages that no longer apply once the lead is in ``to``."""
     if to == "do_not_contact":
         everything = PATIENT_CADENCES + STAFF_CADENCES
         cancel_sends(lead_id=lead.id, cadences=everything, reason="do_not_contact", now=now)
+        _cancel_open_tasks(lead, now)
     elif to in CLOSED:
         cancel_sends(lead_id=lead.id, cadences=PATIENT_CADENCES, reason="closed", now=now)
     elif to != "new":

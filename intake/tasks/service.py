@@ -102,6 +102,8 @@ def create_task(
     to the lead's owner, else the creator; the note is sealed."""
     if lead.status == "merged":
         raise TransitionError(_l("This lead was merged into another lead; work on that one."))
+    if lead.status == "do_not_contact":
+        raise TransitionError(_l("The patient asked not to be contacted; no task can be added."))
     if kind not in TASK_KINDS:
         raise TransitionError(_l("Choose what kind of task this is."), field="kind")
     _check_due(due_at, now, due_field)

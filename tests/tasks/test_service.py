@@ -11,7 +11,7 @@ from sqlalchemy import select
 from intake.accounts.permissions import lead_scope
 from intake.extensions import db
 from intake.leads.pipeline import TransitionError
-from intake.leads.work import log_call
+from intake.leads.work import log_call, mark_do_not_contact
 from intake.models import LeadEvent, StaffTask
 from intake.tasks import service
 from tests.factories import NOW, make_lead, make_staff, make_team
@@ -213,3 +213,17 @@ def test_my_tasks_are_mine_open_and_in_scope_soonest_first_overdue_on_top(ctx):
     assert [row.id for row in rows] == [overdue.id, soon.id, later.id]
     assert [row.overdue for row in rows] == [True, False, False]
     assert rows[0].lead_name == "Ada Byron"
+
+
+def test_do_not_contact_cancels_the_leads_open_tasks_and_refuses_new_ones(ctx):
+    owner = make_staff("coordinator")
+    lead = make_lead(owner_id=owner.id)
+    task = service.create_task(lead=lead, kind="call_back", due_at=LATER, actor=owner, now=NOW)
+    db.session.commit()
+
+    mark_do_not_contact(lead=lead, actor=owner, now=NOW + timedelta(minutes=5))
+    db.session.commit()
+
+    assert db.session.get(StaffTask, task.id, populate_existing=True).status == "cancelled"
+    with pytest.raises(TransitionError, match="asked not to be contacted"):
+        service.create_task(lead=lead, kind="call_back", due_at=LATER, actor=owner, now=NOW)
