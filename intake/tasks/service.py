@@ -99,7 +99,7 @@ def create_task(
     due_field: str = "due",
 ) -> StaffTask:
     """Give someone a task on the lead, due at ``due_at`` (UTC, aware). The assignee defaults
-    to the lead's owner, else the creator; the note is sealed."""
+    to the lead's owner when they may take it, else the creator; the note is sealed."""
     if lead.status == "merged":
         raise TransitionError(_l("This lead was merged into another lead; work on that one."))
     if lead.status == "do_not_contact":
@@ -108,9 +108,10 @@ def create_task(
         raise TransitionError(_l("Choose what kind of task this is."), field="kind")
     _check_due(due_at, now, due_field)
     note = _check_note(note)
+    # Chosen, or the owner when they may take it, else whoever is adding it.
+    choices = [assignee_id] if assignee_id is not None else [lead.owner_id, actor and actor.id]
+    assignee_id = next((i for i in choices if i and _may_take(lead, i)), None)
     if assignee_id is None:
-        assignee_id = lead.owner_id or (actor.id if actor else None)
-    if assignee_id is None or not _may_take(lead, assignee_id):
         raise TransitionError(
             _l("Choose a member of staff who can work this lead."), field="assignee"
         )

@@ -227,3 +227,12 @@ def test_do_not_contact_cancels_the_leads_open_tasks_and_refuses_new_ones(ctx):
     assert db.session.get(StaffTask, task.id, populate_existing=True).status == "cancelled"
     with pytest.raises(TransitionError, match="asked not to be contacted"):
         service.create_task(lead=lead, kind="call_back", due_at=LATER, actor=owner, now=NOW)
+
+
+def test_a_task_goes_to_its_creator_when_the_owner_may_not_work_leads(ctx):
+    clinician, creator = make_staff("clinician"), make_staff("coordinator")
+    lead = make_lead(owner_id=clinician.id)
+
+    task = service.create_task(lead=lead, kind="call_back", due_at=LATER, actor=creator, now=NOW)
+
+    assert task.assignee_id == creator.id

@@ -30,7 +30,7 @@ def my_tasks():
     rows = tasks.my_open_tasks(
         staff_id=current_user.id, scope=lead_scope(current_user), now=utcnow()
     )
-    body = render_template("staff/tasks.html", rows=rows, close_form=TaskCloseForm())
+    body = render_template("staff/tasks.html", rows=rows)
     audit("tasks.viewed", lead_ids=sorted({row.lead_id for row in rows}))
     db.session.commit()
     return body
