@@ -1,6 +1,6 @@
 """The task pages in Chromium and the Nu HTML checker: "My tasks" (with an overdue task), the
-lead page's tasks section, and its "Add a task" form with an error shown, pass axe-core (A1)
-and have no HTML errors."""
+lead page's tasks section, its "Add a task" form with an error shown, and the queue with its
+next-task column pass axe-core (A1) and have no HTML errors."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def test_my_tasks_and_the_lead_pages_tasks_have_no_violations(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
+    page.goto(f"{live_server}/staff/")
+    expect(page.get_by_role("columnheader", name="Next task")).to_be_visible()
+    audit.check(page, "lead queue with a next-task column")
     page.get_by_role("link", name="My tasks").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My tasks")
     expect(page.get_by_text("Overdue", exact=True)).to_be_visible()
@@ -82,6 +85,7 @@ def test_the_task_pages_are_valid_html(app, make_staff, sign_in, tmp_path):
         db.session.commit()
     client = sign_in(app.test_client(), me)
     pages = {
+        "lead queue with tasks": client.get("/staff/").get_data(as_text=True),
         "my tasks": client.get("/staff/tasks").get_data(as_text=True),
         "lead page with tasks": client.get(f"/staff/leads/{lead_id}").get_data(as_text=True),
     }
