@@ -21,6 +21,7 @@ TASK_NAMES = {
     "ROUTE_UNROUTED": "periodic.route_unrouted",
     "ASSIGN_HELD_LEADS": "periodic.assign_held_leads",
     "SWEEP_SLA": "periodic.sweep_sla",
+    "SWEEP_TASKS": "periodic.sweep_tasks",
     "STAFF_DIGEST": "periodic.staff_digest",
     "PURGE_RETENTION": "periodic.purge_retention",
     "SWEEP_REPLIES": "periodic.sweep_replies",

@@ -18,6 +18,7 @@ celery.conf.beat_schedule = {
     "relay the outbox": {"task": jobs.RELAY_OUTBOX, "schedule": 10.0},
     "send what is due": {"task": jobs.SWEEP_SENDS, "schedule": 30.0},
     "keep first-contact SLAs": {"task": jobs.SWEEP_SLA, "schedule": 60.0},
+    "remind and escalate staff tasks": {"task": jobs.SWEEP_TASKS, "schedule": 60.0},
     "read the reply mailbox": {"task": jobs.SWEEP_REPLIES, "schedule": 60.0},
     "route leads whose routing was lost": {"task": jobs.ROUTE_UNROUTED, "schedule": 60.0},
     "give held leads out as hours start": {

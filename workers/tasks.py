@@ -18,6 +18,7 @@ from intake.models.types import utcnow
 from intake.routing import service as routing
 from intake.routing import sla
 from intake.routing import sweeps as routing_sweeps
+from intake.tasks import sweeps as task_sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,16 @@ def assign_held_leads() -> int:
 def sweep_sla() -> dict:
     """Remind owners before the first-contact SLA, escalate and reassign at breach."""
     counts = sla.sweep_sla(now=utcnow())
+    db.session.commit()
+    sweep_sends()
+    return counts
+
+
+@shared_task(name=jobs.SWEEP_TASKS, ignore_result=True)
+def sweep_tasks() -> dict:
+    """Remind assignees of tasks that came due; tell the team lead of tasks long overdue."""
+    hours = current_app.config["INTAKE_TASK_ESCALATE_HOURS"]
+    counts = task_sweeps.sweep_tasks(now=utcnow(), escalate_hours=hours)
     db.session.commit()
     sweep_sends()
     return counts

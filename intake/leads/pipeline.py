@@ -27,7 +27,8 @@ skipped step is a deliberate choice, never a slip of the dropdown.
 
 Follow-ups change through the send ledger: leaving ``new`` cancels the nurture cadence (it is
 for leads nobody has talked to yet); closing cancels every patient message still scheduled;
-``do_not_contact`` cancels everything still scheduled for the lead, staff notices included.
+``do_not_contact`` cancels everything still scheduled for the lead, staff notices included, and
+its open staff tasks.
 Reaching ``contacted`` (or any later pipeline status) sets ``first_contacted_at`` once, which
 stops the first-contact SLA clock.
 """
@@ -55,6 +56,8 @@ STAFF_CADENCES = (
     "admin_alert",
     "staff_reply",
     "staff_consult",
+    "task_reminder",
+    "task_escalation",
 )
 REOPENABLE = ("not_eligible", "not_interested", "unreachable")
 CLOSE_TARGETS = ("not_eligible", "not_interested", "unreachable", "do_not_contact")

@@ -153,6 +153,10 @@ def _event_title(event: LeadEvent, names: Mapping[int, str]) -> tuple[str, str |
     if kind == "unmerged":
         title = _l("Merge of lead %(id)s undone", id=data.get("lead"))
         return title, _l("%(count)s inquiries moved back", count=data.get("inquiries", 0))
+    if kind.startswith("task_") and "kind" in data:  # created, done or cancelled
+        title = _l("%(event)s: %(kind)s", event=display_label(kind, "event"),
+                   kind=display_label(data["kind"], "task_kind"))  # fmt: skip
+        return title, _l("for %(name)s", name=_name(names, data["to"])) if "to" in data else None
     if kind == "not_duplicate":
         return _l("Recorded as not the same person as lead %(id)s", id=data.get("other")), None
     return display_label(kind, "event"), None
@@ -172,6 +176,9 @@ def _event_entries(lead_id: int, names, *, show_health: bool) -> list[Entry]:
             event.kind, event.kind.replace("_", "-")
         )
         when = data_time(event.data.get("at")) if event.kind == "consult_scheduled" else None
+        task_due = event.kind in ("task_created", "task_rescheduled")
+        if task_due:
+            when = data_time(event.data.get("due"))
         entries.append(
             Entry(
                 event.at,
@@ -181,7 +188,7 @@ def _event_entries(lead_id: int, names, *, show_health: bool) -> list[Entry]:
                 actor=_name(names, event.actor_id),
                 text=text,
                 when=when,
-                when_label=_l("for"),
+                when_label=_l("due") if task_due else _l("for"),
             )
         )
     return entries

@@ -25,6 +25,7 @@ from intake.models import (
     LeadEvent,
     StaffUser,
 )
+from intake.tasks.service import create_task
 
 TEXT_MAX = 5000
 DO_NOT_CONTACT_REASON = "The patient asked not to be contacted."
@@ -56,12 +57,25 @@ def _status_after_call(status: str, outcome: str) -> str | None:
 
 
 def log_call(
-    *, lead: Lead, outcome: str, summary: str | None, actor: StaffUser | None, now: datetime
+    *,
+    lead: Lead,
+    outcome: str,
+    summary: str | None,
+    actor: StaffUser | None,
+    now: datetime,
+    call_back_at: datetime | None = None,
 ) -> LeadEvent:
-    """Record a call and its outcome; a first call or a reached patient moves the status on."""
+    """Record a call and its outcome; a first call or a reached patient moves the status on.
+
+    A patient who asked to be called back gets a call-back task due ``call_back_at`` (UTC),
+    which that outcome requires."""
     _open_only(lead)
     if outcome not in CALL_OUTCOMES:
         raise TransitionError(_l("Choose how the call went."))
+    if outcome == "call_back_requested" and call_back_at is None:
+        raise TransitionError(
+            _l("Enter when the patient asked to be called back."), field="call_back_at"
+        )
     if len(summary or "") > TEXT_MAX:
         raise TransitionError(
             _l("Keep the summary under %(max)d characters.", max=TEXT_MAX), field="summary"
@@ -71,6 +85,15 @@ def log_call(
     event = add_event(
         lead=lead, kind="call", actor=actor, now=now, data={"outcome": outcome}, text=summary
     )
+    if outcome == "call_back_requested":
+        create_task(
+            lead=lead,
+            kind="call_back",
+            due_at=call_back_at,
+            actor=actor,
+            now=now,
+            due_field="call_back_at",
+        )
     to = _status_after_call(lead.status, outcome)
     if to is not None:
         move_status(lead=lead, to=to, actor=actor, now=now, data={"cause": "call"})

@@ -18,6 +18,7 @@ from intake.messaging.cadences import Cadence, outside_quiet_hours
 from intake.messaging.sends import cancel_sends, schedule_send, send_key
 from intake.models import CLOSED, Inquiry, Lead, Send, StaffUser
 from intake.models.types import utcnow
+from intake.tasks.notices import TASK_CADENCES, task_stop
 
 
 def _day(config) -> tuple[time, time]:
@@ -97,6 +98,8 @@ def _staff_stop(send: Send) -> str | None:
         lead = db.session.get(Lead, send.lead_id)
         if lead.owner_id != staff.id:
             return "reassigned"
+    if send.cadence in TASK_CADENCES:
+        return task_stop(send)  # done or cancelled since
     if send.cadence in STAFF_TOKEN_CADENCES.values():
         return staff_token_stop(send, utcnow())  # the link was used, replaced or expired
     return None

@@ -46,6 +46,7 @@ from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
 from intake.models.sends import CapturedEmail, Send
 from intake.routing.choice import ALERT_CASES
+from intake.tasks.notices import task_due
 
 
 class Attachment(NamedTuple):
@@ -224,7 +225,7 @@ def _staff_parts(send: Send, now: datetime) -> tuple[str | None, dict]:
     if lead is None:
         return None, {}
     context["lead_url"] = absolute_url("staff.lead", lead_id=lead.id)
-    context["due"] = _local_time(lead.sla_due_at, staff.time_zone)
+    context["due"] = _local_time(task_due(send) or lead.sla_due_at, staff.time_zone)
     if send.template == "admin_alert":
         team = db.session.get(Team, lead.team_id) if lead.team_id else None
         context.update(alert_case=_alert_case(send), team_name=team.name if team else None)

@@ -34,6 +34,8 @@ STAFF_TEMPLATES = (
     "staff_digest",
     "sla_reminder",
     "sla_escalation",
+    "task_reminder",
+    "task_escalation",
     "admin_alert",
     "staff_reply",
     "staff_consult",

@@ -14,6 +14,8 @@ STAFF_SUBJECTS = {
     "staff_digest": N_("Your leads today"),
     "sla_reminder": N_("Reminder: a lead is waiting for first contact"),
     "sla_escalation": N_("A lead has passed its first-contact time"),
+    "task_reminder": N_("Reminder: a task on a lead is due"),
+    "task_escalation": N_("A task on a lead is overdue"),
     "admin_alert": N_("A new lead matched no routing rule"),  # by case: ALERT_SUBJECTS
     "staff_invitation": N_("You are invited to the staff workspace"),
     "staff_password_reset": N_("Reset your staff password"),

@@ -24,6 +24,8 @@ EVENT_KINDS = (
     "consult_no_show",
     "task_created",
     "task_done",
+    "task_cancelled",
+    "task_rescheduled",
     "clinical_decision",
     "assigned",
     "merged",

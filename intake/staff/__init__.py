@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
         lead_views,
         message_views,
         queue_views,
+        task_views,
     )
 
     app.register_blueprint(bp)

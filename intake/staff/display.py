@@ -7,7 +7,7 @@ template writes times and codes through these, so there is one format and one la
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -23,6 +23,13 @@ def viewer_zone() -> ZoneInfo:
     fallback = current_app.config["INTAKE_CLINIC_TIME_ZONE"]
     mine = current_user.time_zone if current_user.is_authenticated else None
     return display.zone_or(mine, fallback)
+
+
+def viewer_utc(local: datetime | None) -> datetime | None:
+    """A date and time typed in the reader's own time zone, as UTC; None stays None."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=viewer_zone()).astimezone(UTC)
 
 
 def viewer_time(moment: datetime | None, default: str = "") -> str:

@@ -32,7 +32,10 @@ from tests.messaging.conftest import Answer, HangUp, Recorder, smtp_server
 NOW = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # 09:00 in New York
 BASE = "http://127.0.0.1:5000"
 PATIENT_TEMPLATES = [("confirmation", 0), *[("nurture", step) for step in (1, 2, 3, 4)]]
-STAFF_TEMPLATES = ("staff_new_lead", "sla_reminder", "sla_escalation", "admin_alert")
+STAFF_TEMPLATES = (
+    "staff_new_lead", "sla_reminder", "sla_escalation", "admin_alert", "task_reminder",
+    "task_escalation",
+)  # fmt: skip
 
 # Canary answers: none of these, nor the MS type or the eligibility outcome, may reach an email.
 CANARY_ABOUT_MS = {

@@ -25,6 +25,7 @@ from intake.models import (
     MessageAttachment,
     RoutingRule,
     Send,
+    StaffTask,
     Team,
 )
 from intake.models.types import utcnow
@@ -112,6 +113,11 @@ MATRIX: dict[str, Rule] = {
     "staff.lead_replies_read": Rule(WORKERS, lead=True),
     "staff.lead_attachment": Rule(STAFF, lead=True),
     "staff.lead_decision": Rule(CLINICIANS, lead=True),
+    # Staff tasks: a task is reached through its lead, so team scope applies.
+    "staff.my_tasks": Rule(WORKERS),
+    "staff.lead_task": Rule(WORKERS, lead=True),
+    "staff.task_done": Rule(WORKERS, lead=True),
+    "staff.task_cancel": Rule(WORKERS, lead=True),
     # Possible duplicates: both leads of a pair (or a merge) must be in scope.
     "staff.duplicates": Rule(WORKERS),
     "staff.duplicate_pair": Rule(WORKERS, lead=True),
@@ -199,7 +205,9 @@ def world(app, make_staff):
         pair = DuplicatePair(lead_id=lead.id, other_id=twin.id, reason="same phone, different name")
         merge = LeadMerge(kept_id=lead.id, merged_id=gone.id, merged_at=now, moved={},
                           before={"kept": {}, "merged": {"status": "new"}})  # fmt: skip
-        db.session.add_all([pair, merge])
+        task = StaffTask(lead_id=lead.id, assignee_id=ids["coordinator"], kind="call_back",
+                         due_at=now, status="open")  # fmt: skip
+        db.session.add_all([pair, merge, task])
         consult_type = ConsultType(name="Matrix consult", kind="phone")
         day_change = AvailabilityException(staff_user_id=victim, day=now.date())
         db.session.add_all([consult_type, day_change])
@@ -212,7 +220,7 @@ def world(app, make_staff):
                 "language": "es", "pair_id": pair.id, "merge_id": merge.id,
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
-                "change_id": day_change.id}  # fmt: skip
+                "change_id": day_change.id, "task_id": task.id}  # fmt: skip
     return ids, args
 
 

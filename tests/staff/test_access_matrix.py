@@ -93,6 +93,7 @@ def test_guessed_lead_ids_are_404_even_for_admins(app, world, sign_in):
     ids, args = world
     guessed = {**args, "lead_id": args["lead_id"] + 1000}
     guessed.update(pair_id=args["pair_id"] + 1000, merge_id=args["merge_id"] + 1000)
+    guessed.update(task_id=args["task_id"] + 1000)
     for endpoint, method, url in requests_for(app, guessed):
         if MATRIX[endpoint].lead and "admin" in MATRIX[endpoint].roles:
             response = send(sign_in(app.test_client(), ids["admin"]), method, url)

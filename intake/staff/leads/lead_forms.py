@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     HiddenField,
     RadioField,
     SelectField,
@@ -81,6 +82,11 @@ class CallForm(FlaskForm):
             Optional(),
             Length(max=TEXT_MAX, message=_l("Keep the summary under %(max)d characters.")),
         ],
+    )
+    # Required for "call back requested" (the service says so beside this field).
+    call_back_at = DateTimeLocalField(
+        _l("Call back at (needed when the patient asked for a call back)"),
+        validators=[Optional()],
     )
 
 

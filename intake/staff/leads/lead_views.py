@@ -26,7 +26,7 @@ from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import allowed, audit, load_lead, requires
-from intake.staff.display import viewer_time, viewer_zone
+from intake.staff.display import viewer_time, viewer_utc, viewer_zone
 from intake.staff.leads.lead_forms import (
     AssignForm,
     CallForm,
@@ -39,7 +39,9 @@ from intake.staff.leads.lead_forms import (
     StatusForm,
 )
 from intake.staff.leads.message_forms import MessageForm
+from intake.staff.leads.task_forms import TaskForm
 from intake.staff.queries.lead_page import build_lead_page
+from intake.tasks.service import assignee_choices, lead_open_tasks
 
 # form key → (form class, permission that shows it)
 FORMS: dict[str, tuple[type[FlaskForm], str]] = {
@@ -53,6 +55,7 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
     "merge": (MergeForm, "leads.merge"),
     "erasure": (ErasureForm, "leads.erasure"),
     "message": (MessageForm, "leads.message"),
+    "task": (TaskForm, "leads.work"),
 }
 
 
@@ -63,6 +66,8 @@ def lead_form(key: str, lead, page=None, *, posted: bool = False) -> FlaskForm:
         form.for_status(lead.status)
     if key == "assign":
         form.for_staff(page.active_staff if page else _active_staff())
+    if key == "task":  # the lead's owner is the usual one to call back
+        form.for_assignees(assignee_choices(lead), lead.owner_id or current_user.id)
     if key == "message":
         form.for_templates()
         if not posted:  # the patient's preferred channel, and a decision's own template
@@ -93,12 +98,13 @@ def render_lead_page(
     more values for the page (a message's preview)."""
     show_answers = allowed("leads.view_answers")
     definition = current_app.extensions["intake.definition"]
+    now = utcnow()
     page = build_lead_page(
         lead=lead,
         scope=lead_scope(current_user),
         show_answers=show_answers,
         questionnaire=definition.questionnaire,
-        now=utcnow(),
+        now=now,
         unmerge_days=current_app.config["INTAKE_UNMERGE_DAYS"],
         ruleset=definition.ruleset,
     )
@@ -119,6 +125,7 @@ def render_lead_page(
         outcome_labels=labels("outcome"),
         call_labels=labels("call"),
         decision_labels=labels("decision"),
+        tasks=lead_open_tasks(lead_id=lead.id, now=now),
         **shown,
     )
     detail = {"answers_shown": show_answers, **(detail or {})}
@@ -196,6 +203,7 @@ def lead_call(lead_id: int):
             summary=form.summary.data,
             actor=current_user,
             now=utcnow(),
+            call_back_at=viewer_utc(form.call_back_at.data),
         )
         detail = {"outcome": form.outcome.data, "from": before, "to": lead.status}
         return [lead.id], {**detail, "event_id": event.id}, _("Call logged.")

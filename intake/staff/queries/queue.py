@@ -1,9 +1,9 @@
 """The lead queue: the leads a view, filters and search pick (``intake.leads.filters``), paged
 by keyset.
 
-One page is one statement: the page's rows with their owner's name, and the number of leads
-matching (counted up to ``COUNT_CAP`` + 1, so a huge table is never counted in full) as a
-scalar subquery of the same statement."""
+One page is one statement: the page's rows with their owner's name and next open task's due
+time, and the number of leads matching (counted up to ``COUNT_CAP`` + 1, so a huge table is
+never counted in full), each a scalar subquery of the same statement."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from intake.leads.filters import (
     unread_replies,
 )
 from intake.leads.search import SearchTerm
-from intake.models import Lead, StaffUser, Team
+from intake.models import Lead, StaffTask, StaffUser, Team
 
 COUNT_CAP = 1000
 PAGE_SIZE = 50
@@ -127,10 +127,21 @@ def after_condition(
     return Lead.id.in_(union_all(select(dated.c.id), select(undated.c.id)))
 
 
+def _next_task_due():
+    """The lead's soonest open task, read from the open-task index (no extra statement)."""
+    return (
+        select(func.min(StaffTask.due_at))
+        .where(StaffTask.lead_id == Lead.id, StaffTask.status == "open")
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+
+
 def page_statement(
     conditions: list[ColumnElement[bool]], *, sort: str, after: tuple | None, size: int
 ) -> Select:
-    """The page's rows, each with the owner's name and the capped count of all matches."""
+    """The page's rows, each with the owner's name, its next open task's due time and the
+    capped count of all matches."""
     owner = aliased(StaffUser)
     later = after_condition(sort, after, conditions, size=size + 1) if after else true()
     matching = select(Lead.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
@@ -154,6 +165,7 @@ def page_statement(
             Lead.incomplete,
             Lead.language,
             Lead.id.in_(unread_replies()).label("unread_replies"),
+            _next_task_due().label("next_task_due"),
             total.label("total"),
         )
         .outerjoin(owner, owner.id == Lead.owner_id)

@@ -39,7 +39,7 @@ def test_the_cadence_page_documents_each_cadence_and_previews_every_email(app, s
     ):
         assert words in table
     texts = [pre.get_text() for pre in html.select("pre.mail-text")]
-    assert len(texts) == 1 + 1 + 1 + 4 + 6  # confirmation, 2 resume emails, 4 nurture, staff
+    assert len(texts) == 1 + 1 + 1 + 4 + 8  # confirmation, 2 resume emails, 4 nurture, staff
     assert all("Sample" in text for text in texts)
     assert "SAMPLE-TOKEN" in texts[1]  # the resume link is made up too
     links = [a["href"] for a in html.find_all("a", href=True) if a["href"].endswith(".html")]
