@@ -1,8 +1,10 @@
 """The task emails as the send ledger knows them: their cadences, their keys, and what the
 mailer and the send-time check need from the task (its due time; whether it is still open).
 
-A reminder's key is ``task:<id>:reminder`` (one assignee); an escalation's is
-``task:<id>:escalation:<staff id>`` (one per team lead or admin)."""
+A reminder's key is ``task:<id>:<due>:reminder`` (one assignee); an escalation's is
+``task:<id>:<due>:escalation:<staff id>`` (one per team lead or admin), ``<due>`` being the due
+time in epoch seconds: a task moved to a new time is reminded again at that time, and an email
+about its old time, not yet gone, stops."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ ESCALATION = "task_escalation"
 TASK_CADENCES = (REMINDER, ESCALATION)
 
 
-def task_key(task_id: int, cadence: str, staff_id: int) -> str:
+def task_key(task_id: int, due_at: datetime, cadence: str, staff_id: int) -> str:
+    due = int(due_at.timestamp())
     if cadence == REMINDER:
-        return f"task:{task_id}:reminder"
-    return f"task:{task_id}:escalation:{staff_id}"
+        return f"task:{task_id}:{due}:reminder"
+    return f"task:{task_id}:{due}:escalation:{staff_id}"
 
 
 def _task(send: Send) -> StaffTask | None:
@@ -40,4 +43,6 @@ def task_stop(send: Send) -> str | None:
     task = _task(send)
     if task is None or task.status != "open":
         return "task_closed"
+    if send.key.split(":")[2] != str(int(task.due_at.timestamp())):
+        return "task_rescheduled"
     return None

@@ -158,12 +158,13 @@ def cancel_task(*, task: StaffTask, actor: StaffUser | None, now: datetime) -> L
 def reschedule_task(
     *, task: StaffTask, due_at: datetime, actor: StaffUser | None, now: datetime
 ) -> LeadEvent:
-    """Move an open task's due time. A reminder or escalation already sent is not sent again
-    (the ledger keeps one per task); one not yet sent goes at the new time."""
+    """Move an open task's due time: it is reminded, and escalated, again from the new time
+    (an email about the old time not yet gone stops at send time)."""
     _check_open(task)
     _check_due(due_at, now, "due")
     before = task.due_at
     task.due_at = due_at
+    task.reminded_at = task.escalated_at = None
     lead = db.session.get(Lead, task.lead_id)
     data = {"task_id": task.id, "from": before.isoformat(), "due": due_at.isoformat()}
     return add_event(lead=lead, kind="task_rescheduled", actor=actor, now=now, data=data)

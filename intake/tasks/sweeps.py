@@ -3,10 +3,11 @@
 
 Beat may run this twice at once. Each step is claimed by a conditional UPDATE (``… WHERE
 status = 'open' AND reminded_at IS NULL``), and its email is put in the send ledger only when
-that UPDATE changed the row; the ledger key (``task:<id>:reminder``) makes a second schedule a
-no-op anyway. A task done or cancelled before its email goes is checked again at send time
-(``intake.tasks.notices.task_stop``). Work grows with the due open tasks, read from the
-open-task index, not with the table.
+that UPDATE changed the row; the ledger key (``task:<id>:<due>:reminder``) makes a second
+schedule a no-op anyway. Moving a task to a new time clears both claims, so it is reminded (and
+escalated) again from that time. A task done, cancelled or moved before its email goes is
+checked again at send time (``intake.tasks.notices.task_stop``). Work grows with the due open
+tasks, read from the open-task index, not with the table.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _claim(task_id: int, column, now: datetime) -> bool:
 
 def _due(column, before: datetime, limit: int) -> list:
     query = (
-        select(StaffTask.id, StaffTask.lead_id, StaffTask.assignee_id)
+        select(StaffTask.id, StaffTask.lead_id, StaffTask.assignee_id, StaffTask.due_at)
         .where(StaffTask.status == "open", StaffTask.due_at <= before, column.is_(None))
         .order_by(StaffTask.due_at, StaffTask.id)
         .limit(limit)
@@ -61,7 +62,7 @@ def escalation_recipients(lead_id: int) -> list[int]:
 
 def _schedule(row, *, cadence: str, staff_id: int, now: datetime) -> None:
     schedule_send(
-        key=task_key(row.id, cadence, staff_id),
+        key=task_key(row.id, row.due_at, cadence, staff_id),
         cadence=cadence,
         template=cadence,
         due_at=now,

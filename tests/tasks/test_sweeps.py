@@ -15,6 +15,7 @@ from intake.extensions import db
 from intake.messaging.delivery import finish_send
 from intake.models import CapturedEmail, Send, StaffTask
 from intake.tasks import service
+from intake.tasks.notices import task_stop
 from intake.tasks.sweeps import sweep_tasks
 from tests.factories import NOW, make_lead, make_staff, make_team
 from tests.messaging.conftest import Recorder, smtp_server
@@ -63,7 +64,7 @@ def test_the_assignee_is_reminded_once_when_the_task_comes_due(team):
     assert sweep(DUE + timedelta(minutes=1)) == NOTHING
 
     [reminder] = task_sends("task_reminder")
-    assert reminder.key == f"task:{team['task'].id}:reminder"
+    assert reminder.key == f"task:{team['task'].id}:{int(DUE.timestamp())}:reminder"
     assert (reminder.staff_user_id, reminder.lead_id) == (team["Ana"].id, team["lead"].id)
     assert db.session.get(StaffTask, team["task"].id).reminded_at == DUE
 
@@ -76,7 +77,23 @@ def test_the_team_lead_is_told_once_when_the_task_is_still_open_hours_later(team
 
     [escalation] = task_sends("task_escalation")
     assert escalation.staff_user_id == team["Lee"].id
-    assert escalation.key == f"task:{team['task'].id}:escalation:{team['Lee'].id}"
+    assert escalation.key == (
+        f"task:{team['task'].id}:{int(DUE.timestamp())}:escalation:{team['Lee'].id}"
+    )
+
+
+def test_a_task_moved_to_a_new_time_is_reminded_again_then_and_not_for_its_old_time(team):
+    task = db.session.get(StaffTask, team["task"].id)
+    assert sweep(DUE) == {**NOTHING, "reminded": 1}
+    [old] = task_sends("task_reminder")
+    later = DUE + timedelta(days=1)
+    service.reschedule_task(task=task, due_at=later, actor=team["Ana"], now=DUE)
+    db.session.commit()
+    assert task_stop(old) == "task_rescheduled"  # had it not gone yet, it would stop
+    assert sweep(later - timedelta(seconds=1)) == NOTHING
+    assert sweep(later) == {**NOTHING, "reminded": 1}
+    new = next(row for row in task_sends("task_reminder") if row.id != old.id)
+    assert new.key.split(":")[2] == str(int(later.timestamp())) and task_stop(new) is None
 
 
 def test_a_task_found_late_is_reminded_and_escalated_in_one_sweep(team):
