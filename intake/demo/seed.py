@@ -35,7 +35,7 @@ from intake.inquiries.service import (
     start_inquiry,
 )
 from intake.leads.pipeline import assign_lead, change_status
-from intake.leads.work import log_call, record_decision, schedule_consult
+from intake.leads.work import log_call, record_decision
 from intake.messaging.followups import plan_followups
 from intake.models import Lead, OutboxEvent, RoutingRule, Send, StaffUser, Team, TeamMember
 from intake.routing.business_hours import BusinessCalendar, add_business_hours
@@ -311,7 +311,8 @@ def _pipeline(month: _Month, lead: Lead, owner: StaffUser, at: datetime) -> None
         if to == "screening":
             change_status(lead=lead, to="screening", reason=None, actor=owner, now=at)
     consult = _later(month, at, rng.uniform(16, 80))
-    schedule_consult(lead=lead, at=consult, actor=owner, now=at)
+    lead.consult_at = consult  # a time agreed on the phone: the demo has no consult types
+    change_status(lead=lead, to="consult_scheduled", reason=None, actor=owner, now=at)
     if consult + timedelta(hours=1) > now:
         return None
     change_status(lead=lead, to="consult_done", reason=None, actor=owner,

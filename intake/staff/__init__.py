@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     )
     from intake.staff.auth import account_views, views  # noqa: F401
     from intake.staff.leads import (  # noqa: F401
+        consult_views,
         dashboard_views,
         duplicate_views,
         lead_views,

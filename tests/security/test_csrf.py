@@ -44,7 +44,7 @@ STAFF_POSTS = {
     "staff.admin_staff_edit", "staff.admin_staff_enable", "staff.admin_staff_invite",
     "staff.admin_staff_resend", "staff.admin_staff_reset_factor", "staff.admin_staff_send_reset",
     "staff.admin_staff_unlock", "staff.admin_team", "staff.admin_team_new", "staff.bulk",
-    "staff.change_password", "staff.lead_assign", "staff.lead_call", "staff.lead_consult",
+    "staff.change_password", "staff.lead_assign", "staff.lead_call",
     "staff.lead_decision", "staff.lead_do_not_contact", "staff.lead_erasure", "staff.lead_merge",
     "staff.lead_note", "staff.lead_status", "staff.login", "staff.login_code",
     "staff.login_enrol", "staff.login_finish", "staff.logout", "staff.reset_password",
@@ -52,6 +52,7 @@ STAFF_POSTS = {
     "staff.duplicate_merge", "staff.duplicate_dismiss", "staff.merge_undo",
     "staff.admin_template_save", "staff.admin_template_preview",
     "staff.lead_message", "staff.lead_replies_read",
+    "staff.consult_book", "staff.consult_move", "staff.consult_cancel", "staff.consult_outcome",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text"}

@@ -8,12 +8,10 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -81,16 +79,6 @@ class CallForm(FlaskForm):
             Optional(),
             Length(max=TEXT_MAX, message=_l("Keep the summary under %(max)d characters.")),
         ],
-    )
-
-
-class ConsultForm(FlaskForm):
-    date = DateField(
-        _l("Consult date"),
-        validators=[InputRequired(message=_l("Enter the date, like 2026-05-14."))],
-    )
-    time = TimeField(
-        _l("Consult time"), validators=[InputRequired(message=_l("Enter the time, like 14:30."))]
     )
 
 
