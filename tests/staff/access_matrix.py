@@ -51,6 +51,8 @@ MATRIX: dict[str, Rule] = {
     "public.favicon": Rule(ANYONE),
     "public.in_language": Rule(ANYONE),
     "public.contact": Rule(ANYONE),
+    # The patient's booking page (a stand-in in tests/conftest.py until that branch is merged).
+    "public.consult_booking": Rule(ANYONE),
     "public.contact_post": Rule(ANYONE),
     "public.step": Rule(ANYONE),
     "public.sent": Rule(ANYONE),
