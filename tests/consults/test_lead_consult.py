@@ -12,7 +12,6 @@ from sqlalchemy import select
 from intake.consults import booking
 from intake.extensions import db
 from intake.models import AuditEvent, Consult, Lead, Send
-from intake.staff.leads import consult_views, lead_views
 from tests.conftest import page, text_of
 from tests.consults.factories import make_consult_type
 from tests.factories import NOW, seeded_lead
@@ -25,34 +24,6 @@ from tests.staff.leads.test_lead_page import LEAD_PAGE_QUERIES
 # with 12 hours' notice the first free time is Wed 4 Mar 09:00 EST (14:00 UTC).
 FIRST = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 HALF_HOUR = timedelta(minutes=30)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The page and the actions at ``clock.now`` (NOW unless a test moves it)."""
-
-    class Clock:
-        now = NOW
-
-    monkeypatch.setattr(lead_views, "utcnow", lambda: Clock.now)
-    monkeypatch.setattr(consult_views, "utcnow", lambda: Clock.now)
-    return Clock
-
-
-@pytest.fixture
-def offered(app, make_staff):
-    """A consult type held by Dr Rivera (New York); returns (type id, host id)."""
-    host = make_staff("clinician", name="Dr Rivera", time_zone="America/New_York")
-    with app.app_context():
-        consult_type = make_consult_type(hosts=[host], name="Video consult")
-        db.session.commit()
-        return consult_type.id, host
-
-
-@pytest.fixture
-def madrid(staff_client):
-    """A coordinator who reads times in Madrid (CET: New York + 6 hours in March)."""
-    return staff_client("coordinator", time_zone="Europe/Madrid")
 
 
 def radios(response, name: str = "consult-slot") -> list[tuple[str, str]]:
