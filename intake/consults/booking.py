@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from intake.consults import messages
-from intake.consults.availability import open_slots
+from intake.consults.availability import host_ids, open_slots
 from intake.consults.slots import Slot, first_per_time
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
@@ -109,6 +109,8 @@ def _host_for(
     ignore_consult_id: int | None = None,
 ) -> int:
     """Lock and return the host who will hold the consult at ``starts_at``, or raise."""
+    if staff_user_id is not None and staff_user_id not in host_ids(consult_type.id):
+        raise TransitionError(_l("That person does not hold this kind of consult."), field="slot")
     slot = _free_slot(
         consult_type,
         starts_at,

@@ -14,7 +14,7 @@ from intake.extensions import db
 from intake.models import AuditEvent, Consult, Lead, Send
 from tests.conftest import page, text_of
 from tests.consults.factories import make_consult_type
-from tests.factories import NOW, seeded_lead
+from tests.factories import NOW, make_staff, seeded_lead
 from tests.leads.conftest import events, the_lead
 from tests.staff.conftest import QueryCounter, csrf_token
 from tests.staff.leads.conftest import post_action
@@ -282,3 +282,26 @@ def test_the_lead_page_with_consults_runs_a_fixed_number_of_queries(
     assert len(radios(response, "move-slot" if booked else "consult-slot")) == 12
     expected = LEAD_PAGE_QUERIES + FREE_TIMES_QUERIES
     assert counter.count == expected, "\n---\n".join(s[:200] for s in counter.statements)
+
+
+def test_a_host_who_does_not_hold_the_consult_type_is_refused(app, clock, offered, madrid):
+    type_id, _ = offered
+    outsider = make_staff_with_hours(app)
+    lead_id = seeded_lead(app, status="contacted")
+
+    chosen = {"consult-slot": value(FIRST), "consult-host": str(outsider)}
+    response = post_action(madrid, lead_id, "consult", chosen)
+
+    assert response.status_code == 422
+    error = page(response).find(id="consult-slot-error").get_text()
+    assert "does not hold this kind of consult" in error
+    assert consults(app, lead_id) == []
+
+
+def make_staff_with_hours(app) -> int:
+    """A clinician with weekly hours, holding another kind of consult only."""
+    with app.app_context():
+        other = make_staff("clinician", time_zone="America/New_York")
+        make_consult_type(hosts=[other.id], name="Phone call")
+        db.session.commit()
+        return other.id
