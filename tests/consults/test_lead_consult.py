@@ -132,6 +132,18 @@ def test_a_time_just_taken_is_answered_with_the_next_free_times(app, clock, offe
     assert value(FIRST) not in {v for v, _ in radios(response)}
 
 
+def test_a_consult_the_patient_booked_says_so(app, clock, offered, madrid):
+    type_id, _ = offered
+    booked_elsewhere(app, type_id, FIRST)
+    with app.app_context():
+        lead_id = db.session.scalar(select(Consult.lead_id))
+
+    response = madrid.get(f"/staff/leads/{lead_id}")
+
+    assert "Booked by the patient" in page(response).find(id="consult").get_text(" ", strip=True)
+    assert "Consult scheduled (by the patient)" in text_of(response)
+
+
 def test_a_booked_consult_moves_to_another_free_time(app, clock, offered, madrid):
     lead_id = seeded_lead(app, status="contacted")
     book(madrid, lead_id)
