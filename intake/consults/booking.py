@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from intake.consults import messages
-from intake.consults.availability import open_slots
+from intake.consults.availability import host_ids, open_slots
 from intake.consults.closing import booked_consult, withdraw
 from intake.consults.slots import Slot, first_per_time
 from intake.display import lazy_gettext as _l
@@ -106,6 +106,8 @@ def _host_for(
 
     Each candidate is locked, in id order (so two bookings never wait on each other in a
     circle), and read again behind the lock: a booking may have committed in between."""
+    if staff_user_id is not None and staff_user_id not in host_ids(consult_type.id):
+        raise TransitionError(_l("That person does not hold this kind of consult."), field="slot")
     for host in _free_hosts(consult_type, starts_at, now=now, staff_user_id=staff_user_id,
                             ignore_consult_id=ignore_consult_id):  # fmt: skip
         _lock_host(host)

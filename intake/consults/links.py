@@ -7,7 +7,7 @@ until the consult starts (moving or cancelling closes earlier, at the cut-off)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
@@ -35,10 +35,15 @@ def booking_token(*, lead_id: int, consult_type_id: int, expires_at: datetime) -
 
 
 def invitation_token(*, lead_id: int, consult_type_id: int, now: datetime) -> str:
-    """A link to choose a time, working for INTAKE_CONSULT_LINK_DAYS from ``now``."""
+    """A link to choose a time, working for INTAKE_CONSULT_LINK_DAYS from ``now`` and on to the
+    end of that day (UTC): every link made for the lead on one day is the same, so a message
+    previewed in the morning and sent in the afternoon is the message previewed."""
     days = current_app.config["INTAKE_CONSULT_LINK_DAYS"]
+    last_day = now.astimezone(UTC).date() + timedelta(days=days + 1)
     return booking_token(
-        lead_id=lead_id, consult_type_id=consult_type_id, expires_at=now + timedelta(days=days)
+        lead_id=lead_id,
+        consult_type_id=consult_type_id,
+        expires_at=datetime.combine(last_day, time(), tzinfo=UTC),
     )
 
 

@@ -1,4 +1,4 @@
-"""Placeholders in a message to a patient: ``{{ first_name }}`` and four more, never health.
+"""Placeholders in a message to a patient: ``{{ first_name }}`` and five more, never health.
 
 A template or a message staff write may name only the safe fields (``SAFE_FIELDS``); filling is
 a plain substitution of those names (not Jinja, not ``str.format``: nothing in a template can run
@@ -19,7 +19,14 @@ from flask_babel import gettext as _
 
 from intake.models import Lead
 
-SAFE_FIELDS = ("first_name", "clinic_name", "staff_first_name", "privacy_link", "inquiry_link")
+SAFE_FIELDS = (
+    "first_name",
+    "clinic_name",
+    "staff_first_name",
+    "privacy_link",
+    "inquiry_link",
+    "booking_link",
+)
 # A placeholder: two braces, a name (dotted names are read so that they can be refused by name).
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 # Whatever is left with a brace in it once the placeholders are set aside.
@@ -135,6 +142,13 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
     def value(match: re.Match) -> str:
         name = match.group(1)
+        if name == "booking_link" and name not in values:
+            message = _(
+                "%(placeholder)s cannot be filled in: no kind of consult is offered yet. Ask "
+                "an admin to add one, or take the link out.",
+                placeholder=_shown(name),
+            )
+            raise TemplateError({"body": [message]})
         if name not in SAFE_FIELDS or name not in values:
             message = _("%(placeholder)s has no value to fill in.", placeholder=_shown(name))
             raise TemplateError({"body": [message]})

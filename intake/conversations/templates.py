@@ -12,7 +12,7 @@ The lead page uses ``choices``, ``current``, ``values_for``, ``render``, ``check
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from intake.config import for_language
+from intake.consults import links as booking_links
 from intake.conversations.placeholders import TemplateError, check, fill
 from intake.display import LazyText
 from intake.display import lazy_gettext as _l
@@ -31,7 +32,7 @@ from intake.i18n import LANGUAGES
 from intake.links import absolute_url
 from intake.messaging.mail import patient_address
 from intake.messaging.texts import Segments, measure
-from intake.models import Lead, MessageTemplate, StaffUser
+from intake.models import ConsultType, Lead, MessageTemplate, StaffUser
 from intake.models.conversation import CHANNELS
 
 DEFAULTS = Path(__file__).with_name("templates.yaml")
@@ -153,6 +154,26 @@ def _links(language: str) -> dict[str, str]:
     }
 
 
+def _booking_link(lead: Lead, language: str, now: datetime) -> dict[str, str]:
+    """The patient's link to choose a consult time, for the first kind of consult offered (by
+    id); none when no kind is offered. The link is the same all day (see invitation_token), so
+    a message previewed is the message sent."""
+    type_id = db.session.scalar(
+        select(ConsultType.id).where(ConsultType.active).order_by(ConsultType.id).limit(1)
+    )
+    if type_id is None:
+        return {}
+    token = booking_links.invitation_token(lead_id=lead.id, consult_type_id=type_id, now=now)
+    return {"booking_link": booking_links.booking_url(token, language)}
+
+
+def _sample_booking_link(language: str) -> dict[str, str]:
+    token = booking_links.booking_token(
+        lead_id=1, consult_type_id=1, expires_at=datetime(2030, 1, 1, tzinfo=UTC)
+    )
+    return {"booking_link": booking_links.booking_url(token, language)}
+
+
 def _clinic(language: str) -> dict[str, str]:
     return {"clinic_name": for_language(current_app.config, "INTAKE_CLINIC_NAME", language)}
 
@@ -169,21 +190,29 @@ def addressee_first_name(lead: Lead, channel: str = "email") -> str:
 
 
 def values_for(
-    *, lead: Lead, staff: StaffUser | None, language: str, channel: str = "email"
+    *, lead: Lead, staff: StaffUser | None, language: str, now: datetime, channel: str = "email"
 ) -> dict[str, str]:
-    """The placeholder values for a message to ``lead`` from ``staff`` in ``language``."""
+    """The placeholder values for a message to ``lead`` from ``staff`` in ``language``; without
+    a kind of consult offered there is no ``booking_link`` (filling it says so)."""
     words = (staff.name if staff is not None else "").split()
     return {
         "first_name": addressee_first_name(lead, channel),
         "staff_first_name": words[0] if words else "",
         **_clinic(language),
         **_links(language),
+        **_booking_link(lead, language, now),
     }
 
 
 def sample_values(language: str) -> dict[str, str]:
-    """Made-up names (never a real lead), with the clinic's real name and links."""
-    return {**SAMPLE_NAMES, **_clinic(language), **_links(language)}
+    """Made-up names (never a real lead), with the clinic's real name and links (a booking link
+    of the real length that names no one)."""
+    return {
+        **SAMPLE_NAMES,
+        **_clinic(language),
+        **_links(language),
+        **_sample_booking_link(language),
+    }
 
 
 def render(key: str, channel: str, language: str, values: dict) -> tuple[str | None, str]:

@@ -13,7 +13,6 @@ from intake.display import lazy_gettext as _l
 from intake.leads.pipeline import (
     TransitionError,
     add_event,
-    allowed_targets,
     change_status,
     mark_contacted,
     move_status,
@@ -97,31 +96,6 @@ def log_call(
     to = _status_after_call(lead.status, outcome)
     if to is not None:
         move_status(lead=lead, to=to, actor=actor, now=now, data={"cause": "call"})
-    return event
-
-
-def schedule_consult(
-    *, lead: Lead, at: datetime, actor: StaffUser | None, now: datetime
-) -> LeadEvent:
-    """Set the consult time (UTC) and move the lead to ``consult_scheduled`` when allowed."""
-    _open_only(lead)
-    if at.tzinfo is None:
-        raise ValueError("the consult time must be time-zone aware")
-    if at <= now:
-        raise TransitionError(_l("Choose a consult time in the future."), field="date")
-    if lead.status == "do_not_contact":
-        raise TransitionError(
-            _l("The patient asked not to be contacted; no consult can be booked.")
-        )
-    lead.consult_at = at
-    lead.updated_at = now
-    event = add_event(
-        lead=lead, kind="consult_scheduled", actor=actor, now=now, data={"at": at.isoformat()}
-    )
-    if "consult_scheduled" in allowed_targets(lead.status):
-        move_status(
-            lead=lead, to="consult_scheduled", actor=actor, now=now, data={"cause": "consult"}
-        )
     return event
 
 

@@ -15,7 +15,7 @@ def register(app: Flask) -> None:
     from intake.staff.admin import (  # noqa: F401
         audit_views,
         config_views,
-        consult_views,
+        consult_type_views,
         home_views,
         hours_views,
         mail_views,
@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     from intake.staff.auth import account_views, views  # noqa: F401
     from intake.staff.calendar import calendar_views, feed_views  # noqa: F401
     from intake.staff.leads import (  # noqa: F401
+        consult_views,
         dashboard_views,
         duplicate_views,
         lead_views,

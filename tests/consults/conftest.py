@@ -1,5 +1,6 @@
-"""Consults for the message tests: a consult type with a host who keeps weekly hours, and a
-lead who may be emailed."""
+"""Fixtures for the consult tests. For the messages: a consult type with a host who keeps
+weekly hours, and a lead who may be emailed. For the lead page: a fixed clock, a consult type on
+offer, and a coordinator who reads times in Madrid."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pytest
 
 from intake.extensions import db
 from intake.models import AvailabilityWindow, ConsultType, ConsultTypeHost, Lead, StaffUser
-from tests.factories import add, make_lead, make_staff
+from intake.staff.leads import consult_views, lead_views
+from tests.consults import factories
+from tests.factories import NOW, add, make_lead, make_staff
 
 VIDEO_URL = "https://meet.example/room-7"
 ADDRESS = "12 Harbour Street, Springfield"
@@ -48,3 +51,31 @@ def make_consult_type(
 def consult_lead(**fields) -> Lead:
     """Ada Byron, who agreed to email, at the screening stage."""
     return make_lead(**{"status": "screening", **fields})
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The page and the actions at ``clock.now`` (NOW unless a test moves it)."""
+
+    class Clock:
+        now = NOW
+
+    monkeypatch.setattr(lead_views, "utcnow", lambda: Clock.now)
+    monkeypatch.setattr(consult_views, "utcnow", lambda: Clock.now)
+    return Clock
+
+
+@pytest.fixture
+def offered(app, make_staff):
+    """A consult type held by Dr Rivera (New York); returns (type id, host id)."""
+    host = make_staff("clinician", name="Dr Rivera", time_zone="America/New_York")
+    with app.app_context():
+        consult_type = factories.make_consult_type(hosts=[host], name="Video consult")
+        db.session.commit()
+        return consult_type.id, host
+
+
+@pytest.fixture
+def madrid(staff_client):
+    """A coordinator who reads times in Madrid (CET: New York + 6 hours in March)."""
+    return staff_client("coordinator", time_zone="Europe/Madrid")

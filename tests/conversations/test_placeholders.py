@@ -53,7 +53,8 @@ def test_another_detail_of_the_patient_is_refused_naming_what_may_be_used(placeh
 def test_an_unknown_placeholder_is_refused_and_each_is_named_once():
     assert check("{{ favourite_colour }} and {{ favourite_colour }}") == [
         "{{ favourite_colour }} is not a placeholder we can fill. Use only {{ first_name }}, "
-        "{{ clinic_name }}, {{ staff_first_name }}, {{ privacy_link }}, {{ inquiry_link }}."
+        "{{ clinic_name }}, {{ staff_first_name }}, {{ privacy_link }}, {{ inquiry_link }}, "
+        "{{ booking_link }}."
     ]
 
 

@@ -134,7 +134,7 @@ def test_a_message_greets_the_patient_or_the_caregiver_whose_address_it_goes_to(
     for_her = make_lead(first_name="Ada", email=None, phone=None, filled_by="someone_else",
                         caregiver_first_name="Ben", caregiver_email="ben@example.org",
                         caregiver_phone="+12025550188")  # fmt: skip
-    values = values_for(lead=patient, staff=staff, language="en")
+    values = values_for(lead=patient, staff=staff, language="en", now=NOW)
     assert values == {
         "first_name": "Ada",
         "staff_first_name": "María",
@@ -142,17 +142,16 @@ def test_a_message_greets_the_patient_or_the_caregiver_whose_address_it_goes_to(
         "privacy_link": "http://127.0.0.1:5000/privacy?lang=en",
         "inquiry_link": "http://127.0.0.1:5000/inquiry?lang=en",
     }
-    assert values_for(lead=for_her, staff=staff, language="en")["first_name"] == "Ben"
-    assert values_for(lead=for_her, staff=staff, language="en", channel="text")["first_name"] == (
-        "Ben"
-    )
-    assert values_for(lead=patient, staff=None, language="en")["staff_first_name"] == ""
+    assert values_for(lead=for_her, staff=staff, language="en", now=NOW)["first_name"] == "Ben"
+    by_text = values_for(lead=for_her, staff=staff, language="en", now=NOW, channel="text")
+    assert by_text["first_name"] == "Ben"
+    assert values_for(lead=patient, staff=None, language="en", now=NOW)["staff_first_name"] == ""
 
 
 def test_render_fills_the_template_in_force_in_the_patients_language(ctx):
     staff = make_staff("coordinator", name="Grace Hopper")
     lead = make_lead(first_name="Lucía", language="es")
-    values = values_for(lead=lead, staff=staff, language="es")
+    values = values_for(lead=lead, staff=staff, language="es", now=NOW)
     assert values["clinic_name"] == "la clínica"
     assert values["inquiry_link"].endswith("/inquiry?lang=es")
     subject, body = render("not_candidate", "email", "es", values)

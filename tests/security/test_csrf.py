@@ -45,7 +45,7 @@ STAFF_POSTS = {
     "staff.admin_staff_edit", "staff.admin_staff_enable", "staff.admin_staff_invite",
     "staff.admin_staff_resend", "staff.admin_staff_reset_factor", "staff.admin_staff_send_reset",
     "staff.admin_staff_unlock", "staff.admin_team", "staff.admin_team_new", "staff.bulk",
-    "staff.change_password", "staff.lead_assign", "staff.lead_call", "staff.lead_consult",
+    "staff.change_password", "staff.lead_assign", "staff.lead_call",
     "staff.lead_decision", "staff.lead_do_not_contact", "staff.lead_erasure", "staff.lead_merge",
     "staff.lead_note", "staff.lead_status", "staff.login", "staff.login_code",
     "staff.login_enrol", "staff.login_finish", "staff.logout", "staff.reset_password",
@@ -59,6 +59,7 @@ STAFF_POSTS = {
     "staff.account_hours", "staff.account_day_change", "staff.account_day_change_remove",
     "staff.account_calendar_feed_create", "staff.account_calendar_feed_revoke",
     "staff.lead_task", "staff.task_done", "staff.task_cancel",
+    "staff.consult_book", "staff.consult_move", "staff.consult_cancel", "staff.consult_outcome",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.

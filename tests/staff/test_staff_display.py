@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from intake.extensions import db, encryption
 from intake.messaging.sends import schedule_send
-from intake.models import EligibilityResult, Lead, LeadEvent, RoutingRule, Send, Team
+from intake.models import EligibilityResult, LeadEvent, RoutingRule, Send, Team
 from tests.conftest import page
 from tests.factories import NOW, make_inquiry, make_lead
 
@@ -128,27 +128,6 @@ def test_each_reader_sees_the_leads_times_in_their_own_zone_named(app, staff_cli
     assert all(time.get_text().endswith(shown[-4:]) for time in times)  # every one zone-named
     assert shown in queue  # created
     assert zone in visible_text(client.get("/staff/account"))
-
-
-def test_a_consult_is_booked_in_the_bookers_zone(app, staff_client):
-    # A date far ahead: the booking must be in the future whatever today is.
-    with app.app_context():
-        lead_id = make_lead(status="contacted").id
-        db.session.commit()
-    client = staff_client("coordinator", time_zone="Europe/Paris")
-    shown = page(client.get(f"/staff/leads/{lead_id}"))
-    token = shown.find("input", attrs={"name": "consult-csrf_token"})["value"]
-
-    response = client.post(
-        f"/staff/leads/{lead_id}/consult",
-        data={"consult-csrf_token": token, "consult-date": "2099-01-13", "consult-time": "10:30"},
-    )
-
-    assert response.status_code == 303
-    with app.app_context():
-        booked = db.session.get(Lead, lead_id).consult_at
-        assert booked.isoformat() == "2099-01-13T09:30:00+00:00"  # 10:30 in Paris (UTC+1)
-    assert "Tue 13 Jan 2099, 10:30 CET" in visible_text(client.get(f"/staff/leads/{lead_id}"))
 
 
 def test_no_staff_template_writes_a_time_by_hand():

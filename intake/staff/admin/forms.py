@@ -202,6 +202,7 @@ class MessageTemplateForm(FlaskForm):
         render_kw={"rows": 14},
         description=_l(
             "Placeholders: {{ first_name }}, {{ clinic_name }}, {{ staff_first_name }}, "
-            "{{ privacy_link }}, {{ inquiry_link }}. Nothing about the patient's health."
+            "{{ privacy_link }}, {{ inquiry_link }}, {{ booking_link }} (the patient's link to "
+            "choose a consult time). Nothing about the patient's health."
         ),
     )

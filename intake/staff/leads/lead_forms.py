@@ -8,13 +8,11 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
     SelectField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -87,16 +85,6 @@ class CallForm(FlaskForm):
     call_back_at = DateTimeLocalField(
         _l("Call back at (needed when the patient asked for a call back)"),
         validators=[Optional()],
-    )
-
-
-class ConsultForm(FlaskForm):
-    date = DateField(
-        _l("Consult date"),
-        validators=[InputRequired(message=_l("Enter the date, like 2026-05-14."))],
-    )
-    time = TimeField(
-        _l("Consult time"), validators=[InputRequired(message=_l("Enter the time, like 14:30."))]
     )
 
 

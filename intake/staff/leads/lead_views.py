@@ -7,7 +7,6 @@ that request's one audit row is the attempted action with outcome ``failed``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -26,11 +25,11 @@ from intake.models import StaffUser
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import allowed, audit, load_lead, requires
-from intake.staff.display import viewer_time, viewer_utc, viewer_zone
+from intake.staff.display import viewer_time, viewer_utc
+from intake.staff.leads.consult_forms import CONSULT_FORMS, panel_choices
 from intake.staff.leads.lead_forms import (
     AssignForm,
     CallForm,
-    ConsultForm,
     DecisionForm,
     DoNotContactForm,
     ErasureForm,
@@ -40,6 +39,7 @@ from intake.staff.leads.lead_forms import (
 )
 from intake.staff.leads.message_forms import MessageForm
 from intake.staff.leads.task_forms import TaskForm
+from intake.staff.queries.consult_panel import build_consult_panel
 from intake.staff.queries.lead_page import build_lead_page
 from intake.tasks.service import assignee_choices, lead_open_tasks
 
@@ -48,7 +48,6 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
     "status": (StatusForm, "leads.work"),
     "call": (CallForm, "leads.work"),
     "note": (NoteForm, "leads.note"),
-    "consult": (ConsultForm, "leads.work"),
     "decision": (DecisionForm, "leads.decide"),
     "assign": (AssignForm, "leads.assign"),
     "dnc": (DoNotContactForm, "leads.work"),
@@ -56,6 +55,7 @@ FORMS: dict[str, tuple[type[FlaskForm], str]] = {
     "erasure": (ErasureForm, "leads.erasure"),
     "message": (MessageForm, "leads.message"),
     "task": (TaskForm, "leads.work"),
+    **CONSULT_FORMS,
 }
 
 
@@ -117,6 +117,13 @@ def render_lead_page(
         page=page,
         lead=lead,
         forms=forms,
+        consult=build_consult_panel(
+            lead=lead,
+            names=page.staff,
+            now=now,
+            free_times=allowed("leads.work"),
+            **panel_choices(),
+        ),
         show_answers=show_answers,
         # The names templates used before the local_time and label filters; both give the
         # filters' words, so a template still calling them keeps the one format.
@@ -209,26 +216,6 @@ def lead_call(lead_id: int):
         return [lead.id], {**detail, "event_id": event.id}, _("Call logged.")
 
     return _act(lead_id, "call", "lead.call_logged", run, field="outcome")
-
-
-@bp.post("/leads/<int:lead_id>/consult")
-@requires("leads.work")
-def lead_consult(lead_id: int):
-    """Book the consult, entered in the booker's own time zone and stored in UTC."""
-
-    def run(lead, form):
-        local = datetime.combine(form.date.data, form.time.data, tzinfo=viewer_zone())
-        event = lead_work.schedule_consult(
-            lead=lead, at=local.astimezone(UTC), actor=current_user, now=utcnow()
-        )
-        detail = {"status": lead.status, "event_id": event.id}
-        return (
-            [lead.id],
-            detail,
-            _("Consult booked for %(when)s.", when=viewer_time(lead.consult_at)),
-        )
-
-    return _act(lead_id, "consult", "lead.consult_scheduled", run, field="date")
 
 
 @bp.post("/leads/<int:lead_id>/decision")

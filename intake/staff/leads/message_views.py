@@ -16,6 +16,7 @@ from flask_login import current_user
 from intake import jobs
 from intake.conversations import outgoing
 from intake.conversations.attachments import attachment_filename, open_attachment
+from intake.conversations.placeholders import TemplateError
 from intake.conversations.templates import current, render, values_for
 from intake.extensions import db
 from intake.messaging.mail import render_message
@@ -36,14 +37,17 @@ def _preview(lead, message: outgoing.Draft, now) -> str:
     return render_message(send=unsaved, now=now, words=(message.subject, message.body)).text
 
 
-def _fill_from_template(lead, form) -> None:
+def _fill_from_template(lead, form, now) -> None:
     key = form.template.data
     if not key:
         raise outgoing.MessageError(_("Choose a template first."), field="template")
     values = values_for(
-        lead=lead, staff=current_user, language=lead.language, channel=form.channel.data
+        lead=lead, staff=current_user, language=lead.language, now=now, channel=form.channel.data
     )
-    form.subject.data, form.body.data = render(key, form.channel.data, lead.language, values)
+    try:
+        form.subject.data, form.body.data = render(key, form.channel.data, lead.language, values)
+    except TemplateError as exc:  # a placeholder with nothing to fill it (no consult offered)
+        raise outgoing.MessageError(exc.messages[0], field="template") from None
 
 
 def mark_replies_read(lead_id: int, now) -> int:
@@ -74,7 +78,7 @@ def lead_message(lead_id: int):
     now = utcnow()
     try:
         if step == "template":
-            _fill_from_template(lead, form)
+            _fill_from_template(lead, form, now)
         message = outgoing.draft(
             lead=lead, channel=form.channel.data, subject=form.subject.data, body=form.body.data
         )

@@ -1,5 +1,9 @@
 """Dashboard figures, counted by the database: a handful of GROUP BY queries, whatever the
-number of leads. Every figure is limited by the caller's WHERE clause (the user's lead scope)."""
+number of leads. Every figure is limited by the caller's WHERE clause (the user's lead scope).
+
+Consults count by when they were booked: of those booked in the period, how many were held,
+missed (no-show) or cancelled (one still booked is none of these yet), and the median time from
+the lead's inquiry (its creation) to a held consult's start."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy import ColumnElement, case, extract, func, or_, select
 from intake.display import LazyText
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
-from intake.models import PIPELINE, STATUSES, Lead
+from intake.models import PIPELINE, STATUSES, Consult, Lead
 
 FUNNEL = (
     ("new_leads", _l("New leads")),
@@ -31,6 +35,19 @@ class FunnelStage:
 
 
 @dataclass(frozen=True)
+class ConsultFigures:
+    booked: int
+    held: int
+    no_show: int
+    cancelled: int
+    median_to_held_seconds: float | None
+
+    def rate(self, count: int) -> float | None:
+        """``count`` as a percentage of the consults booked."""
+        return _percent(count, self.booked)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     since: datetime
     by_status: list[tuple[str, int]]
@@ -39,6 +56,7 @@ class Dashboard:
     median_first_contact_seconds: float | None
     sla_due: int
     sla_breached: int
+    consults: ConsultFigures | None = None
 
     @property
     def total(self) -> int:
@@ -83,21 +101,23 @@ def _seconds_between(later, earlier):
 
 
 def _median_first_contact(scope, since: datetime) -> float | None:
-    """The middle value (the mean of the two middle ones for an even count), by window
-    functions that both PostgreSQL and SQLite have."""
     waited = _seconds_between(Lead.first_contacted_at, Lead.created_at).label("waited")
-    ranked = (
-        select(
-            waited,
-            func.row_number().over(order_by=waited).label("position"),
-            func.count().over().label("total"),
-        )
-        .where(scope, Lead.created_at >= since, Lead.first_contacted_at.is_not(None))
-        .subquery()
+    return _median(
+        select(waited).where(scope, Lead.created_at >= since, Lead.first_contacted_at.is_not(None))
     )
+
+
+def _median(waits) -> float | None:
+    """The middle value of the one column ``waits`` selects (the mean of the two middle ones
+    for an even count), by window functions that both PostgreSQL and SQLite have."""
+    waited = waits.selected_columns[0]
+    ranked = waits.add_columns(
+        func.row_number().over(order_by=waited).label("position"),
+        func.count().over().label("total"),
+    ).subquery()
     middle = ((ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2)
     value = db.session.scalar(
-        select(func.avg(ranked.c.waited)).where(ranked.c.position.in_(middle))
+        select(func.avg(ranked.c[waited.name])).where(ranked.c.position.in_(middle))
     )
     return None if value is None else round(float(value), 1)
 
@@ -125,7 +145,34 @@ def dashboard_figures(
         median_first_contact_seconds=_median_first_contact(scope, since),
         sla_due=int(funnel_counts[4]),
         sla_breached=int(funnel_counts[5]),
+        consults=_consults(scope, since),
     )
+
+
+def _consults(scope, since: datetime) -> ConsultFigures:
+    """Consults booked in the period and what became of them (one query), and the median wait
+    from inquiry to a held consult (one more)."""
+    in_period = (Consult.created_at >= since) & scope
+    counts = db.session.execute(
+        select(
+            func.count(Consult.id),
+            _sum(Consult.status == "done"),
+            _sum(Consult.status == "no_show"),
+            _sum(Consult.status == "cancelled"),
+        )
+        .select_from(Consult)
+        .join(Lead, Lead.id == Consult.lead_id)
+        .where(in_period)
+    ).one()
+    waited = _seconds_between(Consult.starts_at, Lead.created_at).label("waited")
+    median = _median(
+        select(waited)
+        .select_from(Consult)
+        .join(Lead, Lead.id == Consult.lead_id)
+        .where(in_period, Consult.status == "done")
+    )
+    booked, held, no_show, cancelled = (int(value) for value in counts)
+    return ConsultFigures(booked, held, no_show, cancelled, median)
 
 
 def _percent(count: int, whole: int) -> float | None:

@@ -145,4 +145,4 @@ def test_the_dashboard_needs_a_handful_of_queries_whatever_the_number_of_leads(a
     seed(app)
     with QueryCounter(app) as many:
         client.get("/staff/dashboard")
-    assert few.count == many.count == 8, few.statements
+    assert few.count == many.count == 10, few.statements

@@ -236,10 +236,12 @@ def _busy_history(app, lead_id: int, n: int) -> None:
 # contact details on record, staff names, team names, possible-duplicate pairs and merges that
 # can be undone (7), the conversation with its attachments (1), the timeline's sends, events,
 # routing decisions and consents (4), the staff who may take a task on it and its open tasks
-# (2), and the audit row: chain head and insert (2). The same on both backends and whatever the
-# lead's history. (13 before contact details and merges were kept, 15 before the conversation,
-# 16 before tasks: each is one more statement.)
-LEAD_PAGE_QUERIES = 18
+# (2), the consult types and the lead's booked consult (2), and the audit row: chain head and
+# insert (2). The same on both backends and whatever the lead's history. (13 before contact
+# details and merges were kept, 15 before the conversation, 16 before tasks and consults: each
+# is one more statement. With a consult type offered, its free times cost five more:
+# tests/consults/test_lead_consult.py.)
+LEAD_PAGE_QUERIES = 20
 
 
 @pytest.mark.parametrize("history", [1, 6])

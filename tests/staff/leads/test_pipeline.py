@@ -4,15 +4,11 @@ tests/leads/test_pipeline.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
 from sqlalchemy import func, select
 
 from intake.extensions import db
 from intake.models import AuditEvent, Inquiry, LeadEvent
-from intake.models.types import utcnow
 from tests.conftest import page, text_of
 from tests.factories import audit_count, paired, seeded_lead
 from tests.leads.conftest import events, only_audit_row, schedule, sends, the_lead
@@ -132,36 +128,6 @@ def test_a_call_without_an_outcome_keeps_the_summary_typed(app, staff_client):
     assert "Choose how the call went." in page(response).find(id="call-outcome-error").get_text()
     assert page(response).find("textarea", id="call-summary").get_text().strip() == "Left early"
     assert events(app, lead_id) == []
-
-
-def test_a_consult_is_entered_in_clinic_time_stored_in_utc_and_moves_the_status(app, staff_client):
-    lead_id = seeded_lead(app, status="contacted")
-    day = (utcnow() + timedelta(days=30)).date()
-    client = staff_client("coordinator")
-
-    response = post_action(client, lead_id, "consult",
-                           {"consult-date": day.isoformat(), "consult-time": "14:30"})  # fmt: skip
-
-    assert response.status_code == 303
-    lead = the_lead(app, lead_id)
-    expected = datetime.combine(day, datetime.strptime("14:30", "%H:%M").time(),
-                                tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)  # fmt: skip
-    assert lead.consult_at == expected
-    assert lead.status == "consult_scheduled"
-    assert [kind for kind, _ in events(app, lead_id)] == ["consult_scheduled", "status_changed"]
-    assert only_audit_row(app).action == "lead.consult_scheduled"
-
-
-def test_a_consult_in_the_past_is_refused(app, staff_client):
-    lead_id = seeded_lead(app, status="contacted")
-    client = staff_client("coordinator")
-
-    response = post_action(client, lead_id, "consult",
-                           {"consult-date": "2020-01-01", "consult-time": "09:00"})  # fmt: skip
-
-    assert response.status_code == 422
-    assert "future" in page(response).find(id="consult-date-error").get_text()
-    assert the_lead(app, lead_id).consult_at is None
 
 
 def test_a_clinician_records_a_decision_and_a_coordinator_cannot(app, staff_client):
