@@ -13,9 +13,10 @@ from pythonjsonlogger.json import JsonFormatter
 
 logger = logging.getLogger(__name__)
 
-# Secret-bearing path segments (resume and unsubscribe links, staff invitations and password
-# resets, staff calendar feeds) are masked wherever a URL is logged.
-_TOKEN_PATH = re.compile(r"/(resume|unsubscribe|invitation|reset|feed)/[^\s\"?]+")
+# Secret-bearing path segments (resume, unsubscribe and consult booking links, staff invitations
+# and password resets, staff calendar feeds) are masked wherever a URL is logged. A token is one
+# segment (none holds a slash), so what follows it stays readable: /consult/<token>/cancel.
+_TOKEN_PATH = re.compile(r"/(resume|unsubscribe|consult|invitation|reset|feed)/[^\s\"?/]+")
 
 
 class MaskTokens(logging.Filter):

@@ -1,6 +1,6 @@
-"""gunicorn's access log, with the web command Compose runs, never holds a resume, unsubscribe
-or staff password-reset token, nor a calendar feed's secret: not in the request line, not in the
-referrer."""
+"""gunicorn's access log, with the web command Compose runs, never holds a resume, unsubscribe,
+consult booking or staff password-reset token, nor a calendar feed's secret: not in the request
+line, not in the referrer."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ import yaml
 
 from intake.accounts.tokens import issue_staff_token
 from intake.consults.feeds import create_feed
+from intake.consults.links import invitation_token
 from intake.crypto import generate_key
 from intake.extensions import db
 from intake.inquiries.resume import issue_resume_token
 from intake.messaging.unsubscribe import unsubscribe_token
-from intake.models import StaffUser
+from intake.models import ConsultType, StaffUser
 from intake.models.types import utcnow
 from tests.factories import make_inquiry, make_lead
 from tests.live import LiveClient
@@ -62,11 +63,15 @@ def link_tokens(app, staff_id: int) -> dict[str, str]:
                           now=utcnow(), valid_for=timedelta(hours=1))  # fmt: skip
         unsubscribe = unsubscribe_token(lead.id)
         feed = create_feed(staff_user_id=staff_id, now=utcnow())
+        kind = ConsultType(name="First talk", kind="phone", duration_minutes=30)
+        db.session.add(kind)
+        db.session.flush()
+        consult = invitation_token(lead_id=lead.id, consult_type_id=kind.id, now=utcnow())
         db.session.commit()
     [email] = deliver_due_mail(app)
     reset = link_in(email, "reset").rsplit("/", 1)[-1]
     return {"/inquiry/resume/": resume, "/unsubscribe/": unsubscribe, "/staff/reset/": reset,
-            "/staff/calendar/feed/": f"{feed}.ics"}  # fmt: skip
+            "/staff/calendar/feed/": f"{feed}.ics", "/consult/": consult}  # fmt: skip
 
 
 def wait_until_up(base_url: str, process: subprocess.Popen) -> None:
@@ -111,7 +116,7 @@ def test_gunicorns_access_log_masks_every_link_token(app, database_url, make_sta
         stop_process_group(process, signal.SIGINT)  # quick shutdown: nothing is in flight
 
     assert statuses == {"/inquiry/resume/": 302, "/unsubscribe/": 200, "/staff/reset/": 200,
-                        "/staff/calendar/feed/": 200}  # fmt: skip
+                        "/staff/calendar/feed/": 200, "/consult/": 200}  # fmt: skip
     assert one_click.status_code == 200
     logged = log_path.read_text()
     assert [token for token in tokens.values() if token in logged] == []

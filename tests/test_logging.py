@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from intake.consults.links import booking_token
 from intake.log import MaskTokens
 from tests.conftest import CONTACT, complete_inquiry, page, send_step
 from tests.conversations import conftest as conversation_fixtures
 from tests.conversations.conftest import email, patient, sweep
+from tests.factories import NOW
 
 # The reply mailbox's fixtures: a real Dovecot, and the app reading it.
 dovecot = conversation_fixtures.dovecot
@@ -40,6 +43,30 @@ def test_resume_tokens_are_masked_in_logged_urls(app):
     MaskTokens().filter(record)
     assert token not in record.getMessage()
     assert "/inquiry/resume/<token>" in record.getMessage()
+
+
+def test_consult_booking_tokens_are_masked_in_logged_urls_and_the_action_stays(app):
+    """The booking link's token (in any language's address, and before /cancel) is masked;
+    the staff's own consult routes, which hold no token, are left as they are."""
+    with app.app_context():
+        token = booking_token(lead_id=7, consult_type_id=3, expires_at=NOW + timedelta(days=1))
+    lines = [
+        f"/consult/{token}",
+        f"/es/consult/{token}?lang=es&done=moved",
+        f"/consult/{token}/cancel",
+        "/staff/leads/7/consult",
+    ]
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, "%s %s %s %s", tuple(lines), None
+    )
+    MaskTokens().filter(record)
+    assert token not in record.getMessage()
+    assert record.args == (
+        "/consult/<token>",
+        "/es/consult/<token>?lang=es&done=moved",
+        "/consult/<token>/cancel",
+        "/staff/leads/7/consult",
+    )
 
 
 def test_the_reply_mailbox_sweep_logs_no_email_even_at_debug(mailbox_app, dovecot, caplog):

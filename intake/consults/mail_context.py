@@ -58,24 +58,46 @@ def _context(send: Send, lead: Lead, *, now: datetime, language: str) -> dict | 
     if consult is None or kind is None:
         return None
     host = db.session.get(StaffUser, consult.staff_user_id)
-    context = {
-        "when": spoken_time(consult.starts_at, lead.time_zone, language),
-        "minutes": int((consult.ends_at - consult.starts_at).total_seconds() // 60),
-        "kind": kind.kind,
-        "video_url": kind.video_url if kind.kind == "video" else None,
-        "location": kind.location if kind.kind == "in_person" else None,
-        "host_name": first_name(host.name) if host else None,
-    }
     if consult.status == "booked":
         token = booking_token(
             lead_id=lead.id, consult_type_id=kind.id, expires_at=consult.starts_at
         )
-        context["manage_url"] = booking_url(token, language)
     else:  # cancelled, or a no-show: a link to choose a new time
         token = invitation_token(lead_id=lead.id, consult_type_id=kind.id, now=now)
-        context["book_url"] = booking_url(token, language)
+    context = consult_details(
+        consult,
+        kind,
+        host_name=host.name if host else None,
+        time_zone=lead.time_zone,
+        link=booking_url(token, language),
+        language=language,
+    )
     if send.template in INVITING:
         context["attachments"] = [_invitation(consult, context, now)]
+    return context
+
+
+def consult_details(
+    consult: Consult,
+    kind: ConsultType,
+    *,
+    host_name: str | None,
+    time_zone: str | None,
+    link: str,
+    language: str,
+) -> dict:
+    """What the templates say about one consult, from its rows (saved or made up, as the
+    admin's previews do): ``link`` manages a booked consult, else chooses a new time. Call
+    inside ``force_locale(language)``."""
+    context = {
+        "when": spoken_time(consult.starts_at, time_zone, language),
+        "minutes": int((consult.ends_at - consult.starts_at).total_seconds() // 60),
+        "kind": kind.kind,
+        "video_url": kind.video_url if kind.kind == "video" else None,
+        "location": kind.location if kind.kind == "in_person" else None,
+        "host_name": first_name(host_name) if host_name is not None else None,
+    }
+    context["manage_url" if consult.status == "booked" else "book_url"] = link
     return context
 
 

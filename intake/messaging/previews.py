@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from intake.consults.mail_context import consult_details
+from intake.consults.messages import TEMPLATES as CONSULT_KINDS
 from intake.i18n import DEFAULT, supported
 from intake.messaging.cadences import Cadence, load_cadences
 from intake.messaging.subjects import PATIENT_TEMPLATES, clinic_name, nurture_step, subject
+from intake.models import Consult, ConsultType
 
 SAMPLE_BASE = "https://clinic.example"
 # Obviously invented: nobody could mistake these for a patient or a colleague.
@@ -29,6 +32,10 @@ SAMPLE_CONTEXT = {
     "due_today": 3,
     "overdue": 1,
 }
+# The consult emails, each once: the consult a made-up video call (nobody's, at no real time).
+CONSULT_TEMPLATES = tuple(CONSULT_KINDS.values())
+SAMPLE_CONSULT_START = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+SAMPLE_CONSULT_STATUS = {"consult_cancellation": "cancelled", "consult_rebook": "no_show"}
 STAFF_TEMPLATES = (
     "staff_new_lead",
     "staff_digest",
@@ -75,7 +82,9 @@ def previews() -> list[Preview]:
         found += [
             Preview(cadence.template, step, subject_for(cadence.template, step)) for step in steps
         ]
-    found += [Preview(name, 1, subject_for(name, 1)) for name in STAFF_TEMPLATES]
+    found += [
+        Preview(name, 1, subject_for(name, 1)) for name in (*CONSULT_TEMPLATES, *STAFF_TEMPLATES)
+    ]
     return found
 
 
@@ -109,8 +118,29 @@ def render_preview(*, template: str, step: int, kind: str, language: str | None 
         }
         if template in STAFF_TEMPLATES:
             context.pop("unsubscribe_url")
+        if template in CONSULT_TEMPLATES:
+            context.update(sample_consult(template, language))
         body = render_template(f"email/{template}.{'txt' if kind == 'text' else 'html'}", **context)
     return _tidy(body) if kind == "text" else body
+
+
+def sample_consult(template: str, language: str) -> dict:
+    """What a consult email says about its consult, written by the worker's own code
+    (``consult_details``) from unsaved rows: a 30-minute video call with "Sample Host"."""
+    consult = Consult(
+        starts_at=SAMPLE_CONSULT_START,
+        ends_at=SAMPLE_CONSULT_START + timedelta(minutes=30),
+        status=SAMPLE_CONSULT_STATUS.get(template, "booked"),
+    )
+    kind = ConsultType(kind="video", video_url=f"{SAMPLE_BASE}/video/SAMPLE-ROOM")
+    return consult_details(
+        consult,
+        kind,
+        host_name="Sample Host",
+        time_zone="America/New_York",
+        link=f"{SAMPLE_BASE}/consult/SAMPLE-TOKEN?lang={language}",
+        language=language,
+    )
 
 
 def _tidy(text: str) -> str:

@@ -14,6 +14,11 @@ are the patient's own inbox and phone standing in for SMTP and the provider, pla
 and erased with the lead: here both are configured, so both tables must stay empty and the
 dump must hold no staff or patient words at all.
 
+The consult (canary_consult.py): staff book one; the patient moves it and then cancels it from
+the link in the confirmation; the host is told of both changes; the host's calendar feed and the
+staff calendar pages are loaded. The calendar invitations and the feed must hold nothing of the
+patient, and no log may hold the booking link's token or the feed's secret.
+
 Real parts: a live server (werkzeug, in a thread), a Celery worker and beat with Redis, an SMTP
 sink, an IMAP server (Dovecot), a loopback server taking the text provider library's requests,
 the test database (SQLite and PostgreSQL)."""
@@ -36,7 +41,7 @@ from tests.browser import conftest as browser_fixtures
 from tests.conftest import CONSENT, HEALTH, complete_inquiry, page, send_step
 from tests.conversations import conftest as conversation_fixtures
 from tests.live import LiveClient, wait_until
-from tests.security import canary_conversation
+from tests.security import canary_consult, canary_conversation
 from tests.security.canary import (
     ABOUT_MS,
     ATTACHMENT_DATA,
@@ -182,7 +187,8 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
     sink, _ = smtp_sink
     texts = text_provider[1]
     add_coordinator(app, STAFF_ADDRESS)
-    admin = sign_in(app.test_client(), make_staff("admin"))
+    admin_id = make_staff("admin")
+    admin = sign_in(app.test_client(), admin_id)
     with LogCapture() as logs, RedisMonitor(redis_url) as monitor:
         start_worker(beat=True, loglevel="DEBUG")
         error_pages = journey(app, live_server, admin)
@@ -199,6 +205,10 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
             app, live_server, admin, lead.id, sink, dovecot, texts, STAFF_ADDRESS
         )
         error_pages["attachment 404"] = attachment_downloaded(admin, lead.id)
+        consulted = canary_consult.consult(
+            app, live_server, admin, admin_id, lead.id, sink, STAFF_ADDRESS
+        )
+        error_pages.update(consulted.error_pages)
         left_in_redis = redis_snapshot(redis_url)
     instance = Path(worker_settings["INTAKE_INSTANCE_PATH"])
     worker_logs = b"".join(path.read_bytes() for path in instance.glob("*.log"))
@@ -224,6 +234,11 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         "patient_texts_sealed": hits("\n".join(patient_texts), SEALED + PATIENT_WORDS),
         "error_pages": hits(b"".join(error_pages.values())),
         "audit_rows": hits("\n".join(audit)),
+        "consult_invitations": hits(b"".join(consulted.invitations)),
+        "calendar_feed": hits(consulted.feed),
+        "link_secrets_in_logs": hits(
+            "\n".join(logs.lines).encode() + worker_logs, consulted.secrets
+        ),
         "captured_rows": captured_rows(app),
         "dump_sealed": hits(dump, SEALED + STAFF_WORDS + PATIENT_WORDS),
     }
@@ -246,6 +261,13 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         "patient_texts": sum(STAFF_TEXT in body for body in patient_texts),
         "staff_words_to_patient": hits(b"".join(m.as_bytes() for m in patient_mail), STAFF_WORDS),
         "dump_plain": hits(dump, PLAIN),
+        "consult_invitations": len(consulted.invitations),
+        "consult_notices": sum(m["Subject"] == canary_consult.NOTICE for m in staff_mail),
+        "feed_events": consulted.feed.count(b"BEGIN:VEVENT"),
+        "calendar_pages": consulted.staff_pages,
+        "masked_link_requests": sum(
+            "/consult/<token>" in line or "/feed/<token>" in line for line in access
+        ),
     }
     with capsys.disabled():
         backend = database_url.split(":", 1)[0]
@@ -256,6 +278,9 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
     assert seen["reply_notices"] == 2 and seen["reply_sweeps"] >= 1, seen
     assert seen["patient_texts"] == 1 and seen["staff_words_to_patient"] >= 2, seen
     assert seen["message_audit_rows"] == 2, seen
+    assert seen["consult_invitations"] == 3 and seen["consult_notices"] == 2, seen
+    assert seen["feed_events"] >= 1 and seen["calendar_pages"] == 2, seen
+    assert seen["masked_link_requests"] >= 6, seen  # the link's and the feed's requests, masked
     assert b"text delivered" in worker_logs, "the worker sent no text"
     assert b"received" in worker_logs, "the worker logged nothing at INFO"
 

@@ -39,9 +39,15 @@ def test_the_cadence_page_documents_each_cadence_and_previews_every_email(app, s
     ):
         assert words in table
     texts = [pre.get_text() for pre in html.select("pre.mail-text")]
-    assert len(texts) == 1 + 1 + 1 + 4 + 8  # confirmation, 2 resume emails, 4 nurture, staff
+    # confirmation, 2 resume emails, 4 nurture, 5 consult emails, 9 to staff (tasks included)
+    assert len(texts) == 1 + 1 + 1 + 4 + 5 + 9
     assert all("Sample" in text for text in texts)
     assert "SAMPLE-TOKEN" in texts[1]  # the resume link is made up too
+    headings = [h3.get_text(" ", strip=True) for h3 in html.select("section.panel h3")]
+    for heading in ("Consult confirmation email", "Consult new-time email",
+                    "Consult cancellation email", "Consult reminder email",
+                    "Invitation to book again", "Consult booking notice to the owner"):  # fmt: skip
+        assert heading in headings
     links = [a["href"] for a in html.find_all("a", href=True) if a["href"].endswith(".html")]
     assert "/staff/admin/cadences/preview/nurture/3.html" in links
     assert not html.find("iframe")
@@ -78,6 +84,42 @@ def test_a_patient_email_is_previewed_in_spanish_when_asked_and_a_staff_email_st
     spanish_links = {a["href"] for a in cadences.select('a[hreflang="es"]')}
     assert "/staff/admin/cadences/preview/confirmation/1.html?lang=es" in spanish_links
     assert not any("sla_reminder" in href for href in spanish_links)  # staff emails: English
+
+
+def test_the_consult_emails_are_previewed_with_a_made_up_consult_in_english_and_spanish(
+    staff_client,
+):
+    """Each consult email, filled in by the worker's own code from a made-up video call with
+    "Sample Host": when, how long, the video link, and the made-up link to move or cancel it (or,
+    after a cancellation or a missed consult, to choose a new time); the .ics is not shown."""
+    client = staff_client("admin")
+    url = "/staff/admin/cadences/preview/{}/1.html"
+    shown = {}
+    for template in ("consult_confirmation", "consult_update", "consult_cancellation",
+                     "consult_reminder", "consult_rebook"):  # fmt: skip
+        english = client.get(url.format(template))
+        spanish = client.get(url.format(template) + "?lang=es")
+        assert english.status_code == 200 and spanish.status_code == 200, template
+        # the words as read, and the page's markup (links are in the anchors' targets)
+        words = page(english).get_text(" ") + english.get_data(as_text=True)
+        shown[template] = (words, page(spanish))
+    confirmation = shown["consult_confirmation"][0]
+    assert "Hello Sample," in confirmation
+    assert "Tuesday, March 10, 2026 at 11:00" in confirmation  # 15:00 UTC in New York
+    assert "30 minutes" in confirmation and "You will talk with Sample." in confirmation
+    assert "https://clinic.example/video/SAMPLE-ROOM" in confirmation
+    assert "https://clinic.example/consult/SAMPLE-TOKEN?lang=en" in confirmation
+    for template in ("consult_update", "consult_reminder"):
+        assert "consult/SAMPLE-TOKEN?lang=en" in shown[template][0]
+    assert "cancelled" in shown["consult_cancellation"][0]
+    assert "choose a new time" in shown["consult_rebook"][0]
+    assert "consult/SAMPLE-TOKEN?lang=en" in shown["consult_rebook"][0]
+    spanish = shown["consult_confirmation"][1]
+    assert spanish.html["lang"] == "es" and spanish.p.get_text() == "Hola, Sample:"
+    assert "martes, 10 de marzo de 2026" in spanish.get_text(" ")
+    assert "consult/SAMPLE-TOKEN?lang=es" in str(spanish)
+    notice = page(client.get(url.format("staff_consult") + "?lang=es"))
+    assert notice.html["lang"] == "en" and "https://clinic.example/staff/leads/0" in str(notice)
 
 
 def seed_completed_inquiries(app, now) -> list[int]:
