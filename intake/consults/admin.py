@@ -13,7 +13,6 @@ from datetime import date, time
 
 from sqlalchemy import delete, select
 
-from intake.display import LazyText
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.models import (
@@ -24,20 +23,16 @@ from intake.models import (
     ConsultTypeHost,
     StaffUser,
 )
+from intake.routing.admin import AdminInputError
 
 WEEKDAYS = range(7)  # 0 = Monday, as AvailabilityWindow.weekday
 DAY_CHANGE_KINDS = ("off", "unavailable", "extra")
 _PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*(?:-|–|—|to)\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class ConsultInputError(ValueError):
-    """The input breaks a rule the form cannot check; ``field`` names the form field, and the
-    message (staff text) is translated when it is shown."""
-
-    def __init__(self, field: str, message: str | LazyText) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+# The input breaks a rule the form cannot check: the administration's one error (its ``field``
+# names the form field), as the routing pages raise it.
+ConsultInputError = AdminInputError
 
 
 @dataclass(frozen=True)
