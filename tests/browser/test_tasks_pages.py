@@ -70,6 +70,15 @@ def test_my_tasks_and_the_lead_pages_tasks_have_no_violations(
     audit.check(page, "lead page, a task without a due time (error shown)")
 
     page.goto(f"{live_server}/staff/tasks")
+    page.get_by_role("link", name=re.compile(r"^Move")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move a task")
+    audit.check(page, "moving a task")
+    page.get_by_label("New due time (your time)").fill("")
+    page.get_by_role("button", name="Move the task").click()
+    expect(page.locator("#due-error")).to_be_visible()
+    audit.check(page, "moving a task without a time (error shown)")
+
+    page.goto(f"{live_server}/staff/tasks")
     page.get_by_role("button", name=re.compile(r"^Done")).first.click()
     expect(page.get_by_role("status")).to_contain_text("Task done.")
     audit.check(page, "my tasks after marking one done (message shown)")
@@ -80,14 +89,17 @@ def test_the_task_pages_are_valid_html(app, make_staff, sign_in, tmp_path):
     me = make_staff("coordinator", team="Team A")
     lead_id = saved_lead(app, owner_id=me)
     with app.app_context():
-        db.session.add(StaffTask(lead_id=lead_id, assignee_id=me, kind="call_back",
-                                 due_at=utcnow() - timedelta(hours=1), status="open"))  # fmt: skip
+        task = StaffTask(lead_id=lead_id, assignee_id=me, kind="call_back",
+                         due_at=utcnow() - timedelta(hours=1), status="open")  # fmt: skip
+        db.session.add(task)
         db.session.commit()
+        task_id = task.id
     client = sign_in(app.test_client(), me)
     pages = {
         "lead queue with tasks": client.get("/staff/").get_data(as_text=True),
         "my tasks": client.get("/staff/tasks").get_data(as_text=True),
         "lead page with tasks": client.get(f"/staff/leads/{lead_id}").get_data(as_text=True),
+        "moving a task": client.get(f"/staff/tasks/{task_id}/move").get_data(as_text=True),
     }
     empty = sign_in(app.test_client(), make_staff("coordinator"))
     pages["my tasks, none"] = empty.get("/staff/tasks").get_data(as_text=True)

@@ -58,7 +58,7 @@ STAFF_POSTS = {
     "staff.admin_staff_day_change", "staff.admin_staff_day_change_remove",
     "staff.account_hours", "staff.account_day_change", "staff.account_day_change_remove",
     "staff.account_calendar_feed_create", "staff.account_calendar_feed_revoke",
-    "staff.lead_task", "staff.task_done", "staff.task_cancel",
+    "staff.lead_task", "staff.task_done", "staff.task_cancel", "staff.task_move",
     "staff.consult_book", "staff.consult_move", "staff.consult_cancel", "staff.consult_outcome",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}

@@ -121,6 +121,7 @@ MATRIX: dict[str, Rule] = {
     "staff.lead_task": Rule(WORKERS, lead=True),
     "staff.task_done": Rule(WORKERS, lead=True),
     "staff.task_cancel": Rule(WORKERS, lead=True),
+    "staff.task_move": Rule(WORKERS, lead=True),
     # Possible duplicates: both leads of a pair (or a merge) must be in scope.
     "staff.duplicates": Rule(WORKERS),
     "staff.duplicate_pair": Rule(WORKERS, lead=True),

@@ -54,3 +54,14 @@ class TaskCloseForm(FlaskForm):
     """Done or cancelled: ``back`` says which page to go back to."""
 
     back = HiddenField(validators=[Optional(), AnyOf(("mine", "lead"))])
+
+
+class TaskMoveForm(FlaskForm):
+    """A new due time for an open task, in the reader's zone; ``back`` as for Done."""
+
+    due = DateTimeLocalField(
+        _l("New due time (your time)"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],  # shown as the browser's field writes it
+        validators=[InputRequired(message=_l("Enter the new date and time the task is due."))],
+    )
+    back = HiddenField(validators=[Optional(), AnyOf(("mine", "lead"))])

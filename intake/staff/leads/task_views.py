@@ -5,7 +5,7 @@ audited 404, as the lead would. Each request writes exactly one audit row."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,9 +17,9 @@ from intake.models import Lead, StaffTask
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import audit, deny, requires
-from intake.staff.display import viewer_time, viewer_utc
+from intake.staff.display import viewer_time, viewer_utc, viewer_zone
 from intake.staff.leads.lead_views import _act
-from intake.staff.leads.task_forms import TaskCloseForm
+from intake.staff.leads.task_forms import TaskCloseForm, TaskMoveForm
 from intake.tasks import service as tasks
 
 
@@ -86,7 +86,11 @@ def _close(task_id: int, action: str, close, message: str):
         flash(_("That did not work. Please try again."), "error")
     audit(action, lead_ids=[task.lead_id], detail={"task_id": task.id}, outcome=outcome)
     db.session.commit()
-    if form.back.data == "lead":
+    return _back(form.back.data, task)
+
+
+def _back(back: str | None, task: StaffTask):
+    if back == "lead":
         return redirect(url_for("staff.lead", lead_id=task.lead_id), code=303)
     return redirect(url_for("staff.my_tasks"), code=303)
 
@@ -103,3 +107,35 @@ def task_done(task_id: int):
 def task_cancel(task_id: int):
     """Cancel a task no longer needed; no reminder goes after this."""
     return _close(task_id, "task.cancelled", tasks.cancel_task, _("Task cancelled."))
+
+
+@bp.route("/tasks/<int:task_id>/move", methods=["GET", "POST"])
+@requires("leads.work")
+def task_move(task_id: int):
+    """Move an open task to a new due time: it is reminded again then. A mistake is said
+    beside the field, with what was typed kept."""
+    task = _load_task(task_id)
+    form = TaskMoveForm(back=request.args.get("back"))
+    if request.method == "GET":
+        form.due.data = task.due_at.astimezone(viewer_zone()).replace(tzinfo=None)
+        body = render_template("staff/task_move.html", task=task, form=form)
+        audit("task.viewed", lead_ids=[task.lead_id], detail={"task_id": task.id})
+        db.session.commit()
+        return body
+    if form.validate_on_submit():
+        try:
+            tasks.reschedule_task(
+                task=task, due_at=viewer_utc(form.due.data), actor=current_user, now=utcnow()
+            )
+        except TransitionError as error:
+            db.session.rollback()
+            form.due.errors = [*form.due.errors, str(error)]
+        else:
+            audit("task.moved", lead_ids=[task.lead_id], detail={"task_id": task.id})
+            db.session.commit()
+            flash(_("Task moved to %(when)s.", when=viewer_time(task.due_at)), "success")
+            return _back(form.back.data, task)
+    body = render_template("staff/task_move.html", task=task, form=form)
+    audit("task.moved", lead_ids=[task.lead_id], detail={"task_id": task.id}, outcome="failed")
+    db.session.commit()
+    return body, 422

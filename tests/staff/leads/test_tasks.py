@@ -171,6 +171,46 @@ def test_done_and_cancel_close_the_task_with_one_audit_row_each(app, make_staff,
     assert "This task is already closed." in text_of(client.get("/staff/tasks"))
 
 
+def test_a_task_is_moved_to_a_new_time_typed_in_the_readers_zone(app, make_staff, sign_in):
+    me = make_staff("coordinator")  # New York: 09:00 EST at NOW
+    lead_id = seeded_lead(app, owner_id=me)
+    task_id = add_task(app, lead_id, me, NOW + timedelta(hours=1))
+    client = sign_in(app.test_client(), me)
+    shown = page(client.get(f"/staff/tasks/{task_id}/move?back=lead"))
+    assert shown.select_one("#due")["value"] == "2026-03-03T10:00"  # its time, on my clock
+    token = csrf_token(client, "/staff/tasks")
+    before = audit_count(app)
+
+    new_time = {"csrf_token": token, "back": "lead", "due": "2026-03-04T15:30"}
+    moved = client.post(f"/staff/tasks/{task_id}/move", data=new_time)
+
+    assert moved.status_code == 303 and moved.location.endswith(f"/staff/leads/{lead_id}")
+    assert task(app, task_id).due_at == datetime(2026, 3, 4, 20, 30, tzinfo=UTC)
+    assert audit_count(app) - before == 1 and audit_count(app, action="task.moved") == 1
+    assert "task_rescheduled" in [kind for kind, _ in events(app, lead_id)]
+
+
+@pytest.mark.parametrize(
+    ("due", "says"),
+    [("", "Enter the new date and time"), ("2026-03-03T08:00", "in the future")],
+)
+def test_a_task_moved_into_the_past_or_nowhere_says_so_beside_the_field(
+    app, make_staff, sign_in, due, says
+):
+    me = make_staff("coordinator")
+    task_id = add_task(app, seeded_lead(app, owner_id=me), me, NOW + timedelta(hours=1))
+    client = sign_in(app.test_client(), me)
+    token = csrf_token(client, "/staff/tasks")
+
+    response = client.post(f"/staff/tasks/{task_id}/move", data={"csrf_token": token, "due": due})
+
+    assert response.status_code == 422
+    assert says in page(response).select_one("#due-error").get_text()
+    assert task(app, task_id).due_at == NOW + timedelta(hours=1)
+    if due:
+        assert page(response).select_one("#due")["value"] == due  # what was typed is kept
+
+
 def test_a_member_of_another_team_cannot_close_its_task(app, make_staff, sign_in):
     owner = make_staff("coordinator", team="East")
     with app.app_context():
