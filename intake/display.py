@@ -146,6 +146,10 @@ LABELS: dict[str, dict[str, str]] = {
         "call": N_("Call"),
         "note": N_("Note"),
         "consult_scheduled": N_("Consult scheduled"),
+        "consult_moved": N_("Consult moved"),
+        "consult_cancelled": N_("Consult cancelled"),
+        "consult_done": N_("Consult held"),
+        "consult_no_show": N_("Consult missed (no-show)"),
         "clinical_decision": N_("Clinical decision"),
         "assigned": N_("Assigned"),
         "merged": N_("Merged"),
@@ -293,6 +297,11 @@ def local_time(moment: datetime | None, zone: ZoneInfo, *, default: str = "") ->
         return default
     here = moment.astimezone(zone)
     return f"{here:%a} {here.day} {here:%b %Y, %H:%M} {zone_name(here)}"
+
+
+def local_clock(moment: datetime, zone: ZoneInfo) -> str:
+    """The hour and minute alone ("14:05"), under a heading that names the day and zone."""
+    return f"{moment.astimezone(zone):%H:%M}"
 
 
 def local_date(day: date | datetime | None, zone: ZoneInfo, *, default: str = "") -> str:

@@ -42,6 +42,11 @@ def _local_time(moment: datetime | None, default: str = "") -> str:
     return viewer_time(moment, default)
 
 
+@bp.app_template_filter("local_clock")
+def _local_clock(moment: datetime) -> str:
+    return display.local_clock(moment, viewer_zone())
+
+
 @bp.app_template_filter("local_date")
 def _local_date(day: date | datetime | None, default: str = "") -> str:
     return display.local_date(day, viewer_zone(), default=default)

@@ -65,7 +65,7 @@ def test_my_tasks_and_the_lead_pages_tasks_have_no_violations(
     tasks = page.locator("#tasks")
     expect(tasks.get_by_role("row")).to_have_count(3)
     audit.check(page, "lead page with open tasks")
-    tasks.get_by_role("button", name="Add task").click()
+    page.locator("#add-task").get_by_role("button", name="Add task").click()
     expect(page.locator("#task-due-error")).to_be_visible()
     audit.check(page, "lead page, a task without a due time (error shown)")
 
