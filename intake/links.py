@@ -7,6 +7,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app
+from itsdangerous import URLSafeSerializer
+
+
+def link_serializer(salt: str) -> URLSafeSerializer:
+    """Signs the tokens in patients' links (unsubscribe, booking): with the newest secret key,
+    while links signed with a rotated one (SECRET_KEY_FALLBACKS) keep working."""
+    config = current_app.config
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeSerializer(keys, salt=salt)
 
 
 def absolute_url(endpoint: str, **values) -> str:

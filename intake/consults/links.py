@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
-from intake.links import absolute_url
+from intake.links import absolute_url, link_serializer
 
 MAX_TOKEN_LENGTH = 300
 
@@ -25,9 +25,7 @@ class BookingLink:
 
 
 def _serializer() -> URLSafeSerializer:
-    config = current_app.config
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt="intake.consult-booking")
+    return link_serializer("intake.consult-booking")
 
 
 def booking_token(*, lead_id: int, consult_type_id: int, expires_at: datetime) -> str:

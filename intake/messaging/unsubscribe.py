@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
 from intake.extensions import db, dialect_insert
 from intake.i18n import N_
+from intake.links import link_serializer
 from intake.messaging.sends import CONVERSATION, PATIENT_CADENCES, cancel_sends
 from intake.models import Consent, Lead
 from intake.models.sends import Suppression
@@ -27,10 +27,7 @@ _TEXT_HASH = hashlib.sha256(UNSUBSCRIBE_TEXT.encode()).hexdigest()
 
 
 def _serializer() -> URLSafeSerializer:
-    config = current_app.config
-    # Signed with the newest key; old links keep working while a rotated key is a fallback.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt="intake.unsubscribe")
+    return link_serializer("intake.unsubscribe")
 
 
 def unsubscribe_token(lead_id: int) -> str:
