@@ -149,7 +149,7 @@ LABELS: dict[str, dict[str, str]] = {
         "consult_moved": N_("Consult moved"),
         "consult_cancelled": N_("Consult cancelled"),
         "consult_done": N_("Consult held"),
-        "consult_no_show": N_("Consult missed (no-show)"),
+        "consult_no_show": N_("Consult missed: the patient did not come"),
         "clinical_decision": N_("Clinical decision"),
         "assigned": N_("Assigned"),
         "merged": N_("Merged"),

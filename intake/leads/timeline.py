@@ -121,13 +121,10 @@ def _opened(event: LeadEvent) -> str | None:
         return _l("(this text cannot be opened with the current keys)")
 
 
-CONSULT_TITLES = {
-    "consult_scheduled": _l("Consult scheduled"),
-    "consult_moved": _l("Consult moved"),
-    "consult_cancelled": _l("Consult cancelled"),
-    "consult_done": _l("Consult held"),
-    "consult_no_show": _l("Consult missed: the patient did not come"),
-}
+# Titled by their labels (intake.display), with the consult's time after these words.
+CONSULT_EVENTS = frozenset(
+    {"consult_scheduled", "consult_moved", "consult_cancelled", "consult_done", "consult_no_show"}
+)
 CONSULT_WHEN = {
     "consult_moved": _l("to"),
     "consult_cancelled": _l("was"),
@@ -145,9 +142,9 @@ def _event_title(event: LeadEvent, names: Mapping[int, str]) -> tuple[str, str |
         return _l("Status: %(before)s → %(after)s", before=before, after=after), cause
     if kind == "call":
         return _l("Call: %(outcome)s", outcome=display_label(data.get("outcome"), "call")), None
-    if kind in CONSULT_TITLES:
+    if kind in CONSULT_EVENTS:
         by_patient = _l("by the patient") if data.get("by") == "patient" else None
-        return CONSULT_TITLES[kind], by_patient
+        return display_label(kind, "event"), by_patient
     if kind == "clinical_decision":
         decision = display_label(data.get("decision"), "decision")
         return _l("Clinical decision: %(decision)s", decision=decision), None
@@ -191,7 +188,7 @@ def _event_entries(lead_id: int, names, *, show_health: bool) -> list[Entry]:
         kind = {"status_changed": "status", "clinical_decision": "decision"}.get(
             event.kind, event.kind.replace("_", "-")
         )
-        when = data_time(event.data.get("at")) if event.kind in CONSULT_TITLES else None
+        when = data_time(event.data.get("at")) if event.kind in CONSULT_EVENTS else None
         task_due = event.kind in ("task_created", "task_rescheduled")
         if task_due:
             when = data_time(event.data.get("due"))
