@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from intake.config.celery import celery_settings
+from intake.config.integrations import IntegrationSettings
 from intake.crypto import generate_key
 
 
@@ -76,50 +78,6 @@ def instance_secret(instance_path: Path, name: str, make) -> str:
     return value
 
 
-def celery_settings(
-    redis_url: str | None, instance_path: Path | None, *, visibility_timeout: int = 3600
-) -> dict:
-    """Reliable delivery: late acks, redelivery when a worker dies, one task at a time per
-    process, JSON only, no results, and a time limit well inside Redis's visibility timeout.
-    Without Redis, a local SQLite broker in the instance folder (the embedded default)."""
-    time_limit = min(300, visibility_timeout // 2)
-    settings = {
-        "broker_url": redis_url or f"sqla+sqlite:///{instance_path / 'broker.sqlite3'}",
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "task_ignore_result": True,
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        # When the broker connection drops, a task already running finishes its work: its
-        # ledger row is claimed, so a redelivered copy finds nothing to do. Cancelling it
-        # (Celery 6's planned default) would strand that claimed row until the claim times
-        # out; drill R4 caught exactly that. Set explicitly so the choice is ours.
-        "worker_cancel_long_running_tasks_on_connection_loss": False,
-        "worker_prefetch_multiplier": 1,
-        "task_time_limit": time_limit,
-        "task_soft_time_limit": int(time_limit * 0.8),
-        "task_default_queue": "default",
-        "task_routes": {
-            "email.*": {"queue": "email"},
-            "routing.*": {"queue": "routing"},
-            "periodic.*": {"queue": "periodic"},
-            "outbox.*": {"queue": "periodic"},
-        },
-        "broker_connection_retry_on_startup": True,
-        "broker_connection_timeout": 2,
-        "worker_hijack_root_logger": False,
-        "worker_send_task_events": False,
-    }
-    if redis_url:
-        settings["broker_transport_options"] = {
-            "visibility_timeout": visibility_timeout,
-            "socket_timeout": 5,
-            "socket_connect_timeout": 2,
-            "retry_on_timeout": True,
-        }
-    return settings
-
-
 def split_keys(raw: str | None) -> list[str]:
     return [key.strip() for key in (raw or "").split(",") if key.strip()]
 
@@ -158,7 +116,7 @@ _NUMBER_NAMES = """
 _NUMBERS = _NUMBER_NAMES.split()
 
 
-class BaseConfig:
+class BaseConfig(IntegrationSettings):
     """Defaults shared by every environment; each is safe on its own."""
 
     ENV_NAME = "base"
@@ -298,6 +256,7 @@ class BaseConfig:
         self.INTAKE_PROXY_HOPS = _int_env("INTAKE_PROXY_HOPS", 0)
         see_answers = _env("INTAKE_COORDINATORS_SEE_ANSWERS", "")
         self.INTAKE_COORDINATORS_SEE_ANSWERS = see_answers in ("1", "true", "yes")
+        self.read_integrations(_env, _int_env)
         self.CELERY = celery_settings(
             self.REDIS_URL,
             instance_path,
@@ -312,6 +271,7 @@ class DevelopmentConfig(BaseConfig):
     """The embedded default: everything kept in the instance folder, created on first use."""
 
     ENV_NAME = "development"
+    INTAKE_WEBHOOK_ALLOW_PRIVATE = True
 
     def __init__(self, instance_path: Path) -> None:
         super().__init__(instance_path)
@@ -332,6 +292,7 @@ class TestingConfig(BaseConfig):
 
     ENV_NAME = "testing"
     TESTING = True
+    INTAKE_WEBHOOK_ALLOW_PRIVATE = True
     INTAKE_MIN_FILL_SECONDS = 0
 
     def __init__(self, instance_path: Path) -> None:
@@ -369,6 +330,8 @@ class ProductionConfig(BaseConfig):
             )
         if len(self.SECRET_KEY or "") < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        # Webhooks never reach into the clinic's own network from production.
+        self.INTAKE_WEBHOOK_ALLOW_PRIVATE = False
         # Any other Host header gets 400, before a view runs.
         self.TRUSTED_HOSTS = trusted_hosts(self.INTAKE_BASE_URL, self.INTAKE_TRUSTED_HOSTS)
 
