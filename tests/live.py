@@ -80,10 +80,34 @@ def wait_for(url: str, deadline: float) -> bytes:
             time.sleep(0.2)
 
 
+def _closing(app):
+    """``app``, with each response closed as soon as the server has sent it.
+
+    Werkzeug's development server closes the response only after draining the socket, and
+    that read raises when the browser has already reset the connection (Chromium does, after
+    a favicon): the open static file then reaches the garbage collector, and the ResourceWarning
+    fails whichever test runs next. Gunicorn, which serves production, has no such gap."""
+
+    def wsgi(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+    return wsgi
+
+
+def make_live_server(app):
+    """A threaded Werkzeug server for ``app`` on a free loopback port (not yet serving)."""
+    return make_server("127.0.0.1", 0, _closing(app), threaded=True)
+
+
 @contextmanager
 def serving(app):
     """``app`` served on a free loopback port from a thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_live_server(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from intake.extensions import db
 from intake.inquiries.answers import read_answers
 from intake.models import Inquiry, Lead
 from tests.conftest import make_app, service_unavailable
+from tests.live import make_live_server
 
 # A phone, as many patients use; the time zone differs from the clinic's and from the one a
 # US phone number implies, so a stored "Europe/Lisbon" can only have come from the browser.
@@ -82,7 +82,7 @@ def app_factory(migrated_sqlite, tmp_path):
 def live_server(app):
     """``app`` (from app_factory) served on 127.0.0.1 at a free port; yields the base URL, which
     is also the app's INTAKE_BASE_URL (its links in pages and emails)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_live_server(app)
     app.config["INTAKE_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
