@@ -122,6 +122,21 @@ def test_requests_are_counted_by_endpoint_method_and_status_class_never_by_path(
     assert "secret-token" not in text and "/resume" not in text and "/healthz" not in text
 
 
+def test_a_server_error_is_counted_as_5xx_under_its_endpoint(app):
+    def boom():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/boom-for-metrics", "boom_for_metrics", boom)
+    client = app.test_client()
+    app.testing = False  # answer 500 like production instead of raising into the test
+    key = dict(endpoint="boom_for_metrics", method="GET", status="5xx")
+    before = samples(client.get("/metrics"))  # the counts are the process's, across tests
+    assert client.get("/boom-for-metrics").status_code == 500
+    after = samples(client.get("/metrics"))
+    for name in ("intake_http_requests_total", "intake_http_request_duration_seconds_count"):
+        assert value(after, name, **key) - value(before, name, **key) == 1
+
+
 # State metrics ---------------------------------------------------------------------------------
 
 
