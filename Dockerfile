@@ -33,8 +33,12 @@ RUN groupadd --system --gid 10001 intake \
 # Numeric, so orchestrators can tell it is not root without reading /etc/passwd.
 USER 10001:10001
 
+# PROMETHEUS_MULTIPROC_DIR: gunicorn's workers share their request metrics through files in
+# this folder, so /metrics counts every worker's requests (README: Metrics). gunicorn's config
+# (intake.api.gunicorn_conf) creates and empties it at start.
 ENV PATH=/app/.venv/bin:$PATH \
-    INTAKE_ENV=production
+    INTAKE_ENV=production \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/intake-metrics
 
 EXPOSE 8000
 
@@ -44,4 +48,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 # The access log goes to stdout; resume, unsubscribe and staff link tokens in it are masked.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "intake.wsgi:app"]
+CMD ["gunicorn", "--config", "python:intake.api.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "intake.wsgi:app"]

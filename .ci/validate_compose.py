@@ -45,7 +45,8 @@ REQUIRED_SERVICES = ("migrate", "web", "worker", "beat", "postgres", "redis", "m
 COMMANDS = {  # the production commands; worker may take extra options after its two words
     "migrate": ["intake", "db", "upgrade"],
     "web": shlex.split(
-        "gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - intake.wsgi:app"
+        "gunicorn --config python:intake.api.gunicorn_conf --bind 0.0.0.0:8000 --workers 2"
+        " --threads 4 --access-logfile - intake.wsgi:app"
     ),
     "worker": ["intake", "worker"],
     "beat": ["intake", "beat"],

@@ -108,6 +108,8 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:intake.api.gunicorn_conf",
         "--bind",
         f"{host}:{port}",
         "--workers",
@@ -122,6 +124,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         **os.environ,
         "INTAKE_INSTANCE_PATH": current_app.instance_path,
         "INTAKE_BASE_URL": base_url,
+        # The web processes add up their request metrics through files here (README: Metrics).
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        or os.path.join(current_app.instance_path, "metrics"),
     }
     os.makedirs(current_app.instance_path, exist_ok=True)
     broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"

@@ -7,6 +7,6 @@ bp = Blueprint("api", __name__)
 
 def register(app: Flask) -> None:
     """Attach the API views to the blueprint (once per process) and add it to ``app``."""
-    from intake.api import views  # noqa: F401
+    from intake.api import metrics, views  # noqa: F401
 
     app.register_blueprint(bp)

@@ -50,6 +50,9 @@ MATRIX: dict[str, Rule] = {
     "static": Rule(ANYONE),
     "api.healthz": Rule(ANYONE),
     "api.readyz": Rule(ANYONE),
+    # Prometheus's scrape: no session, the metrics token or a loopback address is the check
+    # (tests/api/test_metrics.py); never a staff route and never audited.
+    "api.metrics": Rule(ANYONE),
     "public.home": Rule(ANYONE),
     "public.favicon": Rule(ANYONE),
     "public.in_language": Rule(ANYONE),
