@@ -102,6 +102,7 @@ MATRIX: dict[str, Rule] = {
     "staff.queue": Rule(STAFF),
     "staff.search": Rule(STAFF),
     "staff.dashboard": Rule(STAFF),
+    "staff.dashboard_attribution": Rule(STAFF),
     "staff.article_links": Rule(WORKERS),
     "staff.export": Rule(WORKERS),
     "staff.bulk": Rule(WORKERS),
