@@ -22,8 +22,8 @@ from intake.routing.admin import AdminInputError
 # A UTM value as the links carry it: lower-case letters, digits, "-", "_" and ".".
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
-# The embed snippet's frame: narrow columns are common, so its height allows the text to wrap.
-EMBED_HEIGHT = 360
+# The embed snippet's frame height: the panel in Spanish at 280 px wide, with room to spare.
+EMBED_HEIGHT = 460
 
 ArticleInputError = AdminInputError
 

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from intake.extensions import db
+from intake.leads.articles import EMBED_HEIGHT
 from intake.models import Inquiry
 from tests.browser.conftest import fill_contact, on_step, save_and_continue
 from tests.live import free_port
@@ -37,9 +38,10 @@ def article_site(host: str, frame_src: str) -> Iterator[str]:
     ``frame_src`` in a 300 px column, as the embed snippet does."""
     article = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>What is MS?</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "</head><body><main><h1>What is MS?</h1><p>An article.</p>"
-        f'<iframe src="{frame_src}" title="Start your inquiry" width="300" height="360" '
-        'style="border:0"></iframe></main></body></html>'
+        f'<iframe src="{frame_src}" title="Start your inquiry" width="300" '
+        f'height="{EMBED_HEIGHT}" style="border:0"></iframe></main></body></html>'
     ).encode()
 
     class Article(BaseHTTPRequestHandler):
@@ -72,12 +74,18 @@ def test_an_allowed_site_frames_the_start_which_opens_the_form_with_its_fields(
         page.goto(f"{site}/")
         frame = page.frame_locator("iframe")
         expect(frame.get_by_role("heading", level=1)).to_be_visible()
-        inner = next(f for f in page.frames if f.url.startswith(live_server))
-        width, scroll = inner.evaluate(
-            "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
-        )
-        assert width == 300 and scroll <= width  # no sideways scrolling in the column
-        audit.check(inner, "embedded start, framed at 300 px")
+        # English first, then through its switch to Spanish, and back.
+        for language, switch, then in (("en", "Español", "es"), ("es", "English", "en")):
+            inner = next(f for f in page.frames if f.url.startswith(live_server))
+            width, scroll, bottom = inner.evaluate(
+                "[document.documentElement.clientWidth, document.documentElement.scrollWidth,"
+                " document.querySelector('main').getBoundingClientRect().bottom]"
+            )
+            assert width == 300 and scroll <= width  # no sideways scrolling in the column
+            assert bottom <= EMBED_HEIGHT  # the snippet's frame is tall enough: nothing cut off
+            audit.check(inner, f"embedded start, framed at 300 px ({language})")
+            frame.get_by_role("link", name=switch).click()  # the switch stays in the frame
+            expect(frame.locator("html")).to_have_attribute("lang", then)
         audit.assert_clean()
 
         frame.get_by_role("link", name="Start your inquiry").click()

@@ -71,9 +71,12 @@ def test_an_admin_adds_an_article_and_its_links_are_ready_to_copy(app, staff_cli
     form = page(admin.get("/staff/admin/articles/new"))
     assert form.find(id="utm_source")["value"] == "website"  # the defaults
     assert form.find(id="utm_medium")["value"] == "article"
-    response = add_article(admin, utm_content="What-Is-MS ")
+    token = csrf_token(admin, "/staff/admin/articles/new")
+    before = audit_count(app)
+    response = admin.post("/staff/admin/articles/new", data={"csrf_token": token,
+                          **article_form(utm_content="What-Is-MS ")})  # fmt: skip
     assert response.status_code == 302 and response.headers["Location"] == "/staff/articles"
-    assert last_audit(app).action == "articles.saved"
+    assert audit_count(app) == before + 1 and last_audit(app).action == "articles.saved"
     with app.app_context():
         article = db.session.scalars(db.select(ArticleLink)).one()
         assert (article.utm_content, article.updated_at) == ("what-is-ms", NOW)
