@@ -75,6 +75,8 @@ def save_article(
             raise ArticleInputError(
                 field, _l("Use lower-case letters, digits, dashes, dots or underscores only.")
             )
+    if data.page_url and not data.page_url.lower().startswith(("https://", "http://")):
+        raise ArticleInputError("page_url", _l("Enter a full link starting https://"))
     taken = select(ArticleLink.id).where(ArticleLink.utm_content == data.utm_content)
     if article is not None:
         taken = taken.where(ArticleLink.id != article.id)

@@ -131,6 +131,7 @@ def test_a_coordinator_copies_links_but_cannot_change_articles(app, staff_client
         ({"utm_content": ""}, "utm_content", "Enter a value"),
         ({"title": ""}, "title", "Enter a title"),
         ({"page_url": "clinic page"}, "page_url", "full link"),
+        ({"page_url": "javascript://clinic.example/%0Aalert(1)"}, "page_url", "full link"),
     ],
 )
 def test_mistakes_are_shown_beside_the_field_and_nothing_is_saved(
