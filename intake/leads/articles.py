@@ -101,8 +101,8 @@ def embed_snippet(url: str, language: str) -> str:
     """The iframe to paste into an article: titled for screen readers, the article column's
     width, tall enough for the text to wrap, no border."""
     return (
-        f'<iframe src="{escape(url)}" title="{FRAME_TITLES[language]}" width="100%" '
-        f'height="{EMBED_HEIGHT}" style="border:0;max-width:100%" loading="lazy"></iframe>'
+        f'<iframe src="{escape(url)}" title="{FRAME_TITLES[language]}" '
+        f'height="{EMBED_HEIGHT}" style="border:0;width:100%" loading="lazy"></iframe>'
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from intake.extensions import db
-from intake.leads.articles import EMBED_HEIGHT
+from intake.leads.articles import EMBED_HEIGHT, embed_snippet
 from intake.models import Inquiry
 from tests.browser.conftest import fill_contact, on_step, save_and_continue
 from tests.live import free_port
@@ -34,14 +34,13 @@ UTM = {
 
 @contextmanager
 def article_site(host: str, frame_src: str) -> Iterator[str]:
-    """Another site on loopback (``host``, its own port): one article page framing
-    ``frame_src`` in a 300 px column, as the embed snippet does."""
+    """Another site on loopback (``host``, its own port): one article page with the embed
+    snippet for ``frame_src`` pasted into a 300 px column."""
     article = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>What is MS?</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "</head><body><main><h1>What is MS?</h1><p>An article.</p>"
-        f'<iframe src="{frame_src}" title="Start your inquiry" width="300" '
-        f'height="{EMBED_HEIGHT}" style="border:0"></iframe></main></body></html>'
+        f'<div style="width:300px">{embed_snippet(frame_src, "en")}</div></main></body></html>'
     ).encode()
 
     class Article(BaseHTTPRequestHandler):

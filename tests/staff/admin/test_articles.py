@@ -94,6 +94,7 @@ def test_an_admin_adds_an_article_and_its_links_are_ready_to_copy(app, staff_cli
         assert (source.netloc, source.path) == ("inquiry.clinic.example", path)
         assert parse_qs(source.query) == parse_qs(english.query)
         assert frame["title"] == title and int(frame["height"]) >= 300
+        assert frame.get("width") is None  # "100%" is no valid width attribute: the style sets it
 
 
 def test_the_links_page_reads_in_the_same_queries_and_one_audit_row_whatever_the_articles(
