@@ -19,7 +19,7 @@ from tests.staff.access_matrix import requests_for
 
 HTTPS = "https://localhost"
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
-STATIC = ("/static/intake.css", "/static/staff.css", "/static/inquiry.js")
+STATIC = ("/static/intake.css", "/static/staff.css", "/static/inquiry.js", "/static/embed.css")
 TEXT_HOOK, TEXT_TOKEN = "/hooks/texts/twilio", "headers-token"
 
 
