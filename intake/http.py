@@ -33,6 +33,14 @@ CSP = "; ".join(
     )
 )
 
+
+def framed_by(origins) -> str:
+    """The CSP of a page that these origins (and only these) may frame; none given, no page
+    may, as everywhere else."""
+    ancestors = " ".join(origins) or "'none'"
+    return CSP.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
 # What each error page says: in the patient's language on patient pages, English for staff.
 ERROR_TEXT = {
     400: (_("Something went wrong with that request"), _("Please go back and try again.")),
@@ -75,7 +83,8 @@ def _security_headers(response):
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+        headers.setdefault("X-Frame-Options", "DENY")  # a page framed by named origins has none
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure or request.headers.get("X-Forwarded-Proto") == "https":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

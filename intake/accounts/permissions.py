@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "leads.erasure": frozenset({ADMIN, COORDINATOR}),
     "leads.export": frozenset({ADMIN, COORDINATOR}),
     "dashboard.view": EVERYONE,
+    # The links and embed snippets for the clinic's articles (admins keep the list).
+    "articles.view": frozenset({ADMIN, COORDINATOR}),
     # The staff calendar: everyone sees their own consults; admins anyone's.
     "calendar.view": EVERYONE,
     "calendar.view_all": frozenset({ADMIN}),
@@ -46,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.retention": frozenset({ADMIN}),
     # Consult types and anyone's hours (each person edits their own from their account).
     "admin.consults": frozenset({ADMIN}),
+    "admin.articles": frozenset({ADMIN}),
 }
 
 

@@ -4,10 +4,53 @@ the clinic's own pages, and metrics. Each has a safe default (README: Configurat
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import urlsplit
 
 
 def _words(raw: str | None) -> tuple[str, ...]:
     return tuple(word.strip() for word in (raw or "").replace(",", " ").split() if word.strip())
+
+
+# A host name or an IPv4 address (letters, digits, dots and dashes), or an IPv6 one in brackets.
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
+
+
+def embed_origin(entry: str) -> str | None:
+    """``entry`` as an origin the CSP can name (``scheme://host[:port]``, lower-cased), or None
+    when it is not one: no path, query, user, wildcard or other scheme."""
+    try:
+        parts = urlsplit(entry)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.netloc.lower().rsplit(":", 1)[0] if port is not None else parts.netloc.lower()
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+        or not _HOST.fullmatch(host)
+    ):
+        return None
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+
+
+def embed_origins(raw: str | None) -> tuple[str, ...]:
+    """INTAKE_EMBED_ORIGINS read: each entry an origin, or a ConfigError naming the setting."""
+    from intake.config import ConfigError  # the package imports this module first
+
+    origins = []
+    for entry in _words(raw):
+        origin = embed_origin(entry)
+        if origin is None:
+            raise ConfigError(
+                "INTAKE_EMBED_ORIGINS must list origins like https://www.clinic.example "
+                f"(scheme://host[:port], nothing after it), got {entry!r}"
+            )
+        origins.append(origin)
+    return tuple(dict.fromkeys(origins))
 
 
 class IntegrationSettings:
@@ -49,7 +92,9 @@ class IntegrationSettings:
             "INTAKE_IMPORT_BATCH",
         ):
             setattr(self, name, number(name, getattr(self, name)))
-        self.INTAKE_EMBED_ORIGINS = _words(env("INTAKE_EMBED_ORIGINS")) or self.INTAKE_EMBED_ORIGINS
+        self.INTAKE_EMBED_ORIGINS = (
+            embed_origins(env("INTAKE_EMBED_ORIGINS")) or self.INTAKE_EMBED_ORIGINS
+        )
         self.INTAKE_METRICS_TOKEN = env("INTAKE_METRICS_TOKEN")
         allow = os.environ.get("INTAKE_WEBHOOK_ALLOW_PRIVATE", "").strip().lower()
         if allow:

@@ -11,7 +11,7 @@ bp = Blueprint("public", __name__)
 def register(app: Flask) -> None:
     """Attach the public views to the blueprint (once per process) and add it to ``app``."""
     from intake import i18n
-    from intake.public import consult_views, later, notices, unsubscribe, views  # noqa: F401
+    from intake.public import consult_views, embed, later, notices, unsubscribe, views  # noqa: F401
 
     app.register_blueprint(bp)
     app.context_processor(i18n.template_values)

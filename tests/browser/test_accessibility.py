@@ -21,7 +21,7 @@ from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
 from intake.messaging.texts import TextMessage, deliver_text
 from intake.messaging.unsubscribe import unsubscribe_token
-from intake.models import Lead, StaffUser
+from intake.models import ArticleLink, Lead, StaffUser
 from tests.browser.conftest import (
     DESKTOP,
     confirmed,
@@ -124,6 +124,11 @@ def test_the_saved_expired_unsubscribe_and_missing_pages_have_no_violations(
     response = page.goto(f"{live_server}/no-such-page")
     assert response is not None and response.status == 404
     audit.check(page, "page not found (404)")
+
+    for language in ("en", "es"):
+        page.goto(f"{live_server}/{language}/embed/inquiry?utm_source=website")
+        expect(page.get_by_role("link", name=re.compile("^(Start|Empezar)"))).to_be_visible()
+        audit.check(page, f"embedded start ({language}), opened on its own")
 
     # Without inquiry.js every conditional question and its "Only if you answered …" note
     # shows. axe itself needs JavaScript (with it turned off, axe.run never settles), so the
@@ -230,10 +235,17 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert "/staff/login" not in page.url
 
+    with app.app_context():
+        db.session.add(ArticleLink(title="What is MS?", utm_content="what-is-ms",
+                                   utm_campaign="ms-msc"))  # fmt: skip
+        db.session.commit()
     pages = [
         ("lead queue", "/staff/"),
         ("lead page (completed inquiry, as an admin)", f"/staff/leads/{lead_id}"),
         ("dashboard", "/staff/dashboard"),
+        ("where leads come from", "/staff/dashboard/attribution"),
+        ("links for articles", "/staff/articles"),
+        ("article form", "/staff/admin/articles/new"),
         ("administration home", "/staff/admin/"),
         ("staff list", "/staff/admin/staff"),
         ("team form (outside members' hours)", "/staff/admin/teams/new"),

@@ -22,7 +22,7 @@ from intake.extensions import db
 from intake.http import ERROR_TEXT, render_error
 from intake.messaging.texts import TextMessage, deliver_text
 from intake.messaging.unsubscribe import unsubscribe_token
-from intake.models import Lead
+from intake.models import ArticleLink, Lead
 from tests.conftest import (
     ABOUT_MS,
     CONSENT,
@@ -129,6 +129,8 @@ def public_pages(app, language: str = "en") -> dict[str, str]:
     data = hidden_fields(later.get(f"/unsubscribe/{token}"))
     pages["unsubscribed"] = html(later.post(f"/unsubscribe/{token}", data=data))
     pages.update(booking_pages(app, language))
+    embed = f"/{language}/embed/inquiry?utm_source=website&utm_content=what-is-ms"
+    pages["embedded start"] = html(app.test_client().get(embed))
     with app.test_request_context("/", headers={"Accept-Language": language}):
         for code in ERROR_TEXT:
             body, status = render_error(code)
@@ -155,11 +157,16 @@ def staff_pages(app, make_staff, sign_in) -> dict[str, str]:
         lead_id = db.session.scalar(db.select(Lead.id))
         text = TextMessage(recipient="+12025550143", body="Hi.\nCall us?", message_id="text-vnu")
         deliver_text(text)
+        db.session.add(ArticleLink(title="What is MS?", utm_content="what-is-ms",
+                                   utm_campaign="ms-msc"))  # fmt: skip
         db.session.commit()
     for name, path in (
         ("staff queue", "/staff/"),
         ("lead page", f"/staff/leads/{lead_id}"),
         ("administration home", "/staff/admin/"),
+        ("links for articles", "/staff/articles"),
+        ("article form", "/staff/admin/articles/new"),
+        ("where leads come from", "/staff/dashboard/attribution"),
         ("staff member", f"/staff/admin/staff/{other}"),
         ("audit log", "/staff/admin/audit"),
         ("captured texts", "/staff/admin/mail/texts"),

@@ -19,7 +19,7 @@ from tests.staff.access_matrix import requests_for
 
 HTTPS = "https://localhost"
 QUESTIONNAIRE = load_definition("ms_inquiry").questionnaire
-STATIC = ("/static/intake.css", "/static/staff.css", "/static/inquiry.js")
+STATIC = ("/static/intake.css", "/static/staff.css", "/static/inquiry.js", "/static/embed.css")
 TEXT_HOOK, TEXT_TOKEN = "/hooks/texts/twilio", "headers-token"
 
 
@@ -182,3 +182,32 @@ def test_the_text_webhook_carries_the_security_headers_signed_or_not(texting_app
     assert (refused.status_code, answered.status_code) == (403, 200)
     assert answered.mimetype == "text/xml"
     assert header_problems(refused, TEXT_HOOK) + header_problems(answered, TEXT_HOOK) == []
+
+
+EMBEDDED = {"public.embed", "public.embed_in_language"}
+EMBED_ORIGINS = ("https://www.clinic.example", "http://127.0.0.1:8001")
+
+
+def test_only_the_embeddable_start_may_be_framed_and_only_by_the_embed_origins(app, world, sign_in):
+    """With INTAKE_EMBED_ORIGINS set, the embed routes name those origins in frame-ancestors
+    (and send no X-Frame-Options, which would refuse them); every other route, signed in or
+    not, still refuses every frame both ways."""
+    app.config["INTAKE_EMBED_ORIGINS"] = EMBED_ORIGINS
+    ids, args = world
+    admin = sign_in(app.test_client(), ids["admin"])
+    problems, embedded = [], 0
+    for endpoint, method, url in requests_for(app, args):
+        client = admin if role_for(endpoint) else app.test_client()
+        response = fetch(client, method, url, data={})
+        policy = parse_csp(response.headers["Content-Security-Policy"])
+        frame_options = response.headers.get("X-Frame-Options")
+        if endpoint in EMBEDDED:
+            embedded += 1
+            if policy.get("frame-ancestors") != list(EMBED_ORIGINS) or frame_options:
+                problems.append(f"{url}: {policy.get('frame-ancestors')} {frame_options}")
+            rest = {k: v for k, v in policy.items() if k != "frame-ancestors"}
+            if rest.get("object-src") != ["'none'"] or rest.get("script-src") != ["'self'"]:
+                problems.append(f"{url}: {rest}")
+        elif policy.get("frame-ancestors") != ["'none'"] or frame_options != "DENY":
+            problems.append(f"{url}: {policy.get('frame-ancestors')} {frame_options}")
+    assert embedded == len(EMBEDDED) and problems == []

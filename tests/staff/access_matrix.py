@@ -15,6 +15,7 @@ import pytest
 from intake.conversations.attachments import attachment_context
 from intake.extensions import db, encryption
 from intake.models import (
+    ArticleLink,
     AvailabilityException,
     CapturedEmail,
     CapturedText,
@@ -66,6 +67,9 @@ MATRIX: dict[str, Rule] = {
     "public.privacy": Rule(ANYONE),
     "public.terms": Rule(ANYONE),
     "public.forget_draft": Rule(ANYONE),
+    # The embeddable start of the inquiry, framed by the clinic's articles (issue 15).
+    "public.embed": Rule(ANYONE),
+    "public.embed_in_language": Rule(ANYONE),
     # The patient's booking page: the signed link is the capability (tests/public).
     "public.consult_in_language": Rule(ANYONE),
     "public.consult_booking": Rule(ANYONE),
@@ -101,6 +105,8 @@ MATRIX: dict[str, Rule] = {
     "staff.queue": Rule(STAFF),
     "staff.search": Rule(STAFF),
     "staff.dashboard": Rule(STAFF),
+    "staff.dashboard_attribution": Rule(STAFF),
+    "staff.article_links": Rule(WORKERS),
     "staff.export": Rule(WORKERS),
     "staff.bulk": Rule(WORKERS),
     "staff.lead": Rule(STAFF, lead=True),
@@ -174,6 +180,8 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_retention",
             "staff.admin_erase",
             "staff.admin_consult_types",
+            "staff.admin_article",
+            "staff.admin_article_new",
             "staff.admin_consult_type",
             "staff.admin_consult_type_new",
             "staff.admin_staff_hours",
@@ -217,7 +225,8 @@ def world(app, make_staff):
         db.session.add_all([pair, merge, task])
         consult_type = ConsultType(name="Matrix consult", kind="phone")
         day_change = AvailabilityException(staff_user_id=victim, day=now.date())
-        db.session.add_all([consult_type, day_change])
+        article = ArticleLink(title="Matrix article", utm_content="matrix", utm_campaign="m")
+        db.session.add_all([consult_type, day_change, article])
         attachment = _attachment(lead)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
@@ -227,7 +236,8 @@ def world(app, make_staff):
                 "language": "es", "pair_id": pair.id, "merge_id": merge.id,
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
-                "change_id": day_change.id, "task_id": task.id}  # fmt: skip
+                "change_id": day_change.id, "task_id": task.id,
+                "article_id": article.id}  # fmt: skip
     return ids, args
 
 

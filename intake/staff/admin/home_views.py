@@ -27,6 +27,8 @@ ADMIN_PAGES = (
      _l("Which team gets which lead.")),
     ("staff.admin_consult_types", "admin.consults", _l("Consult types"),
      _l("Phone, video and in-person consults, and who holds them.")),
+    ("staff.article_links", "admin.articles", _l("Links for articles"),
+     _l("The clinic's articles and campaigns: their links and embed snippets.")),
     ("staff.admin_cadences", "admin.cadences", _l("Cadences and email templates"),
      _l("Follow-ups.")),
     ("staff.admin_templates", "admin.templates", _l("Message templates"),

@@ -14,6 +14,7 @@ from intake.extensions import db
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import audit, requires
+from intake.staff.queries.attribution import STAGES, attribution_figures
 from intake.staff.queries.dashboard import dashboard_figures
 
 PERIODS = (30, 90, 365)
@@ -77,4 +78,23 @@ def dashboard():
             [(label(s, "source", questionnaire), n) for s, n in figures.by_source]
         ),
         funnel_chart=bar_chart([(stage.label, stage.count) for stage in figures.funnel]),
+    )
+
+
+@bp.get("/dashboard/attribution")
+@requires("dashboard.view")
+def dashboard_attribution():
+    """Leads by article, campaign and source, the stages they reached, and a weekly trend."""
+    days = request.args.get("days", type=int)
+    days = days if days in PERIODS else DEFAULT_PERIOD
+    figures = attribution_figures(
+        scope=lead_scope(current_user),
+        now=utcnow(),
+        days=days,
+        zone=current_app.config["INTAKE_CLINIC_TIME_ZONE"],
+    )
+    audit("dashboard.attribution_viewed", detail={"days": days})
+    db.session.commit()
+    return render_template(
+        "staff/attribution.html", figures=figures, days=days, periods=PERIODS, stages=STAGES
     )
