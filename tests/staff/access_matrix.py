@@ -15,6 +15,7 @@ import pytest
 from intake.conversations.attachments import attachment_context
 from intake.extensions import db, encryption
 from intake.models import (
+    ApiKey,
     AvailabilityException,
     CapturedEmail,
     CapturedText,
@@ -50,6 +51,16 @@ MATRIX: dict[str, Rule] = {
     "static": Rule(ANYONE),
     "api.healthz": Rule(ANYONE),
     "api.readyz": Rule(ANYONE),
+    # The REST API: no staff session; its bearer keys and scopes have their own matrix
+    # (tests/api/test_api_access.py). Without a key every call is a 401 problem.
+    "api-v1.openapi_json": Rule(ANYONE),
+    "api-v1.reference": Rule(ANYONE),
+    "api_v1_leads.list_leads": Rule(ANYONE),
+    "api_v1_leads.lead": Rule(ANYONE),
+    "api_v1_leads.add_note": Rule(ANYONE),
+    "api_v1_inquiries.create_inquiry": Rule(ANYONE),
+    "api_v1_activity.list_consults": Rule(ANYONE),
+    "api_v1_activity.list_tasks": Rule(ANYONE),
     "public.home": Rule(ANYONE),
     "public.favicon": Rule(ANYONE),
     "public.in_language": Rule(ANYONE),
@@ -170,6 +181,9 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_audit_verify",
             "staff.admin_retention",
             "staff.admin_erase",
+            "staff.admin_api_keys",
+            "staff.admin_api_key_create",
+            "staff.admin_api_key_revoke",
             "staff.admin_consult_types",
             "staff.admin_consult_type",
             "staff.admin_consult_type_new",
@@ -216,6 +230,9 @@ def world(app, make_staff):
         day_change = AvailabilityException(staff_user_id=victim, day=now.date())
         db.session.add_all([consult_type, day_change])
         attachment = _attachment(lead)
+        api_key = ApiKey(name="Matrix key", prefix="matrix", secret_hash="0" * 64,
+                         scopes=["leads:read"])  # fmt: skip
+        db.session.add(api_key)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
@@ -224,7 +241,7 @@ def world(app, make_staff):
                 "language": "es", "pair_id": pair.id, "merge_id": merge.id,
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
-                "change_id": day_change.id, "task_id": task.id}  # fmt: skip
+                "change_id": day_change.id, "task_id": task.id, "key_id": api_key.id}  # fmt: skip
     return ids, args
 
 
