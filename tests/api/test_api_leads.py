@@ -157,3 +157,49 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(app_factory):
     assert (
         refused.mimetype == "application/problem+json" and int(refused.headers["Retry-After"]) > 0
     )
+
+
+def test_filtering_by_a_health_answer_needs_the_answers_scope(app, make_key):
+    _leads(app, 1, ms_type="RRMS")
+    client = app.test_client()
+    plain = client.get("/api/v1/leads?ms_type=RRMS", headers=bearer(make_key("leads:read")))
+    full = client.get(
+        "/api/v1/leads?ms_type=RRMS", headers=bearer(make_key("leads:read", "leads:read_answers"))
+    )
+    assert plain.status_code == 403 and plain.mimetype == "application/problem+json"
+    assert full.status_code == 200 and len(full.json["items"]) == 1
+
+
+def test_an_unexpected_failure_is_a_500_problem_and_audited_as_failed(app_factory, make_key):
+    app = app_factory()
+
+    def boom():
+        raise RuntimeError("a test-only failure")
+
+    app.add_url_rule("/api/v1/__boom", "api_boom", boom)
+    response = app.test_client().get("/api/v1/__boom")
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert "test-only" not in response.get_data(as_text=True)
+    from tests.factories import last_audit
+
+    row = last_audit(app)
+    assert (row.actor_role, row.outcome, row.detail["status"]) == ("api", "failed", 500)
+
+
+def test_the_reference_lists_every_operation_with_its_scope_and_no_script(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"] == "3.1.0" and spec["info"]["title"] == "intake API"
+    html = client.get("/api/v1/docs")
+    text = html.get_data(as_text=True)
+    assert html.status_code == 200 and "<script" not in text and "style=" not in text
+    assert "'unsafe-inline'" not in html.headers["Content-Security-Policy"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            assert f"{method.upper()} {path}" in text
+            for need in operation["security"]:
+                for scope in need["bearer"]:
+                    assert f"<code>{scope}</code>" in text
+    for name in spec["components"]["schemas"]:
+        assert f'id="schema-{name}"' in text

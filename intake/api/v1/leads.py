@@ -70,7 +70,11 @@ def list_leads(**args):
     """Leads, filtered as the staff queue filters them, in keyset pages.
 
     Pass the answer's next_cursor as cursor for the next page; a page never repeats or skips a
-    lead when others arrive meanwhile. A key sees every lead (it is not a member of a team)."""
+    lead when others arrive meanwhile. A key sees every lead (it is not a member of a team).
+    Filtering by ms_type (a health answer) needs leads:read_answers as well."""
+    if args.get("ms_type") and not g.api_key.allows("leads:read_answers"):
+        # The MS type is a health answer: picking leads by it needs the answers scope.
+        abort(403, message="Filtering by ms_type needs the scope leads:read_answers.")
     query = _query(args)
     search = None
     if args.get("q"):

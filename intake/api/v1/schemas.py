@@ -151,7 +151,7 @@ class InquiryCreatedSchema(ma.Schema):
 
 
 class RangeArgs(PageArgs):
-    lead_id = ma.fields.Integer(**ID)
+    lead_id = ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     starts_from = ma.fields.AwareDateTime(metadata={"description": "From this time (UTC)."})
     starts_to = ma.fields.AwareDateTime(metadata={"description": "Before this time (UTC)."})
 
