@@ -53,7 +53,9 @@ def test_an_inquiry_is_validated_evaluated_and_announced_like_the_form(app, make
         events = db.session.scalars(select(OutboxEvent)).all()
         topics = {event.topic for event in events if event.payload.get("lead_id") == lead.id}
         assert {"inquiry.started", "inquiry.completed"} <= topics
-        consents = {c.purpose: c.granted for c in db.session.scalars(select(Consent))}
+        rows = db.session.scalars(select(Consent)).all()
+        consents = {c.purpose: c.granted for c in rows}
+        assert {c.source for c in rows} == {"api"}
         assert consents["privacy_notice"] is True and consents["contact_email"] is True
 
 

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 from flask import current_app, g
 from flask_smorest import Blueprint, abort
+from sqlalchemy import update
 
 from intake.api.v1.answers import check_answers
 from intake.api.v1.auth import requires_scope
 from intake.api.v1.idempotency import idempotent
 from intake.api.v1.schemas import InquiryCreatedSchema, InquiryInSchema
+from intake.extensions import db
 from intake.inquiries.service import (
     Attribution,
     IncompleteInquiry,
@@ -21,8 +23,10 @@ from intake.inquiries.service import (
     save_step,
     start_inquiry,
 )
+from intake.models import Consent
 from intake.models.types import utcnow
 
+CONSENT_SOURCE = "api"
 blp = Blueprint("api_v1_inquiries", __name__, description="Inquiries sent server to server.")
 
 
@@ -71,6 +75,10 @@ def create_inquiry(body: dict):
         )
     except IncompleteInquiry as missing:  # the forms already require what the submit does
         abort(422, errors={missing.step_id: ["A required question is unanswered."]})
+    # The consents were given through another system, not on our form: say so on each record.
+    db.session.execute(
+        update(Consent).where(Consent.inquiry_id == inquiry.id).values(source=CONSENT_SOURCE)
+    )
     g.api_lead_ids = [inquiry.lead_id]
     return {
         "lead_id": inquiry.lead_id,
