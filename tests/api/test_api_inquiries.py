@@ -150,3 +150,28 @@ def test_r9_twenty_parallel_posts_with_one_key_make_one_lead(app, make_key, back
     for status, body in answers:
         if status == 409:
             assert body["status"] == 409
+
+
+def test_an_idempotency_key_is_forgotten_after_its_hours(app, make_key, monkeypatch):
+    from datetime import timedelta
+
+    from intake.api.v1 import idempotency
+    from intake.models import ApiKey, IdempotencyRecord
+    from tests.factories import NOW
+
+    monkeypatch.setattr(idempotency, "utcnow", lambda: NOW)
+    token, client = make_key(), app.test_client()
+    hours = app.config["INTAKE_IDEMPOTENCY_HOURS"]
+    with app.app_context():
+        key = db.session.scalar(select(ApiKey))
+        for name, age in (("old", hours + 1), ("recent", hours - 1)):
+            db.session.add(IdempotencyRecord(api_key_id=key.id, idempotency_key=name,
+                                             fingerprint="0", status=201, body={"lead_id": 1},
+                                             created_at=NOW - timedelta(hours=age)))  # fmt: skip
+        db.session.commit()
+    old = client.post(URL, json=inquiry_body(), headers=bearer(token, **{"Idempotency-Key": "old"}))
+    assert old.status_code == 201 and "Idempotent-Replayed" not in old.headers
+    recent = client.post(URL, json=inquiry_body(),
+                         headers=bearer(token, **{"Idempotency-Key": "recent"}))  # fmt: skip
+    assert recent.status_code == 422  # still remembered, for another body
+    assert _count(app, Inquiry) == 1
