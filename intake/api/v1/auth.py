@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from inspect import cleandoc
 
 from flask import abort, current_app, g, request
 from flask_smorest import Blueprint
@@ -22,8 +23,6 @@ from intake.extensions import db, limiter
 from intake.models.types import utcnow
 
 SECURITY_SCHEME = "bearer"
-# Answers documented for every operation that needs a key.
-AUTH_ERRORS = (401, 403, 429)
 
 
 def requires_scope(scope: str) -> Callable:
@@ -36,10 +35,12 @@ def requires_scope(scope: str) -> Callable:
             return view(*args, **kwargs)
 
         checked.api_scope = scope
-        return Blueprint.doc(
-            security=[{SECURITY_SCHEME: [scope]}],
-            description=f"{(view.__doc__ or '').strip()}\n\nRequires the scope `{scope}`.",
-        )(checked)
+        # The docstring's first line is the summary; the rest, and the scope, the description.
+        _summary, _, rest = cleandoc(view.__doc__ or "").partition("\n\n")
+        description = f"{rest.strip()}\n\nRequires the scope `{scope}`.".strip()
+        return Blueprint.doc(security=[{SECURITY_SCHEME: [scope]}], description=description)(
+            checked
+        )
 
     return decorate
 
