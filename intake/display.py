@@ -126,6 +126,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "consent_source": {
         "inquiry_form": N_("the inquiry form"),
+        "api": N_("an inquiry sent by another system (API)"),
         "unsubscribe": N_("unsubscribe link"),
         "text_keyword": N_("a text message keyword (STOP or START)"),
     },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_babel import lazy_gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import (
@@ -93,6 +93,15 @@ def _security_headers(response):
     return response
 
 
+def _own_renderer(error: Exception):
+    """A part of the site that answers its errors in its own format (the REST API's problem
+    details) registers ``(path prefix, render)`` in ``app.extensions["intake.error_renderers"]``."""
+    for prefix, render in current_app.extensions.get("intake.error_renderers", ()):
+        if request.path.startswith(prefix):
+            return render(error)
+    return None
+
+
 def render_error(code: int):
     title, advice = ERROR_TEXT.get(code, ERROR_TEXT[500])
     page = render_template("error.html", code=code, title=str(title), advice=str(advice))
@@ -100,6 +109,9 @@ def render_error(code: int):
 
 
 def _http_error(error: HTTPException):
+    own = _own_renderer(error)
+    if own is not None:
+        return own
     if error.code is None or error.code < 400:
         return error
     if isinstance(error, SecurityError):  # a Host outside TRUSTED_HOSTS: no page links work
@@ -115,6 +127,10 @@ RETRY_AFTER_SECONDS = 60  # the 503 page asks for a minute
 
 def _database_unavailable(error: OperationalError):
     logger.warning("database unavailable", extra={"error": type(error.orig).__name__})
+    own = _own_renderer(ServiceUnavailable())
+    if own is not None:
+        own.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return own
     return (*render_error(ServiceUnavailable.code), {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
@@ -133,4 +149,7 @@ def _end_session(_error) -> None:
 
 def _unexpected_error(error: Exception):
     logger.exception("unhandled error", exc_info=error)
+    own = _own_renderer(error)
+    if own is not None:
+        return own
     return render_error(InternalServerError.code)

@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.mail": frozenset({ADMIN}),
     "admin.audit": frozenset({ADMIN}),
     "admin.retention": frozenset({ADMIN}),
+    # Keys for the REST API (/api/v1): create, list, revoke.
+    "admin.api_keys": frozenset({ADMIN}),
     # Consult types and anyone's hours (each person edits their own from their account).
     "admin.consults": frozenset({ADMIN}),
     "admin.articles": frozenset({ADMIN}),

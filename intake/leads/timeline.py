@@ -238,7 +238,7 @@ def _consent_entries(lead_id: int) -> list[Entry]:
         what = display_label(consent.purpose, "consent")
         if consent.granted:
             title = _l("Consent given: %(what)s", what=what)
-        elif consent.source == "inquiry_form":
+        elif consent.source in ("inquiry_form", "api"):
             title = _l("Consent not given: %(what)s", what=what)
         else:
             title = _l("Consent withdrawn: %(what)s", what=what)

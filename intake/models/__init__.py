@@ -1,6 +1,7 @@
 """Typed models, one module per domain; importing this package registers them all."""
 
 from intake.models.activity import CALL_OUTCOMES, CLINICAL_DECISIONS, EVENT_KINDS, LeadEvent
+from intake.models.api import API_SCOPES, ApiKey, IdempotencyRecord
 from intake.models.article import ArticleLink
 from intake.models.audit import AuditEvent, AuditHead
 from intake.models.auth import TOKEN_PURPOSES, RecoveryCode, StaffSession, StaffToken
@@ -51,6 +52,9 @@ from intake.models.task import TASK_KINDS, TASK_STATUSES, StaffTask
 
 __all__ = [
     "ArticleLink",
+    "API_SCOPES",
+    "ApiKey",
+    "IdempotencyRecord",
     "BOOKED_BY",
     "CONSULT_KINDS",
     "CONSULT_STATUSES",

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     """Attach every staff view to the blueprint (once per process) and add it to ``app``."""
     from intake.staff import access, display  # noqa: F401  (the guard, loader, error pages, filters)
     from intake.staff.admin import (  # noqa: F401
+        api_key_views,
         article_views,
         audit_views,
         config_views,

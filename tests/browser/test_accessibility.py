@@ -256,6 +256,8 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
         ("message template, a version", "/staff/admin/templates/first_reply/email/es/versions/0"),
         ("audit log", "/staff/admin/audit"),
         ("captured texts", "/staff/admin/mail/texts"),
+        ("API keys", "/staff/admin/api-keys"),
+        ("API reference", "/api/v1/docs"),
         ("possible duplicates", "/staff/duplicates"),
     ]
     for name, path in pages:

@@ -170,6 +170,8 @@ def staff_pages(app, make_staff, sign_in) -> dict[str, str]:
         ("staff member", f"/staff/admin/staff/{other}"),
         ("audit log", "/staff/admin/audit"),
         ("captured texts", "/staff/admin/mail/texts"),
+        ("API keys", "/staff/admin/api-keys"),
+        ("API reference", "/api/v1/docs"),
         ("account", "/staff/account"),
         ("message templates", "/staff/admin/templates"),
         ("message template (email)", "/staff/admin/templates/first_reply/email/en"),

@@ -62,11 +62,15 @@ STAFF_POSTS = {
     "staff.consult_book", "staff.consult_move", "staff.consult_cancel", "staff.consult_outcome",
     # The clinic's articles and their links (issue 15).
     "staff.admin_article", "staff.admin_article_new",
+    "staff.admin_api_key_create", "staff.admin_api_key_revoke",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.
 BOOKING_POSTS = {"public.consult_booking_post", "public.consult_cancel"}
-EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text"}
+EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text",
+                # The REST API: bearer keys, never cookies, so nothing for a forged post to ride
+                # on (tests/api/test_api_access.py refuses every call without a key).
+                "api_v1_leads.add_note", "api_v1_inquiries.create_inquiry"}  # fmt: skip
 VARIANTS = ("missing", "foreign", "expired")
 
 

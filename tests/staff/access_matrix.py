@@ -15,6 +15,7 @@ import pytest
 from intake.conversations.attachments import attachment_context
 from intake.extensions import db, encryption
 from intake.models import (
+    ApiKey,
     ArticleLink,
     AvailabilityException,
     CapturedEmail,
@@ -54,6 +55,16 @@ MATRIX: dict[str, Rule] = {
     # Prometheus's scrape: no session, the metrics token or a loopback address is the check
     # (tests/api/test_metrics.py); never a staff route and never audited.
     "api.metrics": Rule(ANYONE),
+    # The REST API: no staff session; its bearer keys and scopes have their own matrix
+    # (tests/api/test_api_access.py). Without a key every call is a 401 problem.
+    "api-v1.openapi_json": Rule(ANYONE),
+    "api-v1.reference": Rule(ANYONE),
+    "api_v1_leads.list_leads": Rule(ANYONE),
+    "api_v1_leads.lead": Rule(ANYONE),
+    "api_v1_leads.add_note": Rule(ANYONE),
+    "api_v1_inquiries.create_inquiry": Rule(ANYONE),
+    "api_v1_activity.list_consults": Rule(ANYONE),
+    "api_v1_activity.list_tasks": Rule(ANYONE),
     "public.home": Rule(ANYONE),
     "public.favicon": Rule(ANYONE),
     "public.in_language": Rule(ANYONE),
@@ -179,6 +190,9 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_audit_verify",
             "staff.admin_retention",
             "staff.admin_erase",
+            "staff.admin_api_keys",
+            "staff.admin_api_key_create",
+            "staff.admin_api_key_revoke",
             "staff.admin_consult_types",
             "staff.admin_article",
             "staff.admin_article_new",
@@ -228,6 +242,9 @@ def world(app, make_staff):
         article = ArticleLink(title="Matrix article", utm_content="matrix", utm_campaign="m")
         db.session.add_all([consult_type, day_change, article])
         attachment = _attachment(lead)
+        api_key = ApiKey(name="Matrix key", prefix="matrix", secret_hash="0" * 64,
+                         scopes=["leads:read"])  # fmt: skip
+        db.session.add(api_key)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
@@ -237,7 +254,7 @@ def world(app, make_staff):
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
                 "change_id": day_change.id, "task_id": task.id,
-                "article_id": article.id}  # fmt: skip
+                "article_id": article.id, "key_id": api_key.id}  # fmt: skip
     return ids, args
 
 

@@ -29,7 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from intake.audit.service import OUTCOMES as AUDIT_OUTCOMES
 from intake.display import LABELS, labels
 from intake.ids import MAX_ID
-from intake.models import OFF_HOURS, STRATEGIES
+from intake.models import API_SCOPES, OFF_HOURS, STRATEGIES
 from intake.questionnaire.definition import OUTCOMES
 from intake.routing.choice import ROUTABLE_FIELDS
 from intake.staff.display import lazy_gettext as _l
@@ -205,4 +205,18 @@ class MessageTemplateForm(FlaskForm):
             "{{ privacy_link }}, {{ inquiry_link }}, {{ booking_link }} (the patient's link to "
             "choose a consult time). Nothing about the patient's health."
         ),
+    )
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        _l("What the key is for"),
+        [DataRequired(_l("Enter a name.")), Length(max=100)],
+        filters=[clean_line],
+        description=_l("The system that will use it, for example “Call centre”."),
+    )
+    scopes = MultiCheckboxField(
+        _l("What it may do"),
+        choices=[SelectChoice(scope, scope) for scope in API_SCOPES],
+        validators=[DataRequired(_l("Choose at least one thing the key may do."))],
     )

@@ -45,6 +45,8 @@ ADMIN_PAGES = (
      _l("Who did what, and the chain check.")),
     ("staff.admin_retention", "admin.retention", _l("Retention and erasure"),
      _l("Erasure requests.")),
+    ("staff.admin_api_keys", "admin.api_keys", _l("API keys"),
+     _l("Keys for the clinic's other systems, with what each may do.")),
 )
 # fmt: on
 

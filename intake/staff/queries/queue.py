@@ -13,12 +13,10 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     Select,
-    and_,
     func,
     literal,
     select,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy.orm import aliased
@@ -26,7 +24,7 @@ from sqlalchemy.orm import aliased
 from intake.extensions import db
 from intake.leads.filters import (
     LeadQuery,
-    descending,
+    after_condition,
     lead_conditions,
     order_by,
     sort_column,
@@ -88,43 +86,6 @@ def load_filter_options(reader_id: int | None = None) -> FilterOptions:
         teams=sorted(team_rows, key=lambda row: row[1].casefold()),
         my_replies=replies,
     )
-
-
-def after_condition(
-    sort: str, after: tuple, conditions: list[ColumnElement[bool]], *, size: int
-) -> ColumnElement[bool]:
-    """Rows strictly after (value, id) in ``order_by(sort)``, written so an index range starts
-    at the cursor: a row-value comparison, never ``a > v OR (a = v AND id > i)``, which the
-    planner can only filter by (page 2,000 of a team's queue read 144,000 rows for 50; bench
-    P3). Only the SLA column has nulls (sorted last): past a dated cursor the page is the next
-    dated rows and then the undated ones, each read as its own short range."""
-    value, last_id = after
-    column = sort_column(sort)
-    cursor = tuple_(literal(value, column.type), literal(last_id, Lead.id.type))
-    if descending(sort):
-        return tuple_(column, Lead.id) < cursor
-    if value is None:
-        return and_(column.is_(None), Lead.id > last_id)
-    if not column.nullable:
-        return tuple_(column, Lead.id) > cursor
-    dated = (
-        select(Lead.id)
-        .where(*conditions, tuple_(column, Lead.id) > cursor)
-        .order_by(column, Lead.id)
-        .limit(size)
-        .subquery()
-    )
-    # Undated rows are read only once the dated ones run out (a one-time check), and in the
-    # index's order (all nulls, then by id), so the same index serves both ranges.
-    dated_rows = select(func.count()).select_from(dated).scalar_subquery()
-    undated = (
-        select(Lead.id)
-        .where(dated_rows < size, *conditions, column.is_(None))
-        .order_by(column, Lead.id)
-        .limit(size)
-        .subquery()
-    )
-    return Lead.id.in_(union_all(select(dated.c.id), select(undated.c.id)))
 
 
 def _next_task_due():
