@@ -1,7 +1,7 @@
 """api keys and idempotency records
 
 Revision ID: a3c91e5f7b20
-Revises: fd7e10d8c809
+Revises: 64f0055a3d8a
 Create Date: 2026-12-06 19:43:57.240167
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a3c91e5f7b20'
-down_revision = 'fd7e10d8c809'
+down_revision = '64f0055a3d8a'
 branch_labels = None
 depends_on = None
 
