@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.mail": frozenset({ADMIN}),
     "admin.audit": frozenset({ADMIN}),
     "admin.retention": frozenset({ADMIN}),
+    # Lead import from a CSV file.
+    "admin.import": frozenset({ADMIN}),
     # Consult types and anyone's hours (each person edits their own from their account).
     "admin.consults": frozenset({ADMIN}),
 }

@@ -32,6 +32,7 @@ from intake.models.identity import (
     LeadContact,
     LeadMerge,
 )
+from intake.models.imports import IMPORT_STATUSES, ROW_PLANS, ROW_STATUSES, ImportJob, ImportRow
 from intake.models.inquiry import Inquiry, ResumeToken
 from intake.models.lead import CLOSED, PIPELINE, STATUSES, Lead
 from intake.models.outbox import OutboxEvent
@@ -49,6 +50,11 @@ from intake.models.staff import ROLES, StaffUser
 from intake.models.task import TASK_KINDS, TASK_STATUSES, StaffTask
 
 __all__ = [
+    "IMPORT_STATUSES",
+    "ROW_PLANS",
+    "ROW_STATUSES",
+    "ImportJob",
+    "ImportRow",
     "BOOKED_BY",
     "CONSULT_KINDS",
     "CONSULT_STATUSES",

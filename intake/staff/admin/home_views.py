@@ -43,6 +43,8 @@ ADMIN_PAGES = (
      _l("Who did what, and the chain check.")),
     ("staff.admin_retention", "admin.retention", _l("Retention and erasure"),
      _l("Erasure requests.")),
+    ("staff.admin_imports", "admin.import", _l("Import leads"),
+     _l("Leads from a spreadsheet or another system's CSV export.")),
 )
 # fmt: on
 
