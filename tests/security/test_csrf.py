@@ -60,6 +60,9 @@ STAFF_POSTS = {
     "staff.account_calendar_feed_create", "staff.account_calendar_feed_revoke",
     "staff.lead_task", "staff.task_done", "staff.task_cancel", "staff.task_move",
     "staff.consult_book", "staff.consult_move", "staff.consult_cancel", "staff.consult_outcome",
+    # Lead import (the upload checks its token itself, after raising the body limit).
+    "staff.admin_import_upload", "staff.admin_import_mapping", "staff.admin_import_start",
+    "staff.admin_import_resume", "staff.admin_import_cancel",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.

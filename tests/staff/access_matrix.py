@@ -21,6 +21,7 @@ from intake.models import (
     ConsultType,
     ConversationMessage,
     DuplicatePair,
+    ImportJob,
     LeadMerge,
     MessageAttachment,
     RoutingRule,
@@ -176,6 +177,14 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_staff_hours",
             "staff.admin_staff_day_change",
             "staff.admin_staff_day_change_remove",
+            "staff.admin_imports",
+            "staff.admin_import_upload",
+            "staff.admin_import",
+            "staff.admin_import_mapping",
+            "staff.admin_import_start",
+            "staff.admin_import_resume",
+            "staff.admin_import_cancel",
+            "staff.admin_import_errors",
         )
     },
 }
@@ -214,7 +223,9 @@ def world(app, make_staff):
         db.session.add_all([pair, merge, task])
         consult_type = ConsultType(name="Matrix consult", kind="phone")
         day_change = AvailabilityException(staff_user_id=victim, day=now.date())
-        db.session.add_all([consult_type, day_change])
+        job = ImportJob(filename="matrix.csv", encoding="utf-8", delimiter=",",
+                        headers=["First name"], mapping={}, status="checked")  # fmt: skip
+        db.session.add_all([consult_type, day_change, job])
         attachment = _attachment(lead)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
@@ -224,7 +235,7 @@ def world(app, make_staff):
                 "language": "es", "pair_id": pair.id, "merge_id": merge.id,
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
-                "change_id": day_change.id, "task_id": task.id}  # fmt: skip
+                "change_id": day_change.id, "task_id": task.id, "job_id": job.id}  # fmt: skip
     return ids, args
 
 

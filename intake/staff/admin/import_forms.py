@@ -5,7 +5,7 @@ from __future__ import annotations
 import pycountry
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from intake.imports.fields import FIELDS, column_name
@@ -28,10 +28,10 @@ class UploadForm(FlaskForm):
     )
 
 
-def _country_choices() -> list[tuple[str, str]]:
+def _country_choices() -> list[SelectChoice]:
     named = sorted((country.name, country.alpha_2) for country in pycountry.countries)
-    return [("", str(_l("None: rows must name their country")))] + [
-        (code, name) for name, code in named
+    return [SelectChoice("", _l("None: rows must name their country"))] + [
+        SelectChoice(code, name) for name, code in named
     ]
 
 
@@ -63,8 +63,8 @@ class MappingForm(FlaskForm):
 
 def mapping_form(headers: list[str], mapping: dict, default_country: str | None, **kwargs):
     """The mapping form for a file's headers, filled with the job's current mapping."""
-    choices = [("", str(_l("Not imported")))] + [
-        (str(index), column_name(headers, index)) for index in range(len(headers))
+    choices = [SelectChoice("", _l("Not imported"))] + [
+        SelectChoice(str(index), column_name(headers, index)) for index in range(len(headers))
     ]
     fields = {
         f"map_{name}": SelectField(label, choices=choices, validators=[Optional()])
