@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from intake.extensions import db, encryption
+from intake.imports.matching import held_values, reach
 from intake.imports.rows import CheckedRow, Rules, check_cells
 from intake.leads.identity import find_overlaps, name_key
 from intake.models import ImportJob, ImportRow
@@ -69,10 +70,17 @@ class FileIndex:
                 self.seen[(kind, row.values[kind])].append((name_key(row.name), recent))
 
 
-def plan_row(row: CheckedRow, *, since: datetime, index: FileIndex, now: datetime) -> str:
-    """new, join or possible_duplicate: the form's rules against the leads and earlier rows."""
-    overlaps = find_overlaps(
-        name=row.name, email=row.values.get("email"), phone=row.values.get("phone"), since=since
+def plan_row(
+    row: CheckedRow, *, since: datetime, index: FileIndex, now: datetime, held: set | None = None
+) -> str:
+    """new, join or possible_duplicate: the form's rules against the leads and earlier rows
+    (``held``: the batch's emails and phones some lead holds; None asks the database)."""
+    overlaps = (
+        find_overlaps(
+            name=row.name, email=row.values.get("email"), phone=row.values.get("phone"), since=since
+        )
+        if held is None or reach(row) & held
+        else []
     )
     recent = row.values.get("created_at", now) >= since
     in_file = index.plan(row, recent)
@@ -112,12 +120,13 @@ class CheckRun:
             .limit(self.batch)
         ).all()
         changes, counts = [], defaultdict(int)
-        for row in rows:
-            checked = check_cells(open_cells(row), rules)
+        checked_rows = [(row, check_cells(open_cells(row), rules)) for row in rows]
+        held = held_values(checked for _, checked in checked_rows if not checked.errors)
+        for row, checked in checked_rows:
             if checked.errors:
                 change = {"status": "error", "plan": None, "errors": checked.errors}
             else:
-                plan = plan_row(checked, since=since, index=self.index, now=now)
+                plan = plan_row(checked, since=since, index=self.index, now=now, held=held)
                 change = {"status": "pending", "plan": plan, "errors": None}
                 counts[plan] += 1
             counts[change["status"]] += 1

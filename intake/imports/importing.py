@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 
 from intake.extensions import db
 from intake.imports.checking import dedupe_window, job_rules, open_cells, row_counts
+from intake.imports.matching import held_values, reach
 from intake.imports.report import forget_cells
 from intake.imports.rows import CheckedRow, check_cells
 from intake.leads.identity import contact_details, find_overlaps, lead_details, record_pairs
@@ -92,40 +93,55 @@ def _join(lead: Lead, checked: CheckedRow, now: datetime) -> None:
         db.session.execute(insert(LeadContact), new)
 
 
-def import_row(job: ImportJob, row: ImportRow, checked: CheckedRow, now: datetime) -> None:
-    """Make or join the row's lead by the form's rules and mark the row; the caller commits."""
+def import_row(
+    job: ImportJob,
+    row: ImportRow,
+    checked: CheckedRow,
+    now: datetime,
+    *,
+    may_overlap: bool = True,
+    made: list | None = None,
+) -> None:
+    """Make or join the row's lead by the form's rules and mark the row; the caller commits.
+    ``may_overlap`` False (no lead holds the row's email or phone) skips the search that would
+    find nothing; a new lead is then left in ``made`` for ``finish_new`` to mark in bulk."""
     window = dedupe_window()
     values = checked.values
-    overlaps = find_overlaps(
-        name=checked.name, email=values.get("email"), phone=values.get("phone"), since=now - window
-    )
+    overlaps = []
+    if may_overlap:
+        db.session.flush()  # earlier rows' leads first: a duplicate within the file joins them
+        overlaps = find_overlaps(name=checked.name, email=values.get("email"),
+                                 phone=values.get("phone"), since=now - window)  # fmt: skip
     if overlaps and overlaps[0].joins:
         lead = overlaps[0].lead
         _join(lead, checked, now)
         row.status, row.lead_id = "joined", lead.id
-        add_event(
-            lead=lead,
-            kind="note",
-            actor=None,
-            now=now,
-            text=_note(job, row, values),
-            data={"import_id": job.id, "row": row.row_number},
-        )
+        add_event(lead=lead, kind="note", actor=None, now=now, text=_note(job, row, values),
+                  data={"import_id": job.id, "row": row.row_number})  # fmt: skip
         return
     lead = _new_lead(checked, now)
     db.session.add(lead)
+    if overlaps:
+        db.session.flush()
+        record_pairs(lead=lead, overlaps=overlaps, window_days=window.days, now=now)
+    (made if made is not None else []).append((row, lead, values))
+    if made is None:
+        finish_new(job, [(row, lead, values)], now)
+
+
+def finish_new(job: ImportJob, made: list, now: datetime) -> None:
+    """The new leads of a batch inserted together, each left unassigned on purpose (a routing
+    decision says so), with a note of its origin when the row had more to say, and its row
+    marked imported."""
     db.session.flush()
-    record_pairs(lead=lead, overlaps=overlaps, window_days=window.days, now=now)
-    db.session.add(RoutingDecision(lead_id=lead.id, reason=UNASSIGNED, decided_at=now))
-    add_event(
-        lead=lead,
-        kind="note",
-        actor=None,
-        now=now,
-        text=_note(job, row, values),
-        data={"import_id": job.id, "row": row.row_number},
+    db.session.add_all(
+        RoutingDecision(lead_id=lead.id, reason=UNASSIGNED, decided_at=now) for _, lead, _ in made
     )
-    row.status, row.lead_id = "imported", lead.id
+    for row, lead, values in made:
+        row.status, row.lead_id = "imported", lead.id
+        if any(values.get(name) for name, _ in EXTRA):
+            add_event(lead=lead, kind="note", actor=None, now=now, text=_note(job, row, values),
+                      data={"import_id": job.id, "row": row.row_number})  # fmt: skip
 
 
 class ImportRun:
@@ -143,12 +159,17 @@ class ImportRun:
             .order_by(ImportRow.row_number)
             .limit(self.batch)
         ).all()
-        for row in rows:
-            checked = check_cells(open_cells(row), rules)
+        checked_rows = [(row, check_cells(open_cells(row), rules)) for row in rows]
+        held = held_values(checked for _, checked in checked_rows if not checked.errors)
+        made: list = []
+        for row, checked in checked_rows:
             if checked.errors:
                 row.status, row.errors = "error", checked.errors
-            else:
-                import_row(job, row, checked, now)
+                continue
+            mine = reach(checked)
+            import_row(job, row, checked, now, may_overlap=bool(mine & held), made=made)
+            held |= mine  # a later row of this batch with the same email or phone looks
+        finish_new(job, made, now)
         db.session.flush()
         counts = row_counts(job_id)
         job.rows_imported = counts.get("imported", 0)
