@@ -75,9 +75,15 @@ def _settings(app, database_url, key, tmp_path) -> dict:
     }
 
 
+def deciles(samples: list[float]) -> list[float]:
+    """The samples at each tenth of the run, rounded (MB)."""
+    return [round(samples[len(samples) * k // 10], 1) for k in range(10)] + [round(samples[-1], 1)]
+
+
 def growth(samples: list[float]) -> float:
-    """RSS growth from the first samples after start-up (10 samples, 5 s) to the end."""
-    return samples[-1] - samples[min(10, len(samples) - 1)] if samples else 0.0
+    """RSS growth from a fifth of the way into the run (start-up and the first batches done)
+    to its end: what holding more rows would show."""
+    return samples[-1] - samples[len(samples) // 5] if samples else 0.0
 
 
 def _progress(app, job_id) -> int:
@@ -142,8 +148,9 @@ def kill_and_resume(app_factory, database_url, tmp_path, *, count: int, batch: i
         leads_after = db.session.scalar(select(func.count()).select_from(Lead))
     print(f"\nIMPORT {count} rows, batch {batch}: killed at {killed_at}, "
           f"RSS of the importing processes (MB): {[round(x, 1) for x in rss[:3]]} ... "
-          f"{[round(x, 1) for x in rss[-3:]]}, growth in the resumed run after its first "
-          f"5 s: {growth(rss[1:]):.1f} MB; {output.strip()}")  # fmt: skip
+          f"{[round(x, 1) for x in rss[-3:]]}; the resumed run at each tenth: "
+          f"{deciles(rss[1:])}, growth after its first fifth: {growth(rss[1:]):.1f} MB; "
+          f"{output.strip()}")  # fmt: skip
     return Outcome(job, errors, EXISTING, leads_after, imported, killed_at, rss)
 
 
