@@ -115,7 +115,11 @@ class CheckRun:
         rules, since = job_rules(job, now), now - dedupe_window()
         rows = db.session.scalars(
             select(ImportRow)
-            .where(ImportRow.job_id == job_id, ImportRow.row_number > self.after)
+            .where(
+                ImportRow.job_id == job_id,
+                ImportRow.row_number > self.after,
+                ImportRow.status.in_(("pending", "error")),
+            )
             .order_by(ImportRow.row_number)
             .limit(self.batch)
         ).all()

@@ -72,8 +72,8 @@ def error_report(job_id: int, *, batch: int = 1000) -> Iterator[str]:
 def set_mapping(job: ImportJob, *, mapping: dict[str, int], default_country: str | None) -> bool:
     """Keep the admin's mapping (field → column index, columns that exist only) and ask for
     a dry run; False while the job is importing or finished."""
-    if job.status not in ("uploaded", "checked", "failed"):
-        return False
+    if job.status not in ("uploaded", "checked", "failed") or job.started_at is not None:
+        return False  # once importing began, rows are leads: only resume or cancel remain
     job.mapping = {
         name: index
         for name, index in mapping.items()
@@ -113,8 +113,10 @@ def forget_cells(job_id: int) -> None:
 
 
 def resume(job: ImportJob, *, now: datetime) -> bool:
-    """Let the sweep hand an import to a worker again, but only when no worker holds it (its
-    lease ran out): two workers never import the same job at once."""
+    """Let the sweep hand an import (stopped, or failed) to a worker again, but only when no
+    worker holds it (its lease ran out): two workers never import the same job at once."""
+    if job.status == "failed" and job.started_at is not None:
+        job.status, job.failure = "importing", None  # an import that failed: try again
     if job.status != "importing" or (job.lease_until is not None and job.lease_until >= now):
         return False
     job.lease_owner = job.lease_until = None

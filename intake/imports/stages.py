@@ -8,6 +8,7 @@ whose lease ran out (its worker was killed) is taken again by ``stale_jobs``' sw
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from sqlalchemy import or_, select, update
 
 from intake.extensions import db
 from intake.models import ImportJob
+
+logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 QUEUED = "queued"  # the sweep's mark on a job it handed to a worker that has not started yet
@@ -70,6 +73,16 @@ def release(job_id: int, *, owner: str) -> None:
     )
 
 
+def fail(job_id: int, *, owner: str, why: str) -> None:
+    """Mark the job failed (the admin may resume it), naming the error's kind, not its text."""
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.lease_owner == owner)
+        .values(status="failed", failure=why[:300], lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def stale_jobs(*, now: datetime, lease: timedelta = LEASE) -> list[tuple[int, str]]:
     """Jobs waiting for a worker (new, resumed, or whose worker vanished), marked as queued
     for one lease so the next sweep does not hand them out again; the caller commits, then
@@ -105,8 +118,9 @@ def run_stage(
 ) -> str:
     """Claim the job's ``stage`` and call ``step(job_id, now)`` once per batch, each in its own
     transaction begun by renewing the lease, until it says it is finished ("done"), the lease
-    is lost ("lost"), or ``budget_seconds`` pass ("paused": the lease is released for the next
-    task). "busy" when another worker holds it."""
+    is lost ("lost"), ``budget_seconds`` pass ("paused": the lease is released for the next
+    task), or a batch raises ("failed": the job is marked so, its committed batches kept).
+    "busy" when another worker holds it."""
     owner = owner or new_owner()
     if not claim(job_id, stage=stage, owner=owner, now=clock(), lease=lease):
         db.session.rollback()
@@ -118,7 +132,16 @@ def run_stage(
         if not renew(job_id, stage=stage, owner=owner, now=now, lease=lease):
             db.session.rollback()
             return "lost"
-        finished = step(job_id, now)
+        try:
+            finished = step(job_id, now)
+        except Exception as error:  # a row that breaks the run: stop, say so, keep the rest
+            db.session.rollback()
+            fail(job_id, owner=owner, why=type(error).__name__)
+            commit()
+            # The kind of error only: its text could quote a cell of the file.
+            detail = {"job_id": job_id, "stage": stage, "error": type(error).__name__}
+            logger.error("import stage failed", extra=detail)
+            return "failed"
         if finished:
             release(job_id, owner=owner)
         commit()

@@ -155,3 +155,40 @@ def test_rows_are_checked_again_at_import_and_cancel_skips_the_rest(app):
     job = run_import(app, job_id)
     assert (job.rows_imported, job.rows_error) == (0, 2)
     assert rows_of(app, job_id)[2].errors == ["No last name: map a column to Last name."]
+
+
+def test_a_row_that_breaks_the_run_fails_the_job_keeping_what_was_done_and_resume_finishes(
+    app, monkeypatch
+):
+    people = [[f"Person{n}", "Test", f"p{n}@example.org", "", "US"] for n in range(6)]
+    job_id = upload(app, csv_bytes(people))
+    check(app, job_id, batch=2)
+    real, calls = importing.import_row, []
+
+    def breaks_on_the_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise ValueError("a bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "import_row", breaks_on_the_fourth)
+    with app.app_context():
+        importing.start_import(db.session.get(ImportJob, job_id), now=NOW)
+        db.session.commit()
+        outcome = service.run_import(job_id, clock=lambda: NOW, commit=db.session.commit, batch=2)
+        job = db.session.get(ImportJob, job_id)
+        assert (outcome, job.status, job.failure) == ("failed", "failed", "ValueError")
+        assert job.rows_imported == 2  # the first batch, committed before the bad row
+        from intake.imports.report import resume, set_mapping
+
+        assert not set_mapping(job, mapping={}, default_country=None)  # no dry run over leads
+        assert resume(job, now=NOW) and job.status == "importing"
+        db.session.commit()
+        monkeypatch.setattr(importing, "import_row", real)
+        assert (
+            service.run_import(job_id, clock=lambda: NOW, commit=db.session.commit, batch=2)
+            == "done"
+        )
+        job = db.session.get(ImportJob, job_id)
+        assert (job.rows_imported, job.rows_error) == (6, 0)
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == 6
