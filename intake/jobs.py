@@ -48,6 +48,9 @@ SWEEP_TASKS = "periodic.sweep_tasks"
 STAFF_DIGEST = "periodic.staff_digest"
 PURGE_RETENTION = "periodic.purge_retention"
 SWEEP_REPLIES = "periodic.sweep_replies"
+CHECK_IMPORT = "imports.check"
+RUN_IMPORT = "imports.run"
+SWEEP_IMPORTS = "periodic.sweep_imports"
 
 # --- What services hand over, and the task each becomes ---------------------------------------
 
@@ -67,8 +70,27 @@ class DeliverEmail:
     send_id: int
 
 
-Event = RouteLead | DeliverEmail
-_TASKS: dict[type, str] = {RouteLead: ROUTE_LEAD, DeliverEmail: DELIVER_EMAIL}
+@dataclass(frozen=True)
+class CheckImport:
+    """Run (or start over) the dry run of an import job."""
+
+    job_id: int
+
+
+@dataclass(frozen=True)
+class RunImport:
+    """Import an import job's pending rows, a batch per transaction."""
+
+    job_id: int
+
+
+Event = RouteLead | DeliverEmail | CheckImport | RunImport
+_TASKS: dict[type, str] = {
+    RouteLead: ROUTE_LEAD,
+    DeliverEmail: DELIVER_EMAIL,
+    CheckImport: CHECK_IMPORT,
+    RunImport: RUN_IMPORT,
+}
 
 
 def task_for(event: Event) -> tuple[str, dict]:

@@ -25,6 +25,9 @@ TASK_NAMES = {
     "STAFF_DIGEST": "periodic.staff_digest",
     "PURGE_RETENTION": "periodic.purge_retention",
     "SWEEP_REPLIES": "periodic.sweep_replies",
+    "CHECK_IMPORT": "imports.check",
+    "RUN_IMPORT": "imports.run",
+    "SWEEP_IMPORTS": "periodic.sweep_imports",
 }
 
 
@@ -50,6 +53,8 @@ def test_the_task_names_on_the_wire_are_unchanged():
             ("routing.route_lead", {"lead_id": 8, "trigger": "inquiry.completed"}),
         ),
         (DeliverEmail(send_id=42), ("email.deliver", {"send_id": 42})),
+        (jobs.CheckImport(job_id=3), ("imports.check", {"job_id": 3})),
+        (jobs.RunImport(job_id=3), ("imports.run", {"job_id": 3})),
     ],
 )
 def test_each_event_becomes_its_task_with_ids_only(event, task):
@@ -89,6 +94,9 @@ def test_each_task_goes_to_the_queue_for_its_purpose(app):
         "outbox.relay": "periodic",
         "routing.route_lead": "routing",
         "email.deliver": "email",
+        # Lead import: long tasks, on the default queue, away from mail and routing.
+        "imports.check": "default",
+        "imports.run": "default",
         **{name: "periodic" for name in TASK_NAMES.values() if name.startswith("periodic.")},
     }
 

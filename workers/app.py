@@ -21,6 +21,7 @@ celery.conf.beat_schedule = {
     "remind and escalate staff tasks": {"task": jobs.SWEEP_TASKS, "schedule": 60.0},
     "read the reply mailbox": {"task": jobs.SWEEP_REPLIES, "schedule": 60.0},
     "route leads whose routing was lost": {"task": jobs.ROUTE_UNROUTED, "schedule": 60.0},
+    "start and resume lead imports": {"task": jobs.SWEEP_IMPORTS, "schedule": 10.0},
     "give held leads out as hours start": {
         "task": jobs.ASSIGN_HELD_LEADS,
         "schedule": 60.0,

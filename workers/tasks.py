@@ -12,6 +12,7 @@ from flask import current_app
 from intake import jobs
 from intake.conversations import mailbox
 from intake.extensions import db
+from intake.imports import service as imports
 from intake.leads import retention
 from intake.messaging import delivery, digest
 from intake.models.types import utcnow
@@ -135,3 +136,41 @@ def sweep_replies() -> dict:
     db.session.commit()
     sweep_sends()  # the owners' notices of the replies read, even when the mailbox then failed
     return counts
+
+
+# Lead import: each task works for at most IMPORT_BUDGET seconds (well inside the time limit),
+# then hands the rest of the job to a new task.
+IMPORT_BUDGET = 120.0
+
+
+@shared_task(name=jobs.CHECK_IMPORT, ignore_result=True)
+def check_import(job_id: int) -> str:
+    """Run an import job's dry run: every row checked, nothing created."""
+    batch = current_app.config["INTAKE_IMPORT_BATCH"]
+    outcome = imports.run_check(
+        job_id, clock=utcnow, commit=db.session.commit, batch=batch, budget_seconds=IMPORT_BUDGET
+    )
+    if outcome == "paused":
+        jobs.publish([jobs.CheckImport(job_id=job_id)])
+    return outcome
+
+
+@shared_task(name=jobs.RUN_IMPORT, ignore_result=True)
+def run_import(job_id: int) -> str:
+    """Import an import job's pending rows, a committed batch at a time."""
+    batch = current_app.config["INTAKE_IMPORT_BATCH"]
+    outcome = imports.run_import(
+        job_id, clock=utcnow, commit=db.session.commit, batch=batch, budget_seconds=IMPORT_BUDGET
+    )
+    if outcome == "paused":
+        jobs.publish([jobs.RunImport(job_id=job_id)])
+    return outcome
+
+
+@shared_task(name=jobs.SWEEP_IMPORTS, ignore_result=True)
+def sweep_imports() -> int:
+    """Start import jobs waiting for a worker: new, resumed, or whose worker vanished."""
+    events = imports.sweep(now=utcnow())
+    jobs.publish(events)  # before commit: a failure leaves the jobs for the next sweep
+    db.session.commit()
+    return len(events)

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.retention": frozenset({ADMIN}),
     # Keys for the REST API (/api/v1): create, list, revoke.
     "admin.api_keys": frozenset({ADMIN}),
+    # Lead import from a CSV file.
+    "admin.import": frozenset({ADMIN}),
     # Consult types and anyone's hours (each person edits their own from their account).
     "admin.consults": frozenset({ADMIN}),
     "admin.articles": frozenset({ADMIN}),

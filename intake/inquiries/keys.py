@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from intake.extensions import db, encryption
-from intake.models import EligibilityResult, Inquiry
+from intake.models import EligibilityResult, ImportRow, Inquiry
 
 
 def reencrypt_batch(*, limit: int = 500) -> int:
@@ -14,6 +14,7 @@ def reencrypt_batch(*, limit: int = 500) -> int:
     for model, column, context in (
         (Inquiry, Inquiry.answers_sealed, "answers_context"),
         (EligibilityResult, EligibilityResult.triggered_sealed, "triggered_context"),
+        (ImportRow, ImportRow.cells_sealed, "cells_context"),
     ):
         rows = db.session.scalars(
             db.select(model)

@@ -34,6 +34,7 @@ from intake.models.identity import (
     LeadContact,
     LeadMerge,
 )
+from intake.models.imports import IMPORT_STATUSES, ROW_PLANS, ROW_STATUSES, ImportJob, ImportRow
 from intake.models.inquiry import Inquiry, ResumeToken
 from intake.models.lead import CLOSED, PIPELINE, STATUSES, Lead
 from intake.models.outbox import OutboxEvent
@@ -55,6 +56,11 @@ __all__ = [
     "API_SCOPES",
     "ApiKey",
     "IdempotencyRecord",
+    "IMPORT_STATUSES",
+    "ROW_PLANS",
+    "ROW_STATUSES",
+    "ImportJob",
+    "ImportRow",
     "BOOKED_BY",
     "CONSULT_KINDS",
     "CONSULT_STATUSES",

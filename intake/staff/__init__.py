@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
         consult_type_views,
         home_views,
         hours_views,
+        import_views,
         mail_views,
         retention_views,
         routing_views,

@@ -63,6 +63,9 @@ STAFF_POSTS = {
     # The clinic's articles and their links (issue 15).
     "staff.admin_article", "staff.admin_article_new",
     "staff.admin_api_key_create", "staff.admin_api_key_revoke",
+    # Lead import (the upload checks its token itself, after raising the body limit).
+    "staff.admin_import_upload", "staff.admin_import_mapping", "staff.admin_import_start",
+    "staff.admin_import_resume", "staff.admin_import_cancel",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.

@@ -23,6 +23,7 @@ from intake.models import (
     ConsultType,
     ConversationMessage,
     DuplicatePair,
+    ImportJob,
     LeadMerge,
     MessageAttachment,
     RoutingRule,
@@ -201,6 +202,14 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_staff_hours",
             "staff.admin_staff_day_change",
             "staff.admin_staff_day_change_remove",
+            "staff.admin_imports",
+            "staff.admin_import_upload",
+            "staff.admin_import",
+            "staff.admin_import_mapping",
+            "staff.admin_import_start",
+            "staff.admin_import_resume",
+            "staff.admin_import_cancel",
+            "staff.admin_import_errors",
         )
     },
 }
@@ -240,7 +249,9 @@ def world(app, make_staff):
         consult_type = ConsultType(name="Matrix consult", kind="phone")
         day_change = AvailabilityException(staff_user_id=victim, day=now.date())
         article = ArticleLink(title="Matrix article", utm_content="matrix", utm_campaign="m")
-        db.session.add_all([consult_type, day_change, article])
+        job = ImportJob(filename="matrix.csv", encoding="utf-8", delimiter=",",
+                        headers=["First name"], mapping={}, status="checked")  # fmt: skip
+        db.session.add_all([consult_type, day_change, article, job])
         attachment = _attachment(lead)
         api_key = ApiKey(name="Matrix key", prefix="matrix", secret_hash="0" * 64,
                          scopes=["leads:read"])  # fmt: skip
@@ -254,7 +265,7 @@ def world(app, make_staff):
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
                 "change_id": day_change.id, "task_id": task.id,
-                "article_id": article.id, "key_id": api_key.id}  # fmt: skip
+                "article_id": article.id, "key_id": api_key.id, "job_id": job.id}  # fmt: skip
     return ids, args
 
 

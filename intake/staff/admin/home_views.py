@@ -47,6 +47,8 @@ ADMIN_PAGES = (
      _l("Erasure requests.")),
     ("staff.admin_api_keys", "admin.api_keys", _l("API keys"),
      _l("Keys for the clinic's other systems, with what each may do.")),
+    ("staff.admin_imports", "admin.import", _l("Import leads"),
+     _l("Leads from a spreadsheet or another system's CSV export.")),
 )
 # fmt: on
 
