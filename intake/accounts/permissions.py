@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin.retention": frozenset({ADMIN}),
     # Consult types and anyone's hours (each person edits their own from their account).
     "admin.consults": frozenset({ADMIN}),
+    # Outgoing webhooks: subscriptions, their secrets, and the delivery ledger.
+    "admin.webhooks": frozenset({ADMIN}),
 }
 
 

@@ -47,8 +47,12 @@ from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
 from intake.models.settings import CadenceSetting
 from intake.models.staff import ROLES, StaffUser
 from intake.models.task import TASK_KINDS, TASK_STATUSES, StaffTask
+from intake.models.webhook import DELIVERY_STATUSES, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "DELIVERY_STATUSES",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "BOOKED_BY",
     "CONSULT_KINDS",
     "CONSULT_STATUSES",

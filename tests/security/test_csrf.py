@@ -60,6 +60,8 @@ STAFF_POSTS = {
     "staff.account_calendar_feed_create", "staff.account_calendar_feed_revoke",
     "staff.lead_task", "staff.task_done", "staff.task_cancel", "staff.task_move",
     "staff.consult_book", "staff.consult_move", "staff.consult_cancel", "staff.consult_outcome",
+    "staff.admin_webhook_new", "staff.admin_webhook", "staff.admin_webhook_active",
+    "staff.admin_webhook_rotate", "staff.admin_webhook_test", "staff.admin_webhook_retry",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.
