@@ -10,7 +10,7 @@ import pytest
 from celery import Task
 
 from intake import jobs
-from intake.jobs import DeliverEmail, RouteLead, publish, task_for
+from intake.jobs import DeliverEmail, DeliverWebhook, RouteLead, publish, task_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_NAMES = {
@@ -25,6 +25,8 @@ TASK_NAMES = {
     "STAFF_DIGEST": "periodic.staff_digest",
     "PURGE_RETENTION": "periodic.purge_retention",
     "SWEEP_REPLIES": "periodic.sweep_replies",
+    "DELIVER_WEBHOOK": "webhooks.deliver",
+    "SWEEP_WEBHOOKS": "periodic.sweep_webhooks",
 }
 
 
@@ -50,6 +52,7 @@ def test_the_task_names_on_the_wire_are_unchanged():
             ("routing.route_lead", {"lead_id": 8, "trigger": "inquiry.completed"}),
         ),
         (DeliverEmail(send_id=42), ("email.deliver", {"send_id": 42})),
+        (DeliverWebhook(delivery_id=5), ("webhooks.deliver", {"delivery_id": 5})),
     ],
 )
 def test_each_event_becomes_its_task_with_ids_only(event, task):
@@ -89,6 +92,7 @@ def test_each_task_goes_to_the_queue_for_its_purpose(app):
         "outbox.relay": "periodic",
         "routing.route_lead": "routing",
         "email.deliver": "email",
+        "webhooks.deliver": "default",  # consumed by `intake worker` and the compose worker
         **{name: "periodic" for name in TASK_NAMES.values() if name.startswith("periodic.")},
     }
 
