@@ -71,6 +71,8 @@ class WebhookDelivery(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the sweep last handed it to a worker: not handed again for a while.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column()
     # The error's kind only ("timeout", "HTTP 500", "refused address"): never a body.

@@ -44,6 +44,10 @@ def _claim_timeout() -> timedelta:
     return timedelta(seconds=current_app.config["INTAKE_SEND_CLAIM_TIMEOUT"])
 
 
+def _reenqueue_after() -> timedelta:
+    return timedelta(seconds=current_app.config["INTAKE_SEND_REENQUEUE_AFTER"])
+
+
 # --- From an event to ledger rows (the outbox relay calls this) -------------------------------
 
 
@@ -87,7 +91,9 @@ def queue_test(*, endpoint: WebhookEndpoint, now: datetime) -> int:
 
 
 def due_delivery_ids(*, now: datetime, limit: int = 200) -> list[int]:
-    """Rows whose (re)try is due, and rows whose worker vanished mid-send."""
+    """Rows whose (re)try is due, and rows whose worker vanished mid-send, not handed to a
+    worker lately (so a backlog is not queued again every run); marks them handed. A vanished
+    worker's row that had used its last try is dead instead."""
     stale = now - _claim_timeout()
     query = (
         db.select(WebhookDelivery.id)
@@ -95,12 +101,40 @@ def due_delivery_ids(*, now: datetime, limit: int = 200) -> list[int]:
             or_(
                 and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
                 and_(WebhookDelivery.status == "sending", WebhookDelivery.claimed_at < stale),
-            )
+            ),
+            or_(
+                WebhookDelivery.enqueued_at.is_(None),
+                WebhookDelivery.enqueued_at < now - _reenqueue_after(),
+            ),
         )
         .order_by(WebhookDelivery.id)
         .limit(limit)
     )
-    return list(db.session.scalars(query))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if not ids:
+        return []
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "sending",
+               WebhookDelivery.attempts >= current_app.config["INTAKE_WEBHOOK_MAX_ATTEMPTS"])
+        .values(status="dead", last_error="worker lost mid-delivery")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status != "dead")
+        .values(enqueued_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        db.session.scalars(
+            db.select(WebhookDelivery.id)
+            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status != "dead")
+            .order_by(WebhookDelivery.id)
+        )
+    )
 
 
 def claim_delivery(*, delivery_id: int, now: datetime, redelivered: bool = False) -> bool:
@@ -153,7 +187,8 @@ def _finish(delivery: WebhookDelivery, outcome: Outcome, now: datetime, *, give_
         state, values = "dead", {"status": "dead"}
     else:
         state = "retry"
-        values = {"status": "pending", "next_attempt_at": now + backoff(delivery.attempts)}
+        values = {"status": "pending", "next_attempt_at": now + backoff(delivery.attempts),
+                  "enqueued_at": None}  # fmt: skip
     db.session.execute(
         update(WebhookDelivery)
         .where(
@@ -175,7 +210,9 @@ def retry_dead(*, delivery_id: int, now: datetime) -> bool:
         db.session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "dead")
-            .values(status="pending", attempts=0, next_attempt_at=now, claimed_at=None)
+            .values(
+                status="pending", attempts=0, next_attempt_at=now, claimed_at=None, enqueued_at=None
+            )  # fmt: skip
             .execution_options(synchronize_session=False)
         ).rowcount
         == 1

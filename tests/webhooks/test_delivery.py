@@ -166,3 +166,30 @@ def test_backoff_grows_and_is_capped(ctx):
     waits = [delivery.backoff(n, jitter=0).total_seconds() for n in range(1, 10)]
     assert waits == [10, 60, 300, 1800, 7200, 21600, 43200, 43200, 43200]
     assert 10 <= delivery.backoff(1).total_seconds() <= 11
+
+
+def test_the_sweep_hands_a_due_row_over_once_until_it_is_stale(ctx):
+    now = utcnow()
+    with receiver_on_loopback() as receiver:
+        subscribe(receiver, now=now)
+        (delivery_id,) = one_status_change(now)
+    assert delivery.due_delivery_ids(now=now) == [delivery_id]
+    assert delivery.due_delivery_ids(now=now + timedelta(seconds=10)) == []  # already queued
+    later = now + timedelta(seconds=ctx.config["INTAKE_SEND_REENQUEUE_AFTER"] + 1)
+    assert delivery.due_delivery_ids(now=later) == [delivery_id]  # that task was lost
+
+
+def test_a_row_abandoned_on_its_last_try_is_dead(app_factory):
+    app = app_factory(INTAKE_WEBHOOK_MAX_ATTEMPTS=1)
+    now = utcnow()
+    with app.app_context(), receiver_on_loopback() as receiver:
+        subscribe(receiver, now=now)
+        (delivery_id,) = one_status_change(now)
+        assert delivery.claim_delivery(delivery_id=delivery_id, now=now)
+        db.session.commit()  # the worker dies here
+        after = now + timedelta(seconds=app.config["INTAKE_SEND_CLAIM_TIMEOUT"] + 1)
+        assert delivery.due_delivery_ids(now=after) == []
+        db.session.commit()
+        assert (row(delivery_id).status, row(delivery_id).last_error) == (
+            "dead", "worker lost mid-delivery")  # fmt: skip
+    assert receiver.received == []
