@@ -32,6 +32,7 @@ from sqlalchemy import func, update
 from intake.extensions import db
 from intake.messaging.followups import plan_followups
 from intake.models import OutboxEvent
+from intake.webhooks import delivery as webhook_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ SWEEP_REPLIES = "periodic.sweep_replies"
 CHECK_IMPORT = "imports.check"
 RUN_IMPORT = "imports.run"
 SWEEP_IMPORTS = "periodic.sweep_imports"
+DELIVER_WEBHOOK = "webhooks.deliver"
+SWEEP_WEBHOOKS = "periodic.sweep_webhooks"
 
 # --- What services hand over, and the task each becomes ---------------------------------------
 
@@ -84,13 +87,23 @@ class RunImport:
     job_id: int
 
 
-Event = RouteLead | DeliverEmail | CheckImport | RunImport
+@dataclass(frozen=True)
+class DeliverWebhook:
+    """Claim, sign, post and record one webhook delivery row."""
+
+    delivery_id: int
+
+
+Event = RouteLead | DeliverEmail | CheckImport | RunImport | DeliverWebhook
 _TASKS: dict[type, str] = {
     RouteLead: ROUTE_LEAD,
     DeliverEmail: DELIVER_EMAIL,
     CheckImport: CHECK_IMPORT,
     RunImport: RUN_IMPORT,
+    DeliverWebhook: DELIVER_WEBHOOK,
 }
+# The inquiry's own events: they plan follow-ups and routing. Every event may also be a webhook.
+INQUIRY_TOPICS = ("inquiry.started", "inquiry.completed")
 
 
 def task_for(event: Event) -> tuple[str, dict]:
@@ -112,7 +125,7 @@ def publish(events: Iterable[Event]) -> int:
 # --- The outbox --------------------------------------------------------------------------------
 
 
-def record_event(*, topic: str, now: datetime, **ids: int) -> OutboxEvent:
+def record_event(*, topic: str, now: datetime, **ids: int | None) -> OutboxEvent:
     """Queue an event for the workers; it is relayed only once the caller commits."""
     event = OutboxEvent(topic=topic, payload=ids, created_at=now)
     db.session.add(event)
@@ -132,9 +145,15 @@ def _claim(event_id: int, now: datetime) -> bool:
 
 
 def _handle(event: OutboxEvent, now: datetime) -> list[Event]:
-    lead_id, inquiry_id = event.payload["lead_id"], event.payload["inquiry_id"]
-    plan_followups(topic=event.topic, lead_id=lead_id, inquiry_id=inquiry_id, now=now)
-    return [RouteLead(lead_id=lead_id, trigger=event.topic)]
+    planned: list[Event] = [
+        DeliverWebhook(delivery_id=delivery_id)
+        for delivery_id in webhook_delivery.fan_out(event=event, now=now)
+    ]
+    if event.topic in INQUIRY_TOPICS:
+        lead_id, inquiry_id = event.payload["lead_id"], event.payload["inquiry_id"]
+        plan_followups(topic=event.topic, lead_id=lead_id, inquiry_id=inquiry_id, now=now)
+        planned.append(RouteLead(lead_id=lead_id, trigger=event.topic))
+    return planned
 
 
 def relay_outbox(*, now: datetime, limit: int = 200) -> list[Event]:

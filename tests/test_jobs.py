@@ -10,7 +10,7 @@ import pytest
 from celery import Task
 
 from intake import jobs
-from intake.jobs import DeliverEmail, RouteLead, publish, task_for
+from intake.jobs import DeliverEmail, DeliverWebhook, RouteLead, publish, task_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_NAMES = {
@@ -28,6 +28,8 @@ TASK_NAMES = {
     "CHECK_IMPORT": "imports.check",
     "RUN_IMPORT": "imports.run",
     "SWEEP_IMPORTS": "periodic.sweep_imports",
+    "DELIVER_WEBHOOK": "webhooks.deliver",
+    "SWEEP_WEBHOOKS": "periodic.sweep_webhooks",
 }
 
 
@@ -55,6 +57,7 @@ def test_the_task_names_on_the_wire_are_unchanged():
         (DeliverEmail(send_id=42), ("email.deliver", {"send_id": 42})),
         (jobs.CheckImport(job_id=3), ("imports.check", {"job_id": 3})),
         (jobs.RunImport(job_id=3), ("imports.run", {"job_id": 3})),
+        (DeliverWebhook(delivery_id=5), ("webhooks.deliver", {"delivery_id": 5})),
     ],
 )
 def test_each_event_becomes_its_task_with_ids_only(event, task):
@@ -97,6 +100,7 @@ def test_each_task_goes_to_the_queue_for_its_purpose(app):
         # Lead import: long tasks, on the default queue, away from mail and routing.
         "imports.check": "default",
         "imports.run": "default",
+        "webhooks.deliver": "default",  # consumed by `intake worker` and the compose worker
         **{name: "periodic" for name in TASK_NAMES.values() if name.startswith("periodic.")},
     }
 

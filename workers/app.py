@@ -17,6 +17,7 @@ celery.conf.timezone = flask_app.config["INTAKE_CLINIC_TIME_ZONE"]
 celery.conf.beat_schedule = {
     "relay the outbox": {"task": jobs.RELAY_OUTBOX, "schedule": 10.0},
     "send what is due": {"task": jobs.SWEEP_SENDS, "schedule": 30.0},
+    "retry webhook deliveries that are due": {"task": jobs.SWEEP_WEBHOOKS, "schedule": 10.0},
     "keep first-contact SLAs": {"task": jobs.SWEEP_SLA, "schedule": 60.0},
     "remind and escalate staff tasks": {"task": jobs.SWEEP_TASKS, "schedule": 60.0},
     "read the reply mailbox": {"task": jobs.SWEEP_REPLIES, "schedule": 60.0},

@@ -20,17 +20,20 @@ from intake.routing import service as routing
 from intake.routing import sla
 from intake.routing import sweeps as routing_sweeps
 from intake.tasks import sweeps as task_sweeps
+from intake.webhooks import delivery as webhook_delivery
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name=jobs.RELAY_OUTBOX, ignore_result=True)
 def relay_outbox() -> int:
-    """Plan the follow-ups of new events and start their routing; then send what is due."""
+    """Plan the follow-ups and webhooks of new events and start their routing; then send what
+    is due."""
     events = jobs.relay_outbox(now=utcnow())
     jobs.publish(events)  # before commit: a failure leaves the events for the next run
     db.session.commit()
     sweep_sends()
+    sweep_webhooks()  # an admin's test event or retry, nudged by the web process
     return len(events)
 
 
@@ -174,3 +177,26 @@ def sweep_imports() -> int:
     jobs.publish(events)  # before commit: a failure leaves the jobs for the next sweep
     db.session.commit()
     return len(events)
+
+
+@shared_task(name=jobs.SWEEP_WEBHOOKS, ignore_result=True)
+def sweep_webhooks() -> int:
+    """Hand each webhook delivery whose (re)try is due to a delivery task."""
+    ids = webhook_delivery.due_delivery_ids(now=utcnow())
+    db.session.commit()
+    return jobs.publish(jobs.DeliverWebhook(delivery_id=delivery_id) for delivery_id in ids)
+
+
+@shared_task(name=jobs.DELIVER_WEBHOOK, bind=True, ignore_result=True)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """Claim (committed before posting), sign, post and record one webhook delivery."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    if not webhook_delivery.claim_delivery(
+        delivery_id=delivery_id, now=utcnow(), redelivered=redelivered
+    ):
+        db.session.rollback()
+        return "skipped"
+    db.session.commit()
+    outcome = webhook_delivery.attempt_delivery(delivery_id=delivery_id, now=utcnow())
+    db.session.commit()
+    return outcome

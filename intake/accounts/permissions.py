@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Consult types and anyone's hours (each person edits their own from their account).
     "admin.consults": frozenset({ADMIN}),
     "admin.articles": frozenset({ADMIN}),
+    # Outgoing webhooks: subscriptions, their secrets, and the delivery ledger.
+    "admin.webhooks": frozenset({ADMIN}),
 }
 
 

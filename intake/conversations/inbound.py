@@ -22,6 +22,7 @@ from intake.extensions import db, dialect_insert, encryption
 from intake.leads.pipeline import mark_contacted, move_status
 from intake.messaging.sends import cancel_sends, schedule_send, send_key
 from intake.models import ConversationMessage, Lead
+from intake.webhooks import emit as webhook_events
 
 # A reply from a lead in one of these statuses moves it on: the patient has been reached.
 REACHED_FROM = ("new", "attempting_contact")
@@ -83,6 +84,7 @@ def record_inbound(
     message.body_sealed = seal_text(message, "body", body)
     if kind == "reply":
         _replied(lead, message, now)
+        webhook_events.record_reply(message=message, now=now)
     return message
 
 

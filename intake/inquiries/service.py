@@ -228,7 +228,8 @@ def start_inquiry(
     )
     db.session.flush()
     record_pairs(lead=lead, overlaps=overlaps, window_days=dedupe_window.days, now=now)
-    jobs.record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id)
+    jobs.record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id,
+                      new_lead=int(joined is None))  # fmt: skip
     return inquiry
 
 

@@ -48,6 +48,7 @@ from intake.extensions import db, encryption
 from intake.messaging.sends import PATIENT_CADENCES, cancel_sends, schedule_send, send_key
 from intake.models import CLOSED, PIPELINE, Lead, LeadEvent, StaffTask, StaffUser
 from intake.routing.business_hours import BusinessCalendar, add_business_hours
+from intake.webhooks import emit as webhook_events
 
 STAFF_CADENCES = (
     "staff_new_lead",
@@ -156,6 +157,7 @@ def add_event(
     )
     db.session.add(event)
     db.session.flush()
+    webhook_events.record_for_lead_event(event, now=now)
     if text and text.strip():
         event.text_sealed = encryption.keyring.seal(
             text.strip().encode(), context=event_context(event)

@@ -50,6 +50,7 @@ from intake.models.sends import SEND_STATUSES, CapturedEmail, Send, Suppression
 from intake.models.settings import CadenceSetting
 from intake.models.staff import ROLES, StaffUser
 from intake.models.task import TASK_KINDS, TASK_STATUSES, StaffTask
+from intake.models.webhook import DELIVERY_STATUSES, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ArticleLink",
@@ -61,6 +62,9 @@ __all__ = [
     "ROW_STATUSES",
     "ImportJob",
     "ImportRow",
+    "DELIVERY_STATUSES",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "BOOKED_BY",
     "CONSULT_KINDS",
     "CONSULT_STATUSES",

@@ -54,6 +54,7 @@ from intake.routing.rows import (
     open_lead_counts,
     team_members,
 )
+from intake.webhooks import emit as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -200,12 +201,16 @@ def _notify_owner(lead: Lead, decision: RoutingDecision, *, at: datetime, now: d
 def _assign(lead: Lead, choice: Choice, *, now: datetime) -> RoutingDecision:
     """Give the lead to the chosen team (and member), start the SLA clock, notify the owner."""
     member = choice.member
+    before = lead.owner_id
     lead.team_id = choice.team.id
     lead.owner_id = member.id if member is not None else None
     lead.assigned_at = now
     _start_deadline(lead, now)
     if member is not None:
         choice.team.last_assigned_id = member.id
+    if lead.owner_id != before:
+        webhook_events.record_owner_routed(lead_id=lead.id, owner_id=lead.owner_id,
+                                           previous_owner_id=before, now=now)  # fmt: skip
     decision = _record(lead, reason=reason_for(choice, _clinic_zone()), now=now, choice=choice)
     if member is not None:
         _notify_owner(lead, decision, at=choice.starts_at or now, now=now)

@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
         staff_views,
         template_views,
         text_views,
+        webhook_views,
     )
     from intake.staff.auth import account_views, views  # noqa: F401
     from intake.staff.calendar import calendar_views, feed_views  # noqa: F401

@@ -36,7 +36,11 @@ def test_the_lead_exists_after_step_one_marked_incomplete(app, client):
     assert lead.status == "new"
     [event] = rows(app, OutboxEvent)
     assert event.topic == "inquiry.started"
-    assert event.payload == {"lead_id": lead.id, "inquiry_id": rows(app, Inquiry)[0].id}
+    assert event.payload == {
+        "lead_id": lead.id,
+        "inquiry_id": rows(app, Inquiry)[0].id,
+        "new_lead": 1,
+    }
 
 
 def test_a_complete_inquiry_stores_answers_consents_eligibility_and_events(app, client):

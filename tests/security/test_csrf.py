@@ -66,6 +66,8 @@ STAFF_POSTS = {
     # Lead import (the upload checks its token itself, after raising the body limit).
     "staff.admin_import_upload", "staff.admin_import_mapping", "staff.admin_import_start",
     "staff.admin_import_resume", "staff.admin_import_cancel",
+    "staff.admin_webhook_new", "staff.admin_webhook", "staff.admin_webhook_active",
+    "staff.admin_webhook_rotate", "staff.admin_webhook_test", "staff.admin_webhook_retry",
 }  # fmt: skip
 INQUIRY_POSTS = {"public.contact_post", "public.step"}
 # The patient's booking page: each form checks its own token; a refusal is the page again.

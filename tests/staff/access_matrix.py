@@ -30,6 +30,8 @@ from intake.models import (
     Send,
     StaffTask,
     Team,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from intake.models.types import utcnow
 from tests.factories import make_lead
@@ -210,6 +212,14 @@ MATRIX: dict[str, Rule] = {
             "staff.admin_import_resume",
             "staff.admin_import_cancel",
             "staff.admin_import_errors",
+            "staff.admin_webhooks",
+            "staff.admin_webhook_new",
+            "staff.admin_webhook",
+            "staff.admin_webhook_active",
+            "staff.admin_webhook_rotate",
+            "staff.admin_webhook_test",
+            "staff.admin_webhook_dead",
+            "staff.admin_webhook_retry",
         )
     },
 }
@@ -256,6 +266,7 @@ def world(app, make_staff):
         api_key = ApiKey(name="Matrix key", prefix="matrix", secret_hash="0" * 64,
                          scopes=["leads:read"])  # fmt: skip
         db.session.add(api_key)
+        hook, hook_delivery = _webhook(ids["admin"], now)
         db.session.commit()
         args = {"lead_id": lead.id, "user_id": victim, "team_id": team.id, "rule_id": rule.id,
                 "send_id": dead.id, "action": "retry", "message_id": mail.id,
@@ -265,7 +276,9 @@ def world(app, make_staff):
                 "key": "first_reply", "channel": "text", "version": 0,
                 "attachment_id": attachment.id, "type_id": consult_type.id,
                 "change_id": day_change.id, "task_id": task.id,
-                "article_id": article.id, "key_id": api_key.id, "job_id": job.id}  # fmt: skip
+                "article_id": article.id, "key_id": api_key.id, "job_id": job.id,
+                "endpoint_id": hook.id, "delivery_id": hook_delivery.id,
+                "switch": "disable"}  # fmt: skip
     return ids, args
 
 
@@ -283,6 +296,20 @@ def _attachment(lead) -> MessageAttachment:
         sealed = encryption.keyring.seal(value, context=attachment_context(row, part))
         setattr(row, f"{part}_sealed", sealed)
     return row
+
+
+def _webhook(admin_id: int, now) -> tuple[WebhookEndpoint, WebhookDelivery]:
+    """A webhook endpoint (on, so its test event may be queued) and one dead delivery."""
+    endpoint = WebhookEndpoint(url="https://hooks.example.org/in", events=["lead.created"],
+                               secret_sealed="-", created_by_id=admin_id)  # fmt: skip
+    db.session.add(endpoint)
+    db.session.flush()
+    row = WebhookDelivery(endpoint_id=endpoint.id, message_id="msg_matrix", payload={},
+                          event_type="lead.created", status="dead", attempts=8,
+                          next_attempt_at=now)  # fmt: skip
+    db.session.add(row)
+    db.session.flush()
+    return endpoint, row
 
 
 def requests_for(app, args) -> list[tuple[str, str, str]]:

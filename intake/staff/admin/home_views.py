@@ -37,6 +37,8 @@ ADMIN_PAGES = (
      _l("Versions.")),
     ("staff.admin_dead_letters", "admin.mail", _l("Dead letters"),
      _l("Emails that gave up.")),
+    ("staff.admin_webhooks", "admin.webhooks", _l("Webhooks"),
+     _l("Signed event messages sent to the clinic's other systems.")),
     ("staff.admin_outbox", "admin.mail", _l("Captured mail"),
      _l("Mail kept locally instead of sent.")),
     ("staff.admin_texts", "admin.mail", _l("Captured texts"),
