@@ -1,9 +1,10 @@
 """State metrics, read at scrape time: the outbox backlog, the send ledger, leads past their
-first-contact deadline, staff tasks, consults and the broker's queues (README: Metrics).
+first-contact deadline, staff tasks, consults, webhook deliveries and the broker's queues
+(README: Metrics).
 
 Each entry of ``STATE_GAUGES`` is a named function of ``now`` that yields metric families and
 runs at most one cheap aggregate statement; ``StateCollector`` calls them all on each scrape. To
-add a metric (webhook deliveries, say), write one more function with ``@state_gauge("name")``.
+add a metric, write one more function with ``@state_gauge("name")``.
 A function that fails (any error) is logged by its name and the error's class only, rolled
 back and left out of that scrape (``intake_state_errors`` counts them); the scrape answers.
 
@@ -24,7 +25,7 @@ from sqlalchemy import case, func, select
 
 from intake.extensions import db
 from intake.jobs import outbox_backlog
-from intake.models import CLOSED, SEND_STATUSES, Consult, Lead, Send, StaffTask
+from intake.models import CLOSED, SEND_STATUSES, Consult, Lead, Send, StaffTask, WebhookDelivery
 from intake.models.conversation import CHANNELS
 from intake.models.types import utcnow
 from intake.routing.sla import DUE_SOON, sla_condition
@@ -130,6 +131,33 @@ def consults(now: datetime) -> Iterator[Metric]:
     yield gauge("intake_consults_upcoming", "Booked consults yet to start.", upcoming)
     yield gauge(
         "intake_consults_next_24h", "Booked consults starting in the next 24 hours.", next_day
+    )
+
+
+@state_gauge("webhooks")
+def webhooks(now: datetime) -> Iterator[Metric]:
+    """Deliveries not yet done with: waiting (and, of those, retrying after a failure), being
+    sent, and dead (given up on after the last attempt; an admin can retry them)."""
+    waiting = WebhookDelivery.status == "pending"
+    query = select(
+        _total(waiting),
+        _total(waiting & (WebhookDelivery.attempts > 0)),
+        _total(WebhookDelivery.status == "sending"),
+        _total(WebhookDelivery.status == "dead"),
+    ).where(WebhookDelivery.status != "succeeded")
+    pending, retrying, sending, dead = db.session.execute(query).one()
+    by_status = GaugeMetricFamily(
+        "intake_webhook_deliveries",
+        "Webhook deliveries not yet succeeded, by status (pending, sending, dead).",
+        labels=("status",),
+    )
+    for status, count in (("pending", pending), ("sending", sending), ("dead", dead)):
+        by_status.add_metric((status,), count)
+    yield by_status
+    yield gauge(
+        "intake_webhook_deliveries_failing",
+        "Pending webhook deliveries whose last attempt failed (waiting for their retry).",
+        retrying,
     )
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import event, update
 from intake.api import state
 from intake.extensions import db
 from intake.jobs import record_event
-from intake.models import Consult, ConsultType, Send, StaffTask
+from intake.models import Consult, ConsultType, Send, StaffTask, WebhookDelivery, WebhookEndpoint
 from tests.factories import NOW, audit_count, make_lead, make_send, make_staff
 
 TOKEN = "metrics-token-0123456789abcdef"
-STATE_STATEMENTS = 5  # outbox, sends, SLA, tasks, consults: one aggregate each
+STATE_STATEMENTS = 6  # outbox, sends, SLA, tasks, consults, webhooks: one aggregate each
 
 
 @pytest.fixture(autouse=True)
@@ -178,6 +178,16 @@ def build_state(app) -> None:
                                    consult_type_id=kind.id, staff_user_id=staff.id,
                                    starts_at=start, ends_at=start + timedelta(minutes=30),
                                    status=status))  # fmt: skip
+        hook = WebhookEndpoint(url="https://hooks.example.net/in", events=["lead.created"],
+                               secret_sealed="sealed")  # fmt: skip
+        db.session.add(hook)
+        db.session.flush()
+        deliveries = [("pending", 0), ("pending", 2), ("pending", 1), ("sending", 1),
+                      ("dead", 8), ("succeeded", 1), ("succeeded", 3)]  # fmt: skip
+        for number, (status, attempts) in enumerate(deliveries):
+            db.session.add(WebhookDelivery(endpoint_id=hook.id, message_id=f"msg_{number}",
+                                           event_type="lead.created", payload={}, status=status,
+                                           attempts=attempts))  # fmt: skip
         db.session.commit()
 
 
@@ -200,6 +210,10 @@ def test_the_state_metrics_reflect_the_database(app):
     assert value(found, "intake_tasks_overdue") == 1
     assert value(found, "intake_consults_upcoming") == 2
     assert value(found, "intake_consults_next_24h") == 1
+    assert value(found, "intake_webhook_deliveries", status="pending") == 3
+    assert value(found, "intake_webhook_deliveries", status="sending") == 1
+    assert value(found, "intake_webhook_deliveries", status="dead") == 1
+    assert value(found, "intake_webhook_deliveries_failing") == 2
     assert value(found, "intake_state_errors") == 0
     assert not any(name == "intake_broker_up" for name, _ in found)  # no Redis configured
 
