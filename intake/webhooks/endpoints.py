@@ -14,6 +14,7 @@ from datetime import datetime
 from intake.display import lazy_gettext as _l
 from intake.extensions import db, encryption
 from intake.models import StaffUser, WebhookEndpoint
+from intake.text import clean_line
 from intake.webhooks.addresses import AddressRefused, resolve
 from intake.webhooks.events import EVENT_TYPES
 
@@ -56,6 +57,12 @@ def _seal(endpoint: WebhookEndpoint, secret: str) -> None:
 
 
 def _checked(data: EndpointData, *, allow_private: bool) -> EndpointData:
+    """The data, cleaned to one line each and checked (the admin form and the API alike)."""
+    data = EndpointData(
+        url=clean_line(data.url or "").strip(),
+        description=clean_line(data.description or ""),
+        events=tuple(data.events),
+    )
     try:
         resolve(data.url, allow_private=allow_private)
     except AddressRefused as error:
@@ -68,17 +75,18 @@ def _checked(data: EndpointData, *, allow_private: bool) -> EndpointData:
             _l("Keep the description under %(max)d characters.", max=DESCRIPTION_MAX),
             field="description",
         )
-    return EndpointData(url=data.url.strip(), description=data.description, events=chosen)
+    return EndpointData(url=data.url, description=data.description, events=chosen)
 
 
 def create_endpoint(
-    *, data: EndpointData, actor: StaffUser, allow_private: bool, now: datetime
+    *, data: EndpointData, actor: StaffUser | None, allow_private: bool, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
-    """Subscribe a checked URL to events; the endpoint and its secret, to show once."""
+    """Subscribe a checked URL to events; the endpoint and its secret, to show once. ``actor``
+    is None for an API key (the audit log names the key)."""
     data = _checked(data, allow_private=allow_private)
     endpoint = WebhookEndpoint(
         url=data.url, description=data.description, events=list(data.events),
-        secret_sealed="", created_by_id=actor.id, created_at=now,  # nosec B106: sealed below, once the row has its id
+        secret_sealed="", created_by_id=actor.id if actor else None, created_at=now,  # nosec B106: sealed below, once the row has its id
     )  # fmt: skip
     db.session.add(endpoint)
     db.session.flush()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from intake.extensions import db
-from intake.models import AuditEvent, Lead
+from intake.models import AuditEvent, Lead, WebhookDelivery, WebhookEndpoint
 from tests.api.conftest import bearer, inquiry_body
-from tests.factories import audit_count, make_lead
+from tests.factories import NOW, audit_count, make_lead
 
 # (endpoint, method) -> the scope it needs (None: public, the document and its reference).
 API_MATRIX = {
@@ -22,29 +22,45 @@ API_MATRIX = {
     ("api_v1_inquiries.create_inquiry", "POST"): "inquiries:create",
     ("api_v1_activity.list_consults", "GET"): "leads:read",
     ("api_v1_activity.list_tasks", "GET"): "leads:read",
+    ("api_v1_webhooks.list_webhook_events", "GET"): "webhooks:manage",
+    ("api_v1_webhooks.webhooks", "GET"): "webhooks:manage",
+    ("api_v1_webhooks.webhooks", "POST"): "webhooks:manage",
+    ("api_v1_webhooks.webhook", "GET"): "webhooks:manage",
+    ("api_v1_webhooks.webhook", "PATCH"): "webhooks:manage",
+    ("api_v1_webhooks.webhook", "DELETE"): "webhooks:manage",
+    ("api_v1_webhooks.rotate_webhook_secret", "POST"): "webhooks:manage",
+    ("api_v1_webhooks.list_webhook_deliveries", "GET"): "webhooks:manage",
+    ("api_v1_webhooks.retry_webhook_delivery", "POST"): "webhooks:manage",
 }
 OTHER_SCOPE = {
     "leads:read": "inquiries:create",
     "leads:write": "leads:read",
     "inquiries:create": "leads:write",
+    "webhooks:manage": "leads:write",
 }
 
 
-def api_requests(app, lead_id: int, owner_id: int) -> list[tuple[str, str, str, dict | None]]:
+def api_requests(app, world: dict) -> list[tuple[str, str, str, dict | None]]:
     """(endpoint, method, url, json body) for every /api/v1 route and method."""
     from flask import url_for
 
+    owner_id = world["owner_id"]
     bodies = {
         ("api_v1_leads.lead", "PATCH"): {"owner_id": owner_id},
         ("api_v1_leads.add_note", "POST"): {"text": "Called from the partner's system."},
         ("api_v1_inquiries.create_inquiry", "POST"): inquiry_body(),
+        ("api_v1_webhooks.webhooks", "POST"): {
+            "url": "http://127.0.0.1:9/hooks",
+            "events": ["lead.created"],
+        },
+        ("api_v1_webhooks.webhook", "PATCH"): {"description": "The CRM"},
     }
     with app.test_request_context():
         return [
             (
                 rule.endpoint,
                 method,
-                url_for(rule.endpoint, **{a: lead_id for a in rule.arguments}),
+                url_for(rule.endpoint, **{a: world[a] for a in rule.arguments}),
                 bodies.get((rule.endpoint, method)),
             )
             for rule in app.url_map.iter_rules()
@@ -54,12 +70,22 @@ def api_requests(app, lead_id: int, owner_id: int) -> list[tuple[str, str, str, 
 
 
 @pytest.fixture
-def world(app, make_staff):
+def world(app, make_staff) -> dict:
+    """A lead, a member of staff, and a webhook endpoint with one dead delivery (to retry)."""
     owner = make_staff("coordinator")
     with app.app_context():
         lead_id = make_lead().id
+        endpoint = WebhookEndpoint(url="http://127.0.0.1:9/in", events=["lead.created"],
+                                   secret_sealed="-")  # fmt: skip
+        db.session.add(endpoint)
+        db.session.flush()
+        dead = WebhookDelivery(endpoint_id=endpoint.id, message_id="msg_matrix", payload={},
+                               event_type="lead.created", status="dead", attempts=8,
+                               next_attempt_at=NOW, created_at=NOW)  # fmt: skip
+        db.session.add(dead)
         db.session.commit()
-    return lead_id, owner
+        ids = {"endpoint_id": endpoint.id, "delivery_id": dead.id}
+    return {"lead_id": lead_id, "owner_id": owner, **ids}
 
 
 def _send(client, method, url, body, headers):
@@ -79,10 +105,9 @@ def test_every_api_route_is_in_the_api_matrix(app):
 def test_each_route_refuses_no_key_a_revoked_key_and_a_missing_scope_and_serves_its_scope(
     app, world, make_key
 ):
-    lead_id, owner = world
     revoked = make_key(revoked=True)
     failures = []
-    for endpoint, method, url, body in api_requests(app, lead_id, owner):
+    for endpoint, method, url, body in api_requests(app, world):
         scope = API_MATRIX[endpoint, method]
         client = app.test_client()
         if scope is None:
@@ -115,10 +140,9 @@ def test_each_route_refuses_no_key_a_revoked_key_and_a_missing_scope_and_serves_
 def test_every_api_call_writes_exactly_one_audit_row_naming_the_key_and_no_patient(
     app, world, make_key
 ):
-    lead_id, owner = world
-    token = make_key()
+    lead_id, token = world["lead_id"], make_key()
     failures = {}
-    for endpoint, method, url, body in api_requests(app, lead_id, owner):
+    for endpoint, method, url, body in api_requests(app, world):
         if API_MATRIX[endpoint, method] is None:
             continue
         for headers in ({}, bearer(token)):

@@ -65,7 +65,7 @@ SETTINGS = {
 
 def register(app: Flask) -> None:
     """Add the API's blueprints, its document and reference, CSRF exemption and auditing."""
-    from intake.api.v1 import activity, docs, inquiries, leads
+    from intake.api.v1 import activity, docs, inquiries, leads, webhooks
     from intake.api.v1.auth import audit_call
     from intake.extensions import csrf
 
@@ -73,7 +73,7 @@ def register(app: Flask) -> None:
         app.config.setdefault(name, value)
     api = IntakeApi(app)  # one per app: its document is built from this app's routes
     app.extensions["intake.api"] = api
-    for blueprint in (leads.blp, inquiries.blp, activity.blp):
+    for blueprint in (leads.blp, inquiries.blp, activity.blp, webhooks.blp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(docs.bp)

@@ -53,7 +53,7 @@ def _bearer() -> str | None:
 
 def authenticate(scope: str) -> None:
     """Set ``g.api_key``, or refuse: 401 without a valid unrevoked key, 403 without the scope,
-    429 over the key's rate limit."""
+    429 over the key's rate limit, 415 for a body that is not JSON."""
     token = _bearer()
     key = find_api_key(token) if token else None
     g.api_key = key
@@ -63,8 +63,15 @@ def authenticate(scope: str) -> None:
         abort(403)
     _rate_limit(key.prefix)
     touch_api_key(key, utcnow())
-    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
+    if _has_body() and request.mimetype != "application/json":
         raise UnsupportedMediaType()
+
+
+def _has_body() -> bool:
+    """A POST, PUT or PATCH that sends a body (an action such as a retry may send none)."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return False
+    return bool(request.content_length) or "Transfer-Encoding" in request.headers
 
 
 def _rate_limit(prefix: str) -> None:

@@ -4,7 +4,9 @@ first with its key still runs waits for that answer, or gets 409 with Retry-Afte
 
 The first request claims the key by inserting its row (unique per API key and idempotency key)
 and committing; its work and its stored answer (status and ids only) then commit together, so a
-crash leaves either both or a claim that expires. A failed first attempt frees the key."""
+crash leaves either both or a claim that expires. A failed first attempt frees the key.
+
+A secret shown once (a webhook's ``secret``) is never kept: a replay answers without it."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ HEADER = "Idempotency-Key"
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.05
 RETRY_AFTER = "1"
+SHOWN_ONCE = ("secret",)
 PARAMETER = {
     "name": HEADER,
     "in": "header",
@@ -125,7 +128,8 @@ def idempotent(view: Callable) -> Callable:
         if response.status_code >= 400:
             _release(record.id)
             return response
-        record.status, record.body = response.status_code, response.get_json()
+        body = {k: v for k, v in response.get_json().items() if k not in SHOWN_ONCE}
+        record.status, record.body = response.status_code, body
         db.session.commit()
         jobs.relay_soon()
         return response

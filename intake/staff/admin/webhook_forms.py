@@ -1,5 +1,5 @@
-"""The webhook subscription form: it checks shape; intake.webhooks.endpoints checks the address
-(https, public) and the events."""
+"""The webhook subscription form: it checks shape; intake.webhooks.endpoints cleans the text
+and checks the address (https, public) and the events, for this form and the API alike."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from intake.staff.admin.forms import MultiCheckboxField
 from intake.staff.display import lazy_gettext as _l
-from intake.text import clean_line
 from intake.webhooks.events import EVENT_TYPES
 
 EVENT_LABELS = {
@@ -27,13 +26,11 @@ class WebhookForm(FlaskForm):
     url = StringField(
         _l("Address (URL)"),
         [DataRequired(_l("Enter the address to send events to.")), Length(max=500)],
-        filters=[clean_line],
         description=_l("Where the events are posted, starting https://"),
     )
     description = StringField(
         _l("Description"),
         [Optional(), Length(max=200)],
-        filters=[clean_line],
         description=_l("Which system this is, for the people who read this page."),
     )
     events = MultiCheckboxField(
