@@ -379,5 +379,13 @@ def test_the_import_pages_have_no_violations_and_the_mapping_works_by_keyboard(
     page.goto(f"{live_server}/staff/admin/imports")
     expect(page.get_by_role("cell", name="Imported", exact=True)).to_be_visible()
     audit.check(page, "imports, one done")
+    for status, shown in (("failed", "Stopped by an error"), ("cancelled", "Cancelled")):
+        with app.app_context():  # the states a worker's error or an admin's cancel leave
+            job = db.session.get(ImportJob, job_id)
+            job.status, job.failure = status, "OperationalError"
+            db.session.commit()
+        page.goto(f"{live_server}/staff/admin/imports/{job_id}")
+        expect(page.locator("#import-status")).to_have_text(shown)
+        audit.check(page, f"import {status}")
     audit.assert_clean()
     assert script_errors == []

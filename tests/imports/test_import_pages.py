@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
-from intake.models import AuditEvent, ImportJob
+from intake.models import AuditEvent, ImportJob, Lead
 from intake.staff.admin import import_views
 from tests.conftest import page, text_of
 from tests.factories import make_lead
@@ -235,10 +235,17 @@ def test_a_detail_a_joined_row_adds_shows_on_the_lead_page_as_from_a_lead_import
         db.session.commit()
         lead_id = lead.id
     client = staff_client("admin")
-    send_file(client, csv_bytes([["Ada", "Byron", "ada.new@example.org", "+12025550143", "US"]]))
+    send_file(client, csv_bytes([["Ada", "Byron", "ada.new@example.org", "+12025550143", "US"],
+                                 ["Alan", "Turing", "alan@example.org", "", "GB"]]))  # fmt: skip
     job = the_job(app)
     run_check(app, job.id)
-    assert run_the_import(app, job.id).rows_joined == 1
+    done = run_the_import(app, job.id)
+    assert (done.rows_joined, done.rows_imported) == (1, 1)
+    with app.app_context():
+        alan = db.session.scalar(select(Lead.id).where(Lead.first_name == "Alan"))
+    facts = page(client.get(f"/staff/leads/{alan}"))
+    source = facts.find("dt", string="Source").find_next_sibling("dd").get_text(strip=True)
+    assert source == "A lead import"
     section = page(client.get(f"/staff/leads/{lead_id}")).find(
         "section", attrs={"aria-labelledby": "contact-heading"}
     )
