@@ -178,6 +178,26 @@ LABELS: dict[str, dict[str, str]] = {
         "browser": N_("from their browser"),
         "phone": N_("from their phone number"),
         "clinic": N_("the clinic's, as neither said"),
+        "import": N_("from a lead import"),
+    },
+    # Where a lead came from when the questionnaire's options do not say (a lead import).
+    "source": {"import": N_("A lead import")},
+    # A lead import (intake.models.imports): the job's stage, and what became of each row.
+    "import_status": {
+        "uploaded": N_("Waiting for the columns to be chosen"),
+        "checking": N_("Dry run under way"),
+        "checked": N_("Dry run done: ready to import"),
+        "importing": N_("Import under way"),
+        "done": N_("Imported"),
+        "failed": N_("Stopped by an error"),
+        "cancelled": N_("Cancelled"),
+    },
+    "import_row_status": {
+        "pending": N_("Not imported yet"),
+        "error": N_("Has errors: not imported"),
+        "imported": N_("Made a new lead"),
+        "joined": N_("Joined an existing lead"),
+        "skipped": N_("Skipped: the import was cancelled"),
     },
     "send_status": {
         "scheduled": N_("Scheduled"),

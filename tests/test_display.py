@@ -10,6 +10,7 @@ import pytest
 from intake.display import LABELS, label, local_date, local_time, zone_or
 from intake.messaging.cadences import load_cadences
 from intake.models import CALL_OUTCOMES, CLINICAL_DECISIONS, EVENT_KINDS, STATUSES, STRATEGIES
+from intake.models.imports import IMPORT_STATUSES, ROW_STATUSES
 from intake.models.staff import ROLES
 from intake.questionnaire.definition import OUTCOMES, load_definition
 
@@ -66,6 +67,8 @@ def test_an_unknown_or_missing_zone_falls_back_to_the_clinics():
         ("role", ROLES),
         ("cadence", tuple(load_cadences())),
         ("consent", tuple(i.consent for i in QUESTIONNAIRE.items.values() if i.consent)),
+        ("import_status", IMPORT_STATUSES),
+        ("import_row_status", ROW_STATUSES),
     ],
 )
 def test_every_code_the_app_stores_has_a_label(kind, codes):
@@ -77,6 +80,8 @@ def test_a_label_is_the_words_staff_read_never_the_code():
     assert label("needs_review", "outcome") == "Needs clinical review"
     assert label("round_robin", "strategy") == "Round robin (members take turns)"
     assert label("someone_else", "filled_by") == "Someone else, for the patient"
+    assert label("import", "source", QUESTIONNAIRE) == "A lead import"
+    assert label("import", "time_zone_source") == "from a lead import"
 
 
 def test_codes_a_clinic_defines_in_the_questionnaire_read_as_its_options():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
@@ -28,6 +29,51 @@ MAX_CELL = 2000
 
 class UnreadableFile(ValueError):
     """The file is not a CSV file we can read; the message says why in plain words."""
+
+
+class NoHeaderRow(UnreadableFile):
+    """The file's first row holds a person's details, not column names (its message never
+    quotes a cell)."""
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[\d\s().\-/]+")
+_NUMBER = re.compile(r"[\d\s.,:/\-+]+")
+
+
+def _looks_like_contact(cell: str) -> bool:
+    """An email address, or a phone number (7 to 15 digits, with the usual separators)."""
+    cell = cell.strip()
+    if _EMAIL.fullmatch(cell):
+        return True
+    return bool(_PHONE.fullmatch(cell)) and 7 <= sum(ch.isdigit() for ch in cell) <= 15
+
+
+def _looks_like_value(cell: str) -> bool:
+    """A value rather than a name for a column: contact details, a number, a date or a
+    country."""
+    from intake.imports.rows import country_code, read_date
+
+    cell = cell.strip()
+    return (
+        _looks_like_contact(cell)
+        or bool(_NUMBER.fullmatch(cell))
+        or read_date(cell, "UTC") is not None
+        or (len(cell) >= 2 and country_code(cell) is not None)
+    )
+
+
+def looks_like_data(header: list[str]) -> bool:
+    """Whether the first row reads as a person's details rather than column names: a cell is
+    an email address or a phone number, or no cell names a field we know and most of the
+    filled cells are values (dates, numbers)."""
+    from intake.imports.fields import guess_mapping
+
+    filled = [cell for cell in header if cell.strip()]
+    if any(_looks_like_contact(cell) for cell in filled):
+        return True
+    values = sum(_looks_like_value(cell) for cell in filled)
+    return not guess_mapping(header) and values * 2 > len(filled)
 
 
 def _decodes(stream: BinaryIO, encoding: str) -> bool:
@@ -90,6 +136,8 @@ def read_header(stream: BinaryIO) -> tuple[str, str, list[str]]:
         text.detach()
     if not header or not any(cell.strip() for cell in header):
         raise UnreadableFile("the file is empty: its first line should name the columns")
+    if looks_like_data(header):
+        raise NoHeaderRow("the first row must name the columns, like First name, Email, Phone")
     if len(header) > MAX_COLUMNS:
         raise UnreadableFile(f"the file has more than {MAX_COLUMNS} columns")
     return encoding, delimiter, [cell.strip()[:100] for cell in header]

@@ -108,9 +108,21 @@ def read_date(raw: str, zone: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def ragged(cells: list[str], headers: list[str]) -> bool:
+    """A row with fewer cells than the header names columns, or more with something in them
+    (empty cells after the last column, as some exports write, are harmless)."""
+    return len(cells) < len(headers) or any(cell.strip() for cell in cells[len(headers) :])
+
+
 def check_cells(cells: list[str], rules: Rules) -> CheckedRow:
     """Clean and check one row's cells by the form's rules for each mapped field."""
     row = CheckedRow()
+    if ragged(cells, rules.headers):
+        row.errors.append(
+            f"This row has {len(cells)} cells but the first row names {len(rules.headers)} "
+            "columns: a separator is missing or extra, so its values may be in the wrong columns."
+        )
+        return row
     column = {name: column_name(rules.headers, index) for name, index in rules.mapping.items()}
 
     def cell(name: str) -> str:

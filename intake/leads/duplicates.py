@@ -110,6 +110,7 @@ def origin(row: LeadContact) -> str | LazyText:
         "inquiry": _l("inquiry %(id)s", id=row.inquiry_id),
         "lead": _l("the lead's record"),
         "merge": _l("a merge"),
+        "import": _l("a lead import"),
     }.get(row.source, row.source)
     if row.merged_from_id is not None:
         return _l("%(where)s, merged from lead %(id)s", where=where, id=row.merged_from_id)

@@ -19,11 +19,14 @@ from playwright.sync_api import expect
 
 from intake.accounts.signin import open_totp_secret
 from intake.extensions import db
+from intake.imports import service
+from intake.imports.fields import FIELDS
 from intake.messaging.texts import TextMessage, deliver_text
 from intake.messaging.unsubscribe import unsubscribe_token
-from intake.models import ArticleLink, Lead, StaffUser
+from intake.models import ArticleLink, ImportJob, Lead, StaffUser
 from tests.browser.conftest import (
     DESKTOP,
+    Keyboard,
     confirmed,
     fill,
     fill_about_ms,
@@ -34,8 +37,11 @@ from tests.browser.conftest import (
     save_and_continue,
     send_step_one_nearly_empty,
 )
+from tests.browser.test_calendar_pages import sign_in as sign_in_page
 from tests.conftest import CONTACT, complete_inquiry, send_step
 from tests.factories import PASSWORD
+from tests.imports.conftest import NOW, csv_bytes
+from tests.imports.conftest import check as dry_run
 
 pytestmark = pytest.mark.browser
 
@@ -295,3 +301,91 @@ def test_the_staff_pages_have_no_violations(app, live_server, desktop_page, audi
     expect(page.get_by_role("button", name=re.compile(r"^Undo merge"))).to_be_visible()
     audit.check(page, "lead page after a merge (undo offered)")
     audit.assert_clean()
+
+
+# --- The lead import's pages, on a desktop ----------------------------------------------------
+
+IMPORT_ROWS = [["Ada", "Byron", "ada@example.org", "+12025550143", "US"],
+               ["Bad", "Row", "not-an-email", "", "US"]]  # fmt: skip
+
+
+def _upload(page, name: str, data: bytes) -> None:
+    page.get_by_label("CSV file", exact=True).set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
+    )
+    page.get_by_role("button", name="Upload").click()
+
+
+def test_the_import_pages_have_no_violations_and_the_mapping_works_by_keyboard(
+    app, live_server, desktop_page, audit, make_staff, script_errors
+):
+    """Every state of an import an admin can reach: the list and upload form, an upload
+    refused, the mapping (each select labelled, chosen with the keyboard alone), the dry run
+    under way and its report with errors, the import under way, and the final report."""
+    admin = make_staff("admin", email="admin@clinic.example", name="Grace Hopper")
+    with app.app_context():
+        secret = open_totp_secret(db.session.get(StaffUser, admin))
+    page = desktop_page
+    sign_in_page(page, live_server, secret)
+    page.goto(f"{live_server}/staff/admin/imports")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import leads")
+    audit.check(page, "imports, none yet (upload form)")
+
+    _upload(page, "no-header.csv", csv_bytes(IMPORT_ROWS[1:], headers=IMPORT_ROWS[0]))
+    expect(page.get_by_role("status")).to_contain_text("The first row must name the columns")
+    expect(page.locator("body")).not_to_contain_text("ada@example.org")
+    audit.check(page, "imports, upload refused (error shown)")
+
+    _upload(page, "leads.csv", csv_bytes(IMPORT_ROWS))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Import \d+$"))
+    expect(page.locator("#import-status")).to_have_text("Waiting for the columns to be chosen")
+    audit.check(page, "import at the mapping")
+    for name in FIELDS.values():  # each select found by its own label
+        labelled_select = page.get_by_label(str(name), exact=True)
+        assert labelled_select.evaluate("el => el.tagName") == "SELECT", name
+    keys = Keyboard(page)
+    keys.tab_to("map_first_name", most=80)
+    keys.pick("map_phone", "N")  # "Not imported"
+    expect(page.locator("#map_phone")).to_have_value("")
+    for _ in range(20):
+        if keys.press("Tab")["tag"] == "BUTTON":
+            break
+    expect(page.locator(":focus")).to_have_text("Run the dry run")
+    page.keyboard.press("Enter")
+    expect(page.locator("#import-status")).to_have_text("Dry run under way")
+    expect(page.get_by_role("link", name="Check the progress now")).to_be_visible()
+    audit.check(page, "dry run under way (progress, follows the worker)")
+    with app.app_context():
+        job = db.session.scalars(db.select(ImportJob)).one()
+        job_id, mapping = job.id, dict(job.mapping)
+    assert "phone" not in mapping and mapping["email"] == 2
+
+    dry_run(app, job_id, mapping=mapping)  # the page sees the worker finish, no reload asked
+    expect(page.locator("#import-status")).to_have_text(
+        "Dry run done: ready to import", timeout=15_000
+    )
+    expect(page.get_by_role("table", name=re.compile("rows with errors"))).to_be_visible()
+    audit.check(page, "dry run report, errors listed")
+
+    page.get_by_role("button", name="Import the rows without errors").click()
+    expect(page.locator("#import-status")).to_have_text("Import under way")
+    expect(page.locator(".progress-count")).to_have_text("0 of 2 rows")
+    audit.check(page, "import under way (progress, follows the worker)")
+    with app.app_context():
+        assert service.run_import(job_id, clock=lambda: NOW, commit=db.session.commit,
+                                  batch=500) == "done"  # fmt: skip
+    expect(page.locator("#import-status")).to_have_text("Imported", timeout=15_000)
+    audit.check(page, "final report")
+    page.goto(f"{live_server}/staff/admin/imports")
+    expect(page.get_by_role("cell", name="Imported", exact=True)).to_be_visible()
+    audit.check(page, "imports, one done")
+    for status, shown in (("failed", "Stopped by an error"), ("cancelled", "Cancelled")):
+        with app.app_context():  # the states a worker's error or an admin's cancel leave
+            job = db.session.get(ImportJob, job_id)
+            job.status, job.failure = status, "OperationalError"
+            db.session.commit()
+        page.goto(f"{live_server}/staff/admin/imports/{job_id}")
+        expect(page.locator("#import-status")).to_have_text(shown)
+        audit.check(page, f"import {status}")
+    audit.assert_clean()
+    assert script_errors == []

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from intake.extensions import db
-from intake.models import AuditEvent, ImportJob
+from intake.models import AuditEvent, ImportJob, Lead
 from intake.staff.admin import import_views
 from tests.conftest import page, text_of
+from tests.factories import make_lead
 from tests.imports.conftest import NOW, csv_bytes
 from tests.imports.conftest import check as run_check
 from tests.imports.conftest import run_import as run_the_import
@@ -66,11 +67,13 @@ def test_upload_map_check_and_import_through_the_pages(app, staff_client):
     response = client.post(f"/staff/admin/imports/{job.id}/mapping", data=form)
     assert response.status_code == 303 and the_job(app).status == "checking"
     running = page(client.get(f"/staff/admin/imports/{job.id}"))
-    assert running.find("meta", {"http-equiv": "refresh"}) is not None
+    assert running.find("meta", {"http-equiv": "refresh"}) is None  # no timed reload (axe)
+    assert running.find("script", src=lambda src: "import_progress.js" in (src or "")) is not None
+    assert running.find("a", string="Check the progress now") is not None
     run_check(app, job.id, mapping=job.mapping)
     checked = client.get(f"/staff/admin/imports/{job.id}")
     soup = page(checked)
-    assert soup.find("meta", {"http-equiv": "refresh"}) is None
+    assert soup.find("script", src=lambda src: "import_progress.js" in (src or "")) is None
     assert (soup.find(id="count-valid").text, soup.find(id="count-errors").text) == ("1", "1")
     assert 'Column "E-mail": not an email address.' in text_of(checked)
     assert "secret-not-an-email" not in checked.get_data(as_text=True)
@@ -160,3 +163,95 @@ def test_resume_waits_for_the_lease_to_run_out_and_cancel_skips_what_is_left(
     client.post(f"{url}/cancel", data={"csrf_token": csrf_token(client)})
     assert the_job(app).status == "cancelled"
     assert page(client.get(url)).find(id="count-skipped").text == "2"
+
+
+@pytest.mark.parametrize(
+    ("data", "shown", "reason"),
+    [
+        (csv_bytes([ROWS[1]], headers=ROWS[0]),
+         "The first row must name the columns, like First name, Email, Phone.", "no_header"),
+        (b"", "the file is empty", "unreadable"),
+        (csv_bytes([]), "the file has a header but no rows", "unreadable"),
+    ],
+)  # fmt: skip
+def test_a_file_with_no_header_or_no_rows_is_refused_in_plain_words(
+    app, staff_client, data, shown, reason
+):
+    client = staff_client("admin")
+    response = send_file(client, data)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/imports")
+    listed = client.get("/staff/admin/imports")
+    assert shown in text_of(listed)
+    body = listed.get_data(as_text=True)
+    assert "ada@example.org" not in body and "Byron" not in body and "555" not in body
+    assert [a.detail for a in audits(app, "import.uploaded")] == [{"reason": reason}]
+    with app.app_context():
+        assert db.session.scalar(select(ImportJob.id)) is None
+
+
+def test_statuses_read_as_plain_words_on_the_list_and_the_job_page(app, staff_client):
+    client = staff_client("admin")
+    send_file(client, csv_bytes(ROWS))
+    job = the_job(app)
+    url = f"/staff/admin/imports/{job.id}"
+    shown = {}
+    for status in ("uploaded", "checking", "checked", "importing", "done", "failed", "cancelled"):
+        with app.app_context():
+            db.session.get(ImportJob, job.id).status = status
+            db.session.commit()
+        listed = page(client.get("/staff/admin/imports")).find("table").find("tbody")
+        on_page = page(client.get(url)).find(id="import-status").text
+        assert listed.find_all("td")[2].text == on_page, status
+        shown[status] = on_page
+    assert shown == {
+        "uploaded": "Waiting for the columns to be chosen",
+        "checking": "Dry run under way",
+        "checked": "Dry run done: ready to import",
+        "importing": "Import under way",
+        "done": "Imported",
+        "failed": "Stopped by an error",
+        "cancelled": "Cancelled",
+    }
+
+
+def test_the_final_report_names_what_became_of_the_rows_in_words(app, staff_client):
+    client = staff_client("admin")
+    send_file(client, csv_bytes(ROWS))
+    job = the_job(app)
+    run_check(app, job.id)
+    run_the_import(app, job.id)
+    soup = page(client.get(f"/staff/admin/imports/{job.id}"))
+    rows = {
+        row.find("th").text: row.find("td").text
+        for row in soup.find(id="report-title").find_parent("section").select("tbody tr")
+    }
+    assert rows == {"Made a new lead": "1", "Joined an existing lead": "0",
+                    "Has errors: not imported": "1"}  # fmt: skip
+
+
+def test_a_detail_a_joined_row_adds_shows_on_the_lead_page_as_from_a_lead_import(app, staff_client):
+    with app.app_context():
+        lead = make_lead(last_inquiry_at=NOW - timedelta(days=1), consents=())
+        db.session.commit()
+        lead_id = lead.id
+    client = staff_client("admin")
+    send_file(client, csv_bytes([["Ada", "Byron", "ada.new@example.org", "+12025550143", "US"],
+                                 ["Alan", "Turing", "alan@example.org", "", "GB"]]))  # fmt: skip
+    job = the_job(app)
+    run_check(app, job.id)
+    done = run_the_import(app, job.id)
+    assert (done.rows_joined, done.rows_imported) == (1, 1)
+    with app.app_context():
+        alan = db.session.scalar(select(Lead.id).where(Lead.first_name == "Alan"))
+    facts = page(client.get(f"/staff/leads/{alan}"))
+    source = facts.find("dt", string="Source").find_next_sibling("dd").get_text(strip=True)
+    assert source == "A lead import"
+    section = page(client.get(f"/staff/leads/{lead_id}")).find(
+        "section", attrs={"aria-labelledby": "contact-heading"}
+    )
+    rows = [
+        [cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])][:3]
+        for row in section.select("table tbody tr")
+    ]
+    assert ["Email", "ada.new@example.org", "a lead import"] in rows
+    assert not any(row[2] == "import" for row in rows)

@@ -23,7 +23,7 @@ from intake.extensions import csrf, db
 from intake.imports.checking import row_counts
 from intake.imports.fields import FIELDS
 from intake.imports.importing import start_import
-from intake.imports.reading import UnreadableFile, start_job
+from intake.imports.reading import NoHeaderRow, UnreadableFile, start_job
 from intake.imports.report import cancel, error_report, first_errors, recent_jobs, resume
 from intake.imports.report import set_mapping as keep_mapping
 from intake.models import ImportJob
@@ -91,6 +91,13 @@ def admin_import_upload():
             created_by_id=current_user.id,
             batch=current_app.config["INTAKE_IMPORT_BATCH"],
         )
+    except NoHeaderRow:
+        db.session.rollback()
+        message = _(
+            "The first row of that file looks like a person's details, not column names. "
+            "The first row must name the columns, like First name, Email, Phone."
+        )
+        return _refused(message, "no_header")
     except UnreadableFile as exc:
         db.session.rollback()
         return _refused(_("That file could not be read: %(why)s.", why=str(exc)), "unreadable")
