@@ -75,7 +75,9 @@ BOOKING_POSTS = {"public.consult_booking_post", "public.consult_cancel"}
 EXEMPT_POSTS = {"public.unsubscribe_post", "public.forget_draft", "hooks.inbound_text",
                 # The REST API: bearer keys, never cookies, so nothing for a forged post to ride
                 # on (tests/api/test_api_access.py refuses every call without a key).
-                "api_v1_leads.add_note", "api_v1_inquiries.create_inquiry"}  # fmt: skip
+                "api_v1_leads.add_note", "api_v1_inquiries.create_inquiry",
+                "api_v1_webhooks.webhooks", "api_v1_webhooks.rotate_webhook_secret",
+                "api_v1_webhooks.retry_webhook_delivery"}  # fmt: skip
 VARIANTS = ("missing", "foreign", "expired")
 
 
