@@ -146,28 +146,31 @@ def sweep_replies() -> dict:
 IMPORT_BUDGET = 120.0
 
 
+def _import_stage(run, job_id: int, again: jobs.Event) -> str:
+    """Run one stage of an import job for up to IMPORT_BUDGET seconds; if it paused there,
+    hand the rest to a new task (``again``)."""
+    outcome = run(
+        job_id,
+        clock=utcnow,
+        commit=db.session.commit,
+        batch=current_app.config["INTAKE_IMPORT_BATCH"],
+        budget_seconds=IMPORT_BUDGET,
+    )
+    if outcome == "paused":
+        jobs.publish([again])
+    return outcome
+
+
 @shared_task(name=jobs.CHECK_IMPORT, ignore_result=True)
 def check_import(job_id: int) -> str:
     """Run an import job's dry run: every row checked, nothing created."""
-    batch = current_app.config["INTAKE_IMPORT_BATCH"]
-    outcome = imports.run_check(
-        job_id, clock=utcnow, commit=db.session.commit, batch=batch, budget_seconds=IMPORT_BUDGET
-    )
-    if outcome == "paused":
-        jobs.publish([jobs.CheckImport(job_id=job_id)])
-    return outcome
+    return _import_stage(imports.run_check, job_id, jobs.CheckImport(job_id=job_id))
 
 
 @shared_task(name=jobs.RUN_IMPORT, ignore_result=True)
 def run_import(job_id: int) -> str:
     """Import an import job's pending rows, a committed batch at a time."""
-    batch = current_app.config["INTAKE_IMPORT_BATCH"]
-    outcome = imports.run_import(
-        job_id, clock=utcnow, commit=db.session.commit, batch=batch, budget_seconds=IMPORT_BUDGET
-    )
-    if outcome == "paused":
-        jobs.publish([jobs.RunImport(job_id=job_id)])
-    return outcome
+    return _import_stage(imports.run_import, job_id, jobs.RunImport(job_id=job_id))
 
 
 @shared_task(name=jobs.SWEEP_IMPORTS, ignore_result=True)

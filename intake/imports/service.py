@@ -12,42 +12,34 @@ from intake.imports.importing import ImportRun
 from intake.imports.stages import LEASE, run_stage, stale_jobs
 
 
-def run_check(
+def run_check(job_id: int, *, batch: int, **run) -> str:
+    """The dry run from its first row (it only marks rows, so starting over is safe).
+
+    ``run``: ``clock`` and ``commit`` (callables), and optionally ``budget_seconds`` (hand the
+    rest to a new task after that long) and ``owner`` (the lease holder's name)."""
+    return _run(job_id, "checking", CheckRun(batch=batch), **run)
+
+
+def run_import(job_id: int, *, batch: int, **run) -> str:
+    """The import of the job's pending rows, one committed batch at a time (``run`` as for
+    ``run_check``)."""
+    return _run(job_id, "importing", ImportRun(batch=batch), **run)
+
+
+def _run(
     job_id: int,
+    stage: str,
+    step,
     *,
     clock: Callable[[], datetime],
     commit: Callable[[], None],
-    batch: int,
     budget_seconds: float | None = None,
     owner: str | None = None,
 ) -> str:
-    """The dry run from its first row (it only marks rows, so starting over is safe)."""
     return run_stage(
         job_id,
-        stage="checking",
-        step=CheckRun(batch=batch),
-        clock=clock,
-        commit=commit,
-        owner=owner,
-        budget_seconds=budget_seconds,
-        lease=LEASE,
-    )
-
-
-def run_import(
-    job_id: int,
-    *,
-    clock: Callable[[], datetime],
-    commit: Callable[[], None],
-    batch: int,
-    budget_seconds: float | None = None,
-    owner: str | None = None,
-) -> str:
-    """The import of the job's pending rows, one committed batch at a time."""
-    return run_stage(
-        job_id,
-        stage="importing",
-        step=ImportRun(batch=batch),
+        stage=stage,
+        step=step,
         clock=clock,
         commit=commit,
         owner=owner,

@@ -148,6 +148,20 @@ def admin_import(job_id: int):
     )
 
 
+def _acted(job, action: str, ok: bool, *, detail: dict, said: tuple[str, str]):
+    """Audit an action on ``job`` (``import.<action>``), commit, say how it went (``said``: on
+    success, on refusal) and show the job again."""
+    audit(
+        f"import.{action}",
+        target=f"import:{job.id}",
+        detail=detail,
+        outcome="ok" if ok else "failed",
+    )
+    db.session.commit()
+    flash(said[0] if ok else said[1], "success" if ok else "error")
+    return redirect(url_for("staff.admin_import", job_id=job.id), code=303)
+
+
 @bp.post("/admin/imports/<int:job_id>/mapping")
 @requires("admin.import")
 def admin_import_mapping(job_id: int):
@@ -157,18 +171,16 @@ def admin_import_mapping(job_id: int):
     ok = form.validate() and keep_mapping(
         job, mapping=form.mapping(), default_country=form.default_country.data
     )
-    audit(
-        "import.checked",
-        target=f"import:{job.id}",
+    return _acted(
+        job,
+        "checked",
+        ok,
         detail={"rows": job.rows_total, "fields": sorted(job.mapping)},
-        outcome="ok" if ok else "failed",
+        said=(
+            _("The dry run has started: nothing is imported yet."),
+            _("The mapping cannot change now."),
+        ),
     )
-    db.session.commit()
-    if ok:
-        flash(_("The dry run has started: nothing is imported yet."), "success")
-    else:
-        flash(_("The mapping cannot change now."), "error")
-    return redirect(url_for("staff.admin_import", job_id=job.id), code=303)
 
 
 @bp.post("/admin/imports/<int:job_id>/start")
@@ -177,18 +189,13 @@ def admin_import_start(job_id: int):
     """Start importing the checked rows."""
     job = _job(job_id)
     started = start_import(job, now=utcnow())
-    audit(
-        "import.started",
-        target=f"import:{job.id}",
+    return _acted(
+        job,
+        "started",
+        started,
         detail={"rows": job.rows_total, "valid": job.rows_valid, "errors": job.rows_error},
-        outcome="ok" if started else "failed",
+        said=(_("The import has started."), _("Run the dry run before importing.")),
     )
-    db.session.commit()
-    if started:
-        flash(_("The import has started."), "success")
-    else:
-        flash(_("Run the dry run before importing."), "error")
-    return redirect(url_for("staff.admin_import", job_id=job.id), code=303)
 
 
 @bp.post("/admin/imports/<int:job_id>/resume")
@@ -197,18 +204,16 @@ def admin_import_resume(job_id: int):
     """Hand an import whose worker stopped to another worker."""
     job = _job(job_id)
     resumed = resume(job, now=utcnow())
-    audit(
-        "import.resumed",
-        target=f"import:{job.id}",
+    return _acted(
+        job,
+        "resumed",
+        resumed,
         detail={"done": job.progress},
-        outcome="ok" if resumed else "failed",
+        said=(
+            _("The import will carry on from where it stopped."),
+            _("The import is still running, or is not an import to resume."),
+        ),
     )
-    db.session.commit()
-    if resumed:
-        flash(_("The import will carry on from where it stopped."), "success")
-    else:
-        flash(_("The import is still running, or is not an import to resume."), "error")
-    return redirect(url_for("staff.admin_import", job_id=job.id), code=303)
 
 
 @bp.post("/admin/imports/<int:job_id>/cancel")
@@ -217,18 +222,16 @@ def admin_import_cancel(job_id: int):
     """Stop a job; leads already imported stay (each is an ordinary lead now)."""
     job = _job(job_id)
     cancelled = cancel(job, now=utcnow())
-    audit(
-        "import.cancelled",
-        target=f"import:{job.id}",
+    return _acted(
+        job,
+        "cancelled",
+        cancelled,
         detail={"done": job.progress},
-        outcome="ok" if cancelled else "failed",
+        said=(
+            _("The import is cancelled. Rows not imported yet were skipped."),
+            _("That import has already finished."),
+        ),
     )
-    db.session.commit()
-    if cancelled:
-        flash(_("The import is cancelled. Rows not imported yet were skipped."), "success")
-    else:
-        flash(_("That import has already finished."), "error")
-    return redirect(url_for("staff.admin_import", job_id=job.id), code=303)
 
 
 @bp.get("/admin/imports/<int:job_id>/errors.csv")
