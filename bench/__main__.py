@@ -1,4 +1,5 @@
-"""``python -m bench [P1 …] [--leads N] [--quick]``: run the chosen scenarios (all by default).
+"""``python -m bench [P1 …] [--leads N] [--quick]``: run the chosen scenarios (all by default,
+except the optional ones, which run only when named: P13 installs and runs a third-party peer).
 
 Each scenario module ``bench/pN_*.py`` exposes ``run(args)`` and prints its RESULT lines. FAIL
 lines are figures, not verdicts: the exit status is 0 unless a scenario crashes.
@@ -17,7 +18,8 @@ import traceback
 import bench
 from bench.harness import BENCH_DATABASE_URL
 
-SCENARIOS = (*(f"P{n}" for n in range(1, 10)), "P11")
+SCENARIOS = (*(f"P{n}" for n in range(1, 10)), "P11", "P13")
+OPTIONAL = ("P13",)  # run only when named
 QUICK_LEADS = 20_000
 
 
@@ -39,7 +41,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     named = [name.upper() for name in args.scenarios]
     # P9 runs callgrind (several minutes): a quick run includes it only when it is named.
-    args.scenarios = named or [s for s in SCENARIOS if not (args.quick and s == "P9")]
+    args.scenarios = named or [
+        s for s in SCENARIOS if s not in OPTIONAL and not (args.quick and s == "P9")
+    ]
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")

@@ -129,14 +129,18 @@ def gunicorn(
     log_path: str | None = None,
     workers: int = WORKERS,
     threads: int = THREADS,
+    python: str = sys.executable,
+    cwd: Path = REPO,
+    start_seconds: float = 60,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gunicorn -w 2 --threads 4 APP`` on a free loopback port; yields (base URL, process).
+    ``python`` (another environment's interpreter, for P13's peer) runs it in ``cwd``.
     Stopped (SIGTERM, then SIGKILL after 20 s) with its whole process group."""
     port = free_port()
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [
-            sys.executable,
+            python,
             "-m",
             "gunicorn",
             "-w",
@@ -150,14 +154,14 @@ def gunicorn(
             app_spec,
         ],  # fmt: skip
         env={**os.environ, **(env or {})},
-        cwd=REPO,
+        cwd=cwd,
         start_new_session=True,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while not _answers(base_url, probe):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn {app_spec} did not start (log: {log_path})")
