@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psutil
 
@@ -110,10 +111,17 @@ def child_project(database_url: str, created_from: datetime) -> dict:
 def child_floor(database_url: str, created_from: datetime) -> dict:
     import psycopg
 
+    from bench.data import ADMIN_EMAIL
     from bench.harness import psycopg_url
 
     with psycopg.connect(psycopg_url(database_url)) as connection:
-        connection.execute("SELECT 1")
+        # The export reads "created from" as a day in the reader's time zone (the admin's is
+        # America/New_York): the floor starts at that same midnight, so both read the same rows.
+        zone = connection.execute(
+            "SELECT time_zone FROM staff_users WHERE email = %s", (ADMIN_EMAIL,)
+        ).fetchone()[0]
+        midnight = datetime.min.time()
+        created_from = datetime.combine(created_from.date(), midnight, tzinfo=ZoneInfo(zone))
         with PeakRSS() as memory:
             started = time.perf_counter()
             rows = 0
