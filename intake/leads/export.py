@@ -165,8 +165,9 @@ def csv_chunks(statement: Select, *, batch: int = BATCH) -> Iterator[str]:
     texts = itemgetter(*(header.index(name) for name in _GUARDED))
     writer.writerow(header)
     yield BOM + flush()
-    connection = db.session.connection()
-    result = connection.execution_options(yield_per=batch).execute(statement)
+    # Through the connection: Core rows, no ORM loading. Options on the statement, not on the
+    # session's connection (Connection.execution_options would change it in place).
+    result = db.session.connection().execute(statement.execution_options(yield_per=batch))
     try:
         for rows in result.partitions():
             writer.writerows(_guard(rows, texts))
