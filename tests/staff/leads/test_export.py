@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from intake.extensions import db
 from intake.models import AuditEvent, Lead, Team
 from tests.factories import LEAD, audit_count, saved_lead
+from tests.staff.conftest import QueryCounter
 
 COLUMNS = [
     "id", "created", "status", "owner", "team", "source", "campaign", "country", "region",
@@ -209,3 +210,20 @@ def test_an_export_of_a_search_that_is_gone_goes_back_to_the_queue_instead(app, 
     assert response.status_code == 302
     assert "search=" not in response.location
     assert audit_count(app, action="leads.exported") == before
+
+
+def test_an_export_costs_five_sql_statements_the_rows_read_by_one_streaming_select(
+    app, make_staff, sign_in
+):
+    me = make_staff("coordinator", team="East")
+    with app.app_context():
+        db.session.execute(insert(Lead), [dict(LEAD, owner_id=me) for _ in range(12)])
+        db.session.commit()
+    client = sign_in(app.test_client(), me)
+    client.get("/staff/")  # the session was just opened; a later touch is at most once a minute
+
+    with QueryCounter(app) as counter:
+        exported = rows(client.get("/staff/export.csv?view=mine&status=new&sort=newest"))
+
+    assert len(exported) == 12
+    assert counter.count == 5, "\n\n".join(counter.statements)
