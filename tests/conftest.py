@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import Rule
 
 from intake import create_app
 from intake.accounts.sessions import open_session
@@ -39,6 +41,27 @@ DEPLOYMENT_SETTINGS = (
     "INTAKE_ENV",
     "INTAKE_BASE_URL",
 )
+
+
+class LazyBuilderRule(Rule):
+    """Werkzeug's rule, with its URL builders compiled when first used instead of when the rule
+    is added. The suite builds an app for nearly every test, and compiling the builders of its
+    ~800 rules (two each) was more than half of that; a test builds URLs for a handful. The
+    builder is Werkzeug's own, unchanged: only the moment it is compiled moves."""
+
+    def _compile_builder(self, append_unknown: bool = True):
+        compiled = None
+
+        def build(rule, **values):
+            nonlocal compiled
+            if compiled is None:
+                compiled = Rule._compile_builder(rule, append_unknown)
+            return compiled(rule, **values)
+
+        return build
+
+
+Flask.url_rule_class = LazyBuilderRule  # the test process only: processes it starts keep Rule
 
 
 def service_unavailable(reason: str) -> None:
