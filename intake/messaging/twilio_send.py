@@ -9,8 +9,8 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from intake.messaging import texts
 from intake.messaging.texts import (
-    TIMEOUT_SECONDS,
     TWILIO_API,
     PermanentTextError,
     TextMessage,
@@ -25,7 +25,7 @@ class RebasedHttpClient(TwilioHttpClient):
     ``api_base`` instead (the same path, query, body and auth); noting whether the provider
     accepted (a 2xx answer), which a body it cannot read afterwards does not undo."""
 
-    def __init__(self, *, api_base: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, *, api_base: str, timeout: float) -> None:
         super().__init__(timeout=timeout)
         self.api_base = api_base
         self.accepted = False
@@ -51,7 +51,7 @@ _NO_ENVIRONMENT = {"INTAKE_SMS": "SMS_URL"}
 
 def send(message: TextMessage, provider: TextProvider) -> None:
     """One request to the provider's Messages resource through its official library."""
-    http = RebasedHttpClient(api_base=provider.api_base, timeout=TIMEOUT_SECONDS)
+    http = RebasedHttpClient(api_base=provider.api_base, timeout=texts.TIMEOUT_SECONDS)
     client = Client(
         provider.account_sid,
         provider.auth_token,
