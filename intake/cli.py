@@ -6,6 +6,8 @@ import ipaddress
 import json
 import os
 import sys
+import time
+import urllib.request
 
 import click
 from flask import Flask, current_app
@@ -17,6 +19,8 @@ from intake.extensions import db
 from intake.models.types import utcnow
 from intake.routing.service import ensure_default_routing
 from intake.supervisor import Child, Supervisor
+
+READY_WITHIN = 120.0  # seconds `intake serve` waits for the first page before it warns
 
 
 def main() -> None:
@@ -84,6 +88,22 @@ def local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if address.version == 6 else f"http://{host}:{port}"
 
 
+def page_answers(url: str, *, timeout: float = 2.0) -> bool:
+    """Whether ``url`` (our own server, over loopback) answers 200 now."""
+    try:
+        # bandit B310: an http URL built by `intake serve` from its own host and port.
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  # nosec B310
+            return response.status == 200
+    except OSError:  # refused while the workers start, reset, timed out, an HTTP error
+        return False
+
+
+def _announce(base_url: str, broker: str) -> None:
+    click.secho(f"intake is running: {base_url}/inquiry  (Ctrl+C to stop)", bold=True)
+    click.echo(f"  staff sign in at {base_url}/staff/")
+    click.echo(f"  web, a worker and the scheduler, on {broker}")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -92,6 +112,46 @@ def local_url(host: str, port: int) -> str:
 @with_appcontext
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run everything on this machine: the web app, a worker and the scheduler."""
+    instance_path = current_app.instance_path
+    os.makedirs(instance_path, exist_ok=True)
+    # Links in pages and emails follow --port unless INTAKE_BASE_URL says otherwise.
+    base_url = (os.environ.get("INTAKE_BASE_URL", "").strip() or local_url(host, port)).rstrip("/")
+    broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
+    first_page = local_url(host, port) + "/inquiry"
+    # Running means the first page answers (the answer also warms it). The worker and the
+    # scheduler start after that, so they do not slow the web workers' start on a small machine.
+    supervisor = Supervisor(
+        [
+            Child("web", _web_command(host, port, workers), restart=False),
+            Child("worker", worker_command(2), restart=True, after_ready=True),
+            Child("beat", beat_command(instance_path), restart=True, after_ready=True),
+        ],
+        _child_env(instance_path, base_url),
+        poll=0.1,
+        # A long timeout: a connection accepted while the workers load waits in the queue.
+        probe=lambda: page_answers(first_page, timeout=30.0),
+        on_ready=lambda: _announce(base_url, broker),
+        on_timeout=lambda: click.secho(
+            f"{first_page} has not answered within {READY_WITHIN:.0f} s; see the log above.",
+            fg="yellow",
+        ),
+        ready_within=READY_WITHIN,
+    )
+    # The web workers load the app while the database is made ready; none of them touches it
+    # before the first request, which the probe makes only after this.
+    supervisor.start(time.monotonic())
+    try:
+        _prepare_database(demo)
+    except BaseException:
+        supervisor.stop()
+        raise
+    code = supervisor.run()
+    if code > 0:
+        sys.exit(code)
+
+
+def _prepare_database(demo: bool) -> None:
+    """Migrations, the first admin, default routing and, if asked, the sample leads."""
     from flask_migrate import upgrade
 
     from intake.demo.seed import add_demo_leads
@@ -104,7 +164,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         click.echo(f"Added {add_demo_leads(now=utcnow())} sample leads.")
         db.session.commit()
     db.engine.dispose()  # the children open their own connections
-    web = [
+
+
+def _web_command(host: str, port: int, workers: int) -> list[str]:
+    """gunicorn for the app; the same settings as the Dockerfile's, plus ``--preload``."""
+    return [
         sys.executable,
         "-m",
         "gunicorn",
@@ -116,34 +180,23 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         str(workers),
         "--threads",
         "4",
+        # One import of the app, then forked: half the start-up work on a small machine
+        # (nothing in create_app opens a connection or starts a thread; jobs' nudge thread
+        # starts per process).
+        "--preload",
         "intake.wsgi:app",
     ]
-    # Links in pages and emails follow --port unless INTAKE_BASE_URL says otherwise.
-    base_url = (os.environ.get("INTAKE_BASE_URL", "").strip() or local_url(host, port)).rstrip("/")
-    env = {
+
+
+def _child_env(instance_path: str, base_url: str) -> dict[str, str]:
+    return {
         **os.environ,
-        "INTAKE_INSTANCE_PATH": current_app.instance_path,
+        "INTAKE_INSTANCE_PATH": instance_path,
         "INTAKE_BASE_URL": base_url,
         # The web processes add up their request metrics through files here (README: Metrics).
         "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-        or os.path.join(current_app.instance_path, "metrics"),
+        or os.path.join(instance_path, "metrics"),
     }
-    os.makedirs(current_app.instance_path, exist_ok=True)
-    broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
-    click.secho(f"intake is running: {base_url}/inquiry  (Ctrl+C to stop)", bold=True)
-    click.echo(f"  staff sign in at {base_url}/staff/")
-    click.echo(f"  web, a worker and the scheduler, on {broker}")
-    supervisor = Supervisor(
-        [
-            Child("web", web, restart=False),
-            Child("worker", worker_command(2), restart=True),
-            Child("beat", beat_command(current_app.instance_path), restart=True),
-        ],
-        env,
-    )
-    code = supervisor.run()
-    if code > 0:
-        sys.exit(code)
 
 
 @click.command("worker")

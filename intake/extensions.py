@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+import click
 from celery import Celery, Task
 from flask import Flask, current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
@@ -33,7 +33,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
@@ -54,6 +53,50 @@ class Encryption:
 
 
 encryption = Encryption()
+
+
+class Migrations:
+    """Flask-Migrate, loaded when something first uses it (``intake db …``, ``upgrade()``), so
+    Alembic, Mako and Pygments stay out of the web workers, which never migrate."""
+
+    def init_app(self, app: Flask, db: SQLAlchemy, **options) -> None:
+        app.extensions["migrate"] = _DeferredMigrate(app, db, options)
+        app.cli.add_command(_DeferredMigrationCommands(app, db, options))
+
+
+def _load_migrate(app: Flask, db: SQLAlchemy, options: dict):
+    """Set up Flask-Migrate for real: it replaces the stand-ins and adds its own ``db`` group."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, **options)
+    return app.extensions["migrate"]
+
+
+class _DeferredMigrate:
+    """Stands in for Flask-Migrate's entry in ``app.extensions`` until an attribute is read."""
+
+    def __init__(self, app: Flask, db: SQLAlchemy, options: dict) -> None:
+        self._setup = (app, db, options)
+
+    def __getattr__(self, name: str):
+        return getattr(_load_migrate(*self._setup), name)
+
+
+class _DeferredMigrationCommands(click.Group):
+    """``db``: Flask-Migrate's command group, imported when the command runs."""
+
+    def __init__(self, app: Flask, db: SQLAlchemy, options: dict) -> None:
+        super().__init__("db", help="Perform database migrations (Flask-Migrate).")
+        self._setup = (app, db, options)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        _load_migrate(*self._setup)
+        from flask_migrate.cli import db as commands
+
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
+
+migrate = Migrations()
 
 
 def dialect_insert():

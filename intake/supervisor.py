@@ -2,7 +2,13 @@
 
 The web server is the service: when it ends, everything stops. A worker or beat that dies
 (a crash while the broker restarts, an out-of-memory kill) is started again after a backoff
-that doubles up to a ceiling and resets once the process has stayed up for a while."""
+that doubles up to a ceiling and resets once the process has stayed up for a while.
+
+Start-up is in two steps: the children that serve pages start first; the supervisor asks ``probe``
+each tick whether the first page answers, and only then calls ``on_ready`` (``intake serve`` says
+it is running there) and starts the rest (worker, beat), so they do not compete with the web
+workers for the processor while a new user waits for the first page. If the page has not answered
+within ``ready_within`` seconds, ``on_timeout`` is called and the rest start anyway."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import logging
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -23,6 +29,7 @@ class Child:
     name: str
     command: Sequence[str]
     restart: bool
+    after_ready: bool = False  # started once the first page answers
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     failures: int = 0
@@ -61,6 +68,10 @@ class Supervisor:
         stable_after: float = 60.0,
         poll: float = 0.5,
         grace: float = 20.0,
+        probe: Callable[[], bool] = lambda: True,
+        on_ready: Callable[[], None] = lambda: None,
+        on_timeout: Callable[[], None] = lambda: None,
+        ready_within: float = 120.0,
     ) -> None:
         self.children = list(children)
         self.env = env
@@ -68,16 +79,19 @@ class Supervisor:
         self.poll = poll
         self.grace = grace
         self.stopping = False
+        self.probe, self.on_ready, self.on_timeout = probe, on_ready, on_timeout
+        self.ready_within = ready_within
+        self.ready_by: float | None = None  # until the first page answers: the time limit
 
     def run(self) -> int:
         """Supervise until the web server ends, Ctrl+C or SIGTERM; the exit code to use."""
         previous = signal.signal(signal.SIGTERM, self._request_stop)
-        for child in self.children:
-            child.start(self.env)
+        if self.ready_by is None and not any(child.process for child in self.children):
+            self.start(time.monotonic())
         code = 0
         try:
             while not self.stopping:
-                code = self._tick(time.monotonic())
+                code = self.tick(time.monotonic())
                 if code is not None:
                     break
                 time.sleep(self.poll)
@@ -89,11 +103,36 @@ class Supervisor:
             signal.signal(signal.SIGTERM, previous)
         return code
 
+    def start(self, now: float) -> None:
+        """Start the children that serve pages; the rest wait for the first page to answer."""
+        for child in self.children:
+            if not child.after_ready:
+                child.start(self.env)
+        self.ready_by = now + self.ready_within
+
     def _request_stop(self, *_args) -> None:
         self.stopping = True
 
-    def _tick(self, now: float) -> int | None:
+    def _check_ready(self, now: float) -> None:
+        """Until the first page answers: ask the probe; then announce and start the rest."""
+        if self.ready_by is None:
+            return
+        if self.probe():
+            self.on_ready()
+        elif now >= self.ready_by:
+            self.on_timeout()
+        else:
+            return
+        self.ready_by = None
         for child in self.children:
+            if child.after_ready:
+                child.start(self.env)
+
+    def tick(self, now: float) -> int | None:
+        """One look at the children at ``now``: restarts due, the first page, an exit code."""
+        for child in self.children:
+            if child.process is None:  # waiting for the first page
+                continue
             if child.running:
                 continue
             if child.restart_at is not None:
@@ -107,6 +146,7 @@ class Supervisor:
                 return code if code else 0
             if child.restart_at is None:
                 self._schedule_restart(child, now, code)
+        self._check_ready(now)
         return None
 
     def _schedule_restart(self, child: Child, now: float, code: int) -> None:

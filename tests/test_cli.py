@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from intake.cli import page_answers
 from intake.crypto import Keyring
 from intake.extensions import db
 from intake.models import StaffUser
-from tests.live import free_port, wait_for
+from tests.live import free_port, serving, wait_for
 
 
 def test_create_admin_prints_a_one_time_password_and_refuses_duplicates(app):
@@ -39,7 +41,18 @@ def test_generate_key_prints_a_usable_key(app):
     Keyring.from_config([result.output.strip()])
 
 
-def test_serve_creates_the_database_prints_the_first_admin_and_serves(tmp_path):
+def _lines_until(stream, marker: str, seen: list[str]) -> str:
+    """Read ``stream`` into ``seen`` until a line containing ``marker``; that line."""
+    for line in stream:
+        seen.append(line)
+        if marker in line:
+            return line
+    raise AssertionError(f"no {marker!r} line in {seen!r}")
+
+
+def test_serve_creates_the_database_prints_the_first_admin_and_says_running_once_it_serves(
+    tmp_path,
+):
     port = free_port()
     env = {
         key: value
@@ -56,18 +69,32 @@ def test_serve_creates_the_database_prints_the_first_admin_and_serves(tmp_path):
         text=True,
         start_new_session=True,
     )
+    seen: list[str] = []
     try:
+        reader = ThreadPoolExecutor(1).submit(
+            _lines_until, process.stdout, "intake is running", seen
+        )
+        running = reader.result(timeout=120)
+        # Said only once the page answers: it answers at the first try, with no wait.
+        page = wait_for(f"http://127.0.0.1:{port}/inquiry", deadline=0)
+        assert f"http://127.0.0.1:{port}/inquiry" in running
+        assert b"Step 1 of 4" in page
         assert b'"status":"ok"' in wait_for(
             f"http://127.0.0.1:{port}/readyz", time.monotonic() + 60
         ).replace(b" ", b"")
-        page = wait_for(f"http://127.0.0.1:{port}/inquiry", time.monotonic() + 5)
-        assert b"Step 1 of 4" in page
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
-    assert "one-time password:" in output
+    assert "one-time password:" in "".join(seen) + output
     assert (tmp_path / "intake.sqlite3").exists()
     assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_page_answers_is_false_while_nothing_listens_and_true_for_a_200(app):
+    assert not page_answers(f"http://127.0.0.1:{free_port()}/inquiry", timeout=1)
+    with serving(app) as base_url:
+        assert page_answers(f"{base_url}/inquiry", timeout=10)
+        assert not page_answers(f"{base_url}/no-such-page", timeout=10)
 
 
 def test_a_stored_inquiry_exports_as_a_valid_fhir_questionnaire_response(app):

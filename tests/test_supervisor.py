@@ -69,3 +69,60 @@ def test_sigterm_stops_every_child():
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
     assert supervisor.run() == 0
     assert all(child.process.returncode is not None for child in supervisor.children)
+
+
+def test_the_worker_and_beat_wait_until_the_first_page_answers_then_running_is_said():
+    answers, said = [False, False, True], []
+    sleeper = python("import time; time.sleep(60)")
+    supervisor = Supervisor(
+        [
+            Child("web", sleeper, restart=False),
+            Child("worker", sleeper, restart=True, after_ready=True),
+            Child("beat", sleeper, restart=True, after_ready=True),
+        ],
+        os.environ,
+        probe=lambda: answers.pop(0),
+        on_ready=lambda: said.append("running"),
+        on_timeout=lambda: said.append("timed out"),
+        ready_within=30.0,
+    )
+    try:
+        supervisor.start(now=100.0)
+        web, worker, beat = supervisor.children
+        assert web.running and worker.process is None and beat.process is None
+
+        assert supervisor.tick(101.0) is None
+        assert supervisor.tick(102.0) is None
+        assert said == [] and worker.process is None  # the page has not answered yet
+
+        assert supervisor.tick(103.0) is None
+        assert said == ["running"] and worker.running and beat.running
+
+        assert supervisor.tick(104.0) is None  # said once; the probe is not asked again
+        assert said == ["running"] and answers == []
+    finally:
+        supervisor.stop()
+
+
+def test_a_first_page_that_never_answers_is_reported_after_the_wait_and_the_rest_start():
+    said = []
+    sleeper = python("import time; time.sleep(60)")
+    supervisor = Supervisor(
+        [
+            Child("web", sleeper, restart=False),
+            Child("worker", sleeper, restart=True, after_ready=True),
+        ],
+        os.environ,
+        probe=lambda: False,
+        on_ready=lambda: said.append("running"),
+        on_timeout=lambda: said.append("timed out"),
+        ready_within=30.0,
+    )
+    try:
+        supervisor.start(now=0.0)
+        supervisor.tick(29.9)
+        assert said == [] and supervisor.children[1].process is None
+        supervisor.tick(30.0)
+        assert said == ["timed out"] and supervisor.children[1].running
+    finally:
+        supervisor.stop()

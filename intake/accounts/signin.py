@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import pyotp
-import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, select, update
@@ -167,6 +166,8 @@ def start_totp_enrolment(*, user: StaffUser) -> str:
 
 def totp_qr_data_uri(*, secret: str, account: str, issuer: str) -> str:
     """The authenticator's set-up link as a QR code: an SVG data URI drawn on the server."""
+    import segno  # only the two-factor set-up page draws one
+
     uri = pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=issuer)
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=4)
 

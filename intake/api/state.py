@@ -18,7 +18,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
-import redis
 from flask import current_app
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import case, func, select
@@ -172,6 +171,8 @@ def broker(now: datetime) -> Iterator[Metric]:
     url = current_app.config.get("REDIS_URL")
     if not url:
         return  # the embedded broker (SQLite): nothing to count here
+    import redis  # only with Redis configured: the embedded set-up never loads the client
+
     queues = broker_queues(current_app.config["CELERY"])
     depth = GaugeMetricFamily(
         "intake_broker_queue_length", "Tasks waiting in each Celery queue.", labels=("queue",)

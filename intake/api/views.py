@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +33,8 @@ def _database_ready() -> bool:
 
 
 def _broker_ready(url: str) -> bool:
+    import redis  # only with Redis configured: the embedded set-up never loads the client
+
     try:
         client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         with client:

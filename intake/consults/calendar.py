@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
 
-from icalendar import Calendar, Event, vCalAddress, vText
-
 from intake.models import Consult
 
 PRODID = "-//intake//consults//EN"
@@ -45,6 +43,8 @@ def method_for(consult: Consult) -> str:
 
 def invitation_ics(consult: Consult, invitation: Invitation, *, now: datetime) -> bytes:
     """The .ics for the consult as it now stands: a request, or a cancellation once cancelled."""
+    from icalendar import Calendar, Event  # loaded by the worker that mails invitations
+
     method = method_for(consult)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -69,7 +69,9 @@ def invitation_ics(consult: Consult, invitation: Invitation, *, now: datetime) -
     return calendar.to_ical()
 
 
-def _organizer(from_address: str) -> vCalAddress:
+def _organizer(from_address: str):
+    from icalendar import vCalAddress, vText
+
     name, address = parseaddr(from_address)
     organizer = vCalAddress(f"mailto:{address}")
     if name:

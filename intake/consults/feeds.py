@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from icalendar import Calendar, Event
 from sqlalchemy import select, update
 
 from intake.extensions import db
@@ -81,6 +80,8 @@ def feed_calendar(*, staff_user_id: int, now: datetime, lead_url: Callable[[int]
         )
         .order_by(Consult.starts_at, Consult.id)
     )
+    from icalendar import Calendar  # only a feed subscription needs it
+
     calendar = Calendar()
     calendar.add("prodid", "-//intake//staff calendar//EN")
     calendar.add("version", "2.0")
@@ -90,7 +91,9 @@ def feed_calendar(*, staff_user_id: int, now: datetime, lead_url: Callable[[int]
     return calendar.to_ical()
 
 
-def _event(consult: Consult, *, now: datetime, url: str) -> Event:
+def _event(consult: Consult, *, now: datetime, url: str):
+    from icalendar import Event
+
     event = Event()
     event.add("uid", consult.uid)
     event.add("sequence", consult.sequence)

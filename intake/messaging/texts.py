@@ -20,9 +20,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from intake.extensions import db, dialect_insert
 from intake.models import CapturedText, Lead
@@ -204,7 +201,9 @@ def deliver_text(message: TextMessage, *, accepted: Callable[[], None] | None = 
     if provider is None:
         _capture(message)
     else:
-        _send(message, provider)
+        from intake.messaging.twilio_send import send  # the library loads only to send
+
+        send(message, provider)
     logger.info(
         "text delivered",
         extra={
@@ -217,59 +216,7 @@ def deliver_text(message: TextMessage, *, accepted: Callable[[], None] | None = 
         accepted()
 
 
-class RebasedHttpClient(TwilioHttpClient):
-    """The library's own HTTP client, sending what it would send to https://api.twilio.com to
-    ``api_base`` instead (the same path, query, body and auth); noting whether the provider
-    accepted (a 2xx answer), which a body it cannot read afterwards does not undo."""
-
-    def __init__(self, *, api_base: str, timeout: float = TIMEOUT_SECONDS) -> None:
-        super().__init__(timeout=timeout)
-        self.api_base = api_base
-        self.accepted = False
-
-    def request(self, method: str, url: str, *args, **kwargs):
-        if self.api_base != TWILIO_API:
-            if not url.startswith(TWILIO_API + "/"):
-                raise PermanentTextError("UnexpectedProviderURL")
-            url = self.api_base + url.removeprefix(TWILIO_API)
-        response = super().request(method, url, *args, **kwargs)
-        self.accepted = 200 <= response.status_code < 300
-        return response
-
-    def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-
-
-# Only what the URL says: no TWILIO_REGION or TWILIO_EDGE of the process environment moves the
-# requests elsewhere (an empty mapping would make the library read os.environ).
-_NO_ENVIRONMENT = {"INTAKE_SMS": "SMS_URL"}
-
-
-def _send(message: TextMessage, provider: TextProvider) -> None:
-    """One request to the provider's Messages resource through its official library."""
-    http = RebasedHttpClient(api_base=provider.api_base, timeout=TIMEOUT_SECONDS)
-    client = Client(
-        provider.account_sid,
-        provider.auth_token,
-        http_client=http,
-        environment=_NO_ENVIRONMENT,
-    )
-    try:
-        client.messages.create(to=message.recipient, body=message.body, **provider.sender)
-    except (TwilioRestException, TwilioServiceException) as exc:
-        # from None: the provider's message may repeat the number
-        raise _classify(type(exc).__name__, exc.status, exc.code) from None
-    except OSError as exc:  # requests' errors: refused, reset, timed out
-        raise TransientTextError(type(exc).__name__) from None
-    except ValueError as exc:  # an answer that is not JSON
-        if not http.accepted:
-            raise TransientTextError(type(exc).__name__) from None
-    finally:
-        http.close()
-
-
-def _classify(error: str, status: int, code: int | None) -> TextError:
+def classify(error: str, status: int, code: int | None) -> TextError:
     """Transient or permanent by the HTTP status; named by class and the provider's code."""
     if status == 429 or status >= 500:
         return TransientTextError(error, code, status=status)

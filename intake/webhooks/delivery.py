@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import and_, or_, update
@@ -24,7 +25,9 @@ from intake.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from intake.webhooks import events
 from intake.webhooks.addresses import AddressRefused, resolve
 from intake.webhooks.endpoints import signing_secret
-from intake.webhooks.transport import Outcome, body_of, post, signed_headers
+
+if TYPE_CHECKING:
+    from intake.webhooks.transport import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +162,9 @@ def claim_delivery(*, delivery_id: int, now: datetime, redelivered: bool = False
 def attempt_delivery(*, delivery_id: int, now: datetime) -> str:
     """Check the address again, sign and post a claimed row, and record what happened:
     "succeeded", "retry" or "dead"."""
+    # Only workers post: the HTTP stack stays out of the web processes that fan events out.
+    from intake.webhooks.transport import Outcome, body_of, post, signed_headers
+
     delivery = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
     if delivery is None or delivery.status != "sending":
         return "skipped"
