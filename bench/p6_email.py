@@ -30,10 +30,14 @@ from bench.harness import (
     median,
     result,
 )
-from bench.p1_submit import DATABASE, REDIS_URL, drop_database, fresh_database
+from bench.p1_submit import drop_database, fresh_database
 from tests.workers.conftest import Sink, celery_process, free_port
 
 TARGET = 0.8
+# Its own database and Redis database: P1 and P8 share theirs, and a scenario run alone beside
+# them (another checkout's P1, say) must not drop or flush the other's.
+DATABASE = "intake_bench_p6"
+REDIS_URL = "redis://127.0.0.1:6379/12"
 CONCURRENCY = 4  # `intake worker` default
 
 
