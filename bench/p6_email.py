@@ -3,14 +3,18 @@ loop sending the same number of messages to the same sink, in the same run.
 
 Project: a real ``celery -A workers.app worker`` process (prefork, ``--concurrency 4`` as
 ``intake worker`` starts it, Redis broker) and the project's own path: ``periodic.sweep_sends``
-hands each due ledger row to ``email.deliver``, which claims the row, checks its stop
-conditions, renders the confirmation, sends it over SMTP and records it. Each round first adds
-N completed inquiries with a confirmation due (untimed), then times from the sweep's publication
-to the sink's acceptance of the N-th message.
+hands each due ledger row to ``email.deliver``, which claims the row (one UPDATE, committed),
+reads the row, lead, inquiry and cadence settings in one query, checks consent and
+suppression, renders the confirmation, sends it over the SMTP connection its pool process keeps
+open, and records it (one UPDATE, committed). Each round first adds N completed inquiries with a
+confirmation due (untimed), then times from the sweep's publication to the sink's acceptance of
+the N-th message.
 
 Floor: one Python loop, one thread, that sends N copies of a message the project rendered
-(same size), each over its own SMTP connection as the project does per ledger row (connect,
-``send_message``, ``QUIT``). Rounds alternate (A B B A …); the figure is each side's median.
+(same size), each over its own SMTP connection (connect, ``sendmail``, ``QUIT``), as the project
+did per ledger row when the target was set; the project now keeps one connection per worker
+process, the floor is left as it was so the figures stay comparable. Rounds alternate
+(A B B A …); the figure is each side's median. Its own database and Redis database (not P1's).
 """
 
 from __future__ import annotations
@@ -30,10 +34,14 @@ from bench.harness import (
     median,
     result,
 )
-from bench.p1_submit import DATABASE, REDIS_URL, drop_database, fresh_database
+from bench.p1_submit import drop_database, fresh_database
 from tests.workers.conftest import Sink, celery_process, free_port
 
 TARGET = 0.8
+# Its own database and Redis database: P1 and P8 share theirs, and a scenario run alone beside
+# them (another checkout's P1, say) must not drop or flush the other's.
+DATABASE = "intake_bench_p6"
+REDIS_URL = "redis://127.0.0.1:6379/12"
 CONCURRENCY = 4  # `intake worker` default
 
 

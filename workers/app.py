@@ -1,14 +1,17 @@
 """The worker and beat entry point: ``celery -A workers.app worker`` (``intake worker``).
 
 The Celery app is the one ``create_app`` configured; this module adds the tasks and the
-schedule. Every periodic job is safe to run twice: its work is claimed row by row.
+schedule. Every periodic job is safe to run twice: its work is claimed row by row. Each pool
+process keeps its own SMTP connection from its start to its shutdown (``intake.messaging.smtp``).
 """
 
 from __future__ import annotations
 
 from celery.schedules import crontab
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from intake import create_app, jobs
+from intake.messaging import smtp
 from workers import tasks  # noqa: F401  (shared tasks: they join the app created below)
 
 flask_app = create_app()
@@ -36,3 +39,14 @@ celery.conf.beat_schedule = {
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
     },
 }
+
+
+@worker_process_init.connect
+def _keep_smtp_open(**_kwargs) -> None:
+    """A new pool process opens its own connection when it first sends, never its parent's."""
+    smtp.keep_open()
+
+
+@worker_process_shutdown.connect
+def _close_smtp(**_kwargs) -> None:
+    smtp.close_kept()

@@ -15,7 +15,7 @@ import string
 from email.utils import getaddresses, parseaddr
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.extensions import db
@@ -47,16 +47,17 @@ def reply_address(lead: Lead) -> str:
 
 def _token_of(lead: Lead) -> str:
     """The lead's token. Set only where none is yet, so two workers writing to the same lead at
-    once agree on one (the second waits for the first's row lock, then reads its token)."""
+    once agree on one (the second waits for the first's row lock, then keeps its token)."""
     if lead.reply_token:
         return lead.reply_token
-    db.session.execute(
+    made = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+    token = db.session.scalar(
         update(Lead)
-        .where(Lead.id == lead.id, Lead.reply_token.is_(None))
-        .values(reply_token="".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH)))
+        .where(Lead.id == lead.id)
+        .values(reply_token=func.coalesce(Lead.reply_token, made))
+        .returning(Lead.reply_token)
         .execution_options(synchronize_session=False)
     )
-    token = db.session.scalar(db.select(Lead.reply_token).where(Lead.id == lead.id))
     set_committed_value(lead, "reply_token", token)
     return token
 

@@ -35,6 +35,12 @@ def effective_cadences() -> dict[str, Cadence]:
     return cadences
 
 
+def effective_cadence(name: str, setting: CadenceSetting | None) -> Cadence | None:
+    """One cadence with its override row applied, the row read by the caller (None: none)."""
+    cadence = load_cadences().get(name)
+    return _apply(cadence, setting) if cadence is not None and setting is not None else cadence
+
+
 def _apply(cadence: Cadence, row: CadenceSetting) -> Cadence:
     texts = tuple(row.steps)
     return replace(

@@ -4,6 +4,11 @@ A worker claims a row with a conditional update and commits before talking to SM
 worker can claim it meanwhile. A row whose worker vanished mid-send (killed, say) is claimed
 again once the claim is stale or the task is redelivered: that small window is the only place a
 message could go twice, and every message carries a stable Message-ID so receivers can tell.
+
+So a delivery is two transactions: the claim (one UPDATE, committed), then the rest, committed
+the moment the server accepts the message. The rest reads the row, its lead, its inquiry and
+its cadence's settings in one query; then the consent in force and the suppression list; then
+records the outcome in one UPDATE. Checks and message read the lead and inquiry of that query.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import and_, or_, update
 from intake.consults import messages as consult_messages
 from intake.conversations import outgoing
 from intake.extensions import db
+from intake.messaging.cadence_settings import effective_cadence
 from intake.messaging.cadence_texts import cadence_text
 from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
 from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
@@ -30,7 +36,7 @@ from intake.messaging.texts import (
     text_message_id,
 )
 from intake.messaging.unsubscribe import is_suppressed, suppress_address
-from intake.models import Lead, Send
+from intake.models import CadenceSetting, Inquiry, Lead, Send
 
 logger = logging.getLogger(__name__)
 
@@ -135,14 +141,17 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
     ``commit`` is the caller's: it runs the moment the mail server (or the text provider)
     accepts the message, so the row says "sent" before anything else can go wrong (a worker
     killed during the goodbye would otherwise send it again)."""
-    send = db.session.get(Send, send_id)
-    if send is None or send.status != "sending":
+    loaded = _load(send_id)  # holds the lead and inquiry: the checks find them in the session
+    if loaded is None or loaded.Send.status != "sending":
         return "skipped"
+    send = loaded.Send
+    cadence = effective_cadence(send.cadence, loaded.CadenceSetting)
+    cadences = {send.cadence: cadence} if cadence is not None else {}
     written = send.cadence == outgoing.CADENCE  # by staff, from the lead page
-    reason = _stop(send, now, written)
+    reason = _stop(send, now, written, cadences)
     if reason is not None:
         return _finish(send, "cancelled", reason, now)
-    later = _later(send, now, written)
+    later = _later(send, now, written, cadences)
     if later is not None:  # not a try: the claim's attempt is given back
         send.status, send.due_at, send.enqueued_at = "scheduled", later, None
         send.attempts -= 1
@@ -174,16 +183,27 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
     return "sent"
 
 
-def _stop(send: Send, now: datetime, written: bool) -> str | None:
+def _load(send_id: int):
+    """The row, its lead, its inquiry and its cadence's override (each None when absent)."""
+    return db.session.execute(
+        db.select(Send, Lead, Inquiry, CadenceSetting)
+        .outerjoin(Lead, Lead.id == Send.lead_id)
+        .outerjoin(Inquiry, Inquiry.id == Send.inquiry_id)
+        .outerjoin(CadenceSetting, CadenceSetting.name == Send.cadence)
+        .where(Send.id == send_id)
+    ).first()
+
+
+def _stop(send: Send, now: datetime, written: bool, cadences: dict) -> str | None:
     """Why the row must not go now, by who planned it; None when it may."""
     if written:
         return outgoing.send_time_stop(send)
     if send.cadence in consult_messages.CADENCES:
         return consult_messages.send_time_stop(send, now)
-    return stop_reason(send)
+    return stop_reason(send, cadences)
 
 
-def _later(send: Send, now: datetime, written: bool) -> datetime | None:
+def _later(send: Send, now: datetime, written: bool, cadences: dict) -> datetime | None:
     """When a row that came due in the patient's quiet hours should go instead; None for now.
     A consult's own messages go at once (a reminder is bound to its time); an invitation to
     book again waits for the patient's daytime."""
@@ -195,7 +215,7 @@ def _later(send: Send, now: datetime, written: bool) -> datetime | None:
         return later if later > now else None
     if send.cadence in consult_messages.CADENCES:
         return None
-    return deferred_until(send, now)
+    return deferred_until(send, now, cadences)
 
 
 def _finish_text(

@@ -4,6 +4,7 @@ text instead of email (``intake.messaging.cadence_texts``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 
 from flask import current_app
@@ -105,17 +106,20 @@ def _staff_stop(send: Send) -> str | None:
     return None
 
 
-def stop_reason(send: Send) -> str | None:
-    """Why this message must not go now, checked again at send time; None when it may."""
-    cadence = effective_cadences().get(send.cadence)
+def stop_reason(send: Send, cadences: Mapping[str, Cadence] | None = None) -> str | None:
+    """Why this message must not go now, checked again at send time; None when it may.
+    ``cadences``: as ``effective_cadences`` gives them (read here unless given)."""
+    cadence = (effective_cadences() if cadences is None else cadences).get(send.cadence)
     if cadence is not None and cadence.audience == "patient":
         return "cadence_off" if not cadence.enabled else _patient_stop(send, cadence)
     return _staff_stop(send)
 
 
-def deferred_until(send: Send, now: datetime) -> datetime | None:
+def deferred_until(
+    send: Send, now: datetime, cadences: Mapping[str, Cadence] | None = None
+) -> datetime | None:
     """A later time for a patient message that has come due in the patient's quiet hours."""
-    cadence = effective_cadences().get(send.cadence)
+    cadence = (effective_cadences() if cadences is None else cadences).get(send.cadence)
     if cadence is None or not cadence.quiet_hours or send.lead_id is None:
         return None
     lead = db.session.get(Lead, send.lead_id)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, parseaddr
 from typing import NamedTuple
@@ -38,9 +38,7 @@ from intake.links import absolute_url
 from intake.messaging.sends import CONVERSATION, PATIENT_CADENCES
 from intake.messaging.smtp import PermanentMailError as PermanentMailError  # re-exported
 from intake.messaging.smtp import TransientMailError as TransientMailError  # re-exported
-from intake.messaging.smtp import classify
-from intake.messaging.smtp import close as _close
-from intake.messaging.smtp import connect as _connect
+from intake.messaging.smtp import connection as smtp_connection
 from intake.messaging.subjects import TEMPLATES, clinic_name, nurture_step, subject
 from intake.messaging.unsubscribe import unsubscribe_token
 from intake.models import CLOSED, Inquiry, Lead, StaffUser, Team
@@ -270,8 +268,10 @@ def _digest_counts(staff: StaffUser, now: datetime) -> dict:
 def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> None:
     """Send by SMTP when SMTP_URL is set; otherwise keep the message in the local capture.
 
-    ``accepted`` runs the moment the server has taken the message, before the goodbye, so the
-    caller can record it as sent with the smallest possible window for a second copy."""
+    ``accepted`` runs the moment the server has taken the message, before anything else is said
+    on the connection, so the caller can record it as sent with the smallest possible window
+    for a second copy. A worker process sends over the connection it keeps open
+    (``intake.messaging.smtp``); elsewhere a message has a connection of its own."""
     url = current_app.config.get("SMTP_URL")
     if not url:
         _capture(message)
@@ -279,20 +279,10 @@ def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> 
             accepted()
         return
     email = _build(message)
-    try:
-        smtp = _connect(url, current_app.config["INTAKE_SMTP_TIMEOUT"])
-        try:
-            smtp.send_message(email)
-        except BaseException:
-            _close(smtp)
-            raise
-    except (smtplib.SMTPException, OSError) as exc:
-        raise classify(exc) from None  # from None: the server's text may name the address
-    try:
+    with smtp_connection() as connection:
+        connection.send(email, url=url, timeout=current_app.config["INTAKE_SMTP_TIMEOUT"])
         if accepted:
             accepted()
-    finally:
-        _close(smtp)
 
 
 # Headers and bodies 7-bit clean on the wire, so that any server takes them as they are: a subject
@@ -302,7 +292,24 @@ def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> 
 # BODY=8BITMIME.) RFC 6532 raw UTF-8 headers only when they cannot be avoided: smtplib switches to
 # SMTPUTF8 for a non-ASCII *address* alone, and only when the server offers it (else a permanent
 # error, SMTPNotSupportedError); encoded-words need nothing of the server or the reader's client.
-WIRE_POLICY = policy.SMTP.clone(cte_type="7bit")
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, each header's class made once: the standard one makes a
+    new class every time a header is set or counted (dozens a message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        made = self._made.get(name.lower())
+        if made is None:
+            made = super().__getitem__(name)
+            if len(self._made) < 100:  # our own headers: a few dozen names
+                self._made[name.lower()] = made
+        return made
+
+
+WIRE_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
 
 
 def _build(message: Message) -> EmailMessage:

@@ -69,7 +69,8 @@ class TimedSink(Sink):
         self.received_at: list[datetime] = []
         self.counts: Counter = Counter()
         self.paused = False  # hold every new message before accepting it
-        self.slow_goodbyes: set[int] = set()  # accepted messages (1-based) whose QUIT waits
+        # accepted messages (1-based) after which the next command on their connection waits
+        self.slow_goodbyes: set[int] = set()
         self.goodbye_wait = 3.0  # within R1's soft time limit (8 s)
         self.goodbyes_held = 0
 
@@ -89,11 +90,23 @@ class TimedSink(Sink):
             session.slow_goodbye = len(self.messages) in self.slow_goodbyes
         return "250 OK"
 
-    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+    async def _hold_what_comes_next(self, session) -> None:
+        """After a chosen message, be slow to answer whatever its worker says next on that
+        connection: its goodbye (QUIT), or on a connection it keeps, its next message (MAIL)."""
         if getattr(session, "slow_goodbye", False):
+            session.slow_goodbye = False
             with self.lock:
                 self.goodbyes_held += 1
             await asyncio.sleep(self.goodbye_wait)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        await self._hold_what_comes_next(session)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        await self._hold_what_comes_next(session)
         return "221 Bye"
 
     @property
