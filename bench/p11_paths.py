@@ -5,13 +5,15 @@ with a ``leads:read`` key made for the run, filtered as P3 filters the queue (th
 and team, in first-contact deadline order), each deeper page reached with the ``next_cursor``
 the API itself hands out. The floor is P3's: the same page's keyset SELECT through psycopg. One
 RESULT line per depth (p95, target < 50 ms) with the statements per call, counted by the
-suite's own counter (the audit row every call writes is among them).
+suite's own counter (the audit row every call writes is among them). Then the lead page with
+a thread, the patient's booking page and the staff calendar's week (``pages.py``).
 """
 
 from __future__ import annotations
 
 import psycopg
 
+from bench import pages
 from bench.harness import bench_app, interleave, p95, psycopg_url, result
 from bench.p3_list import PAGE_SIZE, STATUSES, TEAM, _cursor_rows, _floor, _floor_first_id
 from tests.staff.conftest import QueryCounter
@@ -95,3 +97,4 @@ def run(args) -> None:
                 unit="ms",
                 note=f"p95 of {rounds}; {counter.count} statements, the audit row's included",
             )
+    pages.run(args, app)
