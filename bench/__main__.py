@@ -17,7 +17,7 @@ import traceback
 import bench
 from bench.harness import BENCH_DATABASE_URL
 
-SCENARIOS = (*(f"P{n}" for n in range(1, 10)), "P11")
+SCENARIOS = (*(f"P{n}" for n in range(1, 10)), "P10", "P11")
 QUICK_LEADS = 20_000
 
 
