@@ -19,7 +19,20 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, literal_column, select, true, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
 
 from intake.extensions import db, dialect_insert, encryption
@@ -184,12 +197,31 @@ def _changed_consent(lead_id, purpose: str, granted: bool) -> ColumnElement[bool
     return func.coalesce(latest, False) != granted
 
 
-def _pair(lead_id: ColumnElement[int], other_id: int, reason: str, now) -> dict[str, Any]:
-    """A pair row, the smaller id first, for a lead id known only to the database."""
-    low = case((lead_id < other_id, lead_id), else_=literal(other_id))
-    high = case((lead_id < other_id, literal(other_id)), else_=lead_id)
-    return {"lead_id": low, "other_id": high, "reason": reason, "status": "open",
-            "found_at": now}  # fmt: skip
+def _consent_rows(consent: dict[str, Any], ids: dict[str, Any], changed: bool):
+    """INSERT … SELECT of one consent (only if it changes the one in force, when ``changed``)."""
+    values = {**consent, **ids}
+    columns = Consent.__table__.c
+    chosen = select(
+        *(v if isinstance(v, ColumnElement) else literal(v, columns[k].type)
+          for k, v in values.items())
+    ).where(
+        _changed_consent(ids["lead_id"], consent["purpose"], consent["granted"])
+        if changed
+        else true()
+    )  # fmt: skip
+    return insert(Consent).from_select(list(values), chosen)
+
+
+def _unnest(**arrays: tuple[list, Any]):
+    """Rows from parallel arrays, one bound parameter each, so the statement is cached
+    whatever their length (a multi-row VALUES is compiled again for every request)."""
+    return (
+        func.unnest(
+            *(bindparam(name, values, type_=ARRAY(kind)) for name, (values, kind) in arrays.items())
+        )
+        .table_valued(*arrays)
+        .render_derived()
+    )
 
 
 def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
@@ -207,15 +239,7 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
     if rows.contacts:
         execute(insert(LeadContact), [{**row, **ids} for row in rows.contacts])
     for consent in rows.consents:
-        values = {**consent, **ids}
-        execute(
-            insert(Consent).from_select(
-                list(values),
-                select(*(literal(v) for v in values.values())).where(
-                    _changed_consent(lead_id, consent["purpose"], consent["granted"])
-                ),
-            )
-        )
+        execute(_consent_rows(consent, ids, changed=rows.joined_id is not None))
     if rows.pairs:
         pairs = [
             {
@@ -256,28 +280,24 @@ def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
     inquiry_id = select(new_inquiry.c.id).scalar_subquery()
     ids = {"lead_id": lead_id, "inquiry_id": inquiry_id}
     if rows.contacts:
-        ctes.append(
-            insert(LeadContact).values([{**row, **ids} for row in rows.contacts]).cte("contacts")
-        )
+        given = _unnest(kinds=([r["kind"] for r in rows.contacts], String),
+                        contact_values=([r["value"] for r in rows.contacts], String))  # fmt: skip
+        chosen = select(lead_id, inquiry_id, given.c.kinds, given.c.contact_values,
+                        literal("inquiry"), literal(now, LeadContact.recorded_at.type))  # fmt: skip
+        columns = ["lead_id", "inquiry_id", "kind", "value", "source", "recorded_at"]
+        ctes.append(insert(LeadContact).from_select(columns, chosen).cte("contacts"))
     for number, consent in enumerate(rows.consents):
-        values = {**consent, **ids}
-        ctes.append(
-            insert(Consent)
-            .from_select(
-                list(values),
-                select(
-                    *(v if isinstance(v, ColumnElement) else literal(v) for v in values.values())
-                ).where(
-                    _changed_consent(lead_id, consent["purpose"], consent["granted"])
-                    if rows.joined_id is not None
-                    else true()
-                ),
-            )  # fmt: skip
-            .cte(f"consent_{number}")
-        )
+        statement = _consent_rows(consent, ids, changed=rows.joined_id is not None)
+        ctes.append(statement.cte(f"consent_{number}"))
     if rows.pairs:
-        pairs = [_pair(lead_id, other, reason, now) for other, reason in rows.pairs.items()]
-        statement = dialect_insert()(DuplicatePair).values(pairs)
+        others = _unnest(others=(list(rows.pairs), Integer),
+                         reasons=(list(rows.pairs.values()), String))  # fmt: skip
+        low = case((lead_id < others.c.others, lead_id), else_=others.c.others)
+        high = case((lead_id < others.c.others, others.c.others), else_=lead_id)
+        chosen = select(low, high, others.c.reasons, literal("open"),
+                        literal(now, DuplicatePair.found_at.type))  # fmt: skip
+        columns = ["lead_id", "other_id", "reason", "status", "found_at"]
+        statement = dialect_insert()(DuplicatePair).from_select(columns, chosen)
         ctes.append(statement.on_conflict_do_nothing().cte("pairs"))
     payload = func.json_build_object(
         literal_column("'lead_id'"), lead_id, literal_column("'inquiry_id'"), inquiry_id,
