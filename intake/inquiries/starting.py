@@ -44,6 +44,9 @@ from intake.models.inquiry import new_public_id
 from intake.questionnaire.definition import Questionnaire
 
 STARTED_TOPIC = "inquiry.started"
+# The tables themselves: Core statements on them skip the ORM's per-statement work.
+LEADS, INQUIRIES, CONTACTS = Lead.__table__, Inquiry.__table__, LeadContact.__table__
+CONSENTS, PAIRS, OUTBOX = Consent.__table__, DuplicatePair.__table__, OutboxEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -188,9 +191,9 @@ def _rows(*, questionnaire, answers, attribution, submission_key, joined: Overla
 def _changed_consent(lead_id, purpose: str, granted: bool) -> ColumnElement[bool]:
     """The consent in force for ``purpose`` (none counts as refused) is not ``granted``."""
     latest = (
-        select(Consent.granted)
-        .where(Consent.lead_id == lead_id, Consent.purpose == purpose)
-        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
+        select(CONSENTS.c.granted)
+        .where(CONSENTS.c.lead_id == lead_id, CONSENTS.c.purpose == purpose)
+        .order_by(CONSENTS.c.recorded_at.desc(), CONSENTS.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -200,7 +203,7 @@ def _changed_consent(lead_id, purpose: str, granted: bool) -> ColumnElement[bool
 def _consent_rows(consent: dict[str, Any], ids: dict[str, Any], changed: bool):
     """INSERT … SELECT of one consent (only if it changes the one in force, when ``changed``)."""
     values = {**consent, **ids}
-    columns = Consent.__table__.c
+    columns = CONSENTS.c
     chosen = select(
         *(v if isinstance(v, ColumnElement) else literal(v, columns[k].type)
           for k, v in values.items())
@@ -209,7 +212,7 @@ def _consent_rows(consent: dict[str, Any], ids: dict[str, Any], changed: bool):
         if changed
         else true()
     )  # fmt: skip
-    return insert(Consent).from_select(list(values), chosen)
+    return insert(CONSENTS).from_select(list(values), chosen)
 
 
 def _unnest(**arrays: tuple[list, Any]):
@@ -226,18 +229,18 @@ def _unnest(**arrays: tuple[list, Any]):
 
 def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
     """One statement a table, in the caller's transaction (any database)."""
-    execute = db.session.execute
+    execute = db.session.connection().execute
     if rows.joined_id is None:
-        lead_id = execute(insert(Lead).values(**rows.lead).returning(Lead.id)).scalar_one()
+        lead_id = execute(insert(LEADS).values(**rows.lead).returning(LEADS.c.id)).scalar_one()
     else:
         lead_id = rows.joined_id
-        execute(update(Lead).where(Lead.id == lead_id).values(**rows.lead))
+        execute(update(LEADS).where(LEADS.c.id == lead_id).values(**rows.lead))
     inquiry_id = execute(
-        insert(Inquiry).values(lead_id=lead_id, **rows.inquiry).returning(Inquiry.id)
+        insert(INQUIRIES).values(lead_id=lead_id, **rows.inquiry).returning(INQUIRIES.c.id)
     ).scalar_one()
     ids = {"lead_id": lead_id, "inquiry_id": inquiry_id}
     if rows.contacts:
-        execute(insert(LeadContact), [{**row, **ids} for row in rows.contacts])
+        execute(insert(CONTACTS), [{**row, **ids} for row in rows.contacts])
     for consent in rows.consents:
         execute(_consent_rows(consent, ids, changed=rows.joined_id is not None))
     if rows.pairs:
@@ -251,9 +254,9 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
             }  # fmt: skip
             for other, reason in rows.pairs.items()
         ]
-        execute(dialect_insert()(DuplicatePair).on_conflict_do_nothing(), pairs)
+        execute(dialect_insert()(PAIRS).on_conflict_do_nothing(), pairs)
     execute(
-        insert(OutboxEvent).values(
+        insert(OUTBOX).values(
             topic=STARTED_TOPIC, payload={**ids, "new_lead": rows.payload_new_lead}, created_at=now
         )
     )
@@ -264,17 +267,17 @@ def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
     """Every row in one INSERT with data-modifying CTEs (PostgreSQL): one round trip."""
     ctes = []
     if rows.joined_id is None:
-        new_lead = insert(Lead).values(**rows.lead).returning(Lead.id).cte("new_lead")
+        new_lead = insert(LEADS).values(**rows.lead).returning(LEADS.c.id).cte("new_lead")
         lead_id: Any = select(new_lead.c.id).scalar_subquery()
     else:
         lead_id = literal(rows.joined_id)
         ctes.append(
-            update(Lead).where(Lead.id == rows.joined_id).values(**rows.lead).cte("joined_lead")
+            update(LEADS).where(LEADS.c.id == rows.joined_id).values(**rows.lead).cte("joined_lead")
         )
     new_inquiry = (
-        insert(Inquiry)
+        insert(INQUIRIES)
         .values(lead_id=lead_id, **rows.inquiry)
-        .returning(Inquiry.id, Inquiry.lead_id)
+        .returning(INQUIRIES.c.id, INQUIRIES.c.lead_id)
         .cte("new_inquiry")
     )
     inquiry_id = select(new_inquiry.c.id).scalar_subquery()
@@ -283,9 +286,9 @@ def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
         given = _unnest(kinds=([r["kind"] for r in rows.contacts], String),
                         contact_values=([r["value"] for r in rows.contacts], String))  # fmt: skip
         chosen = select(lead_id, inquiry_id, given.c.kinds, given.c.contact_values,
-                        literal("inquiry"), literal(now, LeadContact.recorded_at.type))  # fmt: skip
+                        literal("inquiry"), literal(now, CONTACTS.c.recorded_at.type))  # fmt: skip
         columns = ["lead_id", "inquiry_id", "kind", "value", "source", "recorded_at"]
-        ctes.append(insert(LeadContact).from_select(columns, chosen).cte("contacts"))
+        ctes.append(insert(CONTACTS).from_select(columns, chosen).cte("contacts"))
     for number, consent in enumerate(rows.consents):
         statement = _consent_rows(consent, ids, changed=rows.joined_id is not None)
         ctes.append(statement.cte(f"consent_{number}"))
@@ -295,19 +298,19 @@ def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
         low = case((lead_id < others.c.others, lead_id), else_=others.c.others)
         high = case((lead_id < others.c.others, others.c.others), else_=lead_id)
         chosen = select(low, high, others.c.reasons, literal("open"),
-                        literal(now, DuplicatePair.found_at.type))  # fmt: skip
+                        literal(now, PAIRS.c.found_at.type))  # fmt: skip
         columns = ["lead_id", "other_id", "reason", "status", "found_at"]
-        statement = dialect_insert()(DuplicatePair).from_select(columns, chosen)
+        statement = dialect_insert()(PAIRS).from_select(columns, chosen)
         ctes.append(statement.on_conflict_do_nothing().cte("pairs"))
     payload = func.json_build_object(
         literal_column("'lead_id'"), lead_id, literal_column("'inquiry_id'"), inquiry_id,
         literal_column("'new_lead'"), literal_column(str(rows.payload_new_lead)),
     )  # fmt: skip
     ctes.append(
-        insert(OutboxEvent)
+        insert(OUTBOX)
         .values(topic=STARTED_TOPIC, payload=payload, created_at=now)
         .cte("started_event")
     )
     query = select(new_inquiry.c.id, new_inquiry.c.lead_id).add_cte(*ctes)
-    inquiry, lead = db.session.execute(query).one()
+    inquiry, lead = db.session.connection().execute(query).one()
     return inquiry, lead
