@@ -18,7 +18,7 @@ import traceback
 import bench
 from bench.harness import BENCH_DATABASE_URL
 
-SCENARIOS = (*(f"P{n}" for n in range(1, 10)), "P11", "P12", "P13")
+SCENARIOS = (*(f"P{n}" for n in range(1, 14)),)
 OPTIONAL = ("P13",)  # run only when named
 QUICK_LEADS = 20_000
 

@@ -1,12 +1,13 @@
 """P1: form submit throughput under gunicorn on PostgreSQL, against the floor.
 
 "Submit" is the inquiry's first step, ``POST /inquiry``: the request that validates the contact
-form (WTForms), looks for the same email or phone within the dedupe window, creates the lead and
-its inquiry through the ORM, and writes the ``inquiry.started`` outbox event in the same
-transaction (then nudges a worker from a background thread). Later steps only add answers to that
-inquiry. Each load thread opens the form once, untimed, as a browser would (its session cookie,
-CSRF token and signed render time), then posts it again and again with a new submission key and a
-new email and phone, so every timed request creates a new lead.
+form (WTForms), looks for the same email or phone within the dedupe window (one SELECT), then
+writes the lead, its inquiry with the sealed answers, its contact details and the
+``inquiry.started`` outbox event in one INSERT with data-modifying CTEs (then nudges a worker from
+a background thread): three waits on PostgreSQL with the pool's liveness ping. Later steps only
+add answers to that inquiry. Each load thread opens the form once, untimed, as a browser would
+(its session cookie, CSRF token and signed render time), then posts it again and again with a new
+submission key and a new email and phone, so every timed request creates a new lead.
 
 The floor is ``bench.floor_app`` under the same gunicorn settings: the same posted body, one raw
 INSERT and one Redis LPUSH. Both servers run at once; the same load generator drives each for the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import os
 import secrets
 import time
 import urllib.parse
@@ -31,8 +33,11 @@ from tests.conftest import CONTACT, hidden_fields
 from tests.live import LiveResponse
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DATABASE = "intake_bench_p1"
-REDIS_URL = "redis://127.0.0.1:6379/9"
+# Its own scratch database (dropped after) and Redis database (flushed), shared with P2, P6 and
+# P8; INTAKE_BENCH_P1_DATABASE and INTAKE_BENCH_P1_REDIS_URL move them when two runs share
+# the servers.
+DATABASE = os.environ.get("INTAKE_BENCH_P1_DATABASE", "intake_bench_p1")
+REDIS_URL = os.environ.get("INTAKE_BENCH_P1_REDIS_URL", "redis://127.0.0.1:6379/9")
 THREADS = 8  # as many requests in flight as the servers have threads (2 workers × 4)
 AREA_CODES = ("202", "212", "213", "305", "312", "415", "617", "713", "206", "303")
 TARGET = 0.60

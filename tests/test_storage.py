@@ -73,6 +73,64 @@ def test_the_final_submit_costs_exactly_seven_queries(app, client):
     assert len(statements) == 7, "\n".join(statements)
 
 
+def test_the_first_step_costs_one_read_and_one_write(app, client, backend):
+    shown = client.get("/inquiry")
+
+    with counting_queries(app) as statements:
+        response = client.post("/inquiry", data=form_data(hidden_fields(shown), CONTACT))
+
+    assert response.status_code == 302
+    # The dedupe lookup; then the lead, the inquiry, its contact details and the outbox event:
+    # one INSERT with CTEs on PostgreSQL, one INSERT a table on SQLite. Nothing is read back.
+    assert len(statements) == (2 if backend == "postgresql" else 5), "\n".join(statements)
+
+
+@contextmanager
+def libpq_trace(app, path):
+    """The messages between the app and PostgreSQL while the block runs, as libpq traces them
+    (on a pool of connections opened before the block)."""
+    with app.app_context():
+        engine = db.engine
+    engine.dispose()
+    traced = []
+
+    def start(dbapi_connection, record):
+        traced.append(dbapi_connection.pgconn)
+
+    event.listen(engine, "connect", start)
+    try:
+        with engine.connect():  # opened, then back in the pool before the block
+            pass
+        with open(path, "w") as trace:
+            opened = list(traced)
+            for pgconn in opened:
+                pgconn.trace(trace.fileno())
+            yield
+            for pgconn in opened:
+                pgconn.untrace()  # flushes libpq's own buffer
+        assert traced == opened, "a connection opened inside the block was not traced"
+    finally:
+        event.remove(engine, "connect", start)
+        engine.dispose()
+
+
+def test_the_first_step_waits_on_postgresql_three_times(app, client, backend, tmp_path):
+    if backend != "postgresql":
+        pytest.skip("round trips to a server; SQLite runs in the process")
+    shown = client.get("/inquiry")
+    data = form_data(hidden_fields(shown), CONTACT)
+    trace = tmp_path / "libpq.trace"
+
+    with libpq_trace(app, trace):
+        response = client.post("/inquiry", data=data)
+
+    assert response.status_code == 302
+    # Each wait ends with the server's ReadyForQuery: the pool's liveness ping, the dedupe
+    # lookup, the one INSERT (outside an explicit transaction, so no BEGIN or COMMIT).
+    waits = [line for line in trace.read_text().splitlines() if "\tReadyForQuery" in line]
+    assert len(waits) == 3, trace.read_text()
+
+
 def _database_bytes(app, database_url: str) -> bytes:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":

@@ -31,15 +31,15 @@ from intake.extensions import db
 from intake.inquiries.service import (
     Attribution,
     complete_inquiry,
-    keep_language,
     save_step,
-    start_inquiry,
 )
+from intake.inquiries.starting import start_inquiry
 from intake.leads.pipeline import assign_lead, change_status
 from intake.leads.work import log_call, record_decision
 from intake.messaging.followups import plan_followups
 from intake.models import (
     ConsultType,
+    Inquiry,
     Lead,
     OutboxEvent,
     RoutingRule,
@@ -212,7 +212,7 @@ def _inquire(month: _Month, index: int) -> Lead:
     rng, definition = month.rng, current_app.extensions["intake.definition"]
     questionnaire, born = definition.questionnaire, _arrival(month)
     contact = _contact(rng, index)
-    inquiry = start_inquiry(
+    started = start_inquiry(
         questionnaire=questionnaire,
         answers=contact,
         attribution=Attribution(
@@ -223,10 +223,10 @@ def _inquire(month: _Month, index: int) -> Lead:
         detected_time_zone=None,
         clinic_time_zone=month.calendar.tz.key,
         dedupe_window=timedelta(0),
+        language="es" if index % SPANISH_EVERY == 0 else "en",
         now=born,
     )
-    keep_language(inquiry, "es" if index % SPANISH_EVERY == 0 else "en")
-    db.session.flush()
+    inquiry = db.session.get(Inquiry, started.id)
     lead = inquiry.lead
     plan_followups(topic="inquiry.started", lead_id=lead.id, inquiry_id=inquiry.id, now=born)
     route_lead(lead_id=lead.id, now=born + timedelta(seconds=30))

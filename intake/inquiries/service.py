@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -15,9 +15,8 @@ from intake.extensions import db, encryption
 from intake.inquiries.answers import read_answers, write_answers
 from intake.inquiries.consents import has_consent
 from intake.inquiries.contacts import resolve_time_zone
-from intake.leads.identity import find_overlaps, record_contacts, record_pairs
-from intake.models import Consent, EligibilityResult, Inquiry, Lead
-from intake.models.inquiry import new_public_id
+from intake.leads.identity import record_contacts
+from intake.models import Consent, EligibilityResult, Inquiry
 from intake.questionnaire.definition import Definition, Questionnaire, Step
 from intake.questionnaire.eligibility import evaluate
 
@@ -169,68 +168,6 @@ def keep_language(inquiry: Inquiry, language: str) -> None:
     email (a lead takes the language of the inquiry it last heard from)."""
     inquiry.language = language
     inquiry.lead.language = language
-
-
-def start_inquiry(
-    *,
-    questionnaire: Questionnaire,
-    answers: dict[str, Any],
-    attribution: Attribution,
-    submission_key: str,
-    detected_time_zone: str | None,
-    clinic_time_zone: str,
-    dedupe_window: timedelta,
-    now: datetime,
-) -> Inquiry:
-    """Create the draft inquiry from the contact step, on a recent lead of the same person
-    (same name and the same email or phone) if there is one, else on a new lead, recorded as a
-    possible duplicate of any other lead it overlaps. The same submission key gives the same
-    inquiry."""
-    existing = find_inquiry_by_submission(submission_key)
-    if existing is not None:
-        return existing
-    overlaps = find_overlaps(
-        name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
-        email=answers.get("email"),
-        phone=answers.get("phone"),
-        since=now - dedupe_window,
-    )
-    joined = overlaps[0].lead if overlaps and overlaps[0].joins else None
-    lead = joined or Lead(
-        created_at=now,
-        status="new",
-        incomplete=True,
-        source=answers.get("heard_about"),
-        utm_campaign=attribution.utm_campaign,
-    )
-    if joined is not None and lead.contact_fixed_at is None:
-        lead.contact_fixed_at = now  # a second inquiry: the lead's own details stay as they are
-    lead.last_inquiry_at = now
-    inquiry = Inquiry(
-        public_id=new_public_id(),
-        lead=lead,
-        submission_key=submission_key,
-        started_at=now,
-        status="draft",
-        steps_saved=0,
-        questionnaire_id=questionnaire.id,
-        questionnaire_version=questionnaire.version,
-        **{f.name: getattr(attribution, f.name) for f in fields(attribution)},
-    )
-    db.session.add(inquiry)
-    save_contact(
-        inquiry=inquiry,
-        questionnaire=questionnaire,
-        answers=answers,
-        detected_time_zone=detected_time_zone,
-        clinic_time_zone=clinic_time_zone,
-        now=now,
-    )
-    db.session.flush()
-    record_pairs(lead=lead, overlaps=overlaps, window_days=dedupe_window.days, now=now)
-    jobs.record_event(topic="inquiry.started", now=now, lead_id=lead.id, inquiry_id=inquiry.id,
-                      new_lead=int(joined is None))  # fmt: skip
-    return inquiry
 
 
 def first_incomplete_step(questionnaire: Questionnaire, answers: Mapping, *, today) -> str | None:

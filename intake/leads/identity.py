@@ -41,6 +41,7 @@ KIND_LABELS = {  # staff text, translated where shown (``kind_label``)
     "caregiver_phone": N_("Caregiver's phone"),
 }
 CANDIDATE_LIMIT = 20
+IDENTIFYING = ("name", "email", "phone")  # the kinds a match is judged on
 
 
 def kind_label(kind: str) -> str | LazyText:
@@ -90,6 +91,9 @@ class Overlap:
     same_phone: bool
     same_name: bool
     recent: bool
+    # Every detail the lead holds on record, as kept (kind, value): what a joining inquiry
+    # need not record again.
+    on_record: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def joins(self) -> bool:
@@ -123,7 +127,8 @@ def find_overlaps(
             .limit(CANDIDATE_LIMIT)
         )
     )
-    known = _known_details(leads)
+    on_record = _on_record([lead.id for lead in leads])
+    known = _known_details(leads, on_record)
     overlaps = [
         Overlap(
             lead=lead,
@@ -131,23 +136,36 @@ def find_overlaps(
             same_phone=bool(phone) and ("phone", phone) in known[lead.id],
             same_name=("name", name_key(name)) in known[lead.id],
             recent=lead.last_inquiry_at >= since,
+            on_record=frozenset((k, _spelling(k, v)) for k, v in on_record[lead.id]),
         )
         for lead in leads
     ]
     return sorted(overlaps, key=lambda o: (not o.joins, not o.same_email))
 
 
-def _known_details(leads: list[Lead]) -> dict[int, set[tuple[str, str]]]:
-    """Each lead's name, email and phone keys: its columns and every detail on record."""
-    known = {lead.id: {(k, _key(k, v)) for k, v in lead_details(lead)} for lead in leads}
-    if leads:
+def _on_record(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Every detail on record for each lead, as (kind, value): one query, none for no leads."""
+    found: dict[int, list[tuple[str, str]]] = {lead_id: [] for lead_id in lead_ids}
+    if lead_ids:
         rows = db.session.execute(
             select(LeadContact.lead_id, LeadContact.kind, LeadContact.value).where(
-                LeadContact.lead_id.in_(known), LeadContact.kind.in_(("name", "email", "phone"))
+                LeadContact.lead_id.in_(lead_ids)
             )
         )
         for lead_id, kind, value in rows:
-            known[lead_id].add((kind, _key(kind, value)))
+            found[lead_id].append((kind, value))
+    return found
+
+
+def _known_details(
+    leads: list[Lead], on_record: dict[int, list[tuple[str, str]]] | None = None
+) -> dict[int, set[tuple[str, str]]]:
+    """Each lead's name, email and phone keys: its columns and every detail on record."""
+    if on_record is None:
+        on_record = _on_record([lead.id for lead in leads])
+    known = {lead.id: {(k, _key(k, v)) for k, v in lead_details(lead)} for lead in leads}
+    for lead_id, details in on_record.items():
+        known[lead_id].update((k, _key(k, v)) for k, v in details if k in IDENTIFYING)
     return known
 
 
@@ -198,25 +216,31 @@ def record_contacts(
     if new_lead or inquiry.id is None:
         db.session.flush()
     held = set() if new_lead else _held(lead.id)
-    added = []
+    added = [
+        {**row, "lead_id": lead.id, "inquiry_id": inquiry.id}
+        for row in new_contact_rows(answers, held=held, now=now)
+    ]
+    if added:
+        db.session.execute(insert(LeadContact), added)
+    return len(added)
+
+
+def new_contact_rows(
+    answers: Mapping[str, Any], *, held: Iterable[tuple[str, str]], now: datetime
+) -> list[dict[str, Any]]:
+    """The ``lead_contacts`` rows (without lead and inquiry ids) for each contact detail of the
+    answers that ``held`` (kind, value as kept) does not hold yet."""
+    held = set(held)
+    rows = []
     for kind, value in contact_details(answers):
         if (kind, _spelling(kind, value)) in held:
             continue
         held.add((kind, _spelling(kind, value)))
-        added.append(
-            {
-                "lead_id": lead.id,
-                "kind": kind,
-                "value": value,
-                "source": "inquiry",
-                "inquiry_id": inquiry.id,
-                "merged_from_id": None,
-                "recorded_at": now,
-            }
-        )
-    if added:
-        db.session.execute(insert(LeadContact), added)
-    return len(added)
+        rows.append(
+            {"kind": kind, "value": value, "source": "inquiry", "merged_from_id": None,
+             "recorded_at": now}
+        )  # fmt: skip
+    return rows
 
 
 def record_lead_details(*, lead: Lead, now: datetime) -> list[LeadContact]:

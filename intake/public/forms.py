@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import pycountry
+from babel.support import Translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
@@ -30,6 +31,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -214,8 +216,19 @@ def _field(item: Item) -> Field:
     return BooleanField(**kwargs)
 
 
+@cache
+def wtforms_translations(language: str) -> Translations:
+    """WTForms' own messages in ``language``, read from its catalogue once per process
+    (Flask-WTF reads the file again on every request)."""
+    return Translations.load(messages_path(), [language], domain="wtforms")
+
+
 class StepForm(FlaskForm):
     """One step of the inquiry; knows its items and the answers given on other steps."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return wtforms_translations(current_language())
 
     draft = HiddenField()
     step: Step

@@ -33,8 +33,8 @@ from intake.inquiries.service import (
     latest_eligibility,
     save_contact,
     save_step,
-    start_inquiry,
 )
+from intake.inquiries.starting import Started, one_statement_unit, start_inquiry
 from intake.log import add_ids
 from intake.models.types import utcnow
 from intake.public import bp, flow, later
@@ -136,8 +136,8 @@ def contact_post():
     return _after_save(inquiry, questionnaire.steps[0].id)
 
 
-def _save_contact(form: ContactForm, inquiry):
-    config, now = current_app.config, utcnow()
+def _save_contact(form: ContactForm, inquiry) -> Started:
+    config, now, language = current_app.config, utcnow(), i18n.current_language()
     common = {
         "questionnaire": flow.definition().questionnaire,
         "answers": form.answers(),
@@ -148,29 +148,33 @@ def _save_contact(form: ContactForm, inquiry):
     try:
         if inquiry is not None:
             save_contact(inquiry=inquiry, **common)
+            keep_language(inquiry, language)
+            saved = Started.of(inquiry)
         else:
-            inquiry = start_inquiry(
+            one_statement_unit()
+            saved = start_inquiry(
                 **common,
                 attribution=flow.attribution(),
                 submission_key=form.submission_key.data,
                 dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
+                language=language,
             )
-        keep_language(inquiry, i18n.current_language())
         db.session.commit()
         jobs.relay_soon()
-    except IntegrityError:  # the same submission arrived twice at once; the other one won
+    except IntegrityError:  # the same submission arrived twice; the first one made the inquiry
         db.session.rollback()
-        inquiry = find_inquiry_by_submission(form.submission_key.data)
-        if inquiry is None:
+        existing = find_inquiry_by_submission(form.submission_key.data)
+        if existing is None:
             raise
-    return inquiry
+        saved = Started.of(existing)
+    return saved
 
 
-def _after_save(inquiry, step_id: str):
-    flow.remember_draft(inquiry.public_id)
-    add_ids(lead_id=inquiry.lead_id, inquiry_id=inquiry.id)
+def _after_save(saved: Started, step_id: str):
+    flow.remember_draft(saved.public_id)
+    add_ids(lead_id=saved.lead_id, inquiry_id=saved.id)
     if request.form.get("action") == "save_later":
-        return later.render_saved(inquiry)
+        return later.render_saved(find_inquiry(saved.public_id))
     steps = flow.definition().questionnaire.steps
     following = [step.id for step in steps][[step.id for step in steps].index(step_id) + 1]
     return redirect(url_for(".step", step_id=following))
@@ -221,10 +225,11 @@ def _step_post(form: StepForm, inquiry):
     keep_language(inquiry, i18n.current_language())
     if sending:
         return _submit(inquiry)
+    saved = Started.of(inquiry)
     db.session.commit()
     if detour:
         return render_detour(detour, back_url=request.path, step_title=form.step.title)
-    return _after_save(inquiry, form.step.id)
+    return _after_save(saved, form.step.id)
 
 
 def _privacy_changed() -> str:

@@ -33,7 +33,7 @@ from sqlalchemy import func
 
 from intake.config import celery_settings
 from intake.extensions import db
-from intake.inquiries import service as inquiry_service
+from intake.inquiries import starting
 from intake.messaging.cadences import load_cadences
 from intake.messaging.followups import cadence_key
 from intake.messaging.sends import schedule_send
@@ -407,11 +407,7 @@ def test_r7_one_form_sent_twice_at_once_then_five_times_makes_one_lead_and_one_e
     sink, _ = smtp_sink
     start_worker()
     # Both requests of each pair are inside the same step at once, not one after the other.
-    monkeypatch.setattr(
-        inquiry_service,
-        "find_inquiry_by_submission",
-        Rendezvous().after(inquiry_service.find_inquiry_by_submission),
-    )
+    monkeypatch.setattr(starting, "find_overlaps", Rendezvous().after(starting.find_overlaps))
     monkeypatch.setattr(views, "complete_inquiry", Rendezvous().before(views.complete_inquiry))
     started = time.monotonic()
     with serving(worker_app) as base:

@@ -25,6 +25,7 @@ from intake import create_app
 from intake.extensions import db
 from intake.http import ERROR_TEXT
 from intake.inquiries import service as inquiry_service
+from intake.inquiries import starting
 from intake.inquiries.answers import read_answers
 from intake.models import Consent, EligibilityResult, Inquiry, Lead, OutboxEvent, ResumeToken
 from intake.public import flow as flow_module
@@ -598,12 +599,8 @@ def test_step_one_sent_twice_at_the_same_moment_makes_one_lead_and_one_inquiry(
     app, client, monkeypatch
 ):
     data = form_data(hidden_of(client.get("/inquiry")), CONTACT)
-    # Both requests have looked for the submission key, and not found it, before either saves.
-    monkeypatch.setattr(
-        inquiry_service,
-        "find_inquiry_by_submission",
-        Rendezvous().after(inquiry_service.find_inquiry_by_submission),
-    )
+    # Both requests have made the dedupe lookup, and found no lead, before either saves.
+    monkeypatch.setattr(starting, "find_overlaps", Rendezvous().after(starting.find_overlaps))
 
     with serving(app) as base:
         results = post_at_once(base, "/inquiry", data, session_cookie(client))

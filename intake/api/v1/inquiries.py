@@ -19,11 +19,10 @@ from intake.inquiries.service import (
     Attribution,
     IncompleteInquiry,
     complete_inquiry,
-    keep_language,
     save_step,
-    start_inquiry,
 )
-from intake.models import Consent
+from intake.inquiries.starting import start_inquiry
+from intake.models import Consent, Inquiry
 from intake.models.types import utcnow
 
 CONSENT_SOURCE = "api"
@@ -50,7 +49,7 @@ def create_inquiry(body: dict):
         abort(422, errors=errors)
     steps = questionnaire.steps
     attribution = Attribution.from_mapping(body)
-    inquiry = start_inquiry(
+    started = start_inquiry(
         questionnaire=questionnaire,
         answers=typed[steps[0].id],
         attribution=attribution,
@@ -58,9 +57,10 @@ def create_inquiry(body: dict):
         detected_time_zone=None,
         clinic_time_zone=config["INTAKE_CLINIC_TIME_ZONE"],
         dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
+        language=language,
         now=now,
     )
-    keep_language(inquiry, language)
+    inquiry = db.session.get(Inquiry, started.id)
     for step in steps[1:]:
         save_step(
             inquiry=inquiry, questionnaire=questionnaire, step=step, answers=typed[step.id], now=now

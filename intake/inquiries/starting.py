@@ -1,0 +1,316 @@
+"""Starting an inquiry from its contact step: the dedupe lookup, then every row written at once.
+
+The first step is the form's busiest request, so it reads once and writes once. The lookup
+(``find_overlaps``) finds the leads holding this email or phone with every detail they have on
+record; everything else is worked out here: the lead (new, or the recent lead of the same
+person it joins), the inquiry with its sealed answers, its contact details, a consent given on
+the step, the possible-duplicate pairs and the ``inquiry.started`` outbox event. On PostgreSQL
+these are one INSERT with data-modifying CTEs (atomic by itself, so the caller may run it
+outside an explicit transaction: see ``one_statement_unit``); elsewhere (SQLite) the same rows
+go in one statement a table. Nothing written is read back.
+
+A second submission of the same form (the same submission key) fails on the unique key and
+writes nothing; the caller rolls back and reads the inquiry the first one made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.sql import ColumnElement
+
+from intake.extensions import db, dialect_insert, encryption
+from intake.inquiries.contacts import resolve_time_zone
+from intake.inquiries.service import Attribution
+from intake.leads.identity import Overlap, find_overlaps, new_contact_rows
+from intake.models import Consent, DuplicatePair, Inquiry, Lead, LeadContact, OutboxEvent
+from intake.models.inquiry import new_public_id
+from intake.questionnaire.definition import Questionnaire
+
+STARTED_TOPIC = "inquiry.started"
+# The tables themselves: Core statements on them skip the ORM's per-statement work.
+LEADS, INQUIRIES, CONTACTS = Lead.__table__, Inquiry.__table__, LeadContact.__table__
+CONSENTS, PAIRS, OUTBOX = Consent.__table__, DuplicatePair.__table__, OutboxEvent.__table__
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a request needs of an inquiry it saved, taken before the commit (so nothing is read
+    again after it)."""
+
+    id: int
+    public_id: str
+    lead_id: int
+
+    @classmethod
+    def of(cls, inquiry: Inquiry) -> Started:
+        return cls(inquiry.id, inquiry.public_id, inquiry.lead_id)
+
+
+@dataclass
+class _Rows:
+    """The rows of a new inquiry, without the ids the database gives."""
+
+    lead: dict[str, Any]  # a new lead's columns, or a joined lead's changes
+    joined_id: int | None
+    inquiry: dict[str, Any]
+    contacts: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
+    pairs: dict[int, str]  # other lead id → reason
+    payload_new_lead: int
+
+
+def one_statement_unit() -> None:
+    """Run the request's unit of work outside an explicit transaction when the database takes
+    ``start_inquiry``'s writes as one statement (PostgreSQL): no BEGIN or COMMIT round trips,
+    and the statement is atomic by itself. Call before any other statement of the request."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def start_inquiry(
+    *,
+    questionnaire: Questionnaire,
+    answers: dict[str, Any],
+    attribution: Attribution,
+    submission_key: str,
+    detected_time_zone: str | None,
+    clinic_time_zone: str,
+    dedupe_window: timedelta,
+    language: str,
+    now: datetime,
+) -> Started:
+    """Create the draft inquiry from the contact step, on a recent lead of the same person
+    (same name and the same email or phone) if there is one, else on a new lead, recorded as a
+    possible duplicate of any other lead it overlaps. One read, one write."""
+    overlaps = find_overlaps(
+        name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
+        email=answers.get("email"),
+        phone=answers.get("phone"),
+        since=now - dedupe_window,
+    )
+    joined = overlaps[0] if overlaps and overlaps[0].joins else None
+    rows = _rows(
+        questionnaire=questionnaire,
+        answers=answers,
+        attribution=attribution,
+        submission_key=submission_key,
+        joined=joined,
+        overlaps=overlaps,
+        time_zone=(detected_time_zone, clinic_time_zone),
+        window_days=dedupe_window.days,
+        language=language,
+        now=now,
+    )
+    write = _write_one_statement if db.engine.dialect.name == "postgresql" else _write_in_turn
+    inquiry_id, lead_id = write(rows, now)
+    return Started(inquiry_id, rows.inquiry["public_id"], lead_id)
+
+
+def _rows(*, questionnaire, answers, attribution, submission_key, joined: Overlap | None,
+          overlaps, time_zone, window_days, language, now) -> _Rows:  # fmt: skip
+    visible = questionnaire.visible_answers(answers, today=now.date())
+    own = joined is None
+    # A joined lead keeps its own details (``contact_fixed_at`` is set from now on); only the
+    # columns the questionnaire promotes follow the new inquiry, as every later step does.
+    lead = {
+        column: visible.get(item.link_id)
+        for item in questionnaire.items.values()
+        for column in filter(None, (item.store if own else None, item.promote))
+    }
+    lead.update(last_inquiry_at=now, updated_at=now, language=language)
+    if joined is None:
+        detected, fallback = time_zone
+        lead["time_zone"], lead["time_zone_source"] = resolve_time_zone(
+            detected=detected, phone_e164=lead.get("phone"), fallback=fallback
+        )
+        lead.update(created_at=now, status="new", incomplete=True,
+                    utm_campaign=attribution.utm_campaign)  # fmt: skip
+    elif joined.lead.contact_fixed_at is None:
+        lead["contact_fixed_at"] = now  # a second inquiry: the lead's details stay as they are
+    public_id = new_public_id()
+    inquiry = {
+        "public_id": public_id,
+        "submission_key": submission_key,
+        "status": "draft",
+        "steps_saved": questionnaire.step_index(questionnaire.steps[0].id) + 1,
+        "questionnaire_id": questionnaire.id,
+        "questionnaire_version": questionnaire.version,
+        "language": language,
+        "started_at": now,
+        "updated_at": now,
+        "answers_sealed": encryption.keyring.seal_json(
+            visible, context=f"inquiry-answers:{public_id}"
+        ),
+        **{f.name: getattr(attribution, f.name) for f in fields(attribution)},
+    }
+    consents = [
+        {
+            "purpose": item.consent,
+            "granted": bool(answers.get(item.link_id)),
+            "text_version": questionnaire.version,
+            "text_hash": item.text_hash,
+            "source": "inquiry_form",
+            "recorded_at": now,
+        }  # fmt: skip
+        for item in questionnaire.steps[0].items
+        if item.consent and (joined is not None or answers.get(item.link_id))
+    ]
+    pairs = {
+        o.lead.id: o.reason(window_days)
+        for o in overlaps
+        if joined is None or o.lead.id != joined.lead.id
+    }
+    return _Rows(
+        lead=lead,
+        joined_id=joined.lead.id if joined else None,
+        inquiry=inquiry,
+        contacts=new_contact_rows(answers, held=joined.on_record if joined else (), now=now),
+        consents=consents,
+        pairs=pairs,
+        payload_new_lead=int(joined is None),
+    )
+
+
+def _changed_consent(lead_id, purpose: str, granted: bool) -> ColumnElement[bool]:
+    """The consent in force for ``purpose`` (none counts as refused) is not ``granted``."""
+    latest = (
+        select(CONSENTS.c.granted)
+        .where(CONSENTS.c.lead_id == lead_id, CONSENTS.c.purpose == purpose)
+        .order_by(CONSENTS.c.recorded_at.desc(), CONSENTS.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, False) != granted
+
+
+def _consent_rows(consent: dict[str, Any], ids: dict[str, Any], changed: bool):
+    """INSERT … SELECT of one consent (only if it changes the one in force, when ``changed``)."""
+    values = {**consent, **ids}
+    columns = CONSENTS.c
+    chosen = select(
+        *(v if isinstance(v, ColumnElement) else literal(v, columns[k].type)
+          for k, v in values.items())
+    ).where(
+        _changed_consent(ids["lead_id"], consent["purpose"], consent["granted"])
+        if changed
+        else true()
+    )  # fmt: skip
+    return insert(CONSENTS).from_select(list(values), chosen)
+
+
+def _unnest(**arrays: tuple[list, Any]):
+    """Rows from parallel arrays, one bound parameter each, so the statement is cached
+    whatever their length (a multi-row VALUES is compiled again for every request)."""
+    return (
+        func.unnest(
+            *(bindparam(name, values, type_=ARRAY(kind)) for name, (values, kind) in arrays.items())
+        )
+        .table_valued(*arrays)
+        .render_derived()
+    )
+
+
+def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
+    """One statement a table, in the caller's transaction (any database)."""
+    execute = db.session.connection().execute
+    if rows.joined_id is None:
+        lead_id = execute(insert(LEADS).values(**rows.lead).returning(LEADS.c.id)).scalar_one()
+    else:
+        lead_id = rows.joined_id
+        execute(update(LEADS).where(LEADS.c.id == lead_id).values(**rows.lead))
+    inquiry_id = execute(
+        insert(INQUIRIES).values(lead_id=lead_id, **rows.inquiry).returning(INQUIRIES.c.id)
+    ).scalar_one()
+    ids = {"lead_id": lead_id, "inquiry_id": inquiry_id}
+    if rows.contacts:
+        execute(insert(CONTACTS), [{**row, **ids} for row in rows.contacts])
+    for consent in rows.consents:
+        execute(_consent_rows(consent, ids, changed=rows.joined_id is not None))
+    if rows.pairs:
+        pairs = [
+            {
+                "lead_id": min(lead_id, other),
+                "other_id": max(lead_id, other),
+                "reason": reason,
+                "status": "open",
+                "found_at": now,
+            }  # fmt: skip
+            for other, reason in rows.pairs.items()
+        ]
+        execute(dialect_insert()(PAIRS).on_conflict_do_nothing(), pairs)
+    execute(
+        insert(OUTBOX).values(
+            topic=STARTED_TOPIC, payload={**ids, "new_lead": rows.payload_new_lead}, created_at=now
+        )
+    )
+    return inquiry_id, lead_id
+
+
+def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
+    """Every row in one INSERT with data-modifying CTEs (PostgreSQL): one round trip."""
+    ctes = []
+    if rows.joined_id is None:
+        new_lead = insert(LEADS).values(**rows.lead).returning(LEADS.c.id).cte("new_lead")
+        lead_id: Any = select(new_lead.c.id).scalar_subquery()
+    else:
+        lead_id = literal(rows.joined_id)
+        ctes.append(
+            update(LEADS).where(LEADS.c.id == rows.joined_id).values(**rows.lead).cte("joined_lead")
+        )
+    new_inquiry = (
+        insert(INQUIRIES)
+        .values(lead_id=lead_id, **rows.inquiry)
+        .returning(INQUIRIES.c.id, INQUIRIES.c.lead_id)
+        .cte("new_inquiry")
+    )
+    inquiry_id = select(new_inquiry.c.id).scalar_subquery()
+    ids = {"lead_id": lead_id, "inquiry_id": inquiry_id}
+    if rows.contacts:
+        given = _unnest(kinds=([r["kind"] for r in rows.contacts], String),
+                        contact_values=([r["value"] for r in rows.contacts], String))  # fmt: skip
+        chosen = select(lead_id, inquiry_id, given.c.kinds, given.c.contact_values,
+                        literal("inquiry"), literal(now, CONTACTS.c.recorded_at.type))  # fmt: skip
+        columns = ["lead_id", "inquiry_id", "kind", "value", "source", "recorded_at"]
+        ctes.append(insert(CONTACTS).from_select(columns, chosen).cte("contacts"))
+    for number, consent in enumerate(rows.consents):
+        statement = _consent_rows(consent, ids, changed=rows.joined_id is not None)
+        ctes.append(statement.cte(f"consent_{number}"))
+    if rows.pairs:
+        others = _unnest(others=(list(rows.pairs), Integer),
+                         reasons=(list(rows.pairs.values()), String))  # fmt: skip
+        low = case((lead_id < others.c.others, lead_id), else_=others.c.others)
+        high = case((lead_id < others.c.others, others.c.others), else_=lead_id)
+        chosen = select(low, high, others.c.reasons, literal("open"),
+                        literal(now, PAIRS.c.found_at.type))  # fmt: skip
+        columns = ["lead_id", "other_id", "reason", "status", "found_at"]
+        statement = dialect_insert()(PAIRS).from_select(columns, chosen)
+        ctes.append(statement.on_conflict_do_nothing().cte("pairs"))
+    payload = func.json_build_object(
+        literal_column("'lead_id'"), lead_id, literal_column("'inquiry_id'"), inquiry_id,
+        literal_column("'new_lead'"), literal_column(str(rows.payload_new_lead)),
+    )  # fmt: skip
+    ctes.append(
+        insert(OUTBOX)
+        .values(topic=STARTED_TOPIC, payload=payload, created_at=now)
+        .cte("started_event")
+    )
+    query = select(new_inquiry.c.id, new_inquiry.c.lead_id).add_cte(*ctes)
+    inquiry, lead = db.session.connection().execute(query).one()
+    return inquiry, lead
