@@ -114,9 +114,8 @@ def libpq_trace(app, path):
         engine.dispose()
 
 
-def test_the_first_step_waits_on_postgresql_three_times(app, client, backend, tmp_path):
-    if backend != "postgresql":
-        pytest.skip("round trips to a server; SQLite runs in the process")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server's round trips
+def test_the_first_step_waits_on_postgresql_three_times(app, client, tmp_path):
     shown = client.get("/inquiry")
     data = form_data(hidden_fields(shown), CONTACT)
     trace = tmp_path / "libpq.trace"

@@ -56,7 +56,8 @@ WORKER_ARGS = (
     "--without-mingle",
     "--pool=prefork",
 )
-ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
+# To the last microsecond: a shift ending "23:59" leaves the day's last minute uncovered.
+ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59:59.999999"}
 
 
 def report(capsys, line: str) -> None:

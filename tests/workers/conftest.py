@@ -168,7 +168,8 @@ def start_worker(worker_settings):
 # The pipeline, driven and watched ----------------------------------------------------------------
 
 PATIENT = "ada.byron@example.org"
-ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}
+# To the last microsecond: a shift ending "23:59" leaves the day's last minute uncovered.
+ALWAYS = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59:59.999999"}
 
 
 def add_coordinator(app, email="coordinator@clinic.example") -> int:
