@@ -77,14 +77,22 @@ def all_answers(inquiry: Inquiry, questionnaire: Questionnaire) -> dict[str, Any
     return answers
 
 
+def lead_columns(questionnaire: Questionnaire, answers: Mapping, *, own: bool) -> dict[str, Any]:
+    """The lead's columns these answers set: the promoted ones always, its contact columns only
+    while the inquiry is its ``own`` (its first and only one, ``contact_fixed_at`` unset)."""
+    return {
+        column: answers.get(item.link_id)
+        for item in questionnaire.items.values()
+        for column in filter(None, (item.store if own else None, item.promote))
+    }
+
+
 def _apply(inquiry: Inquiry, questionnaire: Questionnaire, answers: dict[str, Any]) -> None:
-    """Seal every answer on the inquiry; the lead's contact columns follow only its first
-    inquiry while it is the only one (``contact_fixed_at`` unset)."""
+    """Seal every answer on the inquiry and set the lead's columns they decide."""
     lead = inquiry.lead
     own = lead.contact_fixed_at is None
-    for item in questionnaire.items.values():
-        for column in filter(None, (item.store if own else None, item.promote)):
-            setattr(lead, column, answers.get(item.link_id))
+    for column, value in lead_columns(questionnaire, answers, own=own).items():
+        setattr(lead, column, value)
     write_answers(inquiry, answers)
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.sql import ColumnElement
 
 from intake.extensions import db, dialect_insert, encryption
 from intake.inquiries.contacts import resolve_time_zone
-from intake.inquiries.service import Attribution
+from intake.inquiries.service import Attribution, lead_columns
 from intake.leads.identity import Overlap, find_overlaps, new_contact_rows
 from intake.models import Consent, DuplicatePair, Inquiry, Lead, LeadContact, OutboxEvent
 from intake.models.inquiry import new_public_id
@@ -126,14 +126,9 @@ def start_inquiry(
 def _rows(*, questionnaire, answers, attribution, submission_key, joined: Overlap | None,
           overlaps, time_zone, window_days, language, now) -> _Rows:  # fmt: skip
     visible = questionnaire.visible_answers(answers, today=now.date())
-    own = joined is None
     # A joined lead keeps its own details (``contact_fixed_at`` is set from now on); only the
     # columns the questionnaire promotes follow the new inquiry, as every later step does.
-    lead = {
-        column: visible.get(item.link_id)
-        for item in questionnaire.items.values()
-        for column in filter(None, (item.store if own else None, item.promote))
-    }
+    lead = lead_columns(questionnaire, visible, own=joined is None)
     lead.update(last_inquiry_at=now, updated_at=now, language=language)
     if joined is None:
         detected, fallback = time_zone
