@@ -15,6 +15,7 @@ writes nothing; the caller rolls back and reads the inquiry the first one made.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -195,28 +196,33 @@ def _changed_consent(lead_id, purpose: str, granted: bool) -> ColumnElement[bool
     return func.coalesce(latest, False) != granted
 
 
-def _consent_rows(consent: dict[str, Any], ids: dict[str, Any], changed: bool):
-    """INSERT … SELECT of one consent (only if it changes the one in force, when ``changed``)."""
-    values = {**consent, **ids}
-    columns = CONSENTS.c
-    chosen = select(
-        *(v if isinstance(v, ColumnElement) else literal(v, columns[k].type)
-          for k, v in values.items())
-    ).where(
-        _changed_consent(ids["lead_id"], consent["purpose"], consent["granted"])
+def _consent_rows(values: dict[str, Any], *, changed: bool):
+    """INSERT … SELECT of one consent whose column ``values`` are SQL expressions (only if it
+    changes the one in force, when ``changed``)."""
+    chosen = select(*values.values()).where(
+        _changed_consent(values["lead_id"], values["purpose"], values["granted"])
         if changed
         else true()
-    )  # fmt: skip
+    )
     return insert(CONSENTS).from_select(list(values), chosen)
 
 
-def _unnest(**arrays: tuple[list, Any]):
-    """Rows from parallel arrays, one bound parameter each, so the statement is cached
-    whatever their length (a multi-row VALUES is compiled again for every request)."""
+def _literals(table, row: dict[str, Any]) -> dict[str, ColumnElement]:
+    return {k: v if isinstance(v, ColumnElement) else literal(v, table.c[k].type)
+            for k, v in row.items()}  # fmt: skip
+
+
+def _bound(table, prefix: str, columns) -> dict[str, ColumnElement]:
+    """A bound parameter ``<prefix>_<column>`` for each column, typed as the column."""
+    return {column: bindparam(f"{prefix}_{column}", type_=table.c[column].type)
+            for column in columns}  # fmt: skip
+
+
+def _unnest(**arrays: Any):
+    """Rows from parallel arrays, one bound parameter each (named as the argument, its value
+    given at execution), so the statement is the same whatever their length."""
     return (
-        func.unnest(
-            *(bindparam(name, values, type_=ARRAY(kind)) for name, (values, kind) in arrays.items())
-        )
+        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in arrays.items()))
         .table_valued(*arrays)
         .render_derived()
     )
@@ -237,7 +243,8 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
     if rows.contacts:
         execute(insert(CONTACTS), [{**row, **ids} for row in rows.contacts])
     for consent in rows.consents:
-        execute(_consent_rows(consent, ids, changed=rows.joined_id is not None))
+        values = _literals(CONSENTS, {**consent, **ids})
+        execute(_consent_rows(values, changed=rows.joined_id is not None))
     if rows.pairs:
         pairs = [
             {
@@ -259,53 +266,90 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
 
 
 def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
-    """Every row in one INSERT with data-modifying CTEs (PostgreSQL): one round trip."""
+    """Every row in one INSERT with data-modifying CTEs (PostgreSQL): one round trip. The
+    statement is built once per shape of the rows and reused with new parameters."""
+    shape = _Shape(
+        joined=rows.joined_id is not None,
+        lead=tuple(rows.lead),
+        inquiry=tuple(rows.inquiry),
+        consents=tuple(tuple(consent) for consent in rows.consents),
+        contacts=bool(rows.contacts),
+        pairs=bool(rows.pairs),
+    )
+    params: dict[str, Any] = {
+        "now": now,
+        "new_lead": rows.payload_new_lead,
+        "joined_id": rows.joined_id,
+        **{f"lead_{k}": v for k, v in rows.lead.items()},
+        **{f"inquiry_{k}": v for k, v in rows.inquiry.items()},
+        "kinds": [r["kind"] for r in rows.contacts],
+        "contact_values": [r["value"] for r in rows.contacts],
+        "others": list(rows.pairs),
+        "reasons": list(rows.pairs.values()),
+    }
+    for number, consent in enumerate(rows.consents):
+        params.update({f"consent{number}_{k}": v for k, v in consent.items()})
+    inquiry, lead = db.session.connection().execute(_one_statement(shape), params).one()
+    return inquiry, lead
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the first step's statement: which columns and rows it writes."""
+
+    joined: bool
+    lead: tuple[str, ...]
+    inquiry: tuple[str, ...]
+    consents: tuple[tuple[str, ...], ...]
+    contacts: bool
+    pairs: bool
+
+
+@functools.lru_cache(maxsize=32)
+def _one_statement(shape: _Shape):
+    """The INSERT with data-modifying CTEs for rows of this shape, every value a parameter."""
+    now = bindparam("now", type_=OUTBOX.c.created_at.type)
     ctes = []
-    if rows.joined_id is None:
-        new_lead = insert(LEADS).values(**rows.lead).returning(LEADS.c.id).cte("new_lead")
+    if not shape.joined:
+        new_lead = insert(LEADS).values(_bound(LEADS, "lead", shape.lead))
+        new_lead = new_lead.returning(LEADS.c.id).cte("new_lead")
         lead_id: Any = select(new_lead.c.id).scalar_subquery()
     else:
-        lead_id = literal(rows.joined_id)
-        ctes.append(
-            update(LEADS).where(LEADS.c.id == rows.joined_id).values(**rows.lead).cte("joined_lead")
-        )
+        lead_id = bindparam("joined_id", type_=Integer)
+        joined = update(LEADS).where(LEADS.c.id == lead_id)
+        ctes.append(joined.values(_bound(LEADS, "lead", shape.lead)).cte("joined_lead"))
     new_inquiry = (
         insert(INQUIRIES)
-        .values(lead_id=lead_id, **rows.inquiry)
+        .values(lead_id=lead_id, **_bound(INQUIRIES, "inquiry", shape.inquiry))
         .returning(INQUIRIES.c.id, INQUIRIES.c.lead_id)
         .cte("new_inquiry")
     )
     inquiry_id = select(new_inquiry.c.id).scalar_subquery()
     ids = {"lead_id": lead_id, "inquiry_id": inquiry_id}
-    if rows.contacts:
-        given = _unnest(kinds=([r["kind"] for r in rows.contacts], String),
-                        contact_values=([r["value"] for r in rows.contacts], String))  # fmt: skip
+    if shape.contacts:
+        given = _unnest(kinds=String, contact_values=String)
         chosen = select(lead_id, inquiry_id, given.c.kinds, given.c.contact_values,
-                        literal("inquiry"), literal(now, CONTACTS.c.recorded_at.type))  # fmt: skip
+                        literal("inquiry"), now)  # fmt: skip
         columns = ["lead_id", "inquiry_id", "kind", "value", "source", "recorded_at"]
         ctes.append(insert(CONTACTS).from_select(columns, chosen).cte("contacts"))
-    for number, consent in enumerate(rows.consents):
-        statement = _consent_rows(consent, ids, changed=rows.joined_id is not None)
-        ctes.append(statement.cte(f"consent_{number}"))
-    if rows.pairs:
-        others = _unnest(others=(list(rows.pairs), Integer),
-                         reasons=(list(rows.pairs.values()), String))  # fmt: skip
+    for number, columns in enumerate(shape.consents):
+        values = {**_bound(CONSENTS, f"consent{number}", columns), **ids}
+        ctes.append(_consent_rows(values, changed=shape.joined).cte(f"consent_{number}"))
+    if shape.pairs:
+        others = _unnest(others=Integer, reasons=String)
         low = case((lead_id < others.c.others, lead_id), else_=others.c.others)
         high = case((lead_id < others.c.others, others.c.others), else_=lead_id)
-        chosen = select(low, high, others.c.reasons, literal("open"),
-                        literal(now, PAIRS.c.found_at.type))  # fmt: skip
+        chosen = select(low, high, others.c.reasons, literal("open"), now)
         columns = ["lead_id", "other_id", "reason", "status", "found_at"]
         statement = dialect_insert()(PAIRS).from_select(columns, chosen)
         ctes.append(statement.on_conflict_do_nothing().cte("pairs"))
     payload = func.json_build_object(
         literal_column("'lead_id'"), lead_id, literal_column("'inquiry_id'"), inquiry_id,
-        literal_column("'new_lead'"), literal_column(str(rows.payload_new_lead)),
+        literal_column("'new_lead'"), bindparam("new_lead", type_=Integer),
     )  # fmt: skip
     ctes.append(
         insert(OUTBOX)
         .values(topic=STARTED_TOPIC, payload=payload, created_at=now)
         .cte("started_event")
     )
-    query = select(new_inquiry.c.id, new_inquiry.c.lead_id).add_cte(*ctes)
-    inquiry, lead = db.session.connection().execute(query).one()
-    return inquiry, lead
+    return select(new_inquiry.c.id, new_inquiry.c.lead_id).add_cte(*ctes)
