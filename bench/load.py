@@ -2,7 +2,10 @@
 
 Load is threads, each with its own keep-alive ``http.client`` connection, each sending requests
 back to back until a request count or a time limit is reached, whichever comes first: it always
-stops by itself. Servers run exactly as in production (``gunicorn -w 2 --threads 4``, as the
+stops by itself. A thread opens a new connection every ``VISIT`` requests, as a patient's browser
+does for one visit: gunicorn keeps a connection with the worker that accepted it, so a handful
+of connections held for a whole run can land on one worker and leave the other idle, where the
+many patients of real traffic spread over both. Servers run exactly as in production (``gunicorn -w 2 --threads 4``, as the
 Dockerfile and ``intake serve`` start it), on a free loopback port, in their own process group.
 """
 
@@ -23,6 +26,7 @@ from tests.workers.conftest import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 4  # Dockerfile CMD and `intake serve`: --workers 2 --threads 4
+VISIT = 10  # requests a connection carries: the four steps of a form, and a few pages
 
 # A request: method, path, body (or None) and headers; ``expect`` says which statuses count.
 Request = tuple[str, str, bytes | None, dict[str, str]]
@@ -51,9 +55,11 @@ def drive(
     seconds: float,
     max_requests: int,
     ok_statuses: tuple[int, ...] = (200, 302, 303),
+    visit: int = VISIT,
 ) -> Load:
     """Send requests from ``threads`` threads until ``max_requests`` are sent or ``seconds``
-    pass. ``next_request(thread_number)`` builds each request (it may carry state per thread)."""
+    pass, each on a new connection every ``visit`` requests. ``next_request(thread_number)``
+    builds each request (it may carry state per thread)."""
     host, port = base_url.removeprefix("http://").split(":")
     load, lock = Load(), threading.Lock()
     budget = [max_requests]
@@ -71,6 +77,8 @@ def drive(
         latencies, statuses, ok, failed = [], {}, 0, 0
         try:
             while time.perf_counter() < deadline and take():
+                if (ok + failed) % visit == 0:
+                    connection.close()  # the next request connects again
                 method, path, body, headers = next_request(number)
                 started = time.perf_counter()
                 try:
