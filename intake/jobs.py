@@ -188,6 +188,9 @@ def outbox_backlog(*, now: datetime) -> dict:
 # --- The nudge after a response ----------------------------------------------------------------
 
 REST_AFTER_FAILURE = 30.0
+# After a nudge, nudges for the next moment are gathered into one: a relay publishes every event
+# waiting, so a busy web worker asks for one relay per window, not one per request.
+GATHER_SECONDS = 0.05
 _nudges: queue.SimpleQueue = queue.SimpleQueue()
 _started_in: int | None = None
 _start_lock = threading.Lock()
@@ -206,6 +209,8 @@ def _nudger() -> None:
                 extra={"error": type(error).__name__},
             )
             time.sleep(REST_AFTER_FAILURE)
+        else:
+            time.sleep(GATHER_SECONDS)
 
 
 def relay_soon() -> None:

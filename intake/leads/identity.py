@@ -9,13 +9,14 @@ phone; every detail given is kept in ``lead_contacts`` with the inquiry it came 
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, tuple_, union
+from sqlalchemy import and_, bindparam, insert, literal, or_, select, tuple_, union
 
 from intake.display import LazyText
 from intake.display import lazy_gettext as _l
@@ -112,21 +113,10 @@ def find_overlaps(
     *, name: str, email: str | None, phone: str | None, since: datetime
 ) -> list[Overlap]:
     """Open leads holding this email or phone (now or ever), best join candidate first."""
-    wanted = [(kind, value) for kind, value in (("email", email), ("phone", phone)) if value]
+    wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
     if not wanted:
         return []
-    ids = union(
-        *(select(Lead.id).where(getattr(Lead, kind) == value) for kind, value in wanted),
-        select(LeadContact.lead_id).where(tuple_(LeadContact.kind, LeadContact.value).in_(wanted)),
-    )
-    leads = list(
-        db.session.scalars(
-            select(Lead)
-            .where(Lead.id.in_(ids), Lead.status != "merged", Lead.erased_at.is_(None))
-            .order_by(Lead.last_inquiry_at.desc(), Lead.id.desc())
-            .limit(CANDIDATE_LIMIT)
-        )
-    )
+    leads = list(db.session.scalars(_candidates(tuple(wanted)), wanted))
     on_record = _on_record([lead.id for lead in leads])
     known = _known_details(leads, on_record)
     overlaps = [
@@ -141,6 +131,26 @@ def find_overlaps(
         for lead in leads
     ]
     return sorted(overlaps, key=lambda o: (not o.joins, not o.same_email))
+
+
+@functools.lru_cache(maxsize=4)
+def _candidates(kinds: tuple[str, ...]):
+    """The open leads holding a detail of these kinds (bound by kind's name) as a column or on
+    record: built once for each set of kinds."""
+    given = {kind: bindparam(kind, type_=LeadContact.value.type) for kind in kinds}
+    ids = union(
+        *(select(Lead.id).where(getattr(Lead, kind) == value) for kind, value in given.items()),
+        select(LeadContact.lead_id).where(
+            or_(*(and_(LeadContact.kind == literal(kind), LeadContact.value == value)
+                  for kind, value in given.items()))  # fmt: skip
+        ),
+    )
+    return (
+        select(Lead)
+        .where(Lead.id.in_(ids), Lead.status != "merged", Lead.erased_at.is_(None))
+        .order_by(Lead.last_inquiry_at.desc(), Lead.id.desc())
+        .limit(CANDIDATE_LIMIT)
+    )
 
 
 def _on_record(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
