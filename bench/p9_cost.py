@@ -5,10 +5,14 @@ under ``valgrind --tool=callgrind --instr-atstart=no``: the process builds its a
 up uninstrumented, then turns instrumentation on (``callgrind_control -i on <own pid>``), makes
 N requests through the Flask test client, dumps the counters (``-d``), makes 2N more and dumps
 again: (second - first) / N is the cost of one request, the control commands cancelled out.
+Only the requests' own thread is counted (``--separate-threads=yes``): the project's nudge to the
+broker is sent by a background thread that gathers the nudges of 50 ms into one, so its share of
+a request depends on timing (under callgrind, where threads take turns, it made the figure
+negative); the floor pushes to Redis in the request itself, so its push is counted.
 Statements per request are counted by a SQLAlchemy event listener.
 
 - submit: the project's first inquiry step (``POST /inquiry``: WTForms, dedupe, lead, inquiry,
-  outbox event, the nudge to the broker), each with a fresh form GET done before instrumenting;
+  outbox event, handing the nudge to its thread), each with a fresh form GET done before instrumenting;
   floor: B2's ``bench/floor_app.py`` ``POST /submit`` (one raw INSERT, one Redis LPUSH).
 - list: the queue page (``GET /staff/``, page 1, coordinator, team filter); floor: a minimal
   Flask view written here running the raw keyset SELECT and rendering its 50 rows in a table.
@@ -151,7 +155,7 @@ def _instructions(side: str, kind: str, n: int, database_url: str, workdir: str)
     """(instructions per request, statements per request) from one run under callgrind."""
     out = os.path.join(workdir, f"cg.{side}.{kind}")
     env = dict(os.environ, BENCH_UNDER_CALLGRIND="1")
-    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes"]
     command += [f"--callgrind-out-file={out}", sys.executable, "-m", "bench.p9_cost"]
     command += [side, kind, str(n), database_url]
     completed = subprocess.run(
@@ -160,8 +164,8 @@ def _instructions(side: str, kind: str, n: int, database_url: str, workdir: str)
     if completed.returncode != 0:
         raise RuntimeError(f"callgrind run failed: {completed.stderr[-2000:]}")
     parts = []
-    for number in (1, 2):
-        with open(f"{out}.{number}") as handle:
+    for number in (1, 2):  # the main thread's file of each dump: the requests' own thread
+        with open(f"{out}.{number}-01") as handle:
             parts.append(int(re.search(r"^totals: (\d+)", handle.read(), re.M).group(1)))
     child_out = json.loads(completed.stdout.strip().splitlines()[-1])
     return (parts[1] - parts[0]) / n, child_out["statements"]
