@@ -1,23 +1,22 @@
-"""The ``intake`` command: the Flask CLI with this app's commands added."""
+"""The ``intake`` command: the Flask CLI with this app's commands added.
+
+``intake serve`` is the command a new user runs first, so it starts the web server before it
+builds the app itself: this module imports only what starting processes needs (click, Flask,
+the supervisor); the models and everything else load inside the commands."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import FlaskGroup, with_appcontext
 
-from intake.accounts.staff import StaffAccountError, create_staff_user, has_staff
-from intake.crypto import generate_key
-from intake.extensions import db
-from intake.models.types import utcnow
-from intake.routing.service import ensure_default_routing
 from intake.supervisor import Child, Supervisor
 
 READY_WITHIN = 120.0  # seconds `intake serve` waits for the first page before it warns
@@ -25,6 +24,8 @@ READY_WITHIN = 120.0  # seconds `intake serve` waits for the first page before i
 
 def main() -> None:
     """Entry point of the ``intake`` console script."""
+    if sys.argv[1:2] == ["serve"]:  # straight to it: the web server starts before the app loads
+        serve.main(sys.argv[2:], prog_name="intake serve")
     from intake import create_app
 
     FlaskGroup(create_app=lambda: create_app(), help="intake: patient inquiries and leads.")(
@@ -33,17 +34,18 @@ def main() -> None:
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(serve)
-    app.cli.add_command(worker)
-    app.cli.add_command(beat)
-    app.cli.add_command(create_admin)
-    app.cli.add_command(crypto)
-    app.cli.add_command(fhir)
-    app.cli.add_command(audit)
+    from intake.commands import audit, create_admin, crypto, fhir
+
+    for command in (serve, worker, beat, create_admin, crypto, fhir, audit):
+        app.cli.add_command(command)
 
 
 def _create_first_admin() -> None:
     """On first run, an admin account with a one-time password, printed once."""
+    from intake.accounts.staff import create_staff_user, has_staff
+    from intake.extensions import db
+    from intake.models.types import utcnow
+
     if has_staff():
         return
     email = current_app.config["INTAKE_FIRST_ADMIN_EMAIL"]
@@ -109,15 +111,15 @@ def _announce(base_url: str, broker: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="web processes")
 @click.option("--demo", is_flag=True, help="add a sample month of leads (once)")
-@with_appcontext
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Run everything on this machine: the web app, a worker and the scheduler."""
-    instance_path = current_app.instance_path
+    app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+    instance_path = app.instance_path if app else _instance_path()
     os.makedirs(instance_path, exist_ok=True)
     # Links in pages and emails follow --port unless INTAKE_BASE_URL says otherwise.
     base_url = (os.environ.get("INTAKE_BASE_URL", "").strip() or local_url(host, port)).rstrip("/")
-    broker = "Redis" if current_app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
     first_page = local_url(host, port) + "/inquiry"
+    ready_file = os.path.join(instance_path, f".database-ready-{os.getpid()}")
     # Running means the first page answers (the answer also warms it). The worker and the
     # scheduler start after that, so they do not slow the web workers' start on a small machine.
     supervisor = Supervisor(
@@ -126,7 +128,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             Child("worker", worker_command(2), restart=True, after_ready=True),
             Child("beat", beat_command(instance_path), restart=True, after_ready=True),
         ],
-        _child_env(instance_path, base_url),
+        {**_child_env(instance_path, base_url), "INTAKE_SERVE_READY_FILE": ready_file},
         poll=0.1,
         # A long timeout: a connection accepted while the workers load waits in the queue.
         probe=lambda: page_answers(first_page, timeout=30.0),
@@ -137,17 +139,33 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         ),
         ready_within=READY_WITHIN,
     )
-    # The web workers load the app while the database is made ready; none of them touches it
-    # before the first request, which the probe makes only after this.
+    # The web server loads the app while this process loads it too and makes the database
+    # ready; it opens its port once told the database is (intake.api.gunicorn_conf).
     supervisor.start(time.monotonic())
     try:
-        _prepare_database(demo)
+        if app is None:
+            from intake import create_app
+
+            app = create_app()
+        broker = "Redis" if app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
+        with app.app_context():
+            _prepare_database(demo)
+        Path(ready_file).touch()
+        code = supervisor.run()
     except BaseException:
         supervisor.stop()
         raise
-    code = supervisor.run()
+    finally:
+        Path(ready_file).unlink(missing_ok=True)
     if code > 0:
         sys.exit(code)
+
+
+def _instance_path() -> str:
+    """The instance folder the app will use, known before the app is built (as ``create_app``
+    chooses it: ``INTAKE_INSTANCE_PATH``, else Flask's default for this package)."""
+    chosen = os.environ.get("INTAKE_INSTANCE_PATH") or None
+    return Flask("intake", instance_path=chosen).instance_path
 
 
 def _prepare_database(demo: bool) -> None:
@@ -155,6 +173,9 @@ def _prepare_database(demo: bool) -> None:
     from flask_migrate import upgrade
 
     from intake.demo.seed import add_demo_leads
+    from intake.extensions import db
+    from intake.models.types import utcnow
+    from intake.routing.service import ensure_default_routing
 
     upgrade()
     _create_first_admin()
@@ -213,120 +234,6 @@ def beat() -> None:
     """Run the scheduler (production: exactly one)."""
     # bandit B606: this interpreter with a fixed argument list; no shell, no outside input.
     os.execvp(sys.executable, beat_command(current_app.instance_path))  # noqa: S606  # nosec B606
-
-
-@click.command("create-admin")
-@click.argument("email")
-@click.option("--name", default="Administrator")
-@click.option("--role", default="admin", type=click.Choice(["admin", "coordinator", "clinician"]))
-@with_appcontext
-def create_admin(email: str, name: str, role: str) -> None:
-    """Create a staff account and print its one-time password."""
-    try:
-        user, password = create_staff_user(email=email, name=name, role=role, now=utcnow())
-    except StaffAccountError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.flush()
-    ensure_default_routing(now=utcnow())
-    db.session.commit()
-    click.echo(f"Created {user.role} {user.email}; one-time password: {password}")
-
-
-@click.group()
-def crypto() -> None:
-    """Encryption keys for health answers."""
-
-
-@crypto.command("generate-key")
-def generate_key_command() -> None:
-    """Print a new key; put it first in INTAKE_ENCRYPTION_KEYS to rotate."""
-    click.echo(generate_key())
-
-
-@crypto.command("reencrypt")
-@with_appcontext
-def reencrypt() -> None:
-    """Re-seal every stored answer with the newest key, so older keys can be retired."""
-    from intake.inquiries.keys import reencrypt_batch
-
-    total = 0
-    while moved := reencrypt_batch():
-        db.session.commit()
-        total += moved
-    click.echo(f"Re-encrypted {total} values with the newest key.")
-
-
-@click.group()
-def fhir() -> None:
-    """FHIR exports of the questionnaire and of inquiries."""
-
-
-@fhir.command("questionnaire")
-@with_appcontext
-def fhir_questionnaire() -> None:
-    """Print the questionnaire definition as a FHIR Questionnaire, with its translations."""
-    from intake.questionnaire.definition import SOURCE_LANGUAGE
-    from intake.questionnaire.fhir import questionnaire_to_fhir
-
-    definition = current_app.extensions["intake.definition"]
-    translations = {
-        language: translated.questionnaire
-        for language, translated in current_app.extensions["intake.definitions"].items()
-        if language != SOURCE_LANGUAGE
-    }
-    exported = questionnaire_to_fhir(definition.questionnaire, translations)
-    click.echo(json.dumps(exported, indent=2))
-
-
-@fhir.command("response")
-@click.argument("inquiry_id", type=int)
-@with_appcontext
-def fhir_response(inquiry_id: int) -> None:
-    """Print one inquiry as a FHIR QuestionnaireResponse (contains health data)."""
-    from intake.inquiries.service import inquiry_as_fhir
-    from intake.models import Inquiry
-
-    inquiry = db.session.get(Inquiry, inquiry_id)
-    if inquiry is None:
-        raise click.ClickException(f"no inquiry with id {inquiry_id}")
-    questionnaire = current_app.extensions["intake.definition"].questionnaire
-    click.echo(json.dumps(inquiry_as_fhir(inquiry, questionnaire), indent=2))
-
-
-@click.group()
-def audit() -> None:
-    """The audit log: check its hash chain; protect it with database grants."""
-
-
-@audit.command("verify")
-@with_appcontext
-def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exit 1 if a row was changed or removed."""
-    from intake.audit.service import verify_audit_chain
-
-    check = verify_audit_chain()
-    if not check.intact:
-        raise click.ClickException(
-            f"the audit chain breaks at row {check.first_broken_seq} ({check.rows} rows read)"
-        )
-    click.echo(f"The audit chain is intact ({check.rows} rows).")
-
-
-@audit.command("grant-app-role")
-@click.argument("role")
-@with_appcontext
-def audit_grant_app_role(role: str) -> None:
-    """PostgreSQL: give ROLE (the app's login) what it needs, with the audit log append-only.
-
-    Run as the schema owner after `intake db upgrade`; the app then connects as ROLE."""
-    from intake.audit.service import grant_app_role
-
-    try:
-        statements = grant_app_role(role=role)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    click.echo("\n".join(f"{statement};" for statement in statements))
 
 
 if __name__ == "__main__":

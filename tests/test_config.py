@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from intake import create_app
-from intake.config import ConfigError, load_config
+from intake.config import ConfigError, instance_secret, load_config
 from intake.crypto import generate_key
 from tests.conftest import DEPLOYMENT_SETTINGS
 
@@ -27,6 +27,20 @@ def test_development_creates_its_secrets_once_with_owner_only_permissions(tmp_pa
     for name in ("secret_key", "encryption_key"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
     assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+
+
+def test_two_processes_making_the_first_secret_at_once_both_keep_one(tmp_path):
+    # `intake serve` and its web server load the app at the same time on a new instance folder:
+    # the other process writes its secret while this one is making its own.
+    def made_while_the_other_one_wins() -> str:
+        (tmp_path / "secret_key").write_text("the-other-process-secret\n")
+        return "this-process-secret"
+
+    value = instance_secret(tmp_path, "secret_key", made_while_the_other_one_wins)
+
+    assert value == "the-other-process-secret"
+    assert instance_secret(tmp_path, "secret_key", lambda: "never-made") == value
+    assert [path.name for path in tmp_path.iterdir()] == ["secret_key"]  # no temporary left
 
 
 def test_production_names_every_missing_setting(tmp_path, monkeypatch):

@@ -7,8 +7,10 @@ use. Production refuses to start while any required secret is missing and names 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,16 +68,23 @@ def for_language(config, name: str, language: str) -> str:
 
 
 def instance_secret(instance_path: Path, name: str, make) -> str:
-    """Read a secret kept in the instance folder, creating it (mode 0600) on first use."""
+    """Read a secret kept in the instance folder, creating it (mode 0600) on first use.
+
+    A new secret is written whole under a temporary name and then linked into place, so of two
+    processes starting at once (``intake serve`` and its web server) one secret wins and both
+    read that one."""
     path = instance_path / name
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=f".{name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make() + "\n")
+            with contextlib.suppress(FileExistsError):  # the other process's came first
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
 
 
 def split_keys(raw: str | None) -> list[str]:
