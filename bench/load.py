@@ -5,8 +5,9 @@ back to back until a request count or a time limit is reached, whichever comes f
 stops by itself. A thread opens a new connection every ``VISIT`` requests, as a patient's browser
 does for one visit: gunicorn keeps a connection with the worker that accepted it, so a handful
 of connections held for a whole run can land on one worker and leave the other idle, where the
-many patients of real traffic spread over both. Servers run exactly as in production (``gunicorn -w 2 --threads 4``, as the
-Dockerfile and ``intake serve`` start it), on a free loopback port, in their own process group.
+many patients of real traffic spread over both. Servers run exactly as in production
+(``gunicorn -w 2 --threads 4``, as the Dockerfile and ``intake serve`` start it), on a free
+loopback port, in their own process group.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 The project side is the real search flow, signed in as a coordinator: the term is posted to
 ``/staff/search`` (outside the timing, once per term, as a user does) and the results page it
 redirects to (``GET /staff/?view=all&search=<id>``) is timed, one RESULT line per kind of term.
-The floor is the same ILIKE on the trigram-indexed expression, with the same visibility scope,
-order and page size, through psycopg.
+The floor is the same lookup, with the same visibility scope, order and page size, through
+psycopg: ILIKE on the trigram-indexed expression for a name and an email, equality on the
+B-tree-indexed column for a whole phone number (as the app looks one up).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from bench.harness import bench_app, interleave, p95, psycopg_url, result, signe
 
 TARGET_MS = 50.0
 PAGE_SIZE = 50
-COLUMNS = {
-    "name": "lower((l.first_name || ' ') || l.last_name)",
-    "email": "l.email",
-    "phone": "l.phone",
+CONDITIONS = {
+    "name": "lower((l.first_name || ' ') || l.last_name) ILIKE %(pattern)s",
+    "email": "l.email ILIKE %(pattern)s",
+    "phone": "l.phone = %(value)s",
 }
 FLOOR_SQL = """
 SELECT l.id, l.first_name, l.last_name, l.status, l.owner_id, s.name, l.sla_due_at
 FROM leads AS l LEFT JOIN staff_users AS s ON s.id = l.owner_id
-WHERE {column} ILIKE %(pattern)s
+WHERE {condition}
   AND (l.owner_id = %(me)s OR l.team_id IS NULL
        OR l.team_id IN (SELECT team_id FROM team_members WHERE staff_user_id = %(me)s))
 ORDER BY l.sla_due_at NULLS LAST, l.id
@@ -64,8 +65,8 @@ def run(args) -> None:
             assert posted.status_code == 302, (kind, posted.status_code)
             url = posted.headers["Location"]
             value = term.casefold() if kind == "name" else term
-            params = {"pattern": f"%{value}%", "me": me}
-            sql = FLOOR_SQL.format(column=COLUMNS[kind], limit=PAGE_SIZE + 1)
+            params = {"pattern": f"%{value}%", "value": value, "me": me}
+            sql = FLOOR_SQL.format(condition=CONDITIONS[kind], limit=PAGE_SIZE + 1)
             matches = connection.execute(sql, params).fetchall()
             first = matches[0][0]
 

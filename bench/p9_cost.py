@@ -12,7 +12,8 @@ negative); the floor pushes to Redis in the request itself, so its push is count
 Statements per request are counted by a SQLAlchemy event listener.
 
 - submit: the project's first inquiry step (``POST /inquiry``: WTForms, dedupe, lead, inquiry,
-  outbox event, handing the nudge to its thread), each with a fresh form GET done before instrumenting;
+  outbox event, handing the nudge to its thread), each with a fresh form GET done before
+  instrumenting;
   floor: B2's ``bench/floor_app.py`` ``POST /submit`` (one raw INSERT, one Redis LPUSH).
 - list: the queue page (``GET /staff/``, page 1, coordinator, team filter); floor: a minimal
   Flask view written here running the raw keyset SELECT and rendering its 50 rows in a table.

@@ -89,6 +89,16 @@ SEARCH_CONTACT_KINDS = {
 }
 
 
+def _whole_number(value: str) -> bool:
+    """Whether a phone term is a whole valid number in E.164, as leads store theirs."""
+    if not value.startswith("+"):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def _like(column, pattern: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         return column.ilike(pattern, escape="\\")
@@ -98,7 +108,19 @@ def _like(column, pattern: str, dialect: str) -> ColumnElement[bool]:
 def search_condition(search: SearchTerm, *, dialect: str) -> ColumnElement[bool]:
     """The lead's own column, or any contact detail ever given for it (``lead_contacts``),
     containing the term: ``LIKE '%term%'`` (ILIKE on PostgreSQL, where pg_trgm indexes serve
-    both halves). A union of two indexed lookups, so neither table is scanned."""
+    both halves). A union of two indexed lookups, so neither table is scanned. A whole valid
+    phone number is stored only as itself (E.164), so it is looked up by equality (B-tree
+    indexes: the digits most numbers share make a poor trigram lookup)."""
+    if search.kind == "phone" and _whole_number(search.value):
+        return Lead.id.in_(
+            union(
+                select(Lead.id).where(Lead.phone == search.value),
+                select(LeadContact.lead_id).where(
+                    LeadContact.kind.in_(SEARCH_CONTACT_KINDS["phone"]),
+                    LeadContact.value == search.value,
+                ),
+            )
+        )
     column = {
         "name": full_name_expression(),
         "email": Lead.email,

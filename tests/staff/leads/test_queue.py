@@ -3,19 +3,21 @@ the query budget, one audit row per page, and bulk actions."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import insert, select
 
 from intake.extensions import db
-from intake.models import Lead, LeadEvent
+from intake.models import Lead, LeadContact, LeadEvent
 from intake.models.types import utcnow
 from tests.factories import LEAD, audit_count, last_audit
 from tests.staff.conftest import QueryCounter, page
 from tests.staff.conftest import csrf_token as staff_csrf_token
 from tests.staff.leads.conftest import search, shown_ids
+
+RECORDED_AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 # Views by role ------------------------------------------------------------------------------
 
@@ -198,6 +200,32 @@ def test_search_finds_a_lead_by_phone_typed_in_a_local_format(staff_client, seed
 
     for term in ("(202) 555-0199", "202.555.0199", "+1 202 555 0199", "555-0199"):
         assert shown_ids(client.get(search(client, term).location)) == [wanted], term
+
+
+def test_a_whole_phone_number_finds_the_lead_by_its_caregivers_or_an_earlier_phone(
+    app, staff_client, seed
+):
+    by_caregiver = seed(phone="+12025550101")
+    by_earlier = seed(phone="+12025550102")
+    seed(phone="+12025550103")
+    with app.app_context():
+        db.session.execute(
+            insert(LeadContact),
+            [
+                {"lead_id": by_caregiver, "kind": "caregiver_phone", "value": "+12025550177",
+                 "source": "inquiry", "recorded_at": RECORDED_AT},
+                {"lead_id": by_earlier, "kind": "phone", "value": "+12025550188",
+                 "source": "inquiry", "recorded_at": RECORDED_AT},
+            ],
+        )  # fmt: skip
+        db.session.commit()
+    client = staff_client("admin")
+
+    # A whole number (looked up by equality) and a part of one (by LIKE) find the same leads.
+    for term in ("(202) 555-0177", "+1 202 555 0177", "555-0177"):
+        assert shown_ids(client.get(search(client, term).location)) == [by_caregiver], term
+    for term in ("202-555-0188", "5550188"):
+        assert shown_ids(client.get(search(client, term).location)) == [by_earlier], term
 
 
 def test_search_treats_like_wildcards_as_plain_characters(staff_client, seed):
