@@ -141,8 +141,12 @@ def _candidates(kinds: tuple[str, ...]):
     ids = union(
         *(select(Lead.id).where(getattr(Lead, kind) == value) for kind, value in given.items()),
         select(LeadContact.lead_id).where(
-            or_(*(and_(LeadContact.kind == literal(kind), LeadContact.value == value)
-                  for kind, value in given.items()))  # fmt: skip
+            or_(
+                *(
+                    and_(LeadContact.kind == literal(kind), LeadContact.value == value)
+                    for kind, value in given.items()
+                )
+            )  # fmt: skip
         ),
     )
     return (
