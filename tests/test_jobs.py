@@ -4,6 +4,7 @@ under every name intake.jobs publishes, and intake never imports the workers."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,31 @@ def test_publishing_sends_one_task_per_event_in_order(app, monkeypatch):
         assert publish([]) == 0
 
     assert sent == [task_for(event) for event in events]
+
+
+def test_the_nudges_of_a_busy_moment_after_a_relay_is_asked_for_become_one_more(
+    app, monkeypatch
+):
+    sent = []
+    celery = app.extensions["celery"]
+    monkeypatch.setattr(celery, "send_task", lambda name, retry: sent.append(name))
+    monkeypatch.setattr(jobs, "GATHER_SECONDS", 1.0)  # room for this test's ten nudges
+    with app.app_context():
+        jobs.relay_soon()
+        _wait_until(lambda: len(sent) == 1)
+        for _ in range(10):  # ten requests in the moment after it: one relay more, not ten
+            jobs.relay_soon()
+            time.sleep(0.02)
+        _wait_until(lambda: len(sent) == 2)
+        time.sleep(2 * jobs.GATHER_SECONDS)  # no further relay shows up
+
+    assert sent == ["outbox.relay", "outbox.relay"]
+
+
+def _wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_the_workers_register_a_task_under_every_name(app):
