@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString
 from markupsafe import Markup, escape
 
-from intake.i18n import LANGUAGES, N_
+from intake.i18n import LANGUAGES, N_, gettext
 from intake.questionnaire.definition import Questionnaire
 
 
