@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from intake.display import local_clock
 from intake.extensions import db
 from intake.models import Consult, ConsultType, StaffUser
 
@@ -21,6 +22,8 @@ class Entry:
     lead_id: int
     starts_at: datetime  # in the viewer's zone
     ends_at: datetime
+    start_clock: str  # "14:05" on the viewer's clock (written here, once per entry)
+    end_clock: str
     minutes: int
     type_name: str
     status: str
@@ -67,6 +70,8 @@ def calendar_days(
                 lead_id=consult.lead_id,
                 starts_at=starts,
                 ends_at=ends,
+                start_clock=local_clock(starts, zone),
+                end_clock=local_clock(ends, zone),
                 minutes=round((consult.ends_at - consult.starts_at).total_seconds() / 60),
                 type_name=type_name,
                 status=consult.status,
