@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from intake.conversations.inbound import open_text
 from intake.crypto import DecryptionError
-from intake.display import label
+from intake.display import catalogue_words, label
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
 from intake.i18n import gettext as _
@@ -51,21 +51,15 @@ def _state(message: ConversationMessage, status: str | None, answers: Mapping[in
     return state
 
 
-def _words(text: str) -> Markup:
-    """A catalogue's words, trusted as a template's ``_()`` trusts them: ``%`` escapes what
-    fills them in."""
-    return Markup(text)  # noqa: S704  # nosec B704
-
-
 def _heading(direction: str, channel: str, author: str | None) -> Markup:
     """Who wrote to whom, and how: "To the patient by email, from Ana", "From the patient by
     text message". Escaped as the template would (a name is text, not markup)."""
     by = label(channel, "channel")
     if direction != "out":
-        return _words(_("From the patient by %(channel)s")) % {"channel": by}
-    heading = _words(_("To the patient by %(channel)s")) % {"channel": by}
+        return catalogue_words(_("From the patient by %(channel)s")) % {"channel": by}
+    heading = catalogue_words(_("To the patient by %(channel)s")) % {"channel": by}
     if author:
-        heading += _words(", ") + _words(_("from %(name)s")) % {"name": author}
+        heading += catalogue_words(", ") + catalogue_words(_("from %(name)s")) % {"name": author}
     return heading
 
 
