@@ -31,7 +31,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         login_manager,
         migrate,
     )
-    from intake.i18n import LANGUAGES, choose_locale
+    from intake.i18n import LANGUAGES, choose_locale, install_jinja
     from intake.ids import IdConverter
     from intake.models.types import render_migration_item
     from intake.notices import load_notices, placeholder_values
@@ -70,6 +70,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         locale_selector=choose_locale,
         default_translation_directories=str(PACKAGE_DIR / "translations"),
     )
+    install_jinja(app)
     celery_init_app(app)
     app.extensions["intake.definition"] = load_definition(app.config["INTAKE_QUESTIONNAIRE"])
     app.extensions["intake.definitions"] = {  # the patient's, in each language we speak

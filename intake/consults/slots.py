@@ -10,9 +10,11 @@ out is aware UTC.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 Period = tuple[datetime, datetime]
@@ -120,8 +122,20 @@ def open_periods(
     ]
 
 
-def _overlaps(start: datetime, end: datetime, busy: Sequence[Period]) -> bool:
-    return any(start < taken_end and taken_start < end for taken_start, taken_end in busy)
+class _Busy:
+    """What a host has booked, asked of every candidate slot (a month of half hours against a
+    week of bookings): the periods by start, with the latest end among the first k of them. A
+    period meets [start, end) when it starts before ``end`` and ends after ``start``, so some
+    period does when, among those starting before ``end``, the latest end is after ``start``."""
+
+    def __init__(self, busy: Sequence[Period]) -> None:
+        ordered = sorted(busy)
+        self.starts = [taken_start for taken_start, _ in ordered]
+        self.latest_ends = list(accumulate((taken_end for _, taken_end in ordered), max))
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        before_end = bisect_left(self.starts, end)
+        return before_end > 0 and self.latest_ends[before_end - 1] > start
 
 
 def host_slots(
@@ -139,12 +153,13 @@ def host_slots(
     if duration <= timedelta(0) or step <= timedelta(0):
         raise ValueError("duration and step must be positive")
     slots: list[Slot] = []
+    busy = _Busy(host.busy)
     # Whole periods, so starts keep to the opening hour whatever ``start`` is; taken a duration
     # past ``end`` so a slot starting before it can finish.
     for opens, closes in _whole_periods(host, start, end + duration, frozenset(holidays)):
         at = opens
         while at + duration <= closes and at < end:
-            if at >= start and not _overlaps(at, at + duration, host.busy):
+            if at >= start and not busy.overlaps(at, at + duration):
                 slots.append(Slot(at, at + duration, host.staff_user_id))
             at += step
     return slots

@@ -25,10 +25,18 @@ from intake.staff import bp
 
 
 def viewer_zone() -> ZoneInfo:
-    """The signed-in person's time zone (the clinic's before sign-in, or if theirs is unknown)."""
-    fallback = current_app.config["INTAKE_CLINIC_TIME_ZONE"]
-    mine = current_user.time_zone if current_user.is_authenticated else None
-    return display.zone_or(mine, fallback)
+    """The signed-in person's time zone (the clinic's before sign-in, or if theirs is unknown).
+
+    Every time on a page asks (twice for a calendar entry): the zone is kept in ``g`` for the
+    rest of the request beside the name it was found for, so a changed setting is found again."""
+    user = current_user._get_current_object()
+    mine = user.time_zone if user.is_authenticated else None
+    kept = g.get("_viewer_zone")
+    if kept is not None and kept[0] == mine:
+        return kept[1]
+    zone = display.zone_or(mine, current_app.config["INTAKE_CLINIC_TIME_ZONE"])
+    g._viewer_zone = (mine, zone)
+    return zone
 
 
 def viewer_utc(local: datetime | None) -> datetime | None:

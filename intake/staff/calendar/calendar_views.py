@@ -79,7 +79,7 @@ def _render(view: str, first: date, count: int, step: timedelta, today: date):
         staff=staff,
         hosts=hosts,
         zone=zone,
-        statuses=STATUS_LABELS,
+        statuses={status: str(words) for status, words in STATUS_LABELS.items()},
         everyone=staff_user_id is None,
     )
 

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy import select
 
+from intake.display import catalogue_words, local_clock
 from intake.extensions import db
+from intake.i18n import gettext as _
 from intake.models import Consult, ConsultType, StaffUser
 
 
@@ -21,7 +24,11 @@ class Entry:
     lead_id: int
     starts_at: datetime  # in the viewer's zone
     ends_at: datetime
+    start_clock: str  # "14:05" on the viewer's clock (written here, once per entry)
+    end_clock: str
     minutes: int
+    length_words: Markup  # "30 min"
+    link_words: Markup  # "Consult, lead 123"
     type_name: str
     status: str
     host_name: str
@@ -59,15 +66,22 @@ def calendar_days(
     if staff_user_id is not None:
         query = query.where(Consult.staff_user_id == staff_user_id)
     days = {first + timedelta(days=offset): [] for offset in range(count)}
+    # Translated once for the page, not for each of a week's entries.
+    length, link = catalogue_words(_("%(minutes)s min")), catalogue_words(_("Consult, lead %(id)s"))
     for consult, type_name, host_name in db.session.execute(query):
         starts, ends = consult.starts_at.astimezone(zone), consult.ends_at.astimezone(zone)
+        minutes = round((consult.ends_at - consult.starts_at).total_seconds() / 60)
         days[starts.date()].append(
             Entry(
                 consult_id=consult.id,
                 lead_id=consult.lead_id,
                 starts_at=starts,
                 ends_at=ends,
-                minutes=round((consult.ends_at - consult.starts_at).total_seconds() / 60),
+                start_clock=local_clock(starts, zone),
+                end_clock=local_clock(ends, zone),
+                minutes=minutes,
+                length_words=length % {"minutes": minutes},
+                link_words=link % {"id": consult.lead_id},
                 type_name=type_name,
                 status=consult.status,
                 host_name=host_name,

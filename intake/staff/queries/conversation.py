@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from intake.conversations.inbound import open_text
 from intake.crypto import DecryptionError
-from intake.display import label
+from intake.display import catalogue_words, label
 from intake.display import lazy_gettext as _l
 from intake.extensions import db
+from intake.i18n import gettext as _
 from intake.leads.timeline import Entry
 from intake.models import ConversationMessage, MessageAttachment, Send
 
@@ -27,6 +29,7 @@ SENT_STATES = {"scheduled": "queued", "sending": "queued", "sent": "sent", "dead
 class ThreadItem:
     message: ConversationMessage
     state: str  # out: queued, sent, failed, not_sent, bounced, replied; in: its kind
+    heading: Markup = Markup()  # "To the patient by email, from Ana" (see _heading)
     author: str | None = None  # the member of staff who wrote it
     reason: str | None = None  # why it was not sent (a stop reason code)
     subject: str | None = None
@@ -48,6 +51,18 @@ def _state(message: ConversationMessage, status: str | None, answers: Mapping[in
     return state
 
 
+def _heading(direction: str, channel: str, author: str | None) -> Markup:
+    """Who wrote to whom, and how: "To the patient by email, from Ana", "From the patient by
+    text message". Escaped as the template would (a name is text, not markup)."""
+    by = label(channel, "channel")
+    if direction != "out":
+        return catalogue_words(_("From the patient by %(channel)s")) % {"channel": by}
+    heading = catalogue_words(_("To the patient by %(channel)s")) % {"channel": by}
+    if author:
+        heading += catalogue_words(", ") + catalogue_words(_("from %(name)s")) % {"name": author}
+    return heading
+
+
 def _open(item: ThreadItem) -> None:
     try:
         item.subject = open_text(item.message, "subject")
@@ -67,7 +82,8 @@ class AttachmentView:
 
 
 def build_thread(lead_id: int, names: Mapping[int, str]) -> list[ThreadItem]:
-    """The lead's thread, newest last; ``names`` are staff names by id, already loaded.
+    """The lead's thread, newest last; ``names`` are staff names by id, already loaded. Each
+    heading is translated once per kind of message, not once per message.
 
     One statement: each message with its ledger row and, joined, its attachments' facts (a
     message with two attachments comes twice)."""
@@ -92,13 +108,19 @@ def build_thread(lead_id: int, names: Mapping[int, str]) -> list[ThreadItem]:
         if message.in_reply_to_id and answers.get(message.in_reply_to_id) != "bounce":
             answers[message.in_reply_to_id] = message.kind
     items: dict[int, ThreadItem] = {}
+    headings: dict[tuple[str, str, str | None], Markup] = {}  # a few, whatever the length
     for message, status, reason, *attachment in rows:
         item = items.get(message.id)
         if item is None:
+            author = names.get(message.staff_user_id) if message.staff_user_id else None
+            key = (message.direction, message.channel, author)
+            if key not in headings:
+                headings[key] = _heading(*key)
             item = items[message.id] = ThreadItem(
                 message=message,
                 state=_state(message, status, answers),
-                author=names.get(message.staff_user_id) if message.staff_user_id else None,
+                heading=headings[key],
+                author=author,
                 reason=reason if status == "cancelled" else None,
             )
             _open(item)
