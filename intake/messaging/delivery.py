@@ -164,11 +164,11 @@ def commit_claim() -> None:
     """Commit the claim, the rows read with it kept as read: the checks that follow need them
     and a commit would otherwise expire them, to be read again one by one."""
     session = db.session()
-    session.expire_on_commit = False
+    expires, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()
     finally:
-        session.expire_on_commit = True
+        session.expire_on_commit = expires
 
 
 @cache
