@@ -3,10 +3,11 @@ loop sending the same number of messages to the same sink, in the same run.
 
 Project: a real ``celery -A workers.app worker`` process (prefork, ``--concurrency 4`` as
 ``intake worker`` starts it, Redis broker) and the project's own path: ``periodic.sweep_sends``
-hands each due ledger row to ``email.deliver``, which claims the row (one UPDATE, committed),
-reads the row, lead, inquiry and cadence settings in one query, checks consent and
-suppression, renders the confirmation, sends it over the SMTP connection its pool process keeps
-open, and records it (one UPDATE, committed). Each round first adds N completed inquiries with a
+hands each due ledger row to ``email.deliver``, which claims the row and reads the row, lead,
+inquiry, cadence settings, the consent in force and the lead's suppressions in one statement
+(committed), checks them, renders the confirmation (the lead's first email also makes its reply
+token: one UPDATE), sends it over the SMTP connection its pool process keeps open, and records
+it (one UPDATE, committed). Each round first adds N completed inquiries with a
 confirmation due (untimed), then times from the sweep's publication to the sink's acceptance of
 the N-th message.
 

@@ -49,6 +49,15 @@ def sweep_sends() -> int:
 def deliver_email(self, send_id: int) -> str:
     """Claim, check, send and record one ledger row."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    if delivery.claims_and_reads_at_once():  # one statement claims and reads
+        loaded = delivery.claim_and_load(send_id=send_id, now=utcnow(), redelivered=redelivered)
+        if loaded is None:
+            db.session.rollback()
+            return "skipped"
+        delivery.commit_claim()
+        outcome = delivery.finish_claimed(loaded, now=utcnow(), commit=db.session.commit)
+        db.session.commit()
+        return outcome
     if not delivery.claim_send(send_id=send_id, now=utcnow(), redelivered=redelivered):
         db.session.rollback()
         return "skipped"

@@ -5,10 +5,14 @@ worker can claim it meanwhile. A row whose worker vanished mid-send (killed, say
 again once the claim is stale or the task is redelivered: that small window is the only place a
 message could go twice, and every message carries a stable Message-ID so receivers can tell.
 
-So a delivery is two transactions: the claim (one UPDATE, committed), then the rest, committed
-the moment the server accepts the message. The rest reads the row, its lead, its inquiry and
-its cadence's settings in one query; then the consent in force and the suppression list; then
-records the outcome in one UPDATE. Checks and message read the lead and inquiry of that query.
+So a delivery is two transactions: the claim, committed, then the rest, committed the moment
+the server accepts the message. On PostgreSQL (the worker's ``claim_and_load``) the claim is one
+statement that also reads the row, its lead, its inquiry, its cadence's settings, the lead's
+latest record of the consent the row needs and whether the lead's addresses are suppressed; the
+rest is the outcome's one UPDATE (and the lead's reply token, on its first email). Elsewhere
+(``claim_send``, then ``finish_send``) the claim is one UPDATE and the rest reads the row, lead,
+inquiry and settings in one query, then the consent and the suppression list. Checks and message
+read the lead and inquiry of that query.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, case, exists, or_, update
+from sqlalchemy.orm import aliased
 
 from intake.consults import messages as consult_messages
 from intake.conversations import outgoing
 from intake.extensions import db
 from intake.messaging.cadence_settings import effective_cadence
-from intake.messaging.cadence_texts import cadence_text
+from intake.messaging.cadence_texts import cadence_text, consent_for
+from intake.messaging.cadences import load_cadences
 from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
 from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
 from intake.messaging.texts import (
@@ -36,7 +43,8 @@ from intake.messaging.texts import (
     text_message_id,
 )
 from intake.messaging.unsubscribe import is_suppressed, suppress_address
-from intake.models import CadenceSetting, Inquiry, Lead, Send
+from intake.models import CadenceSetting, Consent, Inquiry, Lead, Send
+from intake.models.sends import Suppression
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +104,9 @@ def _give_up_on_abandoned(ids: list[int], now: datetime) -> None:
         )
 
 
-def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> bool:
-    """Take the row for this worker; False when it is not due, done, used up or someone
-    else's."""
+def _claimable(now: datetime, redelivered: bool):
     stale = now if redelivered else now - _claim_timeout()
-    claimable = or_(
+    return or_(
         and_(Send.status == "scheduled", Send.due_at <= now),
         and_(
             Send.status == "sending",
@@ -108,13 +114,111 @@ def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> boo
             Send.attempts < current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
         ),
     )
+
+
+def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> bool:
+    """Take the row for this worker; False when it is not due, done, used up or someone
+    else's."""
     result = db.session.execute(
         update(Send)
-        .where(Send.id == send_id, claimable)
+        .where(Send.id == send_id, _claimable(now, redelivered))
         .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def claims_and_reads_at_once() -> bool:
+    """Whether ``claim_and_load`` may be used: PostgreSQL (a data-modifying WITH)."""
+    return db.engine.dialect.name == "postgresql"
+
+
+@cache
+def _consent_purposes() -> dict[str, str]:
+    """``cadence:channel`` → the consent purpose its messages need (cadences.yaml; an admin's
+    override changes timing and switches, never the consent)."""
+    return {
+        f"{name}:{channel}": purpose
+        for name, cadence in load_cadences().items()
+        for channel in ("email", "text")
+        if (purpose := consent_for(cadence, channel))
+    }
+
+
+def claim_and_load(*, send_id: int, now: datetime, redelivered: bool = False):
+    """Claim the row and read what the send-time checks need, in one statement: the claimed
+    row, its lead, inquiry and cadence override, and the lead's latest record for the consent
+    the row's cadence needs. None when the row cannot be claimed (as ``claim_send``). The
+    caller commits the claim with ``commit_claim`` before anything is sent. PostgreSQL only
+    (``claims_and_reads_at_once``)."""
+    parameters = {
+        "send_id": send_id,
+        "now": now,
+        "stale": now if redelivered else now - _claim_timeout(),
+        "max_attempts": current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+    }
+    return db.session.execute(_claim_and_load_statement(), parameters).first()
+
+
+def commit_claim() -> None:
+    """Commit the claim, the rows read with it kept as read: the checks that follow need them
+    and a commit would otherwise expire them, to be read again one by one."""
+    session = db.session()
+    expires, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expires
+
+
+@cache
+def _claim_and_load_statement():
+    """Built once a process (bound parameters): building it costs more than running it."""
+    now, stale = (
+        bindparam("now", type_=Send.due_at.type),
+        bindparam("stale", type_=Send.due_at.type),
+    )
+    claimed = (
+        update(Send)
+        .where(
+            Send.id == bindparam("send_id"),
+            or_(
+                and_(Send.status == "scheduled", Send.due_at <= now),
+                and_(
+                    Send.status == "sending",
+                    Send.claimed_at <= stale,
+                    Send.attempts < bindparam("max_attempts"),
+                ),
+            ),
+        )
+        .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
+        .returning(*Send.__table__.c)
+        .cte("claimed")
+    )
+    sent = aliased(Send, claimed, name="sends")
+    purpose = case(_consent_purposes(), value=claimed.c.cadence + ":" + claimed.c.channel)
+    granted = (
+        db.select(Consent.granted)
+        .where(Consent.lead_id == claimed.c.lead_id, Consent.purpose == purpose)
+        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        db.select(
+            sent,
+            Lead,
+            Inquiry,
+            CadenceSetting,
+            purpose.label("purpose"),
+            granted.label("granted"),
+            exists().where(Suppression.email == Lead.email).label("email_suppressed"),
+            exists().where(Suppression.email == Lead.caregiver_email).label("caregiver_suppressed"),
+        )
+        .outerjoin(Lead, Lead.id == sent.lead_id)
+        .outerjoin(Inquiry, Inquiry.id == sent.inquiry_id)
+        .outerjoin(CadenceSetting, CadenceSetting.name == sent.cadence)
+    )
 
 
 def _finish(send: Send, status: str, reason: str | None, now: datetime) -> str:
@@ -144,11 +248,20 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
     loaded = _load(send_id)  # holds the lead and inquiry: the checks find them in the session
     if loaded is None or loaded.Send.status != "sending":
         return "skipped"
-    send = loaded.Send
+    return finish_claimed(loaded, now=now, commit=commit)
+
+
+def finish_claimed(loaded, *, now: datetime, commit: Callable[[], None]) -> str:
+    """``finish_send`` for a row already read with its lead, inquiry and cadence override (as
+    ``_load`` or ``claim_and_load`` read it; the latter's consent record is used too)."""
+    purpose = loaded.purpose if "purpose" in loaded._fields else None
+    consents = {purpose: bool(loaded.granted)} if purpose else {}
+    suppressed = _suppressed_addresses(loaded)
+    send = loaded[0]
     cadence = effective_cadence(send.cadence, loaded.CadenceSetting)
     cadences = {send.cadence: cadence} if cadence is not None else {}
     written = send.cadence == outgoing.CADENCE  # by staff, from the lead page
-    reason = _stop(send, now, written, cadences)
+    reason = _stop(send, now, written, cadences, consents)
     if reason is not None:
         return _finish(send, "cancelled", reason, now)
     later = _later(send, now, written, cadences)
@@ -163,7 +276,8 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
     message = render_message(send=send, now=now, words=words)
     if message is None:
         return _finish(send, "cancelled", "no_recipient", now)
-    if is_suppressed(message.recipient):
+    address = message.recipient.strip().lower()
+    if suppressed[address] if address in suppressed else is_suppressed(address):
         return _finish(send, "cancelled", "suppressed", now)
 
     def record_sent() -> None:
@@ -183,6 +297,16 @@ def finish_send(*, send_id: int, now: datetime, commit: Callable[[], None]) -> s
     return "sent"
 
 
+def _suppressed_addresses(loaded) -> dict[str, bool]:
+    """Whether the lead's own and caregiver's addresses (stored lower-case) are suppressed, as
+    read with the claim; empty when the row was read without (``_load``)."""
+    lead = loaded.Lead
+    if lead is None or "email_suppressed" not in loaded._fields:
+        return {}
+    known = {lead.caregiver_email: loaded.caregiver_suppressed, lead.email: loaded.email_suppressed}
+    return {address: bool(flag) for address, flag in known.items() if address}
+
+
 def _load(send_id: int):
     """The row, its lead, its inquiry and its cadence's override (each None when absent)."""
     return db.session.execute(
@@ -194,13 +318,13 @@ def _load(send_id: int):
     ).first()
 
 
-def _stop(send: Send, now: datetime, written: bool, cadences: dict) -> str | None:
+def _stop(send: Send, now: datetime, written: bool, cadences: dict, consents: dict) -> str | None:
     """Why the row must not go now, by who planned it; None when it may."""
     if written:
         return outgoing.send_time_stop(send)
     if send.cadence in consult_messages.CADENCES:
         return consult_messages.send_time_stop(send, now)
-    return stop_reason(send, cadences)
+    return stop_reason(send, cadences, consents)
 
 
 def _later(send: Send, now: datetime, written: bool, cadences: dict) -> datetime | None:

@@ -73,14 +73,16 @@ def plan_followups(*, topic: str, lead_id: int, inquiry_id: int, now: datetime) 
     return planned
 
 
-def _patient_stop(send: Send, cadence: Cadence) -> str | None:
+def _patient_stop(send: Send, cadence: Cadence, consents: Mapping[str, bool]) -> str | None:
     lead = db.session.get(Lead, send.lead_id)
     if lead.status == "do_not_contact":
         return "do_not_contact"
     if "closed" in cadence.stops and lead.status in CLOSED:
         return "closed"
     consent = consent_for(cadence, send.channel)
-    if consent and not has_consent(lead_id=lead.id, purpose=consent):
+    if consent and not (
+        consents[consent] if consent in consents else has_consent(lead_id=lead.id, purpose=consent)
+    ):
         return "no_consent"
     if "contacted" in cadence.stops and (lead.first_contacted_at or lead.status != "new"):
         return "contacted"
@@ -106,12 +108,20 @@ def _staff_stop(send: Send) -> str | None:
     return None
 
 
-def stop_reason(send: Send, cadences: Mapping[str, Cadence] | None = None) -> str | None:
+def stop_reason(
+    send: Send,
+    cadences: Mapping[str, Cadence] | None = None,
+    consents: Mapping[str, bool] | None = None,
+) -> str | None:
     """Why this message must not go now, checked again at send time; None when it may.
-    ``cadences``: as ``effective_cadences`` gives them (read here unless given)."""
+    ``cadences``: as ``effective_cadences`` gives them (read here unless given); ``consents``:
+    purpose → whether the lead's latest record grants it, as read with the row (a purpose not
+    in it is read here)."""
     cadence = (effective_cadences() if cadences is None else cadences).get(send.cadence)
     if cadence is not None and cadence.audience == "patient":
-        return "cadence_off" if not cadence.enabled else _patient_stop(send, cadence)
+        return (
+            "cadence_off" if not cadence.enabled else _patient_stop(send, cadence, consents or {})
+        )
     return _staff_stop(send)
 
 

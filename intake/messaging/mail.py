@@ -294,11 +294,34 @@ def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> 
 # error, SMTPNotSupportedError); encoded-words need nothing of the server or the reader's client.
 class _HeaderClasses(HeaderRegistry):
     """The standard header registry, each header's class made once: the standard one makes a
-    new class every time a header is set or counted (dozens a message)."""
+    new class every time a header is set or counted (dozens a message). A header whose value is
+    the same in every message of a kind (From, a subject, the MIME headers of a part) is parsed
+    once too: a parsed header is a read-only string, folded afresh each time it is written."""
+
+    # Headers whose values repeat from message to message (never an address or a token).
+    _SAME_EACH_TIME = frozenset(
+        ("from", "subject", "auto-submitted", "list-unsubscribe-post", "mime-version",
+         "content-type", "content-transfer-encoding")
+    )  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__()
         self._made: dict[str, type] = {}
+        self._parsed: dict[tuple[str, str], object] = {}
+
+    def __call__(self, name: str, value):
+        if (
+            type(value) is not str
+            or name.lower() not in self._SAME_EACH_TIME
+            or "boundary=" in value  # each multipart's own
+        ):
+            return super().__call__(name, value)
+        parsed = self._parsed.get((name, value))
+        if parsed is None:
+            parsed = super().__call__(name, value)
+            if len(self._parsed) < 500:  # templates × languages × parts: a few dozen
+                self._parsed[(name, value)] = parsed
+        return parsed
 
     def __getitem__(self, name: str) -> type:
         made = self._made.get(name.lower())

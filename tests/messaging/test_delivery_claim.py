@@ -1,0 +1,199 @@
+"""The delivery task's path on PostgreSQL: one statement claims the row and reads the row, its
+lead, inquiry, cadence override, the consent it needs and whether the lead's addresses are
+suppressed; the claim is committed before the server is contacted; the outcome is one UPDATE,
+committed when the server took the message. Statements per message are asserted here."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from intake.extensions import db
+from intake.messaging.delivery import (
+    claim_and_load,
+    claims_and_reads_at_once,
+    commit_claim,
+    finish_claimed,
+)
+from intake.messaging.sends import schedule_send, send_key
+from intake.messaging.unsubscribe import suppress_address
+from intake.models import Lead, Send
+from tests.factories import NOW, make_inquiry, make_lead, make_staff, record_consent
+from tests.messaging.conftest import Recorder, smtp_server
+from tests.messaging.test_delivery import SECOND, queue, row
+
+# A message costs the claim (with every read the checks need) and the outcome's UPDATE; the
+# first email to a lead also makes its reply address token (intake.conversations.replies).
+STATEMENTS_A_MESSAGE = 2
+COMMITS_A_MESSAGE = 2  # the claim, before the server is contacted; then the outcome
+
+
+@pytest.fixture
+def pg(ctx):
+    if not claims_and_reads_at_once():
+        pytest.skip("the one-statement claim is PostgreSQL's (a data-modifying WITH)")
+    return ctx
+
+
+@contextmanager
+def counting(app):
+    statements, commits = [], []
+    engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()[:3]))
+
+    def committed(conn):
+        commits.append(len(statements))
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", committed)
+    try:
+        yield statements, commits
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", committed)
+
+
+def deliver_as_the_task_does(send_id: int, at=NOW) -> str:
+    """As ``workers.tasks.deliver_email`` does on PostgreSQL."""
+    db.session.remove()
+    loaded = claim_and_load(send_id=send_id, now=at)
+    if loaded is None:
+        db.session.rollback()
+        return "skipped"
+    commit_claim()
+    outcome = finish_claimed(loaded, now=at, commit=db.session.commit)
+    db.session.commit()
+    return outcome
+
+
+def test_a_message_costs_two_statements_and_two_commits(pg):
+    recorder = Recorder()
+    lead = make_lead(reply_token="k" * 24)
+    send_id = queue("confirmation", lead=lead, step=0)
+    with smtp_server(recorder) as server:
+        pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        with counting(pg) as (statements, commits):
+            assert deliver_as_the_task_does(send_id) == "sent"
+
+    assert len(statements) == STATEMENTS_A_MESSAGE, statements
+    assert statements[0].startswith("WITH claimed AS")
+    assert commits == [1, 2]  # the claim alone, then the outcome
+    assert len(commits) == COMMITS_A_MESSAGE
+    assert len(recorder.envelopes) == 1
+    sent = row(send_id)
+    assert (sent.status, sent.attempts, sent.message_id is not None) == ("sent", 1, True)
+
+
+def test_the_first_email_to_a_lead_also_makes_its_reply_token(pg):
+    lead = make_lead()
+    lead_id = lead.id
+    assert lead.reply_token is None
+    send_id = queue("confirmation", lead=lead, step=0)
+    with smtp_server(Recorder()) as server:
+        pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        with counting(pg) as (statements, commits):
+            assert deliver_as_the_task_does(send_id) == "sent"
+
+    assert len(statements) == STATEMENTS_A_MESSAGE + 1, statements
+    assert len(commits) == COMMITS_A_MESSAGE
+    assert db.session.get(Lead, lead_id).reply_token
+
+
+def test_the_claim_is_committed_before_the_server_is_contacted(pg):
+    seen, engine = [], db.engine
+
+    class Looking(Recorder):
+        async def handle_DATA(self, server, session, envelope):
+            with engine.connect() as other:  # another connection: only committed rows
+                seen.append(
+                    other.execute(
+                        text("SELECT status, attempts FROM sends WHERE id = :id"), {"id": send_id}
+                    ).one()
+                )
+            return await super().handle_DATA(server, session, envelope)
+
+    send_id = queue("confirmation", lead=make_lead(), step=0)
+    with smtp_server(Looking()) as server:
+        pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        assert deliver_as_the_task_does(send_id) == "sent"
+
+    assert [tuple(found) for found in seen] == [("sending", 1)]
+
+
+def test_a_row_claimed_already_is_skipped_and_left_alone(pg):
+    send_id = queue("confirmation", lead=make_lead(), step=0)
+    assert deliver_as_the_task_does(send_id) == "sent"
+
+    assert deliver_as_the_task_does(send_id, at=NOW + SECOND) == "skipped"
+    assert (row(send_id).status, row(send_id).attempts) == ("sent", 1)
+
+
+def test_a_row_not_yet_due_is_not_claimed(pg):
+    send_id = queue("confirmation", lead=make_lead(), step=0, due_at=NOW + SECOND)
+
+    assert deliver_as_the_task_does(send_id) == "skipped"
+    assert (row(send_id).status, row(send_id).attempts) == ("scheduled", 0)
+
+
+@pytest.mark.parametrize(
+    ("cadence", "purpose"),
+    [("confirmation", "contact_email"), ("nurture", "follow_up_emails")],
+)
+def test_the_consent_read_with_the_claim_is_the_latest_record(pg, cadence, purpose):
+    lead = make_lead()
+    record_consent(lead, purpose, granted=False, at=NOW - SECOND)
+    db.session.commit()
+    send_id = queue(cadence, lead=lead, inquiry=make_inquiry(lead), step=1)
+
+    assert deliver_as_the_task_does(send_id) == "cancelled"
+    assert (row(send_id).status, row(send_id).finished_reason) == ("cancelled", "no_consent")
+
+
+def test_a_resume_link_needs_no_consent(pg):
+    lead = make_lead(consents=())
+    send_id = queue("resume_link", lead=lead, inquiry=make_inquiry(lead), step=1)
+
+    assert deliver_as_the_task_does(send_id) == "sent"
+
+
+@pytest.mark.parametrize("address", ["Ada.Byron@Example.org", "carer@example.org"])
+def test_a_suppressed_address_read_with_the_claim_stops_the_row(pg, address):
+    recorder = Recorder()
+    lead = make_lead(caregiver_email="carer@example.org")
+    if address.startswith("carer"):  # the caregiver's address is used when the lead has none
+        lead.email, lead.filled_by = None, "someone_else"
+        lead.caregiver_first_name = "Carol"
+    suppress_address(email=address, reason="complaint", now=NOW)
+    db.session.commit()
+    send_id = queue("confirmation", lead=lead, step=0)
+    with smtp_server(recorder) as server:
+        pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        with counting(pg) as (statements, _commits):
+            assert deliver_as_the_task_does(send_id) == "cancelled"
+
+    assert (row(send_id).status, row(send_id).finished_reason) == ("cancelled", "suppressed")
+    assert recorder.envelopes == []
+    assert not [s for s in statements if "suppressions" in s]
+
+
+@pytest.mark.parametrize("suppressed", [False, True])
+def test_a_staff_email_reads_its_suppression_on_its_own(pg, suppressed):
+    staff = make_staff(email="owner@example.org")
+    lead = make_lead(owner_id=staff.id)
+    if suppressed:
+        suppress_address(email="Owner@Example.org", reason="bounce", now=NOW)
+    schedule_send(
+        key=send_key(lead.id, "staff_new_lead", 1), cadence="staff_new_lead",
+        template="staff_new_lead", due_at=NOW, now=NOW, lead_id=lead.id, staff_user_id=staff.id,
+    )  # fmt: skip
+    db.session.commit()
+    send_id = db.session.scalar(db.select(Send.id).where(Send.staff_user_id == staff.id))
+    with counting(pg) as (statements, _commits):
+        outcome = deliver_as_the_task_does(send_id)
+
+    assert outcome == ("cancelled" if suppressed else "sent")
+    assert [s for s in statements if "suppressions" in s]
