@@ -1,16 +1,29 @@
-"""gunicorn settings for the web service: the metrics folder shared by its workers.
+"""gunicorn settings for the web service: the app loaded once and shared by its workers, and the
+metrics folder they share.
 
 Used as ``gunicorn --config python:intake.api.gunicorn_conf`` (the Dockerfile,
-docker-compose.yml and ``intake serve``). With ``PROMETHEUS_MULTIPROC_DIR`` set, each worker
-writes its request metrics to files there and a scrape of any worker adds them all up
-(intake.api.instrument). The folder is emptied when gunicorn starts, so counts from an earlier
-run are not added to this one, and a worker's live values are dropped when it exits.
+docker-compose.yml and ``intake serve``). The master imports the app (``preload_app``), builds
+what the workers would otherwise each build on their first requests (``warm_up``), freezes its
+objects out of the garbage collector's reach and forks the workers: they share those memory
+pages until they write to them, so a worker's own memory is what its requests add. Nothing the
+master does opens a connection or starts a thread (``tests/test_gunicorn_conf.py``); each
+worker opens its own database, Redis and SMTP connections and starts jobs' nudge thread.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set, each worker writes its request metrics to files there and
+a scrape of any worker adds them all up (intake.api.instrument). The folder is emptied when
+gunicorn starts, so counts from an earlier run are not added to this one, and a worker's live
+values are dropped when it exits.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
+
+# The app is imported once, in the master, and the workers are forked from it: they share the
+# imported modules' memory pages copy-on-write, instead of each importing its own copy.
+preload_app = True
 
 
 def _metrics_dir() -> Path | None:
@@ -36,3 +49,39 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_fork(server, worker) -> None:
+    """Just before a worker is forked: move every object the master holds (the preloaded app)
+    out of the garbage collector's reach, so a collection in a worker never writes to their
+    pages and they stay shared (Python's ``gc.freeze`` documentation)."""
+    gc.freeze()
+
+
+def when_ready(server) -> None:
+    """The master, once the app is loaded and before the first fork: build what each worker
+    would otherwise build for itself on its first requests, so the workers share it."""
+    if not server.cfg.preload_app:
+        return
+    app = server.app.wsgi()
+    if getattr(app, "import_name", None) == "intake":  # not another app run with this config
+        warm_up(app)
+
+
+def warm_up(app) -> None:
+    """The ORM's mapper configuration, every template compiled, and the modules that publishing a
+    task to the broker imports (Celery's task sender, the broker's kombu transport). Nothing here
+    opens a connection or starts a thread."""
+    from kombu import Connection
+    from kombu.transport import resolve_transport
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+    tasks = app.extensions["celery"]
+    tasks.amqp  # noqa: B018 (the property imports and builds the task sender)
+    resolve_transport(Connection(tasks.conf.broker_url).transport_cls)
+    import celery.app.events  # noqa: F401
+    import celery.backends.base  # noqa: F401
+    import celery.events.dispatcher  # noqa: F401
