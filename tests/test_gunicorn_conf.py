@@ -59,7 +59,7 @@ def test_building_and_warming_the_app_opens_no_connection_and_starts_no_thread(
     assert cached == set(app.jinja_env.list_templates())
 
 
-def test_only_a_preloaded_intake_app_is_warmed(database_url):
+def test_only_an_intake_app_that_gunicorn_preloaded_is_warmed(database_url):
     app = make_app(database_url)
     gunicorn_conf.when_ready(Server(app, preload=False))
     gunicorn_conf.when_ready(Server(Flask("bench.floor_app")))

@@ -63,25 +63,6 @@ def when_ready(server) -> None:
     would otherwise build for itself on its first requests, so the workers share it."""
     if not server.cfg.preload_app:
         return
-    app = server.app.wsgi()
-    if getattr(app, "import_name", None) == "intake":  # not another app run with this config
-        warm_up(app)
-
-
-def warm_up(app) -> None:
-    """The ORM's mapper configuration, every template compiled, and the modules that publishing a
-    task to the broker imports (Celery's task sender, the broker's kombu transport). Nothing here
-    opens a connection or starts a thread."""
-    from kombu import Connection
-    from kombu.transport import resolve_transport
-    from sqlalchemy.orm import configure_mappers
-
-    configure_mappers()
-    for name in app.jinja_env.list_templates():
-        app.jinja_env.get_template(name)
-    tasks = app.extensions["celery"]
-    tasks.amqp  # noqa: B018 (the property imports and builds the task sender)
-    resolve_transport(Connection(tasks.conf.broker_url).transport_cls)
-    import celery.app.events  # noqa: F401
-    import celery.backends.base  # noqa: F401
-    import celery.events.dispatcher  # noqa: F401
+    warm_up = getattr(server.app.wsgi(), "extensions", {}).get("intake.warm_up")
+    if warm_up is not None:  # intake's app (create_app); another app run with this config has none
+        warm_up()
