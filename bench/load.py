@@ -28,6 +28,7 @@ from tests.workers.conftest import free_port, stop_process_group
 REPO = Path(__file__).resolve().parents[1]
 WORKERS, THREADS = 2, 4  # Dockerfile CMD and `intake serve`: --workers 2 --threads 4
 VISIT = 10  # requests a connection carries: the four steps of a form, and a few pages
+CONFIG = ("--config", "python:intake.api.gunicorn_conf")  # the Dockerfile's and `intake serve`'s
 
 # A request: method, path, body (or None) and headers; ``expect`` says which statuses count.
 Request = tuple[str, str, bytes | None, dict[str, str]]
@@ -143,15 +144,19 @@ def gunicorn(
     start_seconds: float = 60,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``gunicorn -w 2 --threads 4 APP`` on a free loopback port; yields (base URL, process).
-    ``python`` (another environment's interpreter, for P13's peer) runs it in ``cwd``.
+    With this interpreter it reads the production config (``CONFIG``: the app preloaded in the
+    master, objects frozen before each fork), for the project and its floor alike; ``python``
+    (another environment's interpreter, for P13's peer) runs gunicorn's defaults in ``cwd``.
     Stopped (SIGTERM, then SIGKILL after 20 s) with its whole process group."""
     port = free_port()
+    config = CONFIG if python == sys.executable else ()
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [
             python,
             "-m",
             "gunicorn",
+            *config,
             "-w",
             str(workers),
             "--threads",

@@ -6,8 +6,12 @@ pool child runs every relay, routing and email task the requests cause) with an 
 mixed requests come from 4 client threads, each repeating: a patient opens and sends the four
 inquiry steps (8 requests), opens the thank-you page, and an admin opens the queue and the new
 lead's page (11 requests). Floor: the same gunicorn settings, alternating ``GET /`` and
-``POST /submit``. Memory is USS (pages only that process holds), read from /proc with psutil,
-taken as the largest of the workers; RSS is in the note.
+``POST /submit``. Both run with the production config (``intake.api.gunicorn_conf``, through
+``bench.load.gunicorn``): the app loaded once in the master and frozen with ``gc.freeze`` before
+each fork, intake's also warmed there (``warm_up``), so a worker's USS is what it does not share
+with the master. Memory is USS (pages only that process holds), read from /proc with psutil,
+taken as the largest of the workers; RSS is in the note, with the PSS of the whole gunicorn
+(master and workers added up, each shared page split between the processes that hold it).
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ def memory(process: psutil.Process) -> tuple[float, float]:
 def largest(processes: list[psutil.Process]) -> tuple[float, float]:
     figures = [memory(process) for process in processes]
     return max(uss for uss, _ in figures), max(rss for _, rss in figures)
+
+
+def server_total(master: psutil.Process) -> float:
+    """PSS of gunicorn's master and workers added up, in MiB: the server's whole memory, pages
+    shared by several processes counted once (each holding its share)."""
+    return sum(process.memory_full_info().pss for process in [master, *master.children()]) / 2**20
 
 
 def staff_cookie(app) -> str:
@@ -130,7 +140,7 @@ class Mixed:
             thread.join(timeout=seconds + 60)
 
 
-def floor_memory(url: str, requests: int, seconds: float) -> tuple[tuple, tuple]:
+def floor_memory(url: str, requests: int, seconds: float) -> tuple[tuple, tuple, float]:
     patients = Patients("p8")
     with gunicorn(floor_spec(url, REDIS_URL)) as (base, process):
         for thread in range(CLIENTS):
@@ -148,7 +158,9 @@ def floor_memory(url: str, requests: int, seconds: float) -> tuple[tuple, tuple]
             drive(base, mixed, threads=CLIENTS, seconds=seconds, max_requests=requests)
             time.sleep(1)
             figures.append(largest(workers))
-        return figures[0], figures[1]
+            if len(figures) == 1:
+                whole = server_total(psutil.Process(process.pid))
+        return figures[0], figures[1], whole
 
 
 def run(args) -> None:
@@ -175,7 +187,7 @@ def run(args) -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     try:
-        floor_first, floor_second = floor_memory(url, requests, seconds)
+        floor_first, floor_second, floor_server = floor_memory(url, requests, seconds)
         with (
             celery_process(
                 settings,
@@ -196,6 +208,8 @@ def run(args) -> None:
                 time.sleep(3)  # the worker finishes the tasks these requests caused
                 child = psutil.Process(worker.pid).children()
                 figures.append((largest(web), largest(child), load.sent))
+                if phase == 1:
+                    web_server = server_total(psutil.Process(process.pid))
     finally:
         controller.stop()
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -207,14 +221,15 @@ def run(args) -> None:
     def growth(first: tuple, second: tuple) -> float:
         return (second[0] - first[0]) / first[0]
 
-    for scenario, name, first, second in (
-        ("P8-web", "gunicorn worker", web1, web2),
-        ("P8-celery", "Celery child", child1, child2),
+    whole = f"gunicorn PSS (master + workers) {web_server:.0f}MiB vs floor {floor_server:.0f}MiB; "
+    for scenario, name, first, second, server in (
+        ("P8-web", "gunicorn worker", web1, web2, whole),
+        ("P8-celery", "Celery child", child1, child2, ""),
     ):
         ratio_ok = first[0] <= RATIO_TARGET * floor_uss
         note = (
             f"{name} USS after {sent1} mixed requests (floor worker after {requests}); RSS "
-            f"{first[1]:.0f}MiB vs floor {floor_first[1]:.0f}MiB; growth over next "
+            f"{first[1]:.0f}MiB vs floor {floor_first[1]:.0f}MiB; {server}growth over next "
             f"{sent2 - sent1}: {growth(first, second):+.1%} "
             f"(floor {growth(floor_first, floor_second):+.1%}); "
             f"errors={load.errors} emails={emails}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
@@ -92,4 +93,36 @@ def create_app(config: Mapping | None = None) -> Flask:
     hooks.register(app)
     staff.register(app)
     cli.register(app)
+    # gunicorn's master calls it before forking the workers (intake.api.gunicorn_conf).
+    app.extensions["intake.warm_up"] = partial(warm_up, app)
     return app
+
+
+def warm_up(app: Flask) -> None:
+    """Build now what a process would otherwise build on its first requests: gunicorn's master
+    calls this before it forks the workers, so they share it (intake.api.gunicorn_conf). The
+    ORM's mappers configured, every template compiled, each language's country names and each
+    step's form class, and the modules that publishing a task imports (Celery's task sender, the
+    broker's kombu transport). Nothing here opens a connection or starts a thread."""
+    from kombu import Connection
+    from kombu.transport import resolve_transport
+    from sqlalchemy.orm import configure_mappers
+
+    from intake.i18n import LANGUAGES
+    from intake.public.countries import countries
+    from intake.public.forms import step_form_class
+
+    configure_mappers()
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+    for language in LANGUAGES:
+        countries(language)
+    for definition in app.extensions["intake.definitions"].values():
+        for step in definition.questionnaire.steps:
+            step_form_class(definition.questionnaire, step.id)
+    tasks = app.extensions["celery"]
+    tasks.amqp  # noqa: B018 (the property imports and builds the task sender)
+    resolve_transport(Connection(tasks.conf.broker_url).transport_cls)
+    import celery.app.events  # noqa: F401
+    import celery.backends.base  # noqa: F401
+    import celery.events.dispatcher  # noqa: F401

@@ -188,7 +188,9 @@ def _prepare_database(demo: bool) -> None:
 
 
 def _web_command(host: str, port: int, workers: int) -> list[str]:
-    """gunicorn for the app; the same settings as the Dockerfile's, plus ``--preload``."""
+    """gunicorn for the app with the Dockerfile's settings (its config preloads the app: one
+    import, then forked; nothing in create_app opens a connection or starts a thread, and jobs'
+    nudge thread starts per process)."""
     return [
         sys.executable,
         "-m",
@@ -201,10 +203,6 @@ def _web_command(host: str, port: int, workers: int) -> list[str]:
         str(workers),
         "--threads",
         "4",
-        # One import of the app, then forked: half the start-up work on a small machine
-        # (nothing in create_app opens a connection or starts a thread; jobs' nudge thread
-        # starts per process).
-        "--preload",
         "intake.wsgi:app",
     ]
 

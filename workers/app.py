@@ -7,8 +7,10 @@ process keeps its own SMTP connection from its start to its shutdown (``intake.m
 
 from __future__ import annotations
 
+import gc
+
 from celery.schedules import crontab
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
 from intake import create_app, jobs
 from intake.messaging import smtp
@@ -39,6 +41,15 @@ celery.conf.beat_schedule = {
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
     },
 }
+
+
+@worker_init.connect
+def _share_with_the_pool(**_kwargs) -> None:
+    """The worker's main process, before it forks the pool: build what each pool process would
+    otherwise build for itself (``intake.warm_up``), then freeze the objects out of the garbage
+    collector's reach, so the pool processes share those memory pages copy-on-write."""
+    flask_app.extensions["intake.warm_up"]()
+    gc.freeze()
 
 
 @worker_process_init.connect

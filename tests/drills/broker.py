@@ -181,7 +181,8 @@ def workers(settings, *, beats: int = 1):
 
 @contextmanager
 def gunicorn(settings):
-    """``gunicorn -w 2 --threads 4 intake.wsgi:app`` on a free loopback port."""
+    """``gunicorn -w 2 --threads 4 intake.wsgi:app`` with the production config (the app preloaded
+    in the master) on a free loopback port."""
     port = free_port()
     log_path = os.path.join(settings["INTAKE_INSTANCE_PATH"], "gunicorn.log")
     with open(log_path, "ab") as log:
@@ -190,6 +191,8 @@ def gunicorn(settings):
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "python:intake.api.gunicorn_conf",
                 "-w",
                 "2",
                 "--threads",
