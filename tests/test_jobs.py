@@ -78,9 +78,7 @@ def test_publishing_sends_one_task_per_event_in_order(app, monkeypatch):
     assert sent == [task_for(event) for event in events]
 
 
-def test_the_nudges_of_a_busy_moment_after_a_relay_is_asked_for_become_one_more(
-    app, monkeypatch
-):
+def test_the_nudges_of_a_busy_moment_after_a_relay_is_asked_for_become_one_more(app, monkeypatch):
     sent = []
     celery = app.extensions["celery"]
     monkeypatch.setattr(celery, "send_task", lambda name, retry: sent.append(name))
