@@ -147,6 +147,21 @@ def psycopg_url(database_url: str = BENCH_DATABASE_URL) -> str:
     return database_url.replace("postgresql+psycopg://", "postgresql://")
 
 
+def analyze_if_no_autovacuum(*database_urls: str) -> bool:
+    """Run ``ANALYZE`` on each database if the server's autovacuum is off (as on this machine's
+    shared server); whether it did. Between rounds of a benchmark whose tables grow from empty:
+    a production server analyzes a growing table by itself, and without statistics the planner
+    keeps treating it as empty (P1's dedupe lookup became a scan, slower every round)."""
+    import psycopg
+
+    for url in database_urls:
+        with psycopg.connect(psycopg_url(url), autocommit=True) as connection:
+            if connection.execute("SHOW autovacuum").fetchone()[0] == "on":
+                return False
+            connection.execute("ANALYZE")
+    return True
+
+
 def machine_header(lead_count: int | None = None, database_url: str = BENCH_DATABASE_URL) -> str:
     """Date, machine (cores, RAM, PostgreSQL version) and lead count, for the run's header."""
     import platform

@@ -32,7 +32,7 @@ import psycopg
 import redis
 
 from bench import peer
-from bench.harness import median, result
+from bench.harness import analyze_if_no_autovacuum, median, result
 from bench.load import Load, Request, drive, floor_spec, gunicorn, harness_spec
 from bench.p1_submit import THREADS, Patients, drop_database, fresh_database
 
@@ -151,6 +151,7 @@ def run(args) -> None:
             for number in range(rounds):
                 for side in sides if number % 2 == 0 else sides[::-1]:
                     side.round(seconds)
+                    analyze_if_no_autovacuum(intake_url, peer_url)  # untimed: see P1
                     time.sleep(0.2)
         _report(sides, f"{rounds}x{seconds:.0f}s")
     finally:
