@@ -104,15 +104,21 @@ def _give_up_on_abandoned(ids: list[int], now: datetime) -> None:
         )
 
 
-def _claimable(now: datetime, redelivered: bool):
-    stale = now if redelivered else now - _claim_timeout()
+def _claim_values(now: datetime, redelivered: bool) -> dict:
+    """What ``_claimable`` compares with: now, when a claim is stale, the attempts allowed."""
+    return {
+        "now": now,
+        "stale": now if redelivered else now - _claim_timeout(),
+        "max_attempts": current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+    }
+
+
+def _claimable(now, stale, max_attempts):
+    """A row a worker may take: due and not yet taken, or taken by a worker that has not
+    finished by ``stale`` and with attempts left (values, or bound parameters)."""
     return or_(
         and_(Send.status == "scheduled", Send.due_at <= now),
-        and_(
-            Send.status == "sending",
-            Send.claimed_at <= stale,
-            Send.attempts < current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
-        ),
+        and_(Send.status == "sending", Send.claimed_at <= stale, Send.attempts < max_attempts),
     )
 
 
@@ -121,7 +127,7 @@ def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> boo
     else's."""
     result = db.session.execute(
         update(Send)
-        .where(Send.id == send_id, _claimable(now, redelivered))
+        .where(Send.id == send_id, _claimable(**_claim_values(now, redelivered)))
         .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -151,12 +157,7 @@ def claim_and_load(*, send_id: int, now: datetime, redelivered: bool = False):
     the row's cadence needs. None when the row cannot be claimed (as ``claim_send``). The
     caller commits the claim with ``commit_claim`` before anything is sent. PostgreSQL only
     (``claims_and_reads_at_once``)."""
-    parameters = {
-        "send_id": send_id,
-        "now": now,
-        "stale": now if redelivered else now - _claim_timeout(),
-        "max_attempts": current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
-    }
+    parameters = {"send_id": send_id, **_claim_values(now, redelivered)}
     return db.session.execute(_claim_and_load_statement(), parameters).first()
 
 
@@ -180,17 +181,7 @@ def _claim_and_load_statement():
     )
     claimed = (
         update(Send)
-        .where(
-            Send.id == bindparam("send_id"),
-            or_(
-                and_(Send.status == "scheduled", Send.due_at <= now),
-                and_(
-                    Send.status == "sending",
-                    Send.claimed_at <= stale,
-                    Send.attempts < bindparam("max_attempts"),
-                ),
-            ),
-        )
+        .where(Send.id == bindparam("send_id"), _claimable(now, stale, bindparam("max_attempts")))
         .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
         .returning(*Send.__table__.c)
         .cte("claimed")
