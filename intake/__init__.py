@@ -18,6 +18,11 @@ def _resource_dir(name: str) -> str:
     return str(packaged if packaged.is_dir() else PACKAGE_DIR.parent / name)
 
 
+def chosen_instance_path() -> str | None:
+    """The instance folder set by ``INTAKE_INSTANCE_PATH``; None for Flask's default."""
+    return os.environ.get("INTAKE_INSTANCE_PATH") or None
+
+
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from the environment, then ``config`` on top (tests pass one)."""
     from intake import api, cli, formats, hooks, http, log, public, staff
@@ -41,7 +46,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=_resource_dir("templates"),
-        instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or None,
+        instance_path=chosen_instance_path(),
     )
     overrides = dict(config or {})
     app.config.update(load_config(Path(app.instance_path), overrides.pop("INTAKE_ENV", None)))

@@ -150,11 +150,12 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         broker = "Redis" if app.config.get("REDIS_URL") else "a local broker (no Redis needed)"
         with app.app_context():
             _prepare_database(demo)
-        Path(ready_file).touch()
-        code = supervisor.run()
     except BaseException:
         supervisor.stop()
         raise
+    Path(ready_file).touch()
+    try:
+        code = supervisor.run()  # stops every child however it ends
     finally:
         Path(ready_file).unlink(missing_ok=True)
     if code > 0:
@@ -163,9 +164,10 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
 def _instance_path() -> str:
     """The instance folder the app will use, known before the app is built (as ``create_app``
-    chooses it: ``INTAKE_INSTANCE_PATH``, else Flask's default for this package)."""
-    chosen = os.environ.get("INTAKE_INSTANCE_PATH") or None
-    return Flask("intake", instance_path=chosen).instance_path
+    chooses it, for the same package)."""
+    from intake import chosen_instance_path
+
+    return Flask("intake", instance_path=chosen_instance_path()).instance_path
 
 
 def _prepare_database(demo: bool) -> None:
