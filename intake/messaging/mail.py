@@ -295,13 +295,14 @@ def deliver(message: Message, *, accepted: Callable[[], None] | None = None) -> 
 class _HeaderClasses(HeaderRegistry):
     """The standard header registry, each header's class made once: the standard one makes a
     new class every time a header is set or counted (dozens a message). A header whose value is
-    the same in every message of a kind (From, a subject, the MIME headers of a part) is parsed
-    once too: a parsed header is a read-only string, folded afresh each time it is written."""
+    the same in every message (From, the MIME headers of a part) is parsed once too: a parsed
+    header is a read-only string, folded afresh each time it is written."""
 
-    # Headers whose values repeat from message to message (never an address or a token).
+    # Headers whose values repeat from message to message: never a patient's address, a token or a
+    # subject (staff write their own, which may name the patient: not kept past its message).
     _SAME_EACH_TIME = frozenset(
-        ("from", "subject", "auto-submitted", "list-unsubscribe-post", "mime-version",
-         "content-type", "content-transfer-encoding")
+        ("from", "auto-submitted", "list-unsubscribe-post", "mime-version", "content-type",
+         "content-transfer-encoding")
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -319,7 +320,7 @@ class _HeaderClasses(HeaderRegistry):
         parsed = self._parsed.get((name, value))
         if parsed is None:
             parsed = super().__call__(name, value)
-            if len(self._parsed) < 500:  # templates × languages × parts: a few dozen
+            if len(self._parsed) < 500:  # a few dozen: languages × parts
                 self._parsed[(name, value)] = parsed
         return parsed
 
