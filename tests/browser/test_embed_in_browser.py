@@ -76,6 +76,7 @@ def test_an_allowed_site_frames_the_start_which_opens_the_form_with_its_fields(
         # English first, then through its switch to Spanish, and back.
         for language, switch, then in (("en", "Español", "es"), ("es", "English", "en")):
             inner = next(f for f in page.frames if f.url.startswith(live_server))
+            inner.wait_for_load_state()  # its style sheets too: the layout is the final one
             width, scroll, bottom = inner.evaluate(
                 "[document.documentElement.clientWidth, document.documentElement.scrollWidth,"
                 " document.querySelector('main').getBoundingClientRect().bottom]"

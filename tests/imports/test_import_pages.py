@@ -183,7 +183,7 @@ def test_a_file_with_no_header_or_no_rows_is_refused_in_plain_words(
     listed = client.get("/staff/admin/imports")
     assert shown in text_of(listed)
     body = listed.get_data(as_text=True)
-    assert "ada@example.org" not in body and "Byron" not in body and "555" not in body
+    assert "ada@example.org" not in body and "Byron" not in body and "2025550143" not in body
     assert [a.detail for a in audits(app, "import.uploaded")] == [{"reason": reason}]
     with app.app_context():
         assert db.session.scalar(select(ImportJob.id)) is None

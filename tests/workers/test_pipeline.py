@@ -78,13 +78,12 @@ def test_cadence_steps_fire_at_their_times_and_only_once(worker_app, smtp_sink, 
     first_due = planned[0].due_at
     assert timedelta(hours=20) < first_due - utcnow() < timedelta(days=2)  # day 1, in daytime
 
-    with worker_app.app_context():  # the clock moves on: step 1 is now due
-        row = db.session.get(Send, planned[0].id)
-        row.due_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
     lead_id = the_lead(worker_app).id
+    # The clock moves on: step 1 is now due, in the patient's daytime. One commit, so a sweep
+    # the worker runs meanwhile never meets a due step in quiet hours (it would move it on).
     with worker_app.app_context():
-        db.session.get(Lead, lead_id).time_zone = zone_where_it_is(13)  # no quiet hours here
+        db.session.get(Lead, lead_id).time_zone = zone_where_it_is(13)
+        db.session.get(Send, planned[0].id).due_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     publish(worker_app, "periodic.sweep_sends")
     publish(worker_app, "periodic.sweep_sends")  # a second sweep (two beats) changes nothing
