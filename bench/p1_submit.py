@@ -4,7 +4,8 @@
 form (WTForms), looks for the same email or phone within the dedupe window (one SELECT), then
 writes the lead, its inquiry with the sealed answers, its contact details and the
 ``inquiry.started`` outbox event in one INSERT with data-modifying CTEs (then nudges a worker from
-a background thread): three waits on PostgreSQL with the pool's liveness ping. Later steps only
+a background thread): two waits on PostgreSQL (the pool checks a connection's socket, not the
+server, before handing it out). Later steps only
 add answers to that inquiry. Each load thread opens the form once, untimed, as a browser would
 (its session cookie, CSRF token and signed render time), then posts it again and again with a new
 submission key and a new email and phone, so every timed request creates a new lead.

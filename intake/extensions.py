@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import select
 
 import click
 from celery import Celery, Task
@@ -13,9 +14,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 from intake.crypto import Keyring
 
@@ -121,6 +123,26 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+@event.listens_for(Pool, "checkout")
+def _not_ended_by_the_server(dbapi_connection, connection_record, connection_proxy) -> None:
+    """PostgreSQL: a pooled connection the server has ended is replaced before it is used,
+    without a round trip. A server that stops, restarts or ends a session sends it a last
+    message and closes it, so such a connection's socket has something to read; a live idle
+    one has nothing (the app never LISTENs). A readable socket or a broken connection is
+    discarded (the pool connects anew): at worst one reconnect too many. SQLAlchemy's
+    ``pool_pre_ping`` would send a query at every checkout instead: one more wait on the
+    database for every request."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:  # SQLite: a file, nothing to end it
+        return
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise exc.DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server has ended the connection")
 
 
 @event.listens_for(Engine, "connect")

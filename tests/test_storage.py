@@ -8,10 +8,11 @@ import shutil
 import subprocess
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 
 from intake.extensions import db
 from intake.models import EligibilityResult, Inquiry
@@ -24,6 +25,7 @@ from tests.conftest import (
     hidden_fields,
     send_step,
 )
+from tests.live import wait_until
 
 CANARIES = {
     "dmt_name": "Zebraflumab-CANARY-7731",
@@ -115,7 +117,7 @@ def libpq_trace(app, path):
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server's round trips
-def test_the_first_step_waits_on_postgresql_three_times(app, client, tmp_path):
+def test_the_first_step_waits_on_postgresql_twice(app, client, tmp_path):
     shown = client.get("/inquiry")
     data = form_data(hidden_fields(shown), CONTACT)
     trace = tmp_path / "libpq.trace"
@@ -124,10 +126,42 @@ def test_the_first_step_waits_on_postgresql_three_times(app, client, tmp_path):
         response = client.post("/inquiry", data=data)
 
     assert response.status_code == 302
-    # Each wait ends with the server's ReadyForQuery: the pool's liveness ping, the dedupe
-    # lookup, the one INSERT (outside an explicit transaction, so no BEGIN or COMMIT).
+    # Each wait ends with the server's ReadyForQuery: the dedupe lookup, the one INSERT
+    # (outside an explicit transaction, so no BEGIN or COMMIT). No liveness ping: the pool
+    # finds a connection the server ended by its socket (the next test).
     waits = [line for line in trace.read_text().splitlines() if "\tReadyForQuery" in line]
-    assert len(waits) == 3, trace.read_text()
+    assert len(waits) == 2, trace.read_text()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it(app, client):
+    def backend() -> int:
+        with app.app_context():
+            pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+            db.session.remove()  # back into the pool
+            return pid
+
+    first = backend()
+    assert backend() == first  # a live connection is kept, from request to request
+    with outside_the_pool(app) as other:  # the pool's one connection stays idle in it
+        other.execute("SELECT pg_terminate_backend(%s)", (first,))
+        wait_until(
+            lambda: not other.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (first,)
+            ).fetchone()[0],
+            timeout=10,
+        )
+
+    shown = client.get("/inquiry")  # no error: the ended connection is never handed out
+    response = client.post("/inquiry", data=form_data(hidden_fields(shown), CONTACT))
+    assert shown.status_code == 200 and response.status_code == 302
+    assert backend() != first
+
+
+def outside_the_pool(app) -> psycopg.Connection:
+    with app.app_context():
+        url = db.engine.url.set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
 
 
 def _database_bytes(app, database_url: str) -> bytes:

@@ -132,7 +132,9 @@ class BaseConfig(IntegrationSettings):
     TESTING = False
 
     # hide_parameters keeps bound values (patient data) out of exception messages and logs.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pool_pre_ping: a connection the server ended is found without a query at checkout
+    # (intake.extensions._not_ended_by_the_server).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     MAX_CONTENT_LENGTH = 256 * 1024
     MAX_FORM_MEMORY_SIZE = 128 * 1024
     MAX_FORM_PARTS = 200

@@ -42,6 +42,7 @@ KIND_LABELS = {  # staff text, translated where shown (``kind_label``)
     "caregiver_phone": N_("Caregiver's phone"),
 }
 CANDIDATE_LIMIT = 20
+LEADS, CONTACTS = Lead.__table__.c, LeadContact.__table__.c  # for Core statements
 IDENTIFYING = ("name", "email", "phone")  # the kinds a match is judged on
 
 
@@ -112,12 +113,17 @@ class Overlap:
 def find_overlaps(
     *, name: str, email: str | None, phone: str | None, since: datetime
 ) -> list[Overlap]:
-    """Open leads holding this email or phone (now or ever), best join candidate first."""
+    """Open leads holding this email or phone (now or ever), best join candidate first.
+
+    One query when none does (most new inquiries): their ids, through SQLAlchemy's Core, which
+    costs half the ORM's work; two when some do: then the leads with every detail on record."""
     wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
     if not wanted:
         return []
-    leads = list(db.session.scalars(_candidates(tuple(wanted)), wanted))
-    on_record = _on_record([lead.id for lead in leads])
+    ids = list(db.session.scalars(_candidates(tuple(wanted)), wanted))
+    if not ids:
+        return []
+    leads, on_record = _with_details(ids)
     known = _known_details(leads, on_record)
     overlaps = [
         Overlap(
@@ -135,26 +141,42 @@ def find_overlaps(
 
 @functools.lru_cache(maxsize=4)
 def _candidates(kinds: tuple[str, ...]):
-    """The open leads holding a detail of these kinds (bound by kind's name) as a column or on
-    record: built once for each set of kinds."""
-    given = {kind: bindparam(kind, type_=LeadContact.value.type) for kind in kinds}
+    """The ids of the open leads holding a detail of these kinds (bound by kind's name) as a
+    column or on record, most recent first: a Core statement built once for each set of kinds."""
+    given = {kind: bindparam(kind, type_=CONTACTS.value.type) for kind in kinds}
     ids = union(
-        *(select(Lead.id).where(getattr(Lead, kind) == value) for kind, value in given.items()),
-        select(LeadContact.lead_id).where(
+        *(select(LEADS.id).where(LEADS[kind] == value) for kind, value in given.items()),
+        select(CONTACTS.lead_id).where(
             or_(
                 *(
-                    and_(LeadContact.kind == literal(kind), LeadContact.value == value)
+                    and_(CONTACTS.kind == literal(kind), CONTACTS.value == value)
                     for kind, value in given.items()
                 )
             )  # fmt: skip
         ),
     )
     return (
-        select(Lead)
-        .where(Lead.id.in_(ids), Lead.status != "merged", Lead.erased_at.is_(None))
-        .order_by(Lead.last_inquiry_at.desc(), Lead.id.desc())
+        select(LEADS.id)
+        .where(LEADS.id.in_(ids), LEADS.status != "merged", LEADS.erased_at.is_(None))
+        .order_by(LEADS.last_inquiry_at.desc(), LEADS.id.desc())
         .limit(CANDIDATE_LIMIT)
     )
+
+
+def _with_details(ids: list[int]) -> tuple[list[Lead], dict[int, list[tuple[str, str]]]]:
+    """The leads (in the order of ``ids``) and every detail each has on record: one query."""
+    rows = db.session.execute(
+        select(Lead, LeadContact.kind, LeadContact.value)
+        .outerjoin(LeadContact, LeadContact.lead_id == Lead.id)
+        .where(Lead.id.in_(ids))
+    )
+    leads: dict[int, Lead] = {}
+    on_record: dict[int, list[tuple[str, str]]] = {lead_id: [] for lead_id in ids}
+    for lead, kind, value in rows:
+        leads[lead.id] = lead
+        if kind is not None:
+            on_record[lead.id].append((kind, value))
+    return [leads[lead_id] for lead_id in ids if lead_id in leads], on_record
 
 
 def _on_record(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
