@@ -146,9 +146,11 @@ def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it(app,
     with outside_the_pool(app) as other:  # the pool's one connection stays idle in it
         other.execute("SELECT pg_terminate_backend(%s)", (first,))
         wait_until(
-            lambda: not other.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (first,)
-            ).fetchone()[0],
+            lambda: (
+                not other.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (first,)
+                ).fetchone()[0]
+            ),
             timeout=10,
         )
 
