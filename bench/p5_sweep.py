@@ -1,6 +1,6 @@
 """P5 due follow-up sweep with 1 M leads and 1,000 sends due, vs one raw UPDATE … RETURNING.
 
-The project side is ``intake.messaging.delivery.due_send_ids`` — the database work of the beat
+The project side is ``intake.messaging.sends.due_send_ids`` — the database work of the beat
 job ``periodic.sweep_sends`` — called at its own page size (500) until a call comes back short,
 each call committed, as the job does over consecutive ticks. The job's publish of one
 ``email.deliver`` per row to Redis is left out on purpose: no worker runs here, and tasks left
@@ -110,7 +110,7 @@ def _plan_summary(app) -> str:
 
 def run(args) -> None:
     from intake.extensions import db
-    from intake.messaging.delivery import due_send_ids
+    from intake.messaging.sends import due_send_ids
     from intake.models.types import utcnow
 
     rounds = 5 if args.quick else 15

@@ -14,7 +14,7 @@ from intake.conversations import mailbox
 from intake.extensions import db
 from intake.imports import service as imports
 from intake.leads import retention
-from intake.messaging import delivery, digest
+from intake.messaging import delivery, digest, sends
 from intake.models.types import utcnow
 from intake.routing import service as routing
 from intake.routing import sla
@@ -40,7 +40,7 @@ def relay_outbox() -> int:
 @shared_task(name=jobs.SWEEP_SENDS, ignore_result=True)
 def sweep_sends() -> int:
     """Hand each due ledger row to a delivery task."""
-    ids = delivery.due_send_ids(now=utcnow())
+    ids = sends.due_send_ids(now=utcnow())
     db.session.commit()
     return jobs.publish(jobs.DeliverEmail(send_id=send_id) for send_id in ids)
 
@@ -49,22 +49,9 @@ def sweep_sends() -> int:
 def deliver_email(self, send_id: int) -> str:
     """Claim, check, send and record one ledger row."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    if delivery.claims_and_reads_at_once():  # one statement claims and reads
-        loaded = delivery.claim_and_load(send_id=send_id, now=utcnow(), redelivered=redelivered)
-        if loaded is None:
-            db.session.rollback()
-            return "skipped"
-        delivery.commit_claim()
-        outcome = delivery.finish_claimed(loaded, now=utcnow(), commit=db.session.commit)
-        db.session.commit()
-        return outcome
-    if not delivery.claim_send(send_id=send_id, now=utcnow(), redelivered=redelivered):
-        db.session.rollback()
-        return "skipped"
-    db.session.commit()
-    outcome = delivery.finish_send(send_id=send_id, now=utcnow(), commit=db.session.commit)
-    db.session.commit()
-    return outcome
+    return delivery.deliver_send(
+        send_id=send_id, clock=utcnow, commit=db.session.commit, redelivered=redelivered
+    )
 
 
 @shared_task(name=jobs.ROUTE_LEAD, ignore_result=True)

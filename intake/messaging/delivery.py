@@ -5,14 +5,14 @@ worker can claim it meanwhile. A row whose worker vanished mid-send (killed, say
 again once the claim is stale or the task is redelivered: that small window is the only place a
 message could go twice, and every message carries a stable Message-ID so receivers can tell.
 
-So a delivery is two transactions: the claim, committed, then the rest, committed the moment
-the server accepts the message. On PostgreSQL (the worker's ``claim_and_load``) the claim is one
-statement that also reads the row, its lead, its inquiry, its cadence's settings, the lead's
-latest record of the consent the row needs and whether the lead's addresses are suppressed; the
-rest is the outcome's one UPDATE (and the lead's reply token, on its first email). Elsewhere
-(``claim_send``, then ``finish_send``) the claim is one UPDATE and the rest reads the row, lead,
-inquiry and settings in one query, then the consent and the suppression list. Checks and message
-read the lead and inquiry of that query.
+So a delivery (``deliver_send``, all the delivery task runs) is two transactions: the claim,
+committed, then the rest, committed the moment the server accepts the message. On PostgreSQL
+(``claim_and_load``, then ``finish_claimed``) the claim is one statement that also reads the row,
+its lead, its inquiry, its cadence's settings, the lead's latest record of the consent the row
+needs and whether the lead's addresses are suppressed; the rest is the outcome's one UPDATE (and
+the lead's reply token, on its first email). Elsewhere (``claim_send``, then ``finish_send``) the
+claim is one UPDATE and the rest reads the row, lead, inquiry and settings in one query, then the
+consent and the suppression list. Checks and message read the lead and inquiry of that query.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from intake.messaging.cadence_texts import cadence_text, consent_for
 from intake.messaging.cadences import load_cadences
 from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
 from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
+from intake.messaging.sends import claim_timeout
 from intake.messaging.texts import (
     PermanentTextError,
     TextMessage,
@@ -49,66 +50,38 @@ from intake.models.sends import Suppression
 logger = logging.getLogger(__name__)
 
 
-def _claim_timeout() -> timedelta:
-    return timedelta(seconds=current_app.config["INTAKE_SEND_CLAIM_TIMEOUT"])
-
-
-def _reenqueue_after() -> timedelta:
-    return timedelta(seconds=current_app.config["INTAKE_SEND_REENQUEUE_AFTER"])
-
-
-def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
-    """Rows due now (or abandoned mid-send) not handed to a worker lately; marks them handed."""
-    stale = now - _claim_timeout()
-    query = (
-        db.select(Send.id)
-        .where(
-            or_(
-                and_(Send.status == "scheduled", Send.due_at <= now),
-                and_(Send.status == "sending", Send.claimed_at < stale),
-            ),
-            or_(Send.enqueued_at.is_(None), Send.enqueued_at < now - _reenqueue_after()),
-        )
-        .order_by(Send.due_at)
-        .limit(limit)
-    )
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(query))
-    _give_up_on_abandoned(ids, now)
-    ids = list(
-        db.session.scalars(db.select(Send.id).where(Send.id.in_(ids), Send.status != "dead"))
-    )
-    if ids:
-        db.session.execute(
-            update(Send)
-            .where(Send.id.in_(ids))
-            .values(enqueued_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return ids
-
-
-def _give_up_on_abandoned(ids: list[int], now: datetime) -> None:
-    """A row whose workers kept dying mid-send has had its tries: it goes dead, not again."""
-    if ids:
-        db.session.execute(
-            update(Send)
-            .where(
-                Send.id.in_(ids),
-                Send.status == "sending",
-                Send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
-            )
-            .values(status="dead", finished_reason="gave_up")
-            .execution_options(synchronize_session=False)
-        )
+def deliver_send(
+    *,
+    send_id: int,
+    clock: Callable[[], datetime],
+    commit: Callable[[], None],
+    redelivered: bool = False,
+) -> str:
+    """Claim one ledger row and commit the claim, then check, send and record it and commit
+    that; returns what happened ("skipped" when the row could not be claimed). ``clock`` is
+    read for the claim and again after its commit, for the rest."""
+    if claims_and_reads_at_once():  # one statement claims and reads
+        loaded = claim_and_load(send_id=send_id, now=clock(), redelivered=redelivered)
+        if loaded is None:
+            db.session.rollback()
+            return "skipped"
+        _commit_claim(commit)
+        outcome = finish_claimed(loaded, now=clock(), commit=commit)
+    else:
+        if not claim_send(send_id=send_id, now=clock(), redelivered=redelivered):
+            db.session.rollback()
+            return "skipped"
+        commit()
+        outcome = finish_send(send_id=send_id, now=clock(), commit=commit)
+    commit()
+    return outcome
 
 
 def _claim_values(now: datetime, redelivered: bool) -> dict:
     """What ``_claimable`` compares with: now, when a claim is stale, the attempts allowed."""
     return {
         "now": now,
-        "stale": now if redelivered else now - _claim_timeout(),
+        "stale": now if redelivered else now - claim_timeout(),
         "max_attempts": current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
     }
 
@@ -154,20 +127,20 @@ def _consent_purposes() -> dict[str, str]:
 def claim_and_load(*, send_id: int, now: datetime, redelivered: bool = False):
     """Claim the row and read what the send-time checks need, in one statement: the claimed
     row, its lead, inquiry and cadence override, and the lead's latest record for the consent
-    the row's cadence needs. None when the row cannot be claimed (as ``claim_send``). The
-    caller commits the claim with ``commit_claim`` before anything is sent. PostgreSQL only
+    the row's cadence needs. None when the row cannot be claimed (as ``claim_send``).
+    ``deliver_send`` commits the claim before anything is sent. PostgreSQL only
     (``claims_and_reads_at_once``)."""
     parameters = {"send_id": send_id, **_claim_values(now, redelivered)}
     return db.session.execute(_claim_and_load_statement(), parameters).first()
 
 
-def commit_claim() -> None:
+def _commit_claim(commit: Callable[[], None]) -> None:
     """Commit the claim, the rows read with it kept as read: the checks that follow need them
     and a commit would otherwise expire them, to be read again one by one."""
     session = db.session()
     expires, session.expire_on_commit = session.expire_on_commit, False
     try:
-        session.commit()
+        commit()
     finally:
         session.expire_on_commit = expires
 
@@ -356,31 +329,3 @@ def _finish_text(
         send.last_error = str(error)[:200]
         return _finish(send, "dead", "permanent_failure", now)
     return "sent"
-
-
-def retry_dead(*, send_id: int, now: datetime) -> bool:
-    """Staff asked to try a dead row again."""
-    return (
-        db.session.execute(
-            update(Send)
-            .where(Send.id == send_id, Send.status == "dead")
-            .values(
-                status="scheduled", due_at=now, attempts=0, enqueued_at=None, finished_reason=None
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
-
-
-def discard_dead(*, send_id: int, now: datetime) -> bool:
-    """Staff gave up on a dead row for good: it is cancelled and never tried again."""
-    return (
-        db.session.execute(
-            update(Send)
-            .where(Send.id == send_id, Send.status == "dead")
-            .values(status="cancelled", finished_reason="discarded")
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )

@@ -2,14 +2,17 @@
 
 Every message a worker sends — to a patient or to staff — is a row keyed by what it is (lead,
 cadence, step). Scheduling the same key twice does nothing; delivering claims the row with a
-conditional update, so two workers, two beats or a redelivered task never send it twice.
+conditional update, so two workers, two beats or a redelivered task never send it twice
+(``intake.messaging.delivery``). Here too: the beat's sweep that hands due rows to workers, and
+what staff do with a row that gave up.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from flask import current_app
+from sqlalchemy import and_, or_, update
 
 from intake.extensions import db, dialect_insert
 from intake.models import Send
@@ -18,6 +21,11 @@ PATIENT_CADENCES = ("confirmation", "resume_reminder", "resume_link", "nurture")
 # What a member of staff wrote to the patient (intake.conversations.outgoing): its own cadence,
 # so closing a lead, which stops the automatic ones, leaves a message staff chose to send.
 CONVERSATION = "conversation"
+
+
+def claim_timeout() -> timedelta:
+    """How long a worker's claim holds: a row still "sending" after that was abandoned."""
+    return timedelta(seconds=current_app.config["INTAKE_SEND_CLAIM_TIMEOUT"])
 
 
 def send_key(*parts: object) -> str:
@@ -84,3 +92,82 @@ def cancel_sends(
         .values(status="cancelled", finished_reason=reason, claimed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def _reenqueue_after() -> timedelta:
+    return timedelta(seconds=current_app.config["INTAKE_SEND_REENQUEUE_AFTER"])
+
+
+def due_send_ids(*, now: datetime, limit: int = 500) -> list[int]:
+    """Rows due now (or abandoned mid-send) not handed to a worker lately; marks them handed."""
+    stale = now - claim_timeout()
+    query = (
+        db.select(Send.id)
+        .where(
+            or_(
+                and_(Send.status == "scheduled", Send.due_at <= now),
+                and_(Send.status == "sending", Send.claimed_at < stale),
+            ),
+            or_(Send.enqueued_at.is_(None), Send.enqueued_at < now - _reenqueue_after()),
+        )
+        .order_by(Send.due_at)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    _give_up_on_abandoned(ids, now)
+    ids = list(
+        db.session.scalars(db.select(Send.id).where(Send.id.in_(ids), Send.status != "dead"))
+    )
+    if ids:
+        db.session.execute(
+            update(Send)
+            .where(Send.id.in_(ids))
+            .values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def _give_up_on_abandoned(ids: list[int], now: datetime) -> None:
+    """A row whose workers kept dying mid-send has had its tries: it goes dead, not again."""
+    if ids:
+        db.session.execute(
+            update(Send)
+            .where(
+                Send.id.in_(ids),
+                Send.status == "sending",
+                Send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
+            )
+            .values(status="dead", finished_reason="gave_up")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def retry_dead(*, send_id: int, now: datetime) -> bool:
+    """Staff asked to try a dead row again."""
+    return (
+        db.session.execute(
+            update(Send)
+            .where(Send.id == send_id, Send.status == "dead")
+            .values(
+                status="scheduled", due_at=now, attempts=0, enqueued_at=None, finished_reason=None
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def discard_dead(*, send_id: int, now: datetime) -> bool:
+    """Staff gave up on a dead row for good: it is cancelled and never tried again."""
+    return (
+        db.session.execute(
+            update(Send)
+            .where(Send.id == send_id, Send.status == "dead")
+            .values(status="cancelled", finished_reason="discarded")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )

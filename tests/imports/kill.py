@@ -103,6 +103,10 @@ def _start(env, job_id, batch) -> subprocess.Popen:
 def kill_and_resume(app_factory, database_url, tmp_path, *, count: int, batch: int) -> Outcome:
     key = generate_key()
     app = app_factory(INTAKE_ENCRYPTION_KEYS=[key])
+    # The importing processes read the real clock, as a worker does, so the times given here
+    # are read from it too: the known leads' last inquiries must fall inside the join window
+    # the importer applies (and the dry run's, for its count to match), and the sweep must come
+    # after the killed process's lease has run out.
     with app.app_context():
         for k in range(EXISTING):
             make_lead(first_name=f"Known{k}", last_name="Lead", email=f"known{k}@example.org",

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.extensions import db
-from intake.messaging.delivery import (
-    claim_send,
+from intake.messaging.delivery import claim_send, deliver_send, finish_send
+from intake.messaging.mail import PermanentMailError, deliver, message_id_for, render_message
+from intake.messaging.sends import (
     discard_dead,
     due_send_ids,
-    finish_send,
     retry_dead,
+    schedule_send,
+    send_key,
 )
-from intake.messaging.mail import PermanentMailError, deliver, message_id_for, render_message
-from intake.messaging.sends import schedule_send, send_key
 from intake.messaging.unsubscribe import is_suppressed, suppress_address, unsubscribe_lead
 from intake.models import CapturedEmail, Inquiry, Lead, Send, Suppression
 from tests.factories import ADDRESS, NOW, make_inquiry, make_lead, record_consent
@@ -119,6 +119,21 @@ def test_a_row_whose_worker_keeps_dying_is_given_up_after_the_maximum_attempts(c
 
     assert not claim(send_id, at)
     assert not due_send_ids(now=at)
+
+
+def test_a_delivery_claims_at_one_reading_of_the_clock_and_records_at_the_next(ctx):
+    send_id = queue("confirmation", lead=make_lead(), step=0)
+    readings = iter([NOW, NOW + SECOND])
+
+    outcome = deliver_send(send_id=send_id, clock=lambda: next(readings), commit=db.session.commit)
+
+    assert outcome == "sent"
+    sent = row(send_id)
+    assert (sent.status, sent.attempts) == ("sent", 1)
+    assert (sent.claimed_at, sent.sent_at) == (NOW, NOW + SECOND)
+    later = deliver_send(send_id=send_id, clock=lambda: NOW + 2 * SECOND, commit=db.session.commit)
+    assert later == "skipped"
+    assert (row(send_id).status, row(send_id).attempts) == ("sent", 1)
 
 
 # Sweeping

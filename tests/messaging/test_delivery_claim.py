@@ -11,12 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from intake.extensions import db
-from intake.messaging.delivery import (
-    claim_and_load,
-    claims_and_reads_at_once,
-    commit_claim,
-    finish_claimed,
-)
+from intake.messaging.delivery import claims_and_reads_at_once, deliver_send
 from intake.messaging.sends import schedule_send, send_key
 from intake.messaging.unsubscribe import suppress_address
 from intake.models import Lead, Send
@@ -61,16 +56,10 @@ def counting(app):
 
 
 def deliver_as_the_task_does(send_id: int, at=NOW) -> str:
-    """As ``workers.tasks.deliver_email`` does on PostgreSQL."""
+    """What ``workers.tasks.deliver_email`` runs, in a fresh session, the clock stopped at
+    ``at``."""
     db.session.remove()
-    loaded = claim_and_load(send_id=send_id, now=at)
-    if loaded is None:
-        db.session.rollback()
-        return "skipped"
-    commit_claim()
-    outcome = finish_claimed(loaded, now=at, commit=db.session.commit)
-    db.session.commit()
-    return outcome
+    return deliver_send(send_id=send_id, clock=lambda: at, commit=db.session.commit)
 
 
 def test_a_message_costs_two_statements_and_two_commits(pg):

@@ -9,11 +9,10 @@ from sqlalchemy import select
 
 from intake.extensions import db
 from intake.models import WebhookEndpoint
-from intake.models.types import utcnow
 from intake.webhooks.addresses import AddressRefused, refusal, resolve
 from intake.webhooks.endpoints import EndpointData, EndpointInputError, create_endpoint
 from tests.conftest import page, text_of
-from tests.factories import make_staff
+from tests.factories import NOW, make_staff
 from tests.webhooks.support import deliver, receiver_on_loopback
 from tests.webhooks.test_delivery import one_status_change
 
@@ -49,7 +48,7 @@ def production(app_factory):
 def save(url: str, *, allow_private: bool, events=("lead.created",)):
     data = EndpointData(url=url, description="", events=events)
     return create_endpoint(data=data, actor=make_staff("admin"), allow_private=allow_private,
-                           now=utcnow())  # fmt: skip
+                           now=NOW)  # fmt: skip
 
 
 @pytest.mark.parametrize("url", REFUSED)
@@ -94,15 +93,14 @@ def test_in_testing_a_receiver_on_this_machine_is_allowed(ctx):
 
 def test_the_address_is_checked_again_at_delivery(ctx):
     """Saved while allowed, then sent under production rules: refused, nothing posted."""
-    now = utcnow()
     with receiver_on_loopback() as receiver:
         endpoint, receiver.secret = save(
             receiver.url, allow_private=True, events=("lead.status_changed",)
         )
         db.session.commit()
-        (delivery_id,) = one_status_change(now)
+        (delivery_id,) = one_status_change(NOW)
         ctx.config["INTAKE_WEBHOOK_ALLOW_PRIVATE"] = False
-        assert deliver(delivery_id, now) == "retry"
+        assert deliver(delivery_id, NOW) == "retry"
     assert receiver.received == []
 
 

@@ -4,7 +4,8 @@ every signature with the Standard Webhooks library: signed deliveries, a receive
 followed; dead deliveries retried by an admin; a worker that died mid-delivery.
 
 The receiver's library checks the ``webhook-timestamp`` against the real clock (five minutes
-either way), so these live tests start their clock at the real time and move it by hand."""
+either way), so the tests that count what it verified start their clock at the real time and
+move it by hand (each time they assert is relative to that start); the others run at ``NOW``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from intake.webhooks import delivery
 from intake.webhooks.endpoints import EndpointData, create_endpoint
 from intake.webhooks.events import EVENT_TYPES
 from tests.conftest import text_of
-from tests.factories import make_lead, make_staff
+from tests.factories import NOW, make_lead, make_staff
 from tests.webhooks.support import deliver, receiver_on_loopback, relay, row
 
 
@@ -107,34 +108,31 @@ def row_status(app, delivery_id):
 
 
 def test_relaying_an_event_twice_adds_no_second_delivery(ctx):
-    now = utcnow()
     with receiver_on_loopback() as receiver:
-        subscribe(receiver, now=now)
-        (delivery_id,) = one_status_change(now)
+        subscribe(receiver, now=NOW)
+        (delivery_id,) = one_status_change(NOW)
         event = db.session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()[-1]
-        assert delivery.fan_out(event=event, now=now) == []
+        assert delivery.fan_out(event=event, now=NOW) == []
         db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
 
 
 def test_a_redirect_is_a_failure_and_is_never_followed(ctx):
-    now = utcnow()
     with receiver_on_loopback(["302"]) as receiver:
-        subscribe(receiver, now=now)
-        (delivery_id,) = one_status_change(now)
-        assert deliver(delivery_id, now) == "retry"
+        subscribe(receiver, now=NOW)
+        (delivery_id,) = one_status_change(NOW)
+        assert deliver(delivery_id, NOW) == "retry"
     assert len(receiver.received) == 1 and row(delivery_id).last_error == "HTTP 302"
 
 
 def test_after_the_last_try_a_delivery_is_dead_until_an_admin_retries_it(app_factory):
     app = app_factory(INTAKE_WEBHOOK_MAX_ATTEMPTS=2)
-    now = utcnow()
     with app.app_context(), receiver_on_loopback(["500", "500"]) as receiver:
-        subscribe(receiver, now=now)
-        (delivery_id,) = one_status_change(now)
-        assert deliver(delivery_id, now) == "retry"
+        subscribe(receiver, now=NOW)
+        (delivery_id,) = one_status_change(NOW)
+        assert deliver(delivery_id, NOW) == "retry"
         assert deliver(delivery_id, row(delivery_id).next_attempt_at) == "dead"
-        later = now + timedelta(minutes=2)
+        later = NOW + timedelta(minutes=2)
         assert delivery.due_delivery_ids(now=later + timedelta(days=1)) == []
         assert delivery.retry_dead(delivery_id=delivery_id, now=later)
         db.session.commit()
@@ -169,25 +167,23 @@ def test_backoff_grows_and_is_capped(ctx):
 
 
 def test_the_sweep_hands_a_due_row_over_once_until_it_is_stale(ctx):
-    now = utcnow()
     with receiver_on_loopback() as receiver:
-        subscribe(receiver, now=now)
-        (delivery_id,) = one_status_change(now)
-    assert delivery.due_delivery_ids(now=now) == [delivery_id]
-    assert delivery.due_delivery_ids(now=now + timedelta(seconds=10)) == []  # already queued
-    later = now + timedelta(seconds=ctx.config["INTAKE_SEND_REENQUEUE_AFTER"] + 1)
+        subscribe(receiver, now=NOW)
+        (delivery_id,) = one_status_change(NOW)
+    assert delivery.due_delivery_ids(now=NOW) == [delivery_id]
+    assert delivery.due_delivery_ids(now=NOW + timedelta(seconds=10)) == []  # already queued
+    later = NOW + timedelta(seconds=ctx.config["INTAKE_SEND_REENQUEUE_AFTER"] + 1)
     assert delivery.due_delivery_ids(now=later) == [delivery_id]  # that task was lost
 
 
 def test_a_row_abandoned_on_its_last_try_is_dead(app_factory):
     app = app_factory(INTAKE_WEBHOOK_MAX_ATTEMPTS=1)
-    now = utcnow()
     with app.app_context(), receiver_on_loopback() as receiver:
-        subscribe(receiver, now=now)
-        (delivery_id,) = one_status_change(now)
-        assert delivery.claim_delivery(delivery_id=delivery_id, now=now)
+        subscribe(receiver, now=NOW)
+        (delivery_id,) = one_status_change(NOW)
+        assert delivery.claim_delivery(delivery_id=delivery_id, now=NOW)
         db.session.commit()  # the worker dies here
-        after = now + timedelta(seconds=app.config["INTAKE_SEND_CLAIM_TIMEOUT"] + 1)
+        after = NOW + timedelta(seconds=app.config["INTAKE_SEND_CLAIM_TIMEOUT"] + 1)
         assert delivery.due_delivery_ids(now=after) == []
         db.session.commit()
         assert (row(delivery_id).status, row(delivery_id).last_error) == (

@@ -14,7 +14,6 @@ from intake.conversations.inbound import record_inbound
 from intake.extensions import db
 from intake.leads.pipeline import assign_lead, change_status
 from intake.models import Lead, OutboxEvent, WebhookDelivery
-from intake.models.types import utcnow
 from intake.routing.service import route_lead
 from intake.webhooks.endpoints import EndpointData, create_endpoint, set_active
 from intake.webhooks.events import EVENT_TYPES, event_type
@@ -53,7 +52,7 @@ def payloads() -> list[dict]:
 def test_every_event_type_is_sent_with_ids_and_no_patient_data(ctx, client):
     endpoint = subscribe()
     complete_inquiry(client, inquiry=CANARIES, about_ms={"dmt_name": CANARY_ANSWER})
-    relay(utcnow())
+    relay(NOW)
     lead = db.session.scalars(select(Lead)).one()
     owner = make_staff("coordinator")
     change_status(lead=lead, to="contacted", reason=None, actor=None, now=NOW)

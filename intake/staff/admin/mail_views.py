@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from intake.extensions import db
 from intake.ids import parse_id
-from intake.messaging.delivery import discard_dead, retry_dead
+from intake.messaging.sends import discard_dead, retry_dead
 from intake.models.types import utcnow
 from intake.staff import bp
 from intake.staff.access import audit, deny, requires
