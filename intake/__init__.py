@@ -107,8 +107,13 @@ def warm_up(app: Flask) -> None:
     """Build now what a process would otherwise build on its first requests: gunicorn's master
     calls this before it forks the workers, so they share it (intake.api.gunicorn_conf). The
     ORM's mappers configured, every template compiled, each language's country names and each
-    step's form class, and the modules that publishing a task imports (Celery's task sender, the
-    broker's kombu transport). Nothing here opens a connection or starts a thread."""
+    step's form class, each language's message catalogue, the clinic's time zone, and the modules
+    that a request or publishing a task imports on first use (the IDNA codec email checks use,
+    Celery's task sender, the broker's kombu transport). Nothing here opens a connection or starts
+    a thread."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import force_locale, get_translations
     from kombu import Connection
     from kombu.transport import resolve_transport
     from sqlalchemy.orm import configure_mappers
@@ -122,12 +127,19 @@ def warm_up(app: Flask) -> None:
         app.jinja_env.get_template(name)
     for language in LANGUAGES:
         countries(language)
+    with app.test_request_context():  # a context of its own: no request is made or served
+        for language in LANGUAGES:
+            with force_locale(language):
+                get_translations()
+    ZoneInfo(app.config["INTAKE_CLINIC_TIME_ZONE"])
     for definition in app.extensions["intake.definitions"].values():
         for step in definition.questionnaire.steps:
             step_form_class(definition.questionnaire, step.id)
     tasks = app.extensions["celery"]
     tasks.amqp  # noqa: B018 (the property imports and builds the task sender)
     resolve_transport(Connection(tasks.conf.broker_url).transport_cls)
+    import encodings.idna  # noqa: F401
+
     import celery.app.events  # noqa: F401
     import celery.backends.base  # noqa: F401
     import celery.events.dispatcher  # noqa: F401
