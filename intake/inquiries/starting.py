@@ -1,13 +1,15 @@
 """Starting an inquiry from its contact step: the dedupe lookup, then every row written at once.
 
-The first step is the form's busiest request, so it reads once and writes once. The lookup
-(``find_overlaps``) finds the leads holding this email or phone with every detail they have on
-record; everything else is worked out here: the lead (new, or the recent lead of the same
-person it joins), the inquiry with its sealed answers, its contact details, a consent given on
-the step, the possible-duplicate pairs and the ``inquiry.started`` outbox event. On PostgreSQL
-these are one INSERT with data-modifying CTEs (atomic by itself, so the caller may run it
-outside an explicit transaction: see ``one_statement_unit``); elsewhere (SQLite) the same rows
-go in one statement a table. Nothing written is read back.
+The first step is the form's busiest request, so it writes once and, for a new person, reads
+nothing first. On PostgreSQL one INSERT with data-modifying CTEs writes a new lead, the inquiry
+with its sealed answers, its contact details, a consent given on the step and the
+``inquiry.started`` outbox event, on the condition that no open lead holds the email or phone
+(atomic by itself, so the caller may run it outside an explicit transaction: see
+``one_statement_unit``). Where one does, it writes nothing, and the lookup (``find_overlaps``)
+finds those leads with every detail they have on record; everything else is worked out here:
+the lead (the recent lead of the same person it joins, or a new one), the possible-duplicate
+pairs, and one INSERT of the same kind without the condition. Elsewhere (SQLite) the lookup
+comes first and the same rows go in one statement a table. Nothing written is read back.
 
 A second submission of the same form (the same submission key) fails on the unique key and
 writes nothing; the caller rolls back and reads the inquiry the first one made.
@@ -26,6 +28,7 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
+    exists,
     func,
     insert,
     literal,
@@ -39,7 +42,7 @@ from sqlalchemy.sql import ColumnElement
 from intake.extensions import db, dialect_insert, encryption
 from intake.inquiries.contacts import resolve_time_zone
 from intake.inquiries.service import Attribution, lead_columns
-from intake.leads.identity import Overlap, find_overlaps, new_contact_rows
+from intake.leads.identity import Overlap, candidates, find_overlaps, new_contact_rows
 from intake.models import Consent, DuplicatePair, Inquiry, Lead, LeadContact, OutboxEvent
 from intake.models.inquiry import new_public_id
 from intake.questionnaire.definition import Questionnaire
@@ -99,26 +102,37 @@ def start_inquiry(
 ) -> Started:
     """Create the draft inquiry from the contact step, on a recent lead of the same person
     (same name and the same email or phone) if there is one, else on a new lead, recorded as a
-    possible duplicate of any other lead it overlaps. One read, one write."""
-    overlaps = find_overlaps(
-        name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
-        email=answers.get("email"),
-        phone=answers.get("phone"),
-        since=now - dedupe_window,
-    )
-    joined = overlaps[0] if overlaps and overlaps[0].joins else None
-    rows = _rows(
+    possible duplicate of any other lead it overlaps.
+
+    On PostgreSQL a new person (most inquiries) costs one statement: the INSERT of a new lead
+    and all its rows, on the condition that no lead holds the email or phone. Where one does,
+    it writes nothing; then, as on SQLite, the lookup and the write for what it found."""
+    rows_for = functools.partial(
+        _rows,
         questionnaire=questionnaire,
         answers=answers,
         attribution=attribution,
         submission_key=submission_key,
-        joined=joined,
-        overlaps=overlaps,
         time_zone=(detected_time_zone, clinic_time_zone),
         window_days=dedupe_window.days,
         language=language,
         now=now,
     )
+    email, phone = answers.get("email"), answers.get("phone")
+    if db.engine.dialect.name == "postgresql":
+        rows = rows_for(joined=None, overlaps=[])
+        kinds = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
+        written = _write_one_statement(rows, now, unless_held=kinds)
+        if written is not None:
+            return Started(written[0], rows.inquiry["public_id"], written[1])
+    overlaps = find_overlaps(
+        name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
+        email=email,
+        phone=phone,
+        since=now - dedupe_window,
+    )
+    joined = overlaps[0] if overlaps and overlaps[0].joins else None
+    rows = rows_for(joined=joined, overlaps=overlaps)
     write = _write_one_statement if db.engine.dialect.name == "postgresql" else _write_in_turn
     inquiry_id, lead_id = write(rows, now)
     return Started(inquiry_id, rows.inquiry["public_id"], lead_id)
@@ -265,9 +279,13 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
     return inquiry_id, lead_id
 
 
-def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
+def _write_one_statement(
+    rows: _Rows, now: datetime, unless_held: dict[str, str] | None = None
+) -> tuple[int, int] | None:
     """Every row in one INSERT with data-modifying CTEs (PostgreSQL): one round trip. The
-    statement is built once per shape of the rows and reused with new parameters."""
+    statement is built once per shape of the rows and reused with new parameters. With
+    ``unless_held`` (kind → email or phone), a new lead's rows are written only if no open
+    lead holds any of those details; None when one does (nothing written)."""
     shape = _Shape(
         joined=rows.joined_id is not None,
         lead=tuple(rows.lead),
@@ -275,8 +293,10 @@ def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
         consents=tuple(tuple(consent) for consent in rows.consents),
         contacts=bool(rows.contacts),
         pairs=bool(rows.pairs),
+        unless_held=tuple(unless_held or ()),
     )
     params: dict[str, Any] = {
+        **(unless_held or {}),
         "now": now,
         "new_lead": rows.payload_new_lead,
         "joined_id": rows.joined_id,
@@ -289,8 +309,8 @@ def _write_one_statement(rows: _Rows, now: datetime) -> tuple[int, int]:
     }
     for number, consent in enumerate(rows.consents):
         params.update({f"consent{number}_{k}": v for k, v in consent.items()})
-    inquiry, lead = db.session.connection().execute(_one_statement(shape), params).one()
-    return inquiry, lead
+    written = db.session.connection().execute(_one_statement(shape), params).one_or_none()
+    return None if written is None else (written[0], written[1])
 
 
 @dataclass(frozen=True)
@@ -303,33 +323,42 @@ class _Shape:
     consents: tuple[tuple[str, ...], ...]
     contacts: bool
     pairs: bool
+    unless_held: tuple[str, ...] = ()  # a new lead only if no lead holds these details
 
 
 @functools.lru_cache(maxsize=32)
 def _one_statement(shape: _Shape):
-    """The INSERT with data-modifying CTEs for rows of this shape, every value a parameter."""
+    """The INSERT with data-modifying CTEs for rows of this shape, every value a parameter.
+    Every row after the inquiry's is selected from the inquiry the statement wrote, so where a
+    new lead is not written (``unless_held``), nothing is."""
     now = bindparam("now", type_=OUTBOX.c.created_at.type)
     ctes = []
+    lead_values = _bound(LEADS, "lead", shape.lead)
     if not shape.joined:
-        new_lead = insert(LEADS).values(_bound(LEADS, "lead", shape.lead))
+        chosen = select(*lead_values.values())
+        if shape.unless_held:
+            chosen = chosen.where(~exists(candidates(shape.unless_held)))
+        new_lead = insert(LEADS).from_select(list(lead_values), chosen)
         new_lead = new_lead.returning(LEADS.c.id).cte("new_lead")
-        lead_id: Any = select(new_lead.c.id).scalar_subquery()
+        lead_row = select(new_lead.c.id, *_bound(INQUIRIES, "inquiry", shape.inquiry).values())
     else:
-        lead_id = bindparam("joined_id", type_=Integer)
-        joined = update(LEADS).where(LEADS.c.id == lead_id)
-        ctes.append(joined.values(_bound(LEADS, "lead", shape.lead)).cte("joined_lead"))
+        joined_id = bindparam("joined_id", type_=Integer)
+        joined = update(LEADS).where(LEADS.c.id == joined_id)
+        ctes.append(joined.values(lead_values).cte("joined_lead"))
+        lead_row = select(joined_id, *_bound(INQUIRIES, "inquiry", shape.inquiry).values())
     new_inquiry = (
         insert(INQUIRIES)
-        .values(lead_id=lead_id, **_bound(INQUIRIES, "inquiry", shape.inquiry))
+        .from_select(["lead_id", *shape.inquiry], lead_row)
         .returning(INQUIRIES.c.id, INQUIRIES.c.lead_id)
         .cte("new_inquiry")
     )
-    inquiry_id = select(new_inquiry.c.id).scalar_subquery()
+    lead_id, inquiry_id = new_inquiry.c.lead_id, new_inquiry.c.id
     ids = {"lead_id": lead_id, "inquiry_id": inquiry_id}
     if shape.contacts:
         given = _unnest(kinds=String, contact_values=String)
         chosen = select(lead_id, inquiry_id, given.c.kinds, given.c.contact_values,
-                        literal("inquiry"), now)  # fmt: skip
+                        literal("inquiry"), now).select_from(
+            new_inquiry.join(given, true()))  # fmt: skip
         columns = ["lead_id", "inquiry_id", "kind", "value", "source", "recorded_at"]
         ctes.append(insert(CONTACTS).from_select(columns, chosen).cte("contacts"))
     for number, columns in enumerate(shape.consents):
@@ -339,7 +368,9 @@ def _one_statement(shape: _Shape):
         others = _unnest(others=Integer, reasons=String)
         low = case((lead_id < others.c.others, lead_id), else_=others.c.others)
         high = case((lead_id < others.c.others, others.c.others), else_=lead_id)
-        chosen = select(low, high, others.c.reasons, literal("open"), now)
+        chosen = select(low, high, others.c.reasons, literal("open"), now).select_from(
+            new_inquiry.join(others, true())
+        )
         columns = ["lead_id", "other_id", "reason", "status", "found_at"]
         statement = dialect_insert()(PAIRS).from_select(columns, chosen)
         ctes.append(statement.on_conflict_do_nothing().cte("pairs"))
@@ -347,9 +378,8 @@ def _one_statement(shape: _Shape):
         literal_column("'lead_id'"), lead_id, literal_column("'inquiry_id'"), inquiry_id,
         literal_column("'new_lead'"), bindparam("new_lead", type_=Integer),
     )  # fmt: skip
+    event = select(literal(STARTED_TOPIC), payload, now)
     ctes.append(
-        insert(OUTBOX)
-        .values(topic=STARTED_TOPIC, payload=payload, created_at=now)
-        .cte("started_event")
+        insert(OUTBOX).from_select(["topic", "payload", "created_at"], event).cte("started_event")
     )
     return select(new_inquiry.c.id, new_inquiry.c.lead_id).add_cte(*ctes)

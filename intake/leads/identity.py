@@ -113,18 +113,20 @@ class Overlap:
 def find_overlaps(
     *, name: str, email: str | None, phone: str | None, since: datetime
 ) -> list[Overlap]:
-    """Open leads holding this email or phone (now or ever), best join candidate first.
-
-    One query when none does (most new inquiries): their ids, through SQLAlchemy's Core, which
-    costs half the ORM's work; two when some do: then the leads with every detail on record."""
+    """Open leads holding this email or phone (now or ever), best join candidate first: the
+    leads and every detail each has on record, in one query."""
     wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
     if not wanted:
         return []
-    ids = list(db.session.scalars(_candidates(tuple(wanted)), wanted))
-    if not ids:
-        return []
-    leads, on_record = _with_details(ids)
-    known = _known_details(leads, on_record)
+    rows = db.session.execute(_with_details(tuple(wanted)), wanted)
+    leads: dict[int, Lead] = {}
+    on_record: dict[int, list[tuple[str, str]]] = {}
+    for lead, kind, value in rows:
+        leads[lead.id] = lead
+        details = on_record.setdefault(lead.id, [])
+        if kind is not None:
+            details.append((kind, value))
+    known = _known_details(list(leads.values()), on_record)
     overlaps = [
         Overlap(
             lead=lead,
@@ -134,15 +136,18 @@ def find_overlaps(
             recent=lead.last_inquiry_at >= since,
             on_record=frozenset((k, _spelling(k, v)) for k, v in on_record[lead.id]),
         )
-        for lead in leads
+        for lead in sorted(
+            leads.values(), key=lambda lead: (lead.last_inquiry_at, lead.id), reverse=True
+        )  # the most recent first, among equals
     ]
     return sorted(overlaps, key=lambda o: (not o.joins, not o.same_email))
 
 
 @functools.lru_cache(maxsize=4)
-def _candidates(kinds: tuple[str, ...]):
-    """The ids of the open leads holding a detail of these kinds (bound by kind's name) as a
-    column or on record, most recent first: a Core statement built once for each set of kinds."""
+def candidates(kinds: tuple[str, ...]):
+    """The ids of the open leads holding a detail of these kinds (bound by kind's name: "email",
+    "phone") as a column or on record, the most recent first: a Core statement built once for
+    each set of kinds. ``starting`` writes a new lead only where it finds none."""
     given = {kind: bindparam(kind, type_=CONTACTS.value.type) for kind in kinds}
     ids = union(
         *(select(LEADS.id).where(LEADS[kind] == value) for kind, value in given.items()),
@@ -163,20 +168,15 @@ def _candidates(kinds: tuple[str, ...]):
     )
 
 
-def _with_details(ids: list[int]) -> tuple[list[Lead], dict[int, list[tuple[str, str]]]]:
-    """The leads (in the order of ``ids``) and every detail each has on record: one query."""
-    rows = db.session.execute(
+@functools.lru_cache(maxsize=4)
+def _with_details(kinds: tuple[str, ...]):
+    """The candidate leads, each with every detail on record (a row a detail, or one row with
+    none): one query."""
+    return (
         select(Lead, LeadContact.kind, LeadContact.value)
         .outerjoin(LeadContact, LeadContact.lead_id == Lead.id)
-        .where(Lead.id.in_(ids))
+        .where(Lead.id.in_(candidates(kinds)))
     )
-    leads: dict[int, Lead] = {}
-    on_record: dict[int, list[tuple[str, str]]] = {lead_id: [] for lead_id in ids}
-    for lead, kind, value in rows:
-        leads[lead.id] = lead
-        if kind is not None:
-            on_record[lead.id].append((kind, value))
-    return [leads[lead_id] for lead_id in ids if lead_id in leads], on_record
 
 
 def _on_record(lead_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
