@@ -1,11 +1,11 @@
 """P1: form submit throughput under gunicorn on PostgreSQL, against the floor.
 
 "Submit" is the inquiry's first step, ``POST /inquiry``: the request that validates the contact
-form (WTForms), looks for the same email or phone within the dedupe window (one SELECT), then
-writes the lead, its inquiry with the sealed answers, its contact details and the
-``inquiry.started`` outbox event in one INSERT with data-modifying CTEs (then nudges a worker from
-a background thread): two waits on PostgreSQL (the pool checks a connection's socket, not the
-server, before handing it out). Later steps only
+form (WTForms), then writes the lead, its inquiry with the sealed answers, its contact details
+and the ``inquiry.started`` outbox event in one INSERT with data-modifying CTEs, on the
+condition that no lead holds the email or phone (then nudges a worker from a background
+thread): one wait on PostgreSQL for a new person (the pool checks a connection's socket, not
+the server, before handing it out). Later steps only
 add answers to that inquiry. Each load thread opens the form once, untimed, as a browser would
 (its session cookie, CSRF token and signed render time), then posts it again and again with a new
 submission key and a new email and phone, so every timed request creates a new lead.

@@ -3,13 +3,12 @@
 The first step is the form's busiest request, so it writes once and, for a new person, reads
 nothing first. On PostgreSQL one INSERT with data-modifying CTEs writes a new lead, the inquiry
 with its sealed answers, its contact details, a consent given on the step and the
-``inquiry.started`` outbox event, on the condition that no open lead holds the email or phone
-(atomic by itself, so the caller may run it outside an explicit transaction: see
-``one_statement_unit``). Where one does, it writes nothing, and the lookup (``find_overlaps``)
-finds those leads with every detail they have on record; everything else is worked out here:
-the lead (the recent lead of the same person it joins, or a new one), the possible-duplicate
-pairs, and one INSERT of the same kind without the condition. Elsewhere (SQLite) the lookup
-comes first and the same rows go in one statement a table. Nothing written is read back.
+``inquiry.started`` outbox event, if no open lead holds the email or phone (atomic by itself, so
+the caller may run it outside an explicit transaction: see ``one_statement_unit``). Where one
+does, it writes nothing; the lookup (``find_overlaps``) finds those leads with every detail on
+record, the lead (one of the same person's it joins, or a new one) and the possible-duplicate
+pairs are worked out here, and one INSERT of the same kind writes them. Elsewhere (SQLite) the
+lookup comes first and the rows go in one statement a table. Nothing written is read back.
 
 A second submission of the same form (the same submission key) fails on the unique key and
 writes nothing; the caller rolls back and reads the inquiry the first one made.
@@ -42,7 +41,7 @@ from sqlalchemy.sql import ColumnElement
 from intake.extensions import db, dialect_insert, encryption
 from intake.inquiries.contacts import resolve_time_zone
 from intake.inquiries.service import Attribution, lead_columns
-from intake.leads.identity import Overlap, candidates, find_overlaps, new_contact_rows
+from intake.leads.identity import Overlap, find_overlaps, held_by, new_contact_rows
 from intake.models import Consent, DuplicatePair, Inquiry, Lead, LeadContact, OutboxEvent
 from intake.models.inquiry import new_public_id
 from intake.questionnaire.definition import Questionnaire
@@ -51,6 +50,7 @@ STARTED_TOPIC = "inquiry.started"
 # The tables themselves: Core statements on them skip the ORM's per-statement work.
 LEADS, INQUIRIES, CONTACTS = Lead.__table__, Inquiry.__table__, LeadContact.__table__
 CONSENTS, PAIRS, OUTBOX = Consent.__table__, DuplicatePair.__table__, OutboxEvent.__table__
+_NOW = bindparam("now", type_=OUTBOX.c.created_at.type)
 
 
 @dataclass(frozen=True)
@@ -226,10 +226,22 @@ def _literals(table, row: dict[str, Any]) -> dict[str, ColumnElement]:
             for k, v in row.items()}  # fmt: skip
 
 
-def _bound(table, prefix: str, columns) -> dict[str, ColumnElement]:
-    """A bound parameter ``<prefix>_<column>`` for each column, typed as the column."""
-    return {column: bindparam(f"{prefix}_{column}", type_=table.c[column].type)
-            for column in columns}  # fmt: skip
+def _bound(table, prefix: str, columns, at_now=()) -> dict[str, ColumnElement]:
+    """A bound parameter ``<prefix><position>`` for each column, typed as the column; the
+    columns in ``at_now`` take the statement's ``now``. Short names and few parameters keep
+    the statement within what psycopg keeps converted (4,096 bytes, 50 parameters)."""
+    return {column: _NOW if column in at_now
+            else bindparam(f"{prefix}{number}", type_=table.c[column].type)
+            for number, column in enumerate(columns)}  # fmt: skip
+
+
+def _values(prefix: str, row: dict[str, Any], at_now) -> dict[str, Any]:
+    """The parameters ``_bound`` named, for one row."""
+    return {f"{prefix}{n}": v for n, (k, v) in enumerate(row.items()) if k not in at_now}
+
+
+def _at_now(row: dict[str, Any], now: datetime) -> tuple[str, ...]:
+    return tuple(k for k, v in row.items() if isinstance(v, datetime) and v == now)
 
 
 def _unnest(**arrays: Any):
@@ -294,21 +306,22 @@ def _write_one_statement(
         contacts=bool(rows.contacts),
         pairs=bool(rows.pairs),
         unless_held=tuple(unless_held or ()),
+        at_now=tuple(_at_now(row, now) for row in (rows.lead, rows.inquiry, *rows.consents)),
     )
+    lead_at_now, inquiry_at_now, *consents_at_now = shape.at_now
     params: dict[str, Any] = {
         **(unless_held or {}),
         "now": now,
-        "new_lead": rows.payload_new_lead,
         "joined_id": rows.joined_id,
-        **{f"lead_{k}": v for k, v in rows.lead.items()},
-        **{f"inquiry_{k}": v for k, v in rows.inquiry.items()},
+        **_values("l", rows.lead, lead_at_now),
+        **_values("i", rows.inquiry, inquiry_at_now),
         "kinds": [r["kind"] for r in rows.contacts],
         "contact_values": [r["value"] for r in rows.contacts],
         "others": list(rows.pairs),
         "reasons": list(rows.pairs.values()),
     }
-    for number, consent in enumerate(rows.consents):
-        params.update({f"consent{number}_{k}": v for k, v in consent.items()})
+    for number, (consent, at_now) in enumerate(zip(rows.consents, consents_at_now, strict=True)):
+        params.update(_values(f"c{number}_", consent, at_now))
     written = db.session.connection().execute(_one_statement(shape), params).one_or_none()
     return None if written is None else (written[0], written[1])
 
@@ -324,6 +337,7 @@ class _Shape:
     contacts: bool
     pairs: bool
     unless_held: tuple[str, ...] = ()  # a new lead only if no lead holds these details
+    at_now: tuple[tuple[str, ...], ...] = ()  # the lead's, inquiry's, consents' columns at now
 
 
 @functools.lru_cache(maxsize=32)
@@ -331,21 +345,23 @@ def _one_statement(shape: _Shape):
     """The INSERT with data-modifying CTEs for rows of this shape, every value a parameter.
     Every row after the inquiry's is selected from the inquiry the statement wrote, so where a
     new lead is not written (``unless_held``), nothing is."""
-    now = bindparam("now", type_=OUTBOX.c.created_at.type)
+    now = _NOW
     ctes = []
-    lead_values = _bound(LEADS, "lead", shape.lead)
+    lead_at_now, inquiry_at_now, *consents_at_now = shape.at_now
+    lead_values = _bound(LEADS, "l", shape.lead, lead_at_now)
+    inquiry_values = _bound(INQUIRIES, "i", shape.inquiry, inquiry_at_now).values()
     if not shape.joined:
         chosen = select(*lead_values.values())
         if shape.unless_held:
-            chosen = chosen.where(~exists(candidates(shape.unless_held)))
+            chosen = chosen.where(~exists(held_by(shape.unless_held)))
         new_lead = insert(LEADS).from_select(list(lead_values), chosen)
         new_lead = new_lead.returning(LEADS.c.id).cte("new_lead")
-        lead_row = select(new_lead.c.id, *_bound(INQUIRIES, "inquiry", shape.inquiry).values())
+        lead_row = select(new_lead.c.id, *inquiry_values)
     else:
         joined_id = bindparam("joined_id", type_=Integer)
         joined = update(LEADS).where(LEADS.c.id == joined_id)
         ctes.append(joined.values(lead_values).cte("joined_lead"))
-        lead_row = select(joined_id, *_bound(INQUIRIES, "inquiry", shape.inquiry).values())
+        lead_row = select(joined_id, *inquiry_values)
     new_inquiry = (
         insert(INQUIRIES)
         .from_select(["lead_id", *shape.inquiry], lead_row)
@@ -357,18 +373,18 @@ def _one_statement(shape: _Shape):
     if shape.contacts:
         given = _unnest(kinds=String, contact_values=String)
         chosen = select(lead_id, inquiry_id, given.c.kinds, given.c.contact_values,
-                        literal("inquiry"), now).select_from(
+                        literal_column("'inquiry'"), now).select_from(
             new_inquiry.join(given, true()))  # fmt: skip
         columns = ["lead_id", "inquiry_id", "kind", "value", "source", "recorded_at"]
         ctes.append(insert(CONTACTS).from_select(columns, chosen).cte("contacts"))
-    for number, columns in enumerate(shape.consents):
-        values = {**_bound(CONSENTS, f"consent{number}", columns), **ids}
+    for number, (columns, at_now) in enumerate(zip(shape.consents, consents_at_now, strict=True)):
+        values = {**_bound(CONSENTS, f"c{number}_", columns, at_now), **ids}
         ctes.append(_consent_rows(values, changed=shape.joined).cte(f"consent_{number}"))
     if shape.pairs:
         others = _unnest(others=Integer, reasons=String)
         low = case((lead_id < others.c.others, lead_id), else_=others.c.others)
         high = case((lead_id < others.c.others, others.c.others), else_=lead_id)
-        chosen = select(low, high, others.c.reasons, literal("open"), now).select_from(
+        chosen = select(low, high, others.c.reasons, literal_column("'open'"), now).select_from(
             new_inquiry.join(others, true())
         )
         columns = ["lead_id", "other_id", "reason", "status", "found_at"]
@@ -376,10 +392,9 @@ def _one_statement(shape: _Shape):
         ctes.append(statement.on_conflict_do_nothing().cte("pairs"))
     payload = func.json_build_object(
         literal_column("'lead_id'"), lead_id, literal_column("'inquiry_id'"), inquiry_id,
-        literal_column("'new_lead'"), bindparam("new_lead", type_=Integer),
+        literal_column("'new_lead'"), literal_column("0" if shape.joined else "1"),
     )  # fmt: skip
-    event = select(literal(STARTED_TOPIC), payload, now)
-    ctes.append(
-        insert(OUTBOX).from_select(["topic", "payload", "created_at"], event).cte("started_event")
-    )
+    event = select(literal_column(f"'{STARTED_TOPIC}'"), payload, now, literal_column("0"))
+    columns = ["topic", "payload", "created_at", "attempts"]
+    ctes.append(insert(OUTBOX).from_select(columns, event).cte("started_event"))
     return select(new_inquiry.c.id, new_inquiry.c.lead_id).add_cte(*ctes)

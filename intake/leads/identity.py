@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, literal, or_, select, tuple_, union
+from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, tuple_, union
 
 from intake.display import LazyText
 from intake.display import lazy_gettext as _l
@@ -144,28 +144,31 @@ def find_overlaps(
 
 
 @functools.lru_cache(maxsize=4)
-def candidates(kinds: tuple[str, ...]):
+def held_by(kinds: tuple[str, ...]):
     """The ids of the open leads holding a detail of these kinds (bound by kind's name: "email",
-    "phone") as a column or on record, the most recent first: a Core statement built once for
-    each set of kinds. ``starting`` writes a new lead only where it finds none."""
+    "phone") as a column or on record: a Core statement built once for each set of kinds, its
+    constants written into it. ``starting`` writes a new lead only where it finds none."""
     given = {kind: bindparam(kind, type_=CONTACTS.value.type) for kind in kinds}
     ids = union(
         *(select(LEADS.id).where(LEADS[kind] == value) for kind, value in given.items()),
         select(CONTACTS.lead_id).where(
             or_(
                 *(
-                    and_(CONTACTS.kind == literal(kind), CONTACTS.value == value)
+                    and_(CONTACTS.kind == literal_column(f"'{kind}'"), CONTACTS.value == value)
                     for kind, value in given.items()
                 )
             )  # fmt: skip
         ),
     )
-    return (
-        select(LEADS.id)
-        .where(LEADS.id.in_(ids), LEADS.status != "merged", LEADS.erased_at.is_(None))
-        .order_by(LEADS.last_inquiry_at.desc(), LEADS.id.desc())
-        .limit(CANDIDATE_LIMIT)
+    return select(LEADS.id).where(
+        LEADS.id.in_(ids), LEADS.status != literal_column("'merged'"), LEADS.erased_at.is_(None)
     )
+
+
+def _candidates(kinds: tuple[str, ...]):
+    """``held_by``, the most recent first, at most ``CANDIDATE_LIMIT``."""
+    ordered = held_by(kinds).order_by(LEADS.last_inquiry_at.desc(), LEADS.id.desc())
+    return ordered.limit(CANDIDATE_LIMIT)
 
 
 @functools.lru_cache(maxsize=4)
@@ -175,7 +178,7 @@ def _with_details(kinds: tuple[str, ...]):
     return (
         select(Lead, LeadContact.kind, LeadContact.value)
         .outerjoin(LeadContact, LeadContact.lead_id == Lead.id)
-        .where(Lead.id.in_(candidates(kinds)))
+        .where(Lead.id.in_(_candidates(kinds)))
     )
 
 
