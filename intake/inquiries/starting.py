@@ -41,7 +41,13 @@ from sqlalchemy.sql import ColumnElement
 from intake.extensions import db, dialect_insert, encryption
 from intake.inquiries.contacts import resolve_time_zone
 from intake.inquiries.service import Attribution, lead_columns
-from intake.leads.identity import Overlap, find_overlaps, held_by, new_contact_rows
+from intake.leads.identity import (
+    Overlap,
+    find_overlaps,
+    held_by,
+    identifying_details,
+    new_contact_rows,
+)
 from intake.models import Consent, DuplicatePair, Inquiry, Lead, LeadContact, OutboxEvent
 from intake.models.inquiry import new_public_id
 from intake.questionnaire.definition import Questionnaire
@@ -77,7 +83,6 @@ class _Rows:
     contacts: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     pairs: dict[int, str]  # other lead id → reason
-    payload_new_lead: int
 
 
 def one_statement_unit() -> None:
@@ -102,11 +107,9 @@ def start_inquiry(
 ) -> Started:
     """Create the draft inquiry from the contact step, on a recent lead of the same person
     (same name and the same email or phone) if there is one, else on a new lead, recorded as a
-    possible duplicate of any other lead it overlaps.
-
-    On PostgreSQL a new person (most inquiries) costs one statement: the INSERT of a new lead
-    and all its rows, on the condition that no lead holds the email or phone. Where one does,
-    it writes nothing; then, as on SQLite, the lookup and the write for what it found."""
+    possible duplicate of any other lead it overlaps. On PostgreSQL a new person (most
+    inquiries) costs one statement: the INSERT of a new lead and all its rows, if no lead holds
+    the email or phone; where one does, it writes nothing, and the lookup and write follow."""
     rows_for = functools.partial(
         _rows,
         questionnaire=questionnaire,
@@ -119,10 +122,11 @@ def start_inquiry(
         now=now,
     )
     email, phone = answers.get("email"), answers.get("phone")
-    if db.engine.dialect.name == "postgresql":
+    one_statement = db.engine.dialect.name == "postgresql"
+    if one_statement:
         rows = rows_for(joined=None, overlaps=[])
-        kinds = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
-        written = _write_one_statement(rows, now, unless_held=kinds)
+        held = identifying_details(email=email, phone=phone)
+        written = _write_one_statement(rows, now, unless_held=held)
         if written is not None:
             return Started(written[0], rows.inquiry["public_id"], written[1])
     overlaps = find_overlaps(
@@ -133,7 +137,7 @@ def start_inquiry(
     )
     joined = overlaps[0] if overlaps and overlaps[0].joins else None
     rows = rows_for(joined=joined, overlaps=overlaps)
-    write = _write_one_statement if db.engine.dialect.name == "postgresql" else _write_in_turn
+    write = _write_one_statement if one_statement else _write_in_turn
     inquiry_id, lead_id = write(rows, now)
     return Started(inquiry_id, rows.inquiry["public_id"], lead_id)
 
@@ -194,7 +198,6 @@ def _rows(*, questionnaire, answers, attribution, submission_key, joined: Overla
         contacts=new_contact_rows(answers, held=joined.on_record if joined else (), now=now),
         consents=consents,
         pairs=pairs,
-        payload_new_lead=int(joined is None),
     )
 
 
@@ -283,11 +286,8 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
             for other, reason in rows.pairs.items()
         ]
         execute(dialect_insert()(PAIRS).on_conflict_do_nothing(), pairs)
-    execute(
-        insert(OUTBOX).values(
-            topic=STARTED_TOPIC, payload={**ids, "new_lead": rows.payload_new_lead}, created_at=now
-        )
-    )
+    payload = {**ids, "new_lead": int(rows.joined_id is None)}
+    execute(insert(OUTBOX).values(topic=STARTED_TOPIC, payload=payload, created_at=now))
     return inquiry_id, lead_id
 
 

@@ -115,7 +115,7 @@ def find_overlaps(
 ) -> list[Overlap]:
     """Open leads holding this email or phone (now or ever), best join candidate first: the
     leads and every detail each has on record, in one query."""
-    wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
+    wanted = identifying_details(email=email, phone=phone)
     if not wanted:
         return []
     rows = db.session.execute(_with_details(tuple(wanted)), wanted)
@@ -141,6 +141,12 @@ def find_overlaps(
         )  # the most recent first, among equals
     ]
     return sorted(overlaps, key=lambda o: (not o.joins, not o.same_email))
+
+
+def identifying_details(*, email: str | None, phone: str | None) -> dict[str, str]:
+    """The email and phone given, by kind ("email", "phone"), blanks left out: the details a
+    lead is found by, and the parameters ``held_by`` is bound with."""
+    return {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
 
 
 @functools.lru_cache(maxsize=4)
