@@ -115,18 +115,11 @@ def _country(form, field) -> None:
         raise ValidationError(_("Choose your country from the list."))
 
 
-def _email(form, field) -> None:
+def _contact(form, field) -> None:
+    """An email or phone that cannot be used, said in plain words."""
     if field.data:
         try:
-            normalise_email(field.data)
-        except InvalidContact as exc:
-            raise ValidationError(str(CONTACT_MESSAGES[exc.reason])) from exc
-
-
-def _phone(form, field) -> None:
-    if field.data:
-        try:
-            normalise_phone(field.data, form.country_code())
+            form.contact(field)
         except InvalidContact as exc:
             raise ValidationError(str(CONTACT_MESSAGES[exc.reason])) from exc
 
@@ -183,10 +176,10 @@ def _field(item: Item) -> Field:
     if item.type == "text":
         return TextAreaField(**{**text_kwargs, "render_kw": {**render_kw, "rows": 5}})
     if item.type == "email":
-        text_kwargs["validators"].append(_email)
+        text_kwargs["validators"].append(_contact)
         return EmailField(**text_kwargs)
     if item.type == "phone":
-        text_kwargs["validators"].append(_phone)
+        text_kwargs["validators"].append(_contact)
         return TelField(**text_kwargs)
     if item.type == "year":
         text_kwargs["validators"].append(_year(item))
@@ -238,6 +231,7 @@ class StepForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.context = context or {}
         self.today = today
+        self._contacts: dict[tuple, str] = {}
 
     def country_code(self) -> str | None:
         own = getattr(self, "country", None)
@@ -278,13 +272,26 @@ class StepForm(FlaskForm):
         return result
 
     def _typed(self, item: Item, value: Any) -> Any:
-        if item.type == "email":
-            return normalise_email(value)
-        if item.type == "phone":
-            return normalise_phone(value, self.country_code())
+        if item.type in ("email", "phone"):
+            return self.contact(self[item.link_id])
         if item.type == "year":
             return int(value)
         return value
+
+    def contact(self, field: Field) -> str:
+        """An email field's address or a phone field's number as stored (lower case, E.164),
+        worked out once a form for what was typed (checking the form and reading its answers
+        both need it); raises ``InvalidContact``."""
+        country = self.country_code() if field.type == "TelField" else None
+        key = (field.name, field.data, country)
+        known = self._contacts.get(key)
+        if known is None:
+            if field.type == "TelField":
+                known = normalise_phone(field.data, country)
+            else:
+                known = normalise_email(field.data)
+            self._contacts[key] = known
+        return known
 
     @classmethod
     def data_from_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
