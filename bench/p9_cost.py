@@ -9,6 +9,13 @@ Only the requests' own thread is counted (``--separate-threads=yes``): the proje
 broker is sent by a background thread that gathers the nudges of 50 ms into one, so its share of
 a request depends on timing (under callgrind, where threads take turns, it made the figure
 negative); the floor pushes to Redis in the request itself, so its push is counted.
+The cyclic garbage collector is paused while counting: when it runs depends on every thread's
+allocations, so a collection fell in one part or the other by timing and moved the figure by up
+to 2 M instructions a request (its share, about 4 % of a submit's CPU, is left out). The
+control command runs with no output captured and no timeout, so its wait is one system call,
+not a loop whose turns depend on timing. Even so, about one run in four still shows one part
+with about 40 M instructions more (2 M a request), from Python code in the requests' thread
+that a native run does not show (its calls a request are the same every time): compare runs.
 Statements per request are counted by a SQLAlchemy event listener.
 
 - submit: the project's first inquiry step (``POST /inquiry``: WTForms, dedupe, lead, inquiry,
@@ -26,6 +33,7 @@ change the 1 M data set.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -50,11 +58,12 @@ ORDER BY l.sla_due_at, l.id LIMIT 51
 def _control(*command: str) -> None:
     """Ask the callgrind running this process to do something (``-i on``, ``-d`` …)."""
     if os.environ.get("BENCH_UNDER_CALLGRIND"):
+        # No output captured and no timeout (the parent's run has one): see the docstring.
         subprocess.run(
             ["callgrind_control", *command, str(os.getpid())],
             check=True,
-            capture_output=True,
-            timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
 
@@ -114,7 +123,10 @@ def child(side: str, kind: str, n: int, database_url: str) -> dict:
         client = app.test_client()
         url, forms = "/list", None
     else:
+        from intake import warm_up
+
         app = bench_app(database_url)
+        warm_up(app)  # as gunicorn's master does before it forks: first-use imports done here
         if kind == "submit":
             client = None
             forms = [_submit_form(app) for _ in range(3 * n + 3)]
@@ -139,6 +151,8 @@ def child(side: str, kind: str, n: int, database_url: str) -> dict:
             request(2)
         statements = counter.count
     time.sleep(0.5)  # let the web process's broker nudge (a background thread) settle
+    gc.freeze()  # what the requests find in place stays out of the collector's reach (gunicorn's
+    gc.disable()  # pre_fork), and no collection runs while counted (see the module's docstring)
     _control("-i", "on")
     for index in range(n):
         request(3 + index)
@@ -149,6 +163,7 @@ def child(side: str, kind: str, n: int, database_url: str) -> dict:
     time.sleep(0.5)
     _control("-d")  # second part: 2n requests, the same overheads around them
     _control("-i", "off")
+    gc.enable()
     return {"statements": statements}
 
 
