@@ -282,16 +282,14 @@ class StepForm(FlaskForm):
         """An email field's address or a phone field's number as stored (lower case, E.164),
         worked out once a form for what was typed (checking the form and reading its answers
         both need it); raises ``InvalidContact``."""
-        country = self.country_code() if field.type == "TelField" else None
+        phone = field.type == "TelField"
+        country = self.country_code() if phone else None
         key = (field.name, field.data, country)
-        known = self._contacts.get(key)
-        if known is None:
-            if field.type == "TelField":
-                known = normalise_phone(field.data, country)
-            else:
-                known = normalise_email(field.data)
-            self._contacts[key] = known
-        return known
+        if key not in self._contacts:
+            self._contacts[key] = (
+                normalise_phone(field.data, country) if phone else normalise_email(field.data)
+            )
+        return self._contacts[key]
 
     @classmethod
     def data_from_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
