@@ -74,9 +74,18 @@ def remember_asked() -> None:
 
 
 def current_language() -> str:
-    """The language of the page or email being written (a ``LANGUAGES`` code)."""
+    """The language of the page or email being written (a ``LANGUAGES`` code); kept in ``g``
+    beside the locale object it was found for, as ``translations`` keeps its catalogue (a
+    request asks several times)."""
     locale = get_locale()
-    return (supported(str(locale)) if locale else None) or DEFAULT
+    if locale is None:
+        return DEFAULT
+    kept = g.get("_intake_language")
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    language = supported(str(locale)) or DEFAULT
+    g._intake_language = (locale, language)
+    return language
 
 
 def template_values() -> dict:

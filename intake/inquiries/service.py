@@ -30,6 +30,20 @@ class IncompleteInquiry(Exception):
 
 
 @dataclass(frozen=True)
+class Started:
+    """What a request needs of an inquiry it saved, taken before the commit (so nothing is read
+    again after it)."""
+
+    id: int
+    public_id: str
+    lead_id: int
+
+    @classmethod
+    def of(cls, inquiry: Inquiry) -> Started:
+        return cls(inquiry.id, inquiry.public_id, inquiry.lead_id)
+
+
+@dataclass(frozen=True)
 class Attribution:
     """Where the visitor came from, captured on the first page they saw."""
 

@@ -3,12 +3,12 @@
 The first step is the form's busiest request, so it writes once and, for a new person, reads
 nothing first. On PostgreSQL one INSERT with data-modifying CTEs writes a new lead, the inquiry
 with its sealed answers, its contact details, a consent given on the step and the
-``inquiry.started`` outbox event, if no open lead holds the email or phone (atomic by itself, so
-the caller may run it outside an explicit transaction: see ``one_statement_unit``). Where one
-does, it writes nothing; the lookup (``find_overlaps``) finds those leads with every detail on
-record, the lead (one of the same person's it joins, or a new one) and the possible-duplicate
-pairs are worked out here, and one INSERT of the same kind writes them. Elsewhere (SQLite) the
-lookup comes first and the rows go in one statement a table. Nothing written is read back.
+``inquiry.started`` outbox event, if no open lead holds the email or phone (for the form, on a
+pooled connection of its own, in autocommit). Where one does, it writes nothing; the lookup
+(``find_overlaps``) finds those leads with every detail on record, the lead (one of the same
+person's it joins, or a new one) and the possible-duplicate pairs are worked out here, and one
+INSERT of the same kind writes them. Elsewhere (SQLite) the lookup comes first and the rows go
+in one statement a table. Nothing written is read back.
 
 A second submission of the same form (the same submission key) fails on the unique key and
 writes nothing; the caller rolls back and reads the inquiry the first one made.
@@ -40,7 +40,7 @@ from sqlalchemy.sql import ColumnElement
 
 from intake.extensions import db, dialect_insert, encryption
 from intake.inquiries.contacts import resolve_time_zone
-from intake.inquiries.service import Attribution, lead_columns
+from intake.inquiries.service import Attribution, Started, lead_columns
 from intake.leads.identity import (
     Overlap,
     find_overlaps,
@@ -59,20 +59,6 @@ CONSENTS, PAIRS, OUTBOX = Consent.__table__, DuplicatePair.__table__, OutboxEven
 _NOW = bindparam("now", type_=OUTBOX.c.created_at.type)
 
 
-@dataclass(frozen=True)
-class Started:
-    """What a request needs of an inquiry it saved, taken before the commit (so nothing is read
-    again after it)."""
-
-    id: int
-    public_id: str
-    lead_id: int
-
-    @classmethod
-    def of(cls, inquiry: Inquiry) -> Started:
-        return cls(inquiry.id, inquiry.public_id, inquiry.lead_id)
-
-
 @dataclass
 class _Rows:
     """The rows of a new inquiry, without the ids the database gives."""
@@ -83,14 +69,6 @@ class _Rows:
     contacts: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     pairs: dict[int, str]  # other lead id → reason
-
-
-def one_statement_unit() -> None:
-    """Run the request's unit of work outside an explicit transaction when the database takes
-    ``start_inquiry``'s writes as one statement (PostgreSQL): no BEGIN or COMMIT round trips,
-    and the statement is atomic by itself. Call before any other statement of the request."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def start_inquiry(
@@ -104,12 +82,16 @@ def start_inquiry(
     dedupe_window: timedelta,
     language: str,
     now: datetime,
+    alone: bool = False,
 ) -> Started:
     """Create the draft inquiry from the contact step, on a recent lead of the same person
     (same name and the same email or phone) if there is one, else on a new lead, recorded as a
     possible duplicate of any other lead it overlaps. On PostgreSQL a new person (most
     inquiries) costs one statement: the INSERT of a new lead and all its rows, if no lead holds
-    the email or phone; where one does, it writes nothing, and the lookup and write follow."""
+    the email or phone; where one does, it writes nothing, and the lookup and write follow.
+    ``alone``: this is the request's whole unit of work (the form's first step), so on
+    PostgreSQL each statement runs in autocommit, the first outside the session; else all run
+    in the session's transaction, which the caller commits (the API's whole inquiry)."""
     rows_for = functools.partial(
         _rows,
         questionnaire=questionnaire,
@@ -126,9 +108,11 @@ def start_inquiry(
     if one_statement:
         rows = rows_for(joined=None, overlaps=[])
         held = identifying_details(email=email, phone=phone)
-        written = _write_one_statement(rows, now, unless_held=held)
+        written = _write_one_statement(rows, now, unless_held=held, alone=alone)
         if written is not None:
             return Started(written[0], rows.inquiry["public_id"], written[1])
+        if alone:  # the lookup and the write, each atomic by itself: no BEGIN or COMMIT
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     overlaps = find_overlaps(
         name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
         email=email,
@@ -292,12 +276,13 @@ def _write_in_turn(rows: _Rows, now: datetime) -> tuple[int, int]:
 
 
 def _write_one_statement(
-    rows: _Rows, now: datetime, unless_held: dict[str, str] | None = None
+    rows: _Rows, now: datetime, unless_held: dict[str, str] | None = None, alone: bool = False
 ) -> tuple[int, int] | None:
     """Every row in one INSERT with data-modifying CTEs (PostgreSQL): one round trip. The
     statement is built once per shape of the rows and reused with new parameters. With
     ``unless_held`` (kind → email or phone), a new lead's rows are written only if no open
-    lead holds any of those details; None when one does (nothing written)."""
+    lead holds any of those details; None when one does (nothing written). ``alone``: on a
+    pooled connection of its own, in autocommit (else on the session's)."""
     shape = _Shape(
         joined=rows.joined_id is not None,
         lead=tuple(rows.lead),
@@ -322,7 +307,13 @@ def _write_one_statement(
     }
     for number, (consent, at_now) in enumerate(zip(rows.consents, consents_at_now, strict=True)):
         params.update(_values(f"c{number}_", consent, at_now))
-    written = db.session.connection().execute(_one_statement(shape), params).one_or_none()
+    statement = _one_statement(shape)
+    if alone:
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            written = connection.execute(statement, params).one_or_none()
+    else:
+        written = db.session.connection().execute(statement, params).one_or_none()
     return None if written is None else (written[0], written[1])
 
 

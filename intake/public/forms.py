@@ -13,200 +13,19 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-import pycountry
 from babel.support import Translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    EmailField,
-    Field,
-    HiddenField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TelField,
-    TextAreaField,
-)
+from wtforms import Field, HiddenField, StringField
 from wtforms.i18n import messages_path
-from wtforms.validators import StopValidation, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake.i18n import current_language
-from intake.inquiries.contacts import (
-    EMAIL_FORMAT,
-    PHONE_FORMAT,
-    PHONE_INCOMPLETE,
-    InvalidContact,
-    normalise_email,
-    normalise_phone,
-)
-from intake.public.countries import countries
-from intake.public.date_parts import EXAMPLE, DatePartsField
+from intake.inquiries.contacts import normalise_email, normalise_phone
+from intake.public.date_parts import DatePartsField
+from intake.public.fields import Required, empty, field_for, required_message
 from intake.questionnaire.definition import Item, Questionnaire, Step
 from intake.text import clean_text
-
-SELECT_THRESHOLD = 8
-# What the patient reads when a contact detail cannot be used (InvalidContact.reason).
-CONTACT_MESSAGES = {
-    EMAIL_FORMAT: lazy_gettext("Enter an email address like name@example.com."),
-    PHONE_FORMAT: lazy_gettext("Enter a phone number with its area code, like +1 212 555 0100."),
-    PHONE_INCOMPLETE: lazy_gettext(
-        "That phone number does not look complete. Check it, including the area code."
-    ),
-}
-
-
-def _empty(value: Any) -> bool:
-    return value in (None, "", [], False)
-
-
-class Required:
-    """The question is shown and needs an answer."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def __call__(self, form, field) -> None:
-        if _empty(field.data) and not getattr(field, "typed", False):
-            field.errors[:] = []
-            raise StopValidation(self.message)
-
-
-def required_message(item: Item) -> str:
-    if item.type == "boolean":
-        return _("Tick this box to continue.")
-    if item.type in ("choice", "country"):
-        return _("Choose one of the answers.")
-    if item.type == "multi_choice":
-        return _("Choose at least one answer.")
-    if item.type == "date":
-        return _("Enter the day, month and year. %(example)s.", example=EXAMPLE)
-    return _("Please answer this question.")
-
-
-def _length(limit: int | None):
-    def check(form, field) -> None:
-        if limit and isinstance(field.data, str) and len(field.data) > limit:
-            # The number as digits, with no grouping ("2000"), in every language.
-            raise ValidationError(
-                _("Please keep this to %(limit)s characters or fewer.", limit=str(limit))
-            )
-
-    return check
-
-
-def _choice(item: Item):
-    codes = {option.code for option in item.options}
-
-    def check(form, field) -> None:
-        values = field.data if isinstance(field.data, list) else [field.data]
-        if any(value not in codes for value in values if not _empty(value)):
-            raise ValidationError(_("Choose one of the answers shown."))
-
-    return check
-
-
-def _country(form, field) -> None:
-    if field.data and pycountry.countries.get(alpha_2=field.data) is None:
-        raise ValidationError(_("Choose your country from the list."))
-
-
-def _contact(form, field) -> None:
-    """An email or phone that cannot be used, said in plain words."""
-    if field.data:
-        try:
-            form.contact(field)
-        except InvalidContact as exc:
-            raise ValidationError(str(CONTACT_MESSAGES[exc.reason])) from exc
-
-
-def _year(item: Item):
-    def check(form, field) -> None:
-        if not field.data:
-            return
-        low, high = item.min_value or 1900, form.today.year
-        if not field.data.isdigit() or not low <= int(field.data) <= high:
-            raise ValidationError(
-                _(
-                    "Enter a year between %(low)s and %(high)s, for example 2015.",
-                    low=str(low),
-                    high=str(high),
-                )
-            )
-
-    return check
-
-
-def _date(form, field) -> None:
-    field.check(today=form.today)
-
-
-class CountryField(SelectField):
-    """A list of countries, named and sorted in the page's language, after a prompt."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, choices=[], validate_choice=False, **kwargs)
-        self.choices = [SelectChoice("", _("Choose a country")), *countries(current_language())]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form) -> None:
-        """Unknown codes are reported by the item's own validator, in plain words."""
-
-
-def _field(item: Item) -> Field:
-    kwargs: dict[str, Any] = {"label": item.text, "description": item.help or ""}
-    render_kw = {"autocomplete": item.autocomplete} if item.autocomplete else {}
-    text_kwargs = {
-        **kwargs,
-        "filters": [clean_text],
-        "render_kw": render_kw,
-        "validators": [_length(item.max_length)],
-    }
-    choices = [SelectChoice(option.code, option.display) for option in item.options]
-    if item.type == "string":
-        return StringField(**text_kwargs)
-    if item.type == "text":
-        return TextAreaField(**{**text_kwargs, "render_kw": {**render_kw, "rows": 5}})
-    if item.type == "email":
-        text_kwargs["validators"].append(_contact)
-        return EmailField(**text_kwargs)
-    if item.type == "phone":
-        text_kwargs["validators"].append(_contact)
-        return TelField(**text_kwargs)
-    if item.type == "year":
-        text_kwargs["validators"].append(_year(item))
-        return StringField(**{**text_kwargs, "render_kw": {"inputmode": "numeric"}})
-    if item.type == "date":
-        return DatePartsField(
-            label=item.text,
-            description=item.help or EXAMPLE,
-            validators=[_date],
-            autocomplete=item.autocomplete,
-        )
-    if item.type == "country":
-        return CountryField(validators=[_country], render_kw=render_kw, **kwargs)
-    if item.type == "choice" and len(choices) > SELECT_THRESHOLD:
-        return SelectField(
-            choices=[SelectChoice("", lazy_gettext("Choose an answer")), *choices],
-            validate_choice=False,
-            validators=[_choice(item)],
-            **kwargs,
-        )
-    if item.type == "choice":
-        return RadioField(
-            choices=choices, validate_choice=False, validators=[_choice(item)], **kwargs
-        )
-    if item.type == "multi_choice":
-        return MultiCheckboxField(choices=choices, validators=[_choice(item)], **kwargs)
-    return BooleanField(**kwargs)
 
 
 @cache
@@ -227,28 +46,38 @@ class StepForm(FlaskForm):
     step: Step
     questionnaire: Questionnaire
 
+    required: dict[str, list[Required]]  # link id → its check, for the items that need one
+
     def __init__(self, *args, context: dict | None = None, today: date, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.context = context or {}
         self.today = today
         self._contacts: dict[tuple, str] = {}
+        self._raw: dict[str, Any] | None = None
+        self._shown: list[Item] | None = None
 
     def country_code(self) -> str | None:
         own = getattr(self, "country", None)
         return (own.data if own is not None else None) or self.context.get("country")
 
     def raw_answers(self) -> dict[str, Any]:
-        return {item.link_id: clean_text(self[item.link_id].data) for item in self.step.items}
+        """What was typed for each of the step's items (once a form, as ``shown_items``)."""
+        if self._raw is None:
+            self._raw = {i.link_id: clean_text(self[i.link_id].data) for i in self.step.items}
+        return self._raw
 
     def shown_items(self) -> list[Item]:
-        answers = {**self.context, **self.raw_answers()}
-        return [item for item in self.step.items if item.is_enabled(answers, today=self.today)]
+        """The step's items shown for the answers typed, worked out once a form (checking it,
+        the checks across fields and reading its answers all need them; its data is set when
+        it is built)."""
+        if self._shown is None:
+            answers = {**self.context, **self.raw_answers()}
+            self._shown = [i for i in self.step.items if i.is_enabled(answers, today=self.today)]
+        return self._shown
 
     def validate(self, extra_validators=None) -> bool:
         shown = self.shown_items()
-        extra = {
-            item.link_id: [Required(required_message(item))] for item in shown if item.required
-        }
+        extra = {item.link_id: self.required[item.link_id] for item in shown if item.required}
         super().validate(extra_validators=extra)
         shown_ids = {item.link_id for item in shown}
         for item in self.step.items:
@@ -266,7 +95,7 @@ class StepForm(FlaskForm):
         result = {}
         for item in self.shown_items():
             field = self[item.link_id]
-            if _empty(field.data) or (only_valid and field.errors):
+            if empty(field.data) or (only_valid and field.errors):
                 continue
             result[item.link_id] = self._typed(item, field.data)
         return result
@@ -387,9 +216,18 @@ def step_form_class(questionnaire: Questionnaire, step_id: str) -> type[StepForm
     """The form class for a step, built once per questionnaire version."""
     step = questionnaire.step(step_id)
     base = ContactForm if step_id == questionnaire.steps[0].id else StepForm
-    attrs = {item.link_id: _field(item) for item in step.items}
+    attrs = {item.link_id: field_for(item) for item in step.items}
     return type(
         f"{step_id.title().replace('_', '')}Form",
         (base,),
-        {"step": step, "questionnaire": questionnaire, **attrs},
+        {
+            "step": step,
+            "questionnaire": questionnaire,
+            "required": {
+                item.link_id: [Required(required_message(item))]
+                for item in step.items
+                if item.required
+            },
+            **attrs,
+        },
     )

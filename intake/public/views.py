@@ -24,6 +24,7 @@ from intake.inquiries.consents import has_consent
 from intake.inquiries.resume import redeem_resume_token
 from intake.inquiries.service import (
     IncompleteInquiry,
+    Started,
     all_answers,
     complete_inquiry,
     find_inquiry,
@@ -34,7 +35,7 @@ from intake.inquiries.service import (
     save_contact,
     save_step,
 )
-from intake.inquiries.starting import Started, one_statement_unit, start_inquiry
+from intake.inquiries.starting import start_inquiry
 from intake.log import add_ids
 from intake.models.types import utcnow
 from intake.public import bp, flow, later
@@ -151,15 +152,16 @@ def _save_contact(form: ContactForm, inquiry) -> Started:
             keep_language(inquiry, language)
             saved = Started.of(inquiry)
         else:
-            one_statement_unit()
             saved = start_inquiry(
                 **common,
                 attribution=flow.attribution(),
                 submission_key=form.submission_key.data,
                 dedupe_window=timedelta(days=config["INTAKE_DEDUPE_DAYS"]),
                 language=language,
+                alone=True,
             )
-        db.session.commit()
+        if db.session().in_transaction():  # none where start_inquiry's one statement was all
+            db.session.commit()
         jobs.relay_soon()
     except IntegrityError:  # the same submission arrived twice; the first one made the inquiry
         db.session.rollback()

@@ -18,7 +18,8 @@ from intake.extensions import db
 from intake.inquiries.answers import read_answers
 from intake.models import Inquiry, Lead
 from intake.public.countries import countries, country_name, sort_key
-from intake.public.forms import required_message, step_form_class
+from intake.public.fields import required_message
+from intake.public.forms import step_form_class
 from tests.conftest import ABOUT_MS, CONTACT, HEALTH, form_data, make_app, page, send_step
 from tests.factories import NOW
 
@@ -173,7 +174,7 @@ def test_an_unanswered_question_of_each_type_is_explained_in_the_pages_language(
 ):
     items = forms_app.extensions["intake.definitions"][language].questionnaire.items
     with forms_app.test_request_context(), force_locale(language):
-        said = {link_id: required_message(items[link_id]) for link_id in REQUIRED}
+        said = {link_id: str(required_message(items[link_id])) for link_id in REQUIRED}
     index = {"en": 0, "es": 1}[language]
     assert said == {link_id: messages[index] for link_id, messages in REQUIRED.items()}
 
