@@ -9,8 +9,9 @@ every message and prompt of the form itself is translated when the form is built
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from babel.support import Translations
@@ -35,10 +36,32 @@ def wtforms_translations(language: str) -> Translations:
     return Translations.load(messages_path(), [language], domain="wtforms")
 
 
+class _SignedWhenShown:
+    """A CSRF token signed the first time it is written into a page."""
+
+    def __init__(self, sign: Callable[[], str]) -> None:
+        self._sign, self._token = sign, None
+
+    def __str__(self) -> str:
+        if self._token is None:
+            self._token = self._sign()
+        return self._token
+
+
+class _TokenWhenShown(FlaskForm.Meta.csrf_class):
+    """Flask-WTF's CSRF check, with the page's next token signed only if the page is shown
+    again: a step sent without fault redirects, and the token signed for it went unread."""
+
+    def generate_csrf_token(self, csrf_token_field):
+        return _SignedWhenShown(partial(super().generate_csrf_token, csrf_token_field))
+
+
 class StepForm(FlaskForm):
     """One step of the inquiry; knows its items and the answers given on other steps."""
 
     class Meta(FlaskForm.Meta):
+        csrf_class = _TokenWhenShown
+
         def get_translations(self, form):
             return wtforms_translations(current_language())
 
