@@ -102,6 +102,20 @@ def test_a_second_inquiry_never_overwrites_another_persons_lead(app, make_key):
         assert db.session.get(Lead, first["lead_id"]).first_name == "Ada"
 
 
+def test_an_inquiry_that_fails_after_its_first_step_is_written_leaves_nothing(
+    app, make_key, monkeypatch
+):
+    # The API's inquiry is one transaction, its first step's statement included (the form's
+    # first step commits that statement on its own: it is the whole of that request).
+    def broken(**_):
+        raise RuntimeError("the submit failed after the lead and inquiry were written")
+
+    monkeypatch.setattr("intake.api.v1.inquiries.complete_inquiry", broken)
+    response = app.test_client().post(URL, json=inquiry_body(), headers=bearer(make_key()))
+    assert response.status_code == 500
+    assert (_count(app, Lead), _count(app, Inquiry), _count(app, OutboxEvent)) == (0, 0, 0)
+
+
 def test_the_same_idempotency_key_gives_the_same_answer_and_one_lead(app, make_key):
     token, client = make_key(), app.test_client()
     headers = bearer(token, **{"Idempotency-Key": "order-1"})
