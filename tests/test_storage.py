@@ -106,6 +106,23 @@ def test_the_first_step_of_someone_known_costs_a_lookup_and_a_write(app, backend
         assert len(inquiries) == 2 and inquiries[0].lead_id == inquiries[1].lead_id
 
 
+def test_a_known_person_from_a_browser_whose_draft_is_gone_joins_their_lead(app):
+    # The browser's session names a draft that no longer exists: looking for it opens the
+    # request's transaction before the first step is saved, which then runs inside it.
+    send_step(app.test_client(), "/inquiry", CONTACT)
+    client = app.test_client()
+    shown = client.get("/inquiry")
+    with client.session_transaction() as session:
+        session["inquiry"] = "a-draft-that-is-gone"
+
+    response = client.post("/inquiry", data=form_data(hidden_fields(shown), CONTACT))
+
+    assert response.status_code == 302
+    with app.app_context():
+        inquiries = db.session.scalars(db.select(Inquiry)).all()
+        assert len(inquiries) == 2 and inquiries[0].lead_id == inquiries[1].lead_id
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("consent", [{}, {"consent_resume": "y"}], ids=["plain", "consent"])
 def test_the_first_steps_statement_stays_within_psycopgs_cache(app, client, consent):

@@ -111,7 +111,7 @@ def start_inquiry(
         written = _write_one_statement(rows, now, unless_held=held, alone=alone)
         if written is not None:
             return Started(written[0], rows.inquiry["public_id"], written[1])
-        if alone:  # the lookup and the write, each atomic by itself: no BEGIN or COMMIT
+        if alone and not db.session().in_transaction():  # each atomic: no BEGIN or COMMIT
             db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     overlaps = find_overlaps(
         name=f"{answers.get('first_name') or ''} {answers.get('last_name') or ''}",
