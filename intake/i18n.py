@@ -9,9 +9,13 @@ Translations are Babel catalogues under ``intake/translations`` (``pybabel``; se
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations, refresh
 
+T = TypeVar("T")
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT = "en"
 SWITCH_ACTION = "lang:"  # a step form's button "lang:es" switches and keeps what was typed
@@ -74,18 +78,12 @@ def remember_asked() -> None:
 
 
 def current_language() -> str:
-    """The language of the page or email being written (a ``LANGUAGES`` code); kept in ``g``
-    beside the locale object it was found for, as ``translations`` keeps its catalogue (a
-    request asks several times)."""
+    """The language of the page or email being written (a ``LANGUAGES`` code); a request asks
+    several times, so it is kept as ``translations`` keeps its catalogue."""
     locale = get_locale()
     if locale is None:
         return DEFAULT
-    kept = g.get("_intake_language")
-    if kept is not None and kept[0] is locale:
-        return kept[1]
-    language = supported(str(locale)) or DEFAULT
-    g._intake_language = (locale, language)
-    return language
+    return _kept("_intake_language", locale, lambda: supported(str(locale)) or DEFAULT)
 
 
 def template_values() -> dict:
@@ -106,16 +104,23 @@ def translations():
 
     Flask-Babel finds the domain, the locale and the catalogue again on every ``gettext`` (tens
     of microseconds each); a page of 150 calendar entries or a thread of 60 messages asks a few
-    hundred times. The catalogue is kept in ``g`` beside the locale object it was found for, so
-    ``force_locale`` and ``refresh`` (each a new locale object) find theirs again."""
+    hundred times. The catalogue is kept in ``g`` beside the locale object it was found for
+    (``_kept``)."""
     locale = get_locale()
     if locale is None:  # outside an app context: Flask-Babel's own (no catalogue)
         return get_translations()
-    kept = g.get("_intake_translations")
+    return _kept("_intake_translations", locale, get_translations)
+
+
+def _kept(name: str, locale: Any, find: Callable[[], T]) -> T:
+    """What ``find()`` gives for ``locale`` (the current one), kept in ``g`` under ``name``
+    beside that locale object: ``force_locale`` and ``refresh`` (each a new locale object) find
+    theirs again."""
+    kept = g.get(name)
     if kept is not None and kept[0] is locale:
         return kept[1]
-    found = get_translations()
-    g._intake_translations = (locale, found)
+    found = find()
+    setattr(g, name, (locale, found))
     return found
 
 
