@@ -240,17 +240,9 @@ def step_form_class(questionnaire: Questionnaire, step_id: str) -> type[StepForm
     step = questionnaire.step(step_id)
     base = ContactForm if step_id == questionnaire.steps[0].id else StepForm
     attrs = {item.link_id: field_for(item) for item in step.items}
+    required = {i.link_id: [Required(required_message(i))] for i in step.items if i.required}
     return type(
         f"{step_id.title().replace('_', '')}Form",
         (base,),
-        {
-            "step": step,
-            "questionnaire": questionnaire,
-            "required": {
-                item.link_id: [Required(required_message(item))]
-                for item in step.items
-                if item.required
-            },
-            **attrs,
-        },
+        {"step": step, "questionnaire": questionnaire, "required": required, **attrs},
     )
