@@ -78,9 +78,10 @@ class Patients:
     """Builds contact-step posts as a browser that opened the form once would send them: the
     page's hidden fields and session cookie, a new submission key, a new email and phone."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, exchange: int = 555) -> None:
         self.label = f"{label}.{secrets.token_hex(3)}"
         self.numbers = itertools.count()
+        self.exchange = exchange
         self.forms: dict[int, tuple[str, dict[str, str]]] = {}
 
     def open_form(self, base_url: str, thread: int) -> None:
@@ -99,9 +100,9 @@ class Patients:
     def answers(self) -> dict[str, str]:
         number = next(self.numbers)
         area = AREA_CODES[number // 10000 % len(AREA_CODES)]
-        # 555 first, then the next exchanges: a number never comes back (the same name with the
-        # same phone joins the earlier lead, and P13 sends over 100,000 posts through one set).
-        exchange = 555 + number // (10000 * len(AREA_CODES))
+        # The first exchange, then the next ones: a number never comes back (the same name with
+        # the same phone joins the earlier lead, and P13 sends over 100,000 posts through one set).
+        exchange = self.exchange + number // (10000 * len(AREA_CODES))
         return {
             **CONTACT,
             "email": f"{self.label}.{number}@example.org",
@@ -125,6 +126,21 @@ class Patients:
             return "POST", path, body, headers
 
         return build
+
+
+def unused_exchange(url: str) -> int:
+    """The first exchange from 555 in which no lead of ``url`` has a phone number, for posts to a
+    database that outlives the run: a number an earlier run sent, with the same name, would join
+    that run's lead (the known person's path) instead of making a new one."""
+    with psycopg.connect(psycopg_url(url)) as connection:
+        for exchange in range(555, 990):
+            prefixes = [f"+1{area}{exchange}%" for area in AREA_CODES]
+            taken = connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM leads WHERE phone LIKE ANY (%s))", (prefixes,)
+            ).fetchone()[0]
+            if not taken:
+                return exchange
+    raise RuntimeError(f"every exchange from 555 holds a lead's phone in {url}")
 
 
 def count_rows(url: str, sql: str) -> int:
