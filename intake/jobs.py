@@ -21,7 +21,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -68,9 +68,9 @@ class RouteLead:
 
 @dataclass(frozen=True)
 class DeliverEmail:
-    """Claim, check, send and record one ledger row."""
+    """Claim, check, send and record ledger rows, one after another, each on its own."""
 
-    send_id: int
+    send_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,23 @@ _TASKS: dict[type, str] = {
 }
 # The inquiry's own events: they plan follow-ups and routing. Every event may also be a webhook.
 INQUIRY_TOPICS = ("inquiry.started", "inquiry.completed")
+
+
+# A sweep's due rows go out a few to a task, so the broker's work per message (a worker's main
+# process receives and acks each one) is shared by several. Rows are spread over at least
+# EMAIL_SPREAD tasks, so every pool process of a worker (four by default) gets some, and a
+# task carries at most EMAIL_BATCH: a handful of due rows still go one to a task, at once.
+EMAIL_BATCH, EMAIL_SPREAD = 10, 8
+
+
+def email_deliveries(send_ids: Sequence[int]) -> list[DeliverEmail]:
+    """The tasks that deliver ``send_ids`` (in the order they fall due), dealt out as cards
+    are: the first row to the first task, the second to the second, and so on, so the
+    earliest rows each start a task and run at once, side by side, and rows that go slowly (or
+    end at once) are spread over the tasks rather than queued behind one another."""
+    size = max(1, min(EMAIL_BATCH, len(send_ids) // EMAIL_SPREAD))
+    tasks = -(-len(send_ids) // size)  # rounded up
+    return [DeliverEmail(send_ids=tuple(send_ids[first::tasks])) for first in range(tasks)]
 
 
 def task_for(event: Event) -> tuple[str, dict]:

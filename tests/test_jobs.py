@@ -55,7 +55,7 @@ def test_the_task_names_on_the_wire_are_unchanged():
             RouteLead(lead_id=8, trigger="inquiry.completed"),
             ("routing.route_lead", {"lead_id": 8, "trigger": "inquiry.completed"}),
         ),
-        (DeliverEmail(send_id=42), ("email.deliver", {"send_id": 42})),
+        (DeliverEmail(send_ids=(42, 43)), ("email.deliver", {"send_ids": (42, 43)})),
         (jobs.CheckImport(job_id=3), ("imports.check", {"job_id": 3})),
         (jobs.RunImport(job_id=3), ("imports.run", {"job_id": 3})),
         (DeliverWebhook(delivery_id=5), ("webhooks.deliver", {"delivery_id": 5})),
@@ -69,7 +69,7 @@ def test_publishing_sends_one_task_per_event_in_order(app, monkeypatch):
     sent = []
     celery = app.extensions["celery"]
     monkeypatch.setattr(celery, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
-    events = [RouteLead(lead_id=1, trigger="inquiry.started"), DeliverEmail(send_id=2)]
+    events = [RouteLead(lead_id=1, trigger="inquiry.started"), DeliverEmail(send_ids=(2,))]
 
     with app.app_context():
         assert publish(iter(events)) == 2

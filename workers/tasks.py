@@ -5,6 +5,7 @@ Task names and what becomes a task live in ``intake.jobs``; this module only run
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from flask import current_app
@@ -39,19 +40,31 @@ def relay_outbox() -> int:
 
 @shared_task(name=jobs.SWEEP_SENDS, ignore_result=True)
 def sweep_sends() -> int:
-    """Hand each due ledger row to a delivery task."""
+    """Hand the due ledger rows to delivery tasks, a few to a task; how many rows."""
     ids = sends.due_send_ids(now=utcnow())
     db.session.commit()
-    return jobs.publish(jobs.DeliverEmail(send_id=send_id) for send_id in ids)
+    jobs.publish(jobs.email_deliveries(ids))
+    return len(ids)
 
 
 @shared_task(name=jobs.DELIVER_EMAIL, bind=True, ignore_result=True)
-def deliver_email(self, send_id: int) -> str:
-    """Claim, check, send and record one ledger row."""
+def deliver_email(self, send_ids: list[int] | None = None, send_id: int | None = None) -> list:
+    """Claim, check, send and record ledger rows, one after another. Rows not started once the
+    task has run half its soft time limit go to a new task. ``send_id``: one row, as tasks
+    queued before rows were batched carry it."""
+    ids = [*(send_ids or ()), *(() if send_id is None else (send_id,))]
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    return delivery.deliver_send(
-        send_id=send_id, clock=utcnow, commit=db.session.commit, redelivered=redelivered
+    budget_ends = time.monotonic() + self.app.conf.task_soft_time_limit / 2
+    outcomes, rest = delivery.deliver_sends(
+        ids,
+        clock=utcnow,
+        commit=db.session.commit,
+        redelivered=redelivered,
+        time_left=lambda: time.monotonic() < budget_ends,
     )
+    if rest:
+        jobs.publish([jobs.DeliverEmail(send_ids=tuple(rest))])
+    return outcomes
 
 
 @shared_task(name=jobs.ROUTE_LEAD, ignore_result=True)

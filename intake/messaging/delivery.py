@@ -5,20 +5,21 @@ worker can claim it meanwhile. A row whose worker vanished mid-send (killed, say
 again once the claim is stale or the task is redelivered: that small window is the only place a
 message could go twice, and every message carries a stable Message-ID so receivers can tell.
 
-So a delivery (``deliver_send``, all the delivery task runs) is two transactions: the claim,
-committed, then the rest, committed the moment the server accepts the message. On PostgreSQL
-(``claim_and_load``, then ``finish_claimed``) the claim is one statement that also reads the row,
-its lead, its inquiry, its cadence's settings, the lead's latest record of the consent the row
-needs and whether the lead's addresses are suppressed; the rest is the outcome's one UPDATE (and
-the lead's reply token, on its first email). Elsewhere (``claim_send``, then ``finish_send``) the
-claim is one UPDATE and the rest reads the row, lead, inquiry and settings in one query, then the
-consent and the suppression list. Checks and message read the lead and inquiry of that query.
+So a delivery (``deliver_send``, what the delivery task runs for each of its rows in turn,
+``deliver_sends``) is two transactions: the claim, committed, then the rest, committed the moment
+the server accepts the message. On PostgreSQL (``claim_and_load``, then ``finish_claimed``) the
+claim is one statement that also reads the row, its lead, its inquiry, its cadence's settings,
+the lead's latest record of the consent the row needs and whether the lead's addresses are
+suppressed; the rest is the outcome's one UPDATE (and the lead's reply token, on its first
+email). Elsewhere (``claim_send``, then ``finish_send``) the claim is one UPDATE and the rest
+reads the row, lead, inquiry and settings in one query, then the consent and the suppression
+list. Checks and message read the lead and inquiry of that query.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -75,6 +76,36 @@ def deliver_send(
         outcome = finish_send(send_id=send_id, now=clock(), commit=commit)
     commit()
     return outcome
+
+
+def deliver_sends(
+    send_ids: Sequence[int],
+    *,
+    clock: Callable[[], datetime],
+    commit: Callable[[], None],
+    redelivered: bool = False,
+    time_left: Callable[[], bool],
+) -> tuple[list[str], list[int]]:
+    """``deliver_send`` for each row in turn (a task's rows); each is claimed, sent and
+    committed on its own, so a failure or a kill affects that row as it would alone: a row
+    that raises is rolled back, logged and left to the sweep (as a task of its own would be),
+    and the next goes on. Once ``time_left`` says no, the rows not started are returned for
+    another task to take: a slow mail server delays them, never past the task's time limit.
+    What happened to each row taken ("failed" for one that raised), and the rows left."""
+    outcomes: list[str] = []
+    for index, send_id in enumerate(send_ids):
+        if index and not time_left():
+            return outcomes, list(send_ids[index:])
+        try:
+            outcome = deliver_send(
+                send_id=send_id, clock=clock, commit=commit, redelivered=redelivered
+            )
+        except Exception:  # noqa: BLE001 (one row's failure must not hold back the others)
+            db.session.rollback()
+            logger.exception("ledger row %s failed; the sweep hands it over again", send_id)
+            outcome = "failed"
+        outcomes.append(outcome)
+    return outcomes, []
 
 
 def _claim_values(now: datetime, redelivered: bool) -> dict:

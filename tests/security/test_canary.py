@@ -196,7 +196,7 @@ def test_canary_patient_data_is_found_nowhere_it_must_not_be(
         sink.wait_for(lambda m: m["Subject"] == "We have received your inquiry")
         sink.wait_for(lambda m: m["To"] == STAFF_ADDRESS)
         step_id = first_nurture_step_due_now(app, the_lead(app), zone=daytime_zone(utcnow()))
-        publish(app, "email.deliver", send_id=step_id)
+        publish(app, "email.deliver", send_ids=[step_id])
         wait_until(lambda: len([m for m in sink.messages if m["To"] == CONTACT["email"]]) >= 3)
         lead = the_lead(app)
         pair_id = possible_duplicate_merged_and_undone(live_server, admin, lead)

@@ -108,7 +108,7 @@ def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, s
     )
     lead = the_lead(worker_app)
     step_id = first_nurture_step_due_now(worker_app, lead, zone=zone_where_it_is(13))
-    publish(worker_app, "email.deliver", send_id=step_id)  # queued, no worker running yet
+    publish(worker_app, "email.deliver", send_ids=[step_id])  # queued, no worker running yet
 
     with worker_app.app_context():
         token = unsubscribe_token(lead.id)
@@ -122,6 +122,25 @@ def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, s
     assert all(s.status == "cancelled" for s in sends(worker_app, "nurture"))
     time.sleep(2)
     assert mail_for(sink, sends(worker_app, "nurture")) == []
+
+
+def test_a_delivery_task_queued_before_rows_were_batched_is_still_delivered(
+    worker_app, smtp_sink, start_worker
+):
+    """An upgrade can find tasks of the old shape in Redis: one ``send_id`` each."""
+    sink, _ = smtp_sink
+    add_coordinator(worker_app)
+    complete_inquiry(
+        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
+    )
+    step_id = first_nurture_step_due_now(
+        worker_app, the_lead(worker_app), zone=zone_where_it_is(13)
+    )
+    publish(worker_app, "email.deliver", send_id=step_id)
+    start_worker()
+
+    wait_until(lambda: sends(worker_app, "nurture")[0].status == "sent")
+    assert len(mail_for(sink, sends(worker_app, "nurture")[:1])) == 1
 
 
 def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
