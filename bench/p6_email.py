@@ -3,11 +3,12 @@ loop sending the same number of messages to the same sink, in the same run.
 
 Project: a real ``celery -A workers.app worker`` process (prefork, ``--concurrency 4`` as
 ``intake worker`` starts it, Redis broker) and the project's own path: ``periodic.sweep_sends``
-hands each due ledger row to ``email.deliver``, which claims the row and reads the row, lead,
-inquiry, cadence settings, the consent in force and the lead's suppressions in one statement
-(committed), checks them, renders the confirmation (the lead's first email also makes its reply
-token: one UPDATE), sends it over the SMTP connection its pool process keeps open, and records
-it (one UPDATE, committed). Each round first adds N completed inquiries with a
+hands the due ledger rows to ``email.deliver`` tasks, up to 10 a task (``jobs.email_deliveries``:
+N = 400 makes 40), which take their rows one after another: each is claimed with its row, lead,
+inquiry, cadence settings, the consent in force and the lead's suppressions read, and the lead's
+reply token made (this being its first email), in one statement (committed); then checked,
+rendered, sent over the SMTP connection the pool process keeps open, and recorded (one UPDATE,
+committed). Each round first adds N completed inquiries with a
 confirmation due (untimed), then times from the sweep's publication to the sink's acceptance of
 the N-th message.
 

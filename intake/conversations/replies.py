@@ -45,16 +45,21 @@ def reply_address(lead: Lead) -> str:
     return f"{local}+{_token_of(lead)}@{domain}"
 
 
+def new_token() -> str:
+    """A token for a lead that has none (``_token_of``; on PostgreSQL the delivery task's claim
+    of the lead's first patient email sets it, ``intake.messaging.delivery``)."""
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
 def _token_of(lead: Lead) -> str:
     """The lead's token. Set only where none is yet, so two workers writing to the same lead at
     once agree on one (the second waits for the first's row lock, then keeps its token)."""
     if lead.reply_token:
         return lead.reply_token
-    made = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
     token = db.session.scalar(
         update(Lead)
         .where(Lead.id == lead.id)
-        .values(reply_token=func.coalesce(Lead.reply_token, made))
+        .values(reply_token=func.coalesce(Lead.reply_token, new_token()))
         .returning(Lead.reply_token)
         .execution_options(synchronize_session=False)
     )

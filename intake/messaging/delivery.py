@@ -10,10 +10,11 @@ So a delivery (``deliver_send``, what the delivery task runs for each of its row
 the server accepts the message. On PostgreSQL (``claim_and_load``, then ``finish_claimed``) the
 claim is one statement that also reads the row, its lead, its inquiry, its cadence's settings,
 the lead's latest record of the consent the row needs and whether the lead's addresses are
-suppressed; the rest is the outcome's one UPDATE (and the lead's reply token, on its first
-email). Elsewhere (``claim_send``, then ``finish_send``) the claim is one UPDATE and the rest
-reads the row, lead, inquiry and settings in one query, then the consent and the suppression
-list. Checks and message read the lead and inquiry of that query.
+suppressed, and gives the lead its reply token on its first patient email; the rest is the
+outcome's one UPDATE. Elsewhere (``claim_send``, then ``finish_send``) the claim is one UPDATE
+and the rest reads the row, lead, inquiry and settings in one query, then the consent and the
+suppression list (the reply token, where one is made, is an UPDATE of its own). Checks and
+message read the lead and inquiry of that query.
 """
 
 from __future__ import annotations
@@ -26,16 +27,23 @@ from functools import cache
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, exists, or_, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.consults import messages as consult_messages
-from intake.conversations import outgoing
+from intake.conversations import outgoing, replies
 from intake.extensions import db
 from intake.messaging.cadence_settings import effective_cadence
 from intake.messaging.cadence_texts import cadence_text, consent_for
 from intake.messaging.cadences import load_cadences
 from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
-from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
-from intake.messaging.sends import claim_timeout
+from intake.messaging.mail import (
+    PATIENT_EMAIL_CADENCES,
+    PermanentMailError,
+    TransientMailError,
+    deliver,
+    render_message,
+)
+from intake.messaging.sends import CONVERSATION, claim_timeout
 from intake.messaging.texts import (
     PermanentTextError,
     TextMessage,
@@ -158,11 +166,19 @@ def _consent_purposes() -> dict[str, str]:
 def claim_and_load(*, send_id: int, now: datetime, redelivered: bool = False):
     """Claim the row and read what the send-time checks need, in one statement: the claimed
     row, its lead, inquiry and cadence override, and the lead's latest record for the consent
-    the row's cadence needs. None when the row cannot be claimed (as ``claim_send``).
+    the row's cadence needs; a patient email also gives its lead a reply token if it has none
+    yet. None when the row cannot be claimed (as ``claim_send``).
     ``deliver_send`` commits the claim before anything is sent. PostgreSQL only
     (``claims_and_reads_at_once``)."""
-    parameters = {"send_id": send_id, **_claim_values(now, redelivered)}
-    return db.session.execute(_claim_and_load_statement(), parameters).first()
+    parameters = {
+        "send_id": send_id,
+        "reply_token": replies.new_token(),
+        **_claim_values(now, redelivered),
+    }
+    loaded = db.session.execute(_claim_and_load_statement(), parameters).first()
+    if loaded is not None and loaded.made_reply_token is not None:
+        set_committed_value(loaded.Lead, "reply_token", loaded.made_reply_token)
+    return loaded
 
 
 def _commit_claim(commit: Callable[[], None]) -> None:
@@ -190,6 +206,20 @@ def _claim_and_load_statement():
         .returning(*Send.__table__.c)
         .cte("claimed")
     )
+    # A patient email to a lead without a reply token makes it here, not in a statement of its
+    # own when the message is written (``replies.reply_address``). The select below reads the
+    # lead as it was before this statement: the token made is returned beside it.
+    patient_email = and_(
+        claimed.c.channel == "email",
+        or_(claimed.c.cadence.in_(PATIENT_EMAIL_CADENCES), claimed.c.template == CONVERSATION),
+    )
+    token_made = (
+        update(Lead)
+        .where(Lead.id == claimed.c.lead_id, Lead.reply_token.is_(None), patient_email)
+        .values(reply_token=bindparam("reply_token"), updated_at=now)
+        .returning(Lead.reply_token)
+        .cte("token_made")
+    )
     sent = aliased(Send, claimed, name="sends")
     purpose = case(_consent_purposes(), value=claimed.c.cadence + ":" + claimed.c.channel)
     granted = (
@@ -209,6 +239,7 @@ def _claim_and_load_statement():
             granted.label("granted"),
             exists().where(Suppression.email == Lead.email).label("email_suppressed"),
             exists().where(Suppression.email == Lead.caregiver_email).label("caregiver_suppressed"),
+            db.select(token_made.c.reply_token).scalar_subquery().label("made_reply_token"),
         )
         .outerjoin(Lead, Lead.id == sent.lead_id)
         .outerjoin(Inquiry, Inquiry.id == sent.inquiry_id)

@@ -46,6 +46,10 @@ from intake.models.sends import CapturedEmail, Send
 from intake.routing.choice import ALERT_CASES
 from intake.tasks.notices import task_due
 
+# The cadences whose emails go to the patient (with a reply address); a staff-written message
+# (template CONVERSATION) does too, whatever its cadence.
+PATIENT_EMAIL_CADENCES = (*PATIENT_CADENCES, *CONSULT_CADENCES)
+
 
 class Attachment(NamedTuple):
     filename: str
@@ -89,7 +93,7 @@ def render_message(
     written = send.template == CONVERSATION
     if send.template not in TEMPLATES and not written:
         raise ValueError(f"unknown email template {send.template!r}")
-    patient = send.cadence in (*PATIENT_CADENCES, *CONSULT_CADENCES) or written
+    patient = send.cadence in PATIENT_EMAIL_CADENCES or written
     recipient, context = (_patient_parts if patient else _staff_parts)(send, now)
     if recipient is None or (written and words is None):
         return None

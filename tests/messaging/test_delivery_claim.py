@@ -5,6 +5,7 @@ committed when the server took the message. Statements per message are asserted 
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -19,8 +20,8 @@ from tests.factories import NOW, make_inquiry, make_lead, make_staff, record_con
 from tests.messaging.conftest import Recorder, smtp_server
 from tests.messaging.test_delivery import SECOND, queue, row
 
-# A message costs the claim (with every read the checks need) and the outcome's UPDATE; the
-# first email to a lead also makes its reply address token (intake.conversations.replies).
+# A message costs the claim (with every read the checks need, and the reply address token a
+# lead's first patient email makes) and the outcome's UPDATE.
 STATEMENTS_A_MESSAGE = 2
 COMMITS_A_MESSAGE = 2  # the claim, before the server is contacted; then the outcome
 
@@ -80,19 +81,47 @@ def test_a_message_costs_two_statements_and_two_commits(pg):
     assert (sent.status, sent.attempts, sent.message_id is not None) == ("sent", 1, True)
 
 
-def test_the_first_email_to_a_lead_also_makes_its_reply_token(pg):
+def test_the_first_email_to_a_lead_makes_its_reply_token_in_the_claim(pg):
+    recorder = Recorder()
     lead = make_lead()
     lead_id = lead.id
     assert lead.reply_token is None
     send_id = queue("confirmation", lead=lead, step=0)
-    with smtp_server(Recorder()) as server:
+    with smtp_server(recorder) as server:
         pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
         with counting(pg) as (statements, commits):
             assert deliver_as_the_task_does(send_id) == "sent"
 
-    assert len(statements) == STATEMENTS_A_MESSAGE + 1, statements
+    assert len(statements) == STATEMENTS_A_MESSAGE, statements
     assert len(commits) == COMMITS_A_MESSAGE
-    assert db.session.get(Lead, lead_id).reply_token
+    token = db.session.get(Lead, lead_id).reply_token
+    assert re.fullmatch(r"[a-z0-9]{20}", token)
+    [envelope] = recorder.envelopes
+    assert f"Reply-To: replies+{token}@intake.local" in envelope.content.decode()
+
+
+def test_a_lead_keeps_its_reply_token_and_a_staff_email_makes_none(pg):
+    kept = make_lead(reply_token="k" * 20)
+    staff_only = make_lead(first_name="Grace", email="grace@example.org")
+    staff = make_staff()
+    staff_only.owner_id = staff.id
+    db.session.commit()
+    patient_row = queue("nurture", lead=kept, step=1)
+    key = send_key(staff_only.id, "staff_new_lead", staff.id)
+    schedule_send(
+        key=key, cadence="staff_new_lead", template="staff_new_lead", due_at=NOW, now=NOW,
+        lead_id=staff_only.id, staff_user_id=staff.id,
+    )  # fmt: skip
+    db.session.commit()
+    staff_row = db.session.scalar(db.select(Send.id).where(Send.key == key))
+    kept_id, staff_only_id = kept.id, staff_only.id
+    with smtp_server(Recorder()) as server:
+        pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        assert deliver_as_the_task_does(patient_row) != "skipped"  # claimed
+        assert deliver_as_the_task_does(staff_row) == "sent"
+
+    assert db.session.get(Lead, kept_id).reply_token == "k" * 20
+    assert db.session.get(Lead, staff_only_id).reply_token is None
 
 
 def test_the_claim_is_committed_before_the_server_is_contacted(pg):
