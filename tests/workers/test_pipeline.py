@@ -39,6 +39,14 @@ def mail_for(sink, rows: list[Send]) -> list:
         ]
 
 
+def a_patient_who_agreed_to_follow_ups(app) -> Lead:
+    """A coordinator to route to, and a completed inquiry whose patient agreed to email and to
+    follow-ups; the patient's lead."""
+    add_coordinator(app)
+    complete_inquiry(app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"})
+    return the_lead(app)
+
+
 def test_an_inquiry_is_confirmed_routed_and_its_owner_notified(worker_app, smtp_sink, start_worker):
     sink, _ = smtp_sink
     staff_id = add_coordinator(worker_app)
@@ -67,10 +75,7 @@ def test_an_inquiry_is_confirmed_routed_and_its_owner_notified(worker_app, smtp_
 
 def test_cadence_steps_fire_at_their_times_and_only_once(worker_app, smtp_sink, start_worker):
     sink, _ = smtp_sink
-    add_coordinator(worker_app)
-    complete_inquiry(
-        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
-    )
+    a_patient_who_agreed_to_follow_ups(worker_app)
     publish(worker_app, "outbox.relay")
     start_worker()
     wait_until(lambda: len(sends(worker_app, "nurture")) == 4)
@@ -102,11 +107,7 @@ def test_cadence_steps_fire_at_their_times_and_only_once(worker_app, smtp_sink, 
 
 def test_an_unsubscribe_while_a_step_is_queued_stops_it(worker_app, smtp_sink, start_worker):
     sink, _ = smtp_sink
-    add_coordinator(worker_app)
-    complete_inquiry(
-        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
-    )
-    lead = the_lead(worker_app)
+    lead = a_patient_who_agreed_to_follow_ups(worker_app)
     step_id = first_nurture_step_due_now(worker_app, lead, zone=zone_where_it_is(13))
     publish(worker_app, "email.deliver", send_ids=[step_id])  # queued, no worker running yet
 
@@ -129,13 +130,8 @@ def test_a_delivery_task_queued_before_rows_were_batched_is_still_delivered(
 ):
     """An upgrade can find tasks of the old shape in Redis: one ``send_id`` each."""
     sink, _ = smtp_sink
-    add_coordinator(worker_app)
-    complete_inquiry(
-        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
-    )
-    step_id = first_nurture_step_due_now(
-        worker_app, the_lead(worker_app), zone=zone_where_it_is(13)
-    )
+    lead = a_patient_who_agreed_to_follow_ups(worker_app)
+    step_id = first_nurture_step_due_now(worker_app, lead, zone=zone_where_it_is(13))
     publish(worker_app, "email.deliver", send_id=step_id)
     start_worker()
 
@@ -147,11 +143,7 @@ def test_quiet_hours_hold_a_due_step_until_the_patients_morning(
     worker_app, smtp_sink, start_worker
 ):
     sink, _ = smtp_sink
-    add_coordinator(worker_app)
-    complete_inquiry(
-        worker_app.test_client(), consent={"consent_email": "y", "consent_follow_up": "y"}
-    )
-    lead = the_lead(worker_app)
+    lead = a_patient_who_agreed_to_follow_ups(worker_app)
     zone = zone_where_it_is(3)
     first_nurture_step_due_now(worker_app, lead, zone=zone)
     start_worker()
