@@ -94,12 +94,11 @@ def deliver_sends(
     redelivered: bool = False,
     time_left: Callable[[], bool],
 ) -> tuple[list[str], list[int]]:
-    """``deliver_send`` for each row in turn (a task's rows); each is claimed, sent and
-    committed on its own, so a failure or a kill affects that row as it would alone: a row
-    that raises is rolled back, logged and left to the sweep (as a task of its own would be),
-    and the next goes on. Once ``time_left`` says no, the rows not started are returned for
-    another task to take: a slow mail server delays them, never past the task's time limit.
-    What happened to each row taken ("failed" for one that raised), and the rows left."""
+    """``deliver_send`` for each of a task's rows in turn, each claimed, sent and committed on
+    its own: a row that raises is rolled back, logged and left to the sweep (as a task of its
+    own would be), and the next goes on. Once ``time_left`` says no, the rows not started are
+    returned for another task: a slow mail server delays them, never past the task's time
+    limit. What happened to each row taken ("failed" for one that raised), and the rows left."""
     outcomes: list[str] = []
     for index, send_id in enumerate(send_ids):
         if index and not time_left():
@@ -206,16 +205,24 @@ def _claim_and_load_statement():
         .returning(*Send.__table__.c)
         .cte("claimed")
     )
-    # A patient email to a lead without a reply token makes it here, not in a statement of its
-    # own when the message is written (``replies.reply_address``). The select below reads the
-    # lead as it was before this statement: the token made is returned beside it.
+    # A patient email's lead without a reply token gets it here (returned beside the lead as
+    # read before), not in a statement of its own later (``replies.reply_address``), unless
+    # another transaction holds the lead: never waited for (it may be waiting for this row:
+    # staff closing a lead cancel its rows), the token is then made later.
     patient_email = and_(
         claimed.c.channel == "email",
         or_(claimed.c.cadence.in_(PATIENT_EMAIL_CADENCES), claimed.c.template == CONVERSATION),
     )
+    free = aliased(Lead, name="free_lead")
+    tokenless = (
+        db.select(free.id)
+        .where(free.id == claimed.c.lead_id, free.reply_token.is_(None), patient_email)
+        .with_for_update(of=free, skip_locked=True)
+        .scalar_subquery()
+    )
     token_made = (
         update(Lead)
-        .where(Lead.id == claimed.c.lead_id, Lead.reply_token.is_(None), patient_email)
+        .where(Lead.id == tokenless)
         .values(reply_token=bindparam("reply_token"), updated_at=now)
         .returning(Lead.reply_token)
         .cte("token_made")

@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import event, text
 
 from intake.extensions import db
-from intake.messaging.delivery import claims_and_reads_at_once, deliver_send
+from intake.messaging.delivery import (
+    _commit_claim,
+    claim_and_load,
+    claims_and_reads_at_once,
+    deliver_send,
+    finish_claimed,
+)
 from intake.messaging.sends import schedule_send, send_key
 from intake.messaging.unsubscribe import suppress_address
 from intake.models import Lead, Send
@@ -98,6 +104,34 @@ def test_the_first_email_to_a_lead_makes_its_reply_token_in_the_claim(pg):
     assert re.fullmatch(r"[a-z0-9]{20}", token)
     [envelope] = recorder.envelopes
     assert f"Reply-To: replies+{token}@intake.local" in envelope.content.decode()
+
+
+def test_the_claim_never_waits_for_a_lead_another_transaction_holds(pg):
+    """Staff closing a lead hold it while they cancel its rows: a claim that waited for the
+    lead while holding one of those rows would deadlock with them. It skips the token; the
+    message makes it once the lead is free, in a statement of its own."""
+    recorder = Recorder()
+    lead = make_lead()
+    lead_id = lead.id
+    send_id = queue("confirmation", lead=lead, step=0)
+    db.session.remove()
+    with db.engine.connect() as staff:
+        staff.execute(text("SELECT id FROM leads WHERE id = :id FOR UPDATE"), {"id": lead_id})
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))  # a wait fails, not hangs
+        loaded = claim_and_load(send_id=send_id, now=NOW)
+        assert loaded is not None and loaded.made_reply_token is None
+        _commit_claim(db.session.commit)  # as deliver_send commits it
+        staff.rollback()
+    with smtp_server(recorder) as server:
+        pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        with counting(pg) as (statements, _):
+            assert finish_claimed(loaded, now=NOW, commit=db.session.commit) == "sent"
+            db.session.commit()
+
+    assert len(statements) == 2, statements  # the token's own UPDATE, then the outcome's
+    token = db.session.get(Lead, lead_id).reply_token
+    [envelope] = recorder.envelopes
+    assert token and f"replies+{token}@" in envelope.content.decode()
 
 
 def test_a_lead_keeps_its_reply_token_and_a_staff_email_makes_none(pg):
