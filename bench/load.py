@@ -194,3 +194,7 @@ def harness_spec(database_url: str, redis_url: str) -> str:
 
 def floor_spec(database_url: str, redis_url: str) -> str:
     return f"bench.floor_app:create_floor_app({database_url!r}, {redis_url!r})"
+
+
+def stack_floor_spec(database_url: str, redis_url: str) -> str:
+    return f"bench.stack_floor_app:create_stack_floor_app({database_url!r}, {redis_url!r})"

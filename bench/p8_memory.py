@@ -12,6 +12,10 @@ each fork, intake's also warmed there (``warm_up``), so a worker's USS is what i
 with the master. Memory is USS (pages only that process holds), read from /proc with psutil,
 taken as the largest of the workers; RSS is in the note, with the PSS of the whole gunicorn
 (master and workers added up, each shared page split between the processes that hold it).
+
+The note also gives the stack floor's worker (``bench.stack_floor_app``: the floor's two
+requests through the Flask-SQLAlchemy, WTForms and Jinja stack intake must use, warmed in its
+master the same way), driven as the floor is: what any app on that stack owes to the stack.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from bench.harness import (
     psycopg_url,
     result,
 )
-from bench.load import drive, floor_spec, gunicorn, harness_spec
+from bench.load import drive, floor_spec, gunicorn, harness_spec, stack_floor_spec
 from bench.p1_submit import DATABASE, REDIS_URL, Patients, drop_database, fresh_database
 from tests.conftest import complete_inquiry
 from tests.live import LiveClient
@@ -140,9 +144,11 @@ class Mixed:
             thread.join(timeout=seconds + 60)
 
 
-def floor_memory(url: str, requests: int, seconds: float) -> tuple[tuple, tuple, float]:
+def floor_memory(spec: str, requests: int, seconds: float) -> tuple[tuple, tuple, float]:
+    """A floor app's largest worker (USS, RSS) after ``requests`` and after as many more, and
+    its whole server's PSS after the first ones."""
     patients = Patients("p8")
-    with gunicorn(floor_spec(url, REDIS_URL)) as (base, process):
+    with gunicorn(spec) as (base, process):
         for thread in range(CLIENTS):
             patients.forms[thread] = ("", {})
         post = patients.post("/submit")
@@ -187,7 +193,10 @@ def run(args) -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     try:
-        floor_first, floor_second, floor_server = floor_memory(url, requests, seconds)
+        floor_first, floor_second, floor_server = floor_memory(
+            floor_spec(url, REDIS_URL), requests, seconds
+        )
+        stack_first, _, _ = floor_memory(stack_floor_spec(url, REDIS_URL), requests, seconds)
         with (
             celery_process(
                 settings,
@@ -221,7 +230,11 @@ def run(args) -> None:
     def growth(first: tuple, second: tuple) -> float:
         return (second[0] - first[0]) / first[0]
 
-    whole = f"gunicorn PSS (master + workers) {web_server:.0f}MiB vs floor {floor_server:.0f}MiB; "
+    whole = (
+        f"gunicorn PSS (master + workers) {web_server:.0f}MiB vs floor {floor_server:.0f}MiB; "
+        f"the stack floor's worker {stack_first[0]:.1f}MiB USS, "
+        f"{stack_first[0] / floor_uss:.2f}x the floor; "
+    )
     for scenario, name, first, second, server in (
         ("P8-web", "gunicorn worker", web1, web2, whole),
         ("P8-celery", "Celery child", child1, child2, ""),
