@@ -7,14 +7,14 @@ message could go twice, and every message carries a stable Message-ID so receive
 
 So a delivery (``deliver_send``, what the delivery task runs for each of its rows in turn,
 ``deliver_sends``) is two transactions: the claim, committed, then the rest, committed the moment
-the server accepts the message. On PostgreSQL (``claim_and_load``, then ``finish_claimed``) the
-claim is one statement that also reads the row, its lead, its inquiry, its cadence's settings,
-the lead's latest record of the consent the row needs and whether the lead's addresses are
-suppressed, and gives the lead its reply token on its first patient email; the rest is the
-outcome's one UPDATE. Elsewhere (``claim_send``, then ``finish_send``) the claim is one UPDATE
-and the rest reads the row, lead, inquiry and settings in one query, then the consent and the
-suppression list (the reply token, where one is made, is an UPDATE of its own). Checks and
-message read the lead and inquiry of that query.
+the server accepts the message. On PostgreSQL (``claims.claim_and_load``, then
+``finish_claimed``) the claim is one statement that also reads the row, its lead, its inquiry,
+its cadence's settings, the lead's latest record of the consent the row needs and whether the
+lead's addresses are suppressed, and gives the lead its reply token on its first patient email;
+the rest is the outcome's one UPDATE. Elsewhere (``claims.claim_send``, then ``finish_send``)
+the claim is one UPDATE and the rest reads the row, lead, inquiry and settings in one query, then
+the consent and the suppression list (the reply token, where one is made, is an UPDATE of its
+own). Checks and message read the lead and inquiry of that query.
 """
 
 from __future__ import annotations
@@ -25,25 +25,22 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, exists, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.consults import messages as consult_messages
-from intake.conversations import outgoing, replies
+from intake.conversations import outgoing
 from intake.extensions import db
 from intake.messaging.cadence_settings import effective_cadence
-from intake.messaging.cadence_texts import cadence_text, consent_for
-from intake.messaging.cadences import load_cadences
-from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
-from intake.messaging.mail import (
-    PATIENT_EMAIL_CADENCES,
-    PermanentMailError,
-    TransientMailError,
-    deliver,
-    render_message,
+from intake.messaging.cadence_texts import cadence_text
+from intake.messaging.claims import (
+    claim_and_load,
+    claim_send,
+    claims_and_reads_at_once,
+    commit_claim,
 )
-from intake.messaging.sends import CONVERSATION, claim_timeout
+from intake.messaging.followups import deferred_until, patient_daytime, stop_reason
+from intake.messaging.mail import PermanentMailError, TransientMailError, deliver, render_message
 from intake.messaging.texts import (
     PermanentTextError,
     TextMessage,
@@ -53,8 +50,7 @@ from intake.messaging.texts import (
     text_message_id,
 )
 from intake.messaging.unsubscribe import is_suppressed, suppress_address
-from intake.models import CadenceSetting, Consent, Inquiry, Lead, Send
-from intake.models.sends import Suppression
+from intake.models import CadenceSetting, Inquiry, Lead, Send
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +70,7 @@ def deliver_send(
         if loaded is None:
             db.session.rollback()
             return "skipped"
-        _commit_claim(commit)
+        commit_claim(commit)
         outcome = finish_claimed(loaded, now=clock(), commit=commit)
     else:
         if not claim_send(send_id=send_id, now=clock(), redelivered=redelivered):
@@ -115,151 +111,41 @@ def deliver_sends(
     return outcomes, []
 
 
-def _claim_values(now: datetime, redelivered: bool) -> dict:
-    """What ``_claimable`` compares with: now, when a claim is stale, the attempts allowed."""
-    return {
-        "now": now,
-        "stale": now if redelivered else now - claim_timeout(),
-        "max_attempts": current_app.config["INTAKE_SEND_MAX_ATTEMPTS"],
-    }
-
-
-def _claimable(now, stale, max_attempts):
-    """A row a worker may take: due and not yet taken, or taken by a worker that has not
-    finished by ``stale`` and with attempts left (values, or bound parameters)."""
-    return or_(
-        and_(Send.status == "scheduled", Send.due_at <= now),
-        and_(Send.status == "sending", Send.claimed_at <= stale, Send.attempts < max_attempts),
-    )
-
-
-def claim_send(*, send_id: int, now: datetime, redelivered: bool = False) -> bool:
-    """Take the row for this worker; False when it is not due, done, used up or someone
-    else's."""
-    result = db.session.execute(
-        update(Send)
-        .where(Send.id == send_id, _claimable(**_claim_values(now, redelivered)))
-        .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def claims_and_reads_at_once() -> bool:
-    """Whether ``claim_and_load`` may be used: PostgreSQL (a data-modifying WITH)."""
-    return db.engine.dialect.name == "postgresql"
-
-
-@cache
-def _consent_purposes() -> dict[str, str]:
-    """``cadence:channel`` → the consent purpose its messages need (cadences.yaml; an admin's
-    override changes timing and switches, never the consent)."""
-    return {
-        f"{name}:{channel}": purpose
-        for name, cadence in load_cadences().items()
-        for channel in ("email", "text")
-        if (purpose := consent_for(cadence, channel))
-    }
-
-
-def claim_and_load(*, send_id: int, now: datetime, redelivered: bool = False):
-    """Claim the row and read what the send-time checks need, in one statement: the claimed
-    row, its lead, inquiry and cadence override, and the lead's latest record for the consent
-    the row's cadence needs; a patient email also gives its lead a reply token if it has none
-    yet. None when the row cannot be claimed (as ``claim_send``).
-    ``deliver_send`` commits the claim before anything is sent. PostgreSQL only
-    (``claims_and_reads_at_once``)."""
-    parameters = {
-        "send_id": send_id,
-        "reply_token": replies.new_token(),
-        **_claim_values(now, redelivered),
-    }
-    loaded = db.session.execute(_claim_and_load_statement(), parameters).first()
-    if loaded is not None and loaded.made_reply_token is not None:
-        set_committed_value(loaded.Lead, "reply_token", loaded.made_reply_token)
-    return loaded
-
-
-def _commit_claim(commit: Callable[[], None]) -> None:
-    """Commit the claim, the rows read with it kept as read: the checks that follow need them
-    and a commit would otherwise expire them, to be read again one by one."""
-    session = db.session()
-    expires, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        commit()
-    finally:
-        session.expire_on_commit = expires
-
-
-@cache
-def _claim_and_load_statement():
-    """Built once a process (bound parameters): building it costs more than running it."""
-    now, stale = (
-        bindparam("now", type_=Send.due_at.type),
-        bindparam("stale", type_=Send.due_at.type),
-    )
-    claimed = (
-        update(Send)
-        .where(Send.id == bindparam("send_id"), _claimable(now, stale, bindparam("max_attempts")))
-        .values(status="sending", claimed_at=now, attempts=Send.attempts + 1)
-        .returning(*Send.__table__.c)
-        .cte("claimed")
-    )
-    # A patient email's lead without a reply token gets it here (returned beside the lead as
-    # read before), not in a statement of its own later (``replies.reply_address``), unless
-    # another transaction holds the lead: never waited for (it may be waiting for this row:
-    # staff closing a lead cancel its rows), the token is then made later.
-    patient_email = and_(
-        claimed.c.channel == "email",
-        or_(claimed.c.cadence.in_(PATIENT_EMAIL_CADENCES), claimed.c.template == CONVERSATION),
-    )
-    free = aliased(Lead, name="free_lead")
-    tokenless = (
-        db.select(free.id)
-        .where(free.id == claimed.c.lead_id, free.reply_token.is_(None), patient_email)
-        .with_for_update(of=free, skip_locked=True)
-        .scalar_subquery()
-    )
-    token_made = (
-        update(Lead)
-        .where(Lead.id == tokenless)
-        .values(reply_token=bindparam("reply_token"), updated_at=now)
-        .returning(Lead.reply_token)
-        .cte("token_made")
-    )
-    sent = aliased(Send, claimed, name="sends")
-    purpose = case(_consent_purposes(), value=claimed.c.cadence + ":" + claimed.c.channel)
-    granted = (
-        db.select(Consent.granted)
-        .where(Consent.lead_id == claimed.c.lead_id, Consent.purpose == purpose)
-        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        db.select(
-            sent,
-            Lead,
-            Inquiry,
-            CadenceSetting,
-            purpose.label("purpose"),
-            granted.label("granted"),
-            exists().where(Suppression.email == Lead.email).label("email_suppressed"),
-            exists().where(Suppression.email == Lead.caregiver_email).label("caregiver_suppressed"),
-            db.select(token_made.c.reply_token).scalar_subquery().label("made_reply_token"),
-        )
-        .outerjoin(Lead, Lead.id == sent.lead_id)
-        .outerjoin(Inquiry, Inquiry.id == sent.inquiry_id)
-        .outerjoin(CadenceSetting, CadenceSetting.name == sent.cadence)
-    )
-
-
 def _finish(send: Send, status: str, reason: str | None, now: datetime) -> str:
     send.status, send.finished_reason = status, reason
     if status == "sent":
         send.sent_at = now
     logger.info("send finished", extra={"send_id": send.id, "status": status, "reason": reason})
     return status
+
+
+def _record_sent(send: Send, message_id: str, now: datetime, commit: Callable[[], None]) -> None:
+    """The server (or text provider) accepted the message: the row says so, committed at once.
+    One UPDATE built once, not the unit of work's flush (a tenth of a message's time); the row
+    as held is kept in step with what it wrote."""
+    db.session.execute(
+        _sent_statement(), {"send_id": send.id, "accepted_at": now, "accepted_id": message_id}
+    )
+    written = {"status": "sent", "finished_reason": None, "sent_at": now, "message_id": message_id}
+    for name, value in written.items():
+        set_committed_value(send, name, value)
+    logger.info("send finished", extra={"send_id": send.id, "status": "sent", "reason": None})
+    commit()
+
+
+@cache
+def _sent_statement():
+    sends = Send.__table__
+    return (
+        update(sends)
+        .where(sends.c.id == bindparam("send_id"))
+        .values(
+            status="sent",
+            finished_reason=None,
+            sent_at=bindparam("accepted_at", type_=sends.c.sent_at.type),
+            message_id=bindparam("accepted_id"),
+        )
+    )
 
 
 def _retry_later(send: Send, error: Exception, now: datetime) -> str:
@@ -313,13 +199,8 @@ def finish_claimed(loaded, *, now: datetime, commit: Callable[[], None]) -> str:
     if suppressed[address] if address in suppressed else is_suppressed(address):
         return _finish(send, "cancelled", "suppressed", now)
 
-    def record_sent() -> None:
-        send.message_id = message.message_id
-        _finish(send, "sent", None, now)
-        commit()
-
     try:
-        deliver(message, accepted=record_sent)
+        deliver(message, accepted=lambda: _record_sent(send, message.message_id, now, commit))
     except TransientMailError as error:
         return _retry_later(send, error, now)
     except PermanentMailError as error:
@@ -385,13 +266,8 @@ def _finish_text(
         return _finish(send, "cancelled", "no_recipient", now)
     text = TextMessage(recipient=number, body=words[1], message_id=text_message_id(send.key))
 
-    def record_sent() -> None:
-        send.message_id = text.message_id
-        _finish(send, "sent", None, now)
-        commit()
-
     try:
-        deliver_text(text, accepted=record_sent)
+        deliver_text(text, accepted=lambda: _record_sent(send, text.message_id, now, commit))
     except TransientTextError as error:
         return _retry_later(send, error, now)
     except PermanentTextError as error:

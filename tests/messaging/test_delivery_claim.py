@@ -12,10 +12,8 @@ import pytest
 from sqlalchemy import event, text
 
 from intake.extensions import db
+from intake.messaging.claims import claim_and_load, claims_and_reads_at_once, commit_claim
 from intake.messaging.delivery import (
-    _commit_claim,
-    claim_and_load,
-    claims_and_reads_at_once,
     deliver_send,
     finish_claimed,
 )
@@ -120,7 +118,7 @@ def test_the_claim_never_waits_for_a_lead_another_transaction_holds(pg):
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))  # a wait fails, not hangs
         loaded = claim_and_load(send_id=send_id, now=NOW)
         assert loaded is not None and loaded.made_reply_token is None
-        _commit_claim(db.session.commit)  # as deliver_send commits it
+        commit_claim(db.session.commit)  # as deliver_send commits it
         staff.rollback()
     with smtp_server(recorder) as server:
         pg.config["SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
