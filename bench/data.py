@@ -404,11 +404,19 @@ def migrate(database_url: str) -> None:
 
 
 def ensure_leads(database_url: str = BENCH_DATABASE_URL, count: int = 1_000_000) -> None:
-    """Migrate, then generate ``count`` leads unless exactly that data set is already there."""
-    migrate(database_url)
-    if lead_count(database_url) == count:
-        print(f"# data: {count:,} generated leads already in place", flush=True)
-        return
+    """Migrate, then generate ``count`` leads unless exactly that data set is already there.
+    Two runs at once take turns (an advisory lock held throughout): the second finds the first's
+    data set in place, instead of emptying its tables half-way through."""
+    with psycopg.connect(psycopg_url(database_url), autocommit=True) as turn:
+        turn.execute("SELECT pg_advisory_lock(hashtext('intake-bench data set'))")
+        migrate(database_url)
+        if lead_count(database_url) == count:
+            print(f"# data: {count:,} generated leads already in place", flush=True)
+            return
+        _generate(database_url, count)
+
+
+def _generate(database_url: str, count: int) -> None:
     answers, triggered = _sealed_samples()
     started = time.perf_counter()
     print(f"# data: generating {count:,} leads …", flush=True)
@@ -422,6 +430,7 @@ def ensure_leads(database_url: str = BENCH_DATABASE_URL, count: int = 1_000_000)
                 "AND tablename <> 'alembic_version'"
             )
         ]
+        connection.execute("COMMENT ON TABLE leads IS NULL")  # set again once complete
         connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         indexes = list(
             connection.execute(
