@@ -111,10 +111,9 @@ def deliver_sends(
     return outcomes, []
 
 
-def _finish(send: Send, status: str, reason: str | None, now: datetime) -> str:
+def _finish(send: Send, status: str, reason: str | None) -> str:
+    """A row that ends unsent (a sent one is ``_record_sent``'s)."""
     send.status, send.finished_reason = status, reason
-    if status == "sent":
-        send.sent_at = now
     logger.info("send finished", extra={"send_id": send.id, "status": status, "reason": reason})
     return status
 
@@ -151,7 +150,7 @@ def _sent_statement():
 def _retry_later(send: Send, error: Exception, now: datetime) -> str:
     send.last_error = str(error)[:200]
     if send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"]:
-        return _finish(send, "dead", "gave_up", now)
+        return _finish(send, "dead", "gave_up")
     send.status = "scheduled"
     send.due_at = now + timedelta(minutes=2**send.attempts)
     send.enqueued_at = None
@@ -182,7 +181,7 @@ def finish_claimed(loaded, *, now: datetime, commit: Callable[[], None]) -> str:
     written = send.cadence == outgoing.CADENCE  # by staff, from the lead page
     reason = _stop(send, now, written, cadences, consents)
     if reason is not None:
-        return _finish(send, "cancelled", reason, now)
+        return _finish(send, "cancelled", reason)
     later = _later(send, now, written, cadences)
     if later is not None:  # not a try: the claim's attempt is given back
         send.status, send.due_at, send.enqueued_at = "scheduled", later, None
@@ -194,10 +193,10 @@ def finish_claimed(loaded, *, now: datetime, commit: Callable[[], None]) -> str:
         return _finish_text(send, words, now, commit)
     message = render_message(send=send, now=now, words=words)
     if message is None:
-        return _finish(send, "cancelled", "no_recipient", now)
+        return _finish(send, "cancelled", "no_recipient")
     address = message.recipient.strip().lower()
     if suppressed[address] if address in suppressed else is_suppressed(address):
-        return _finish(send, "cancelled", "suppressed", now)
+        return _finish(send, "cancelled", "suppressed")
 
     try:
         deliver(message, accepted=lambda: _record_sent(send, message.message_id, now, commit))
@@ -207,7 +206,7 @@ def finish_claimed(loaded, *, now: datetime, commit: Callable[[], None]) -> str:
         send.last_error = str(error)[:200]
         if error.bounced:  # the server refused this address, not, say, our credentials
             suppress_address(email=message.recipient, reason="bounce", now=now)
-        return _finish(send, "dead", "permanent_failure", now)
+        return _finish(send, "dead", "permanent_failure")
     return "sent"
 
 
@@ -263,7 +262,7 @@ def _finish_text(
     lead = db.session.get(Lead, send.lead_id) if send.lead_id else None
     number = patient_number(lead) if lead is not None else None
     if words is None or number is None:
-        return _finish(send, "cancelled", "no_recipient", now)
+        return _finish(send, "cancelled", "no_recipient")
     text = TextMessage(recipient=number, body=words[1], message_id=text_message_id(send.key))
 
     try:
@@ -272,5 +271,5 @@ def _finish_text(
         return _retry_later(send, error, now)
     except PermanentTextError as error:
         send.last_error = str(error)[:200]
-        return _finish(send, "dead", "permanent_failure", now)
+        return _finish(send, "dead", "permanent_failure")
     return "sent"
