@@ -144,9 +144,11 @@ class Mixed:
             thread.join(timeout=seconds + 60)
 
 
-def floor_memory(spec: str, requests: int, seconds: float) -> tuple[tuple, tuple, float]:
-    """A floor app's largest worker (USS, RSS) after ``requests`` and after as many more, and
-    its whole server's PSS after the first ones."""
+def floor_memory(
+    spec: str, requests: int, seconds: float, phases: int = 2
+) -> tuple[list[tuple], float]:
+    """A floor app's largest worker (USS, RSS) after each of ``phases`` runs of ``requests``,
+    and its whole server's PSS after the first."""
     patients = Patients("p8")
     with gunicorn(spec) as (base, process):
         for thread in range(CLIENTS):
@@ -160,13 +162,13 @@ def floor_memory(spec: str, requests: int, seconds: float) -> tuple[tuple, tuple
         mixed.count = 0
         workers = psutil.Process(process.pid).children()
         figures = []
-        for _ in range(2):
+        for _ in range(phases):
             drive(base, mixed, threads=CLIENTS, seconds=seconds, max_requests=requests)
             time.sleep(1)
             figures.append(largest(workers))
             if len(figures) == 1:
                 whole = server_total(psutil.Process(process.pid))
-        return figures[0], figures[1], whole
+        return figures, whole
 
 
 def run(args) -> None:
@@ -193,10 +195,12 @@ def run(args) -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     try:
-        floor_first, floor_second, floor_server = floor_memory(
+        (floor_first, floor_second), floor_server = floor_memory(
             floor_spec(url, REDIS_URL), requests, seconds
         )
-        stack_first, _, _ = floor_memory(stack_floor_spec(url, REDIS_URL), requests, seconds)
+        [stack_first], _ = floor_memory(
+            stack_floor_spec(url, REDIS_URL), requests, seconds, phases=1
+        )
         with (
             celery_process(
                 settings,
