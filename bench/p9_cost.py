@@ -6,9 +6,9 @@ up uninstrumented, then turns instrumentation on (``callgrind_control -i on <own
 N requests through the Flask test client, dumps the counters (``-d``), makes 2N more and dumps
 again: (second - first) / N is the cost of one request, the control commands cancelled out.
 Only the requests' own thread is counted (``--separate-threads=yes``): the project's nudge to the
-broker is sent by a background thread that gathers the nudges of 50 ms into one, so its share of
-a request depends on timing (under callgrind, where threads take turns, it made the figure
-negative); the floor pushes to Redis in the request itself, so its push is counted.
+broker is sent by a background thread that gathers the nudges of a quarter second into one, so
+its share of a request depends on timing (under callgrind, where threads take turns, it made the
+figure negative); the floor pushes to Redis in the request itself, so its push is counted.
 The cyclic garbage collector is paused while counting: when it runs depends on every thread's
 allocations, so a collection fell in one part or the other by timing and moved the figure by up
 to 2 M instructions a request (its share, about 4 % of a submit's CPU, is left out). The
