@@ -147,8 +147,13 @@ def _sent_statement():
     )
 
 
+def _note_error(send: Send, error: Exception) -> None:
+    """Keep what the server or provider said, cut to what the column holds."""
+    send.last_error = str(error)[: Send.__table__.c.last_error.type.length]
+
+
 def _retry_later(send: Send, error: Exception, now: datetime) -> str:
-    send.last_error = str(error)[:200]
+    _note_error(send, error)
     if send.attempts >= current_app.config["INTAKE_SEND_MAX_ATTEMPTS"]:
         return _finish(send, "dead", "gave_up")
     send.status = "scheduled"
@@ -203,7 +208,7 @@ def finish_claimed(loaded, *, now: datetime, commit: Callable[[], None]) -> str:
     except TransientMailError as error:
         return _retry_later(send, error, now)
     except PermanentMailError as error:
-        send.last_error = str(error)[:200]
+        _note_error(send, error)
         if error.bounced:  # the server refused this address, not, say, our credentials
             suppress_address(email=message.recipient, reason="bounce", now=now)
         return _finish(send, "dead", "permanent_failure")
@@ -270,6 +275,6 @@ def _finish_text(
     except TransientTextError as error:
         return _retry_later(send, error, now)
     except PermanentTextError as error:
-        send.last_error = str(error)[:200]
+        _note_error(send, error)
         return _finish(send, "dead", "permanent_failure")
     return "sent"
